@@ -1,0 +1,128 @@
+//! `icd`: the native command. Code search over the full ICD-10-CM table today;
+//! `predict` and `eval` arrive with the model bundle (issue #4).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use icd_core::{CodeTable, SearchIndex};
+
+#[derive(Parser)]
+#[command(name = "icd", version, about = "Private ICD-10-CM coding of clinical notes")]
+struct Cli {
+    /// The code table built by scripts/setup.sh
+    #[arg(long, global = true, env = "ICD_TABLE", default_value = "artifacts/icd10cm.table")]
+    table: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Look up ICD-10-CM codes
+    Codes {
+        #[command(subcommand)]
+        command: CodesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CodesCommand {
+    /// Search by words ("asthma exacerbation") or a code prefix ("J45.9")
+    Search {
+        query: String,
+        /// How many results
+        #[arg(short = 'n', long, default_value_t = 20)]
+        limit: usize,
+        /// Only billable codes
+        #[arg(long)]
+        billable: bool,
+        /// Print JSON lines instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one code with its hierarchy and notes
+    Show { code: String },
+}
+
+fn load_table(path: &Path) -> Result<CodeTable> {
+    let bytes = std::fs::read(path).with_context(|| {
+        format!("reading the code table {} (build it with scripts/setup.sh, or point --table / ICD_TABLE at it)", path.display())
+    })?;
+    CodeTable::from_bytes(&bytes).with_context(|| format!("loading {}", path.display()))
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Codes { command } => {
+            let table = load_table(&cli.table)?;
+            match command {
+                CodesCommand::Search { query, limit, billable, json } => search(&table, &query, limit, billable, json),
+                CodesCommand::Show { code } => show(&table, &code),
+            }
+        }
+    }
+}
+
+fn search(table: &CodeTable, query: &str, limit: usize, billable: bool, json: bool) -> Result<()> {
+    let index = SearchIndex::build(table);
+    // Over-fetch so the billable filter still fills the page.
+    let hits = index.search(table, query, if billable { limit * 20 } else { limit });
+    let mut shown = 0;
+    for h in hits {
+        let c = &table.codes()[h.index];
+        if billable && !c.billable {
+            continue;
+        }
+        if json {
+            println!("{}", serde_json::json!({"code": c.code, "description": c.description, "billable": c.billable, "score": h.score}));
+        } else {
+            println!("{:<9} {} {}", c.code, if c.billable { ' ' } else { '*' }, c.description);
+        }
+        shown += 1;
+        if shown == limit {
+            break;
+        }
+    }
+    if shown == 0 {
+        eprintln!("no code matches {query:?}");
+    } else if !json && !billable {
+        eprintln!("(* = not billable: a more specific code is required)");
+    }
+    Ok(())
+}
+
+fn show(table: &CodeTable, code: &str) -> Result<()> {
+    let Some(c) = table.get(code) else {
+        anyhow::bail!("{code:?} is not an ICD-10-CM code in {} (try `icd codes search {code}`)", table.release);
+    };
+    println!("{}  {}", c.code, c.description);
+    println!("  billable: {}", if c.billable { "yes" } else { "no (use a more specific code)" });
+    if let Some(ch) = table.chapter(c) {
+        println!("  chapter {}: {}", ch.number, ch.title);
+    }
+    let b = table.block(c);
+    println!("  block {}: {}", b.id, b.title);
+    for a in table.ancestors(c) {
+        println!("  in {}  {}", a.code, a.description);
+    }
+    for (title, notes) in [("inclusion terms", &c.inclusion), ("excludes1", &c.excludes1), ("excludes2", &c.excludes2)] {
+        if !notes.is_empty() {
+            println!("  {title}:");
+            for n in notes {
+                println!("    - {n}");
+            }
+        }
+    }
+    let idx = table.index_of(&c.code).expect("code from table");
+    let kids: Vec<_> = table.children(idx).collect();
+    if !kids.is_empty() {
+        println!("  subcodes:");
+        for k in kids {
+            let k = &table.codes()[k];
+            println!("    {:<9} {}", k.code, k.description);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! The ICD-10-CM code table.
+//!
+//! `data` parses the CMS tabular XML into a [`TableSource`] and writes it with
+//! [`TableSource::to_bytes`]; everything else loads it with [`CodeTable::from_bytes`].
+//! The stored form keeps each 7th-character definition once; the full list of
+//! billable codes (about 74.7k) is expanded at load time.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever the stored layout changes; old files are refused, not misread.
+pub const TABLE_FORMAT_VERSION: u32 = 1;
+const MAGIC: &[u8; 8] = b"ICDTABLE";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodeTableError {
+    #[error("not an ICD-10-CM code table (bad magic bytes); rebuild it with `icd-data build-table`")]
+    BadMagic,
+    #[error("code table format version {found}, this build reads version {expected}; rebuild it with `icd-data build-table`")]
+    Version { found: u32, expected: u32 },
+    #[error("code table is corrupt: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Chapter {
+    pub number: u8,
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Block {
+    /// e.g. `J40-J4A`
+    pub id: String,
+    pub title: String,
+    pub chapter: u8,
+}
+
+/// One 7th character and what it means (e.g. `A` = "initial encounter for closed fracture").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Extension {
+    pub char: char,
+    pub text: String,
+}
+
+/// A `<diag>` element of the tabular, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceCode {
+    /// Dotted, e.g. `J45.909`.
+    pub code: String,
+    pub description: String,
+    /// Index into [`TableSource::blocks`].
+    pub block: u16,
+    pub has_children: bool,
+    /// Index into [`TableSource::extension_sets`] when a 7th character is required.
+    pub seventh: Option<u16>,
+    /// `includes` and `inclusionTerm` notes.
+    pub inclusion: Vec<String>,
+    pub excludes1: Vec<String>,
+    pub excludes2: Vec<String>,
+}
+
+/// The compact, serializable form of the whole tabular.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TableSource {
+    /// e.g. "ICD-10-CM April 1, 2026"
+    pub release: String,
+    pub chapters: Vec<Chapter>,
+    pub blocks: Vec<Block>,
+    pub extension_sets: Vec<Vec<Extension>>,
+    /// In tabular (tree pre-order) order.
+    pub codes: Vec<SourceCode>,
+}
+
+impl TableSource {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&TABLE_FORMAT_VERSION.to_le_bytes());
+        out.extend(postcard::to_stdvec(self).expect("postcard serialization of owned data cannot fail"));
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CodeTableError> {
+        if bytes.len() < 12 || &bytes[..8] != MAGIC {
+            return Err(CodeTableError::BadMagic);
+        }
+        let found = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+        if found != TABLE_FORMAT_VERSION {
+            return Err(CodeTableError::Version { found, expected: TABLE_FORMAT_VERSION });
+        }
+        postcard::from_bytes(&bytes[12..]).map_err(|e| CodeTableError::Corrupt(e.to_string()))
+    }
+}
+
+/// One code of the expanded table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Code {
+    pub code: String,
+    pub description: String,
+    pub billable: bool,
+    pub chapter: u8,
+    /// Index into [`CodeTable::blocks`].
+    pub block: u16,
+    /// Index of the parent code; `None` for a 3-character category.
+    pub parent: Option<u32>,
+    pub inclusion: Vec<String>,
+    pub excludes1: Vec<String>,
+    pub excludes2: Vec<String>,
+}
+
+/// Every ICD-10-CM code, in tabular order, with lookups.
+#[derive(Debug, Clone)]
+pub struct CodeTable {
+    pub release: String,
+    pub chapters: Vec<Chapter>,
+    pub blocks: Vec<Block>,
+    codes: Vec<Code>,
+    by_code: HashMap<String, u32>,
+    /// `codes[i+1..subtree_end[i]]` are the descendants of `codes[i]` (pre-order).
+    subtree_end: Vec<u32>,
+}
+
+impl CodeTable {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CodeTableError> {
+        Self::from_source(TableSource::from_bytes(bytes)?)
+    }
+
+    /// Expands 7th characters and links parents.
+    pub fn from_source(src: TableSource) -> Result<Self, CodeTableError> {
+        let mut codes: Vec<Code> = Vec::with_capacity(src.codes.len() * 2);
+        let mut by_code: HashMap<String, u32> = HashMap::with_capacity(src.codes.len() * 2);
+        for sc in src.codes {
+            let block = src
+                .blocks
+                .get(sc.block as usize)
+                .ok_or_else(|| CodeTableError::Corrupt(format!("{}: block index {} out of range", sc.code, sc.block)))?;
+            let chapter = block.chapter;
+            let parent = parent_code(&sc.code).and_then(|p| by_code.get(&p).copied());
+            if sc.code.len() > 3 && parent.is_none() {
+                return Err(CodeTableError::Corrupt(format!("{}: parent code not found before it", sc.code)));
+            }
+            let idx = codes.len() as u32;
+            let billable = !sc.has_children && sc.seventh.is_none();
+            by_code.insert(sc.code.clone(), idx);
+            let base = sc.code.clone();
+            let base_desc = sc.description.clone();
+            codes.push(Code {
+                code: sc.code,
+                description: sc.description,
+                billable,
+                chapter,
+                block: sc.block,
+                parent,
+                inclusion: sc.inclusion,
+                excludes1: sc.excludes1,
+                excludes2: sc.excludes2,
+            });
+            // A 7th character applies to leaves only: inner codes pass it down.
+            if let (Some(set), false) = (sc.seventh, sc.has_children) {
+                let exts = src
+                    .extension_sets
+                    .get(set as usize)
+                    .ok_or_else(|| CodeTableError::Corrupt(format!("{base}: extension set {set} out of range")))?;
+                for ext in exts {
+                    let code = with_seventh(&base, ext.char);
+                    by_code.insert(code.clone(), codes.len() as u32);
+                    codes.push(Code {
+                        code,
+                        description: format!("{base_desc}, {}", ext.text),
+                        billable: true,
+                        chapter,
+                        block: sc.block,
+                        parent: Some(idx),
+                        inclusion: Vec::new(),
+                        excludes1: Vec::new(),
+                        excludes2: Vec::new(),
+                    });
+                }
+            }
+        }
+        let subtree_end = subtree_ends(&codes);
+        Ok(Self { release: src.release, chapters: src.chapters, blocks: src.blocks, codes, by_code, subtree_end })
+    }
+
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    pub fn codes(&self) -> &[Code] {
+        &self.codes
+    }
+
+    pub fn billable(&self) -> impl Iterator<Item = &Code> {
+        self.codes.iter().filter(|c| c.billable)
+    }
+
+    /// Looks a code up, accepting `j45909`, `J45.909` or ` J45.909 `.
+    pub fn get(&self, code: &str) -> Option<&Code> {
+        self.index_of(code).map(|i| &self.codes[i])
+    }
+
+    pub fn index_of(&self, code: &str) -> Option<usize> {
+        self.by_code.get(&normalize_code(code)).map(|&i| i as usize)
+    }
+
+    pub fn parent(&self, code: &Code) -> Option<&Code> {
+        code.parent.map(|p| &self.codes[p as usize])
+    }
+
+    /// The code's ancestors, nearest first (subcategories, then the category).
+    pub fn ancestors<'a>(&'a self, code: &'a Code) -> impl Iterator<Item = &'a Code> + 'a {
+        std::iter::successors(self.parent(code), move |c| self.parent(c))
+    }
+
+    pub fn children(&self, idx: usize) -> impl Iterator<Item = usize> + '_ {
+        let end = self.subtree_end[idx] as usize;
+        (idx + 1..end).filter(move |&j| self.codes[j].parent == Some(idx as u32))
+    }
+
+    /// Pre-order range of `idx`'s descendants.
+    pub fn descendants(&self, idx: usize) -> std::ops::Range<usize> {
+        idx + 1..self.subtree_end[idx] as usize
+    }
+
+    pub fn chapter(&self, code: &Code) -> Option<&Chapter> {
+        self.chapters.iter().find(|c| c.number == code.chapter)
+    }
+
+    pub fn block(&self, code: &Code) -> &Block {
+        &self.blocks[code.block as usize]
+    }
+}
+
+/// Upper-cases, trims and inserts the dot after the category: `j45909` -> `J45.909`.
+pub fn normalize_code(code: &str) -> String {
+    let s: String = code.trim().chars().filter(|c| *c != '.').map(|c| c.to_ascii_uppercase()).collect();
+    if s.len() > 3 && s.is_ascii() {
+        format!("{}.{}", &s[..3], &s[3..])
+    } else {
+        s
+    }
+}
+
+/// `S00.01` + `A` -> `S00.01XA`: placeholder `X` pads to six characters.
+pub fn with_seventh(base: &str, ch: char) -> String {
+    let mut plain: String = base.chars().filter(|c| *c != '.').collect();
+    while plain.len() < 6 {
+        plain.push('X');
+    }
+    plain.push(ch);
+    normalize_code(&plain)
+}
+
+/// The code one level up, by the shape of the code (`J45.909` -> `J45.90`).
+fn parent_code(code: &str) -> Option<String> {
+    let plain: String = code.chars().filter(|c| *c != '.').collect();
+    if plain.len() <= 3 {
+        return None;
+    }
+    let mut p = plain[..plain.len() - 1].to_string();
+    while p.len() > 3 && p.ends_with('X') {
+        p.pop();
+    }
+    Some(normalize_code(&p))
+}
+
+fn subtree_ends(codes: &[Code]) -> Vec<u32> {
+    let n = codes.len();
+    let mut end = vec![n as u32; n];
+    // Stack of open ancestors; a code closes every open code that is not its ancestor.
+    let mut stack: Vec<usize> = Vec::new();
+    for (i, c) in codes.iter().enumerate() {
+        while let Some(&top) = stack.last() {
+            if c.parent == Some(top as u32) || is_ancestor(codes, top, c) {
+                break;
+            }
+            end[top] = i as u32;
+            stack.pop();
+        }
+        stack.push(i);
+    }
+    end
+}
+
+fn is_ancestor(codes: &[Code], anc: usize, c: &Code) -> bool {
+    let mut p = c.parent;
+    while let Some(i) = p {
+        if i as usize == anc {
+            return true;
+        }
+        p = codes[i as usize].parent;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> TableSource {
+        let sc = |code: &str, desc: &str, has_children: bool, seventh: Option<u16>| SourceCode {
+            code: code.into(),
+            description: desc.into(),
+            block: 0,
+            has_children,
+            seventh,
+            inclusion: vec![],
+            excludes1: vec![],
+            excludes2: vec![],
+        };
+        TableSource {
+            release: "test".into(),
+            chapters: vec![Chapter { number: 19, title: "Injury".into() }],
+            blocks: vec![Block { id: "S00-S09".into(), title: "Injuries to the head".into(), chapter: 19 }],
+            extension_sets: vec![vec![
+                Extension { char: 'A', text: "initial encounter".into() },
+                Extension { char: 'D', text: "subsequent encounter".into() },
+            ]],
+            codes: vec![
+                sc("S00", "Superficial injury of head", true, Some(0)),
+                sc("S00.0", "Superficial injury of scalp", true, Some(0)),
+                sc("S00.01", "Abrasion of scalp", false, Some(0)),
+                sc("S01", "Open wound of head", false, None),
+            ],
+        }
+    }
+
+    #[test]
+    fn seventh_characters_expand_with_placeholder() {
+        let t = CodeTable::from_source(tiny()).unwrap();
+        let c = t.get("s0001xa").unwrap();
+        assert_eq!(c.code, "S00.01XA");
+        assert_eq!(c.description, "Abrasion of scalp, initial encounter");
+        assert!(c.billable);
+        assert!(!t.get("S00.01").unwrap().billable, "a code that needs a 7th character is not billable");
+        assert_eq!(t.parent(c).unwrap().code, "S00.01");
+        let anc: Vec<_> = t.ancestors(c).map(|a| a.code.as_str()).collect();
+        assert_eq!(anc, ["S00.01", "S00.0", "S00"]);
+        assert_eq!(t.billable().count(), 3, "S00.01XA, S00.01XD and S01");
+    }
+
+    #[test]
+    fn subtrees_are_contiguous() {
+        let t = CodeTable::from_source(tiny()).unwrap();
+        let s00 = t.index_of("S00").unwrap();
+        let codes: Vec<_> = t.descendants(s00).map(|i| t.codes()[i].code.as_str()).collect();
+        assert_eq!(codes, ["S00.0", "S00.01", "S00.01XA", "S00.01XD"]);
+        let kids: Vec<_> = t.children(s00).collect();
+        assert_eq!(kids.len(), 1);
+        assert!(t.descendants(t.index_of("S01").unwrap()).is_empty());
+    }
+
+    #[test]
+    fn bytes_round_trip_and_bad_bytes_are_refused() {
+        let src = tiny();
+        let bytes = src.to_bytes();
+        assert_eq!(TableSource::from_bytes(&bytes).unwrap(), src);
+        assert!(matches!(TableSource::from_bytes(b"nonsense bytes"), Err(CodeTableError::BadMagic)));
+        let mut old = bytes.clone();
+        old[8] = 99;
+        assert!(matches!(TableSource::from_bytes(&old), Err(CodeTableError::Version { found: 99, .. })));
+        let truncated = &bytes[..bytes.len() / 2];
+        assert!(matches!(TableSource::from_bytes(truncated), Err(CodeTableError::Corrupt(_))));
+    }
+
+    #[test]
+    fn normalizes_code_spelling() {
+        assert_eq!(normalize_code(" j45909 "), "J45.909");
+        assert_eq!(normalize_code("I10"), "I10");
+        assert_eq!(with_seventh("T14.8", 'A'), "T14.8XXA");
+        assert_eq!(with_seventh("S72.001", 'A'), "S72.001A");
+        assert_eq!(parent_code("S00.01XA").as_deref(), Some("S00.01"));
+    }
+}

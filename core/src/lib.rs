@@ -1,0 +1,27 @@
+//! `icd-core`: everything the browser and the server share.
+//!
+//! This crate does no file or network I/O: callers hand it bytes, so the same
+//! code runs in a Web Worker (wasm32) and in the native `icd` command.
+//!
+//! Rooms:
+//! - [`codes`]: the ICD-10-CM code table (every code, billable flag, hierarchy, notes).
+//! - [`search`]: ranked free-text and code-prefix search over that table.
+//! - [`labels`]: a model's label space (a TSV of billable codes), validated against the table.
+//! - [`dataset`]: the JSONL record every dataset uses.
+//! - [`metrics`]: classification metrics shared by the trainer, `icd eval` and the bundle.
+//! - [`tokenize`]: note tokenization and chunking (shared with the trainer).
+//! - [`model`]: the BERT + ICD head forward pass (candle), and evidence spans.
+
+pub mod codes;
+pub mod dataset;
+pub mod labels;
+pub mod metrics;
+pub mod model;
+pub mod search;
+pub mod tokenize;
+
+pub use codes::{Code, CodeTable, CodeTableError};
+pub use labels::{LabelError, LabelSpace};
+pub use search::{SearchHit, SearchIndex};
+pub use model::{evidence, IcdModel, ModelConfig, ModelError, Prediction, Span};
+pub use tokenize::{Chunk, Encoded, NoteTokenizer, TokenizeError};

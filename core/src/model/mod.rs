@@ -1,0 +1,231 @@
+//! The ICD coding model: a BERT encoder and a `cls` or `label_attention` head, loaded from a
+//! checkpoint's `config.json` and `model.safetensors` bytes (see `docs/checkpoint-format.md`).
+//!
+//! ```text
+//! text --NoteTokenizer::encode--> Encoded --chunks--> [Chunk] --IcdModel::forward--> Prediction
+//!                                                                     evidence(..) --> [Span]
+//! ```
+
+mod bert;
+mod config;
+mod heads;
+mod linear;
+mod weights;
+
+use candle_core::{Device, Tensor};
+
+pub use bert::BertEncoder;
+pub use config::{HeadKind, IcdConfig, ModelConfig, Objective};
+pub use heads::{ClsHead, LabelAttentionHead};
+pub use linear::Linear;
+
+use crate::tokenize::{Chunk, Encoded, NoteTokenizer, TokenizeError};
+use weights::Weights;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("config.json: {0}")]
+    Config(String),
+    #[error("model.safetensors: {0}")]
+    Safetensors(String),
+    #[error("model.safetensors has no tensor {name}")]
+    MissingTensor { name: String },
+    #[error("model.safetensors: tensor {name} has shape {found:?}, expected {expected:?}")]
+    Shape { name: String, expected: Vec<usize>, found: Vec<usize> },
+    #[error("bad model input: {0}")]
+    Input(String),
+    #[error(transparent)]
+    Tokenize(#[from] TokenizeError),
+    #[error("tensor op failed: {0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+pub enum Head {
+    Cls(ClsHead),
+    LabelAttention(LabelAttentionHead),
+}
+
+pub struct IcdModel {
+    config: ModelConfig,
+    encoder: BertEncoder,
+    head: Head,
+    device: Device,
+}
+
+/// Per-label attention of the `label_attention` head.
+///
+/// Layout: `weights` is `[n_labels, n_tokens]` row-major. Token index `t` runs over the
+/// chunks in order and, inside a chunk, over all its ids (`[CLS]`, real tokens, `[SEP]`):
+/// `t = Σ_{j<i} chunks[j].ids.len() + p` for position `p` of chunk `i`. Each row sums to 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attention {
+    pub n_labels: usize,
+    pub n_tokens: usize,
+    pub weights: Vec<f32>,
+}
+
+impl Attention {
+    /// Weights of one label over the `n_tokens` positions.
+    pub fn label(&self, label: usize) -> &[f32] {
+        &self.weights[label * self.n_tokens..(label + 1) * self.n_tokens]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// `[L]`, label id order.
+    pub logits: Vec<f32>,
+    /// `[L]`: softmax (objective `softmax`) or sigmoid (`sigmoid`) of the logits.
+    pub scores: Vec<f32>,
+    /// Only for the `label_attention` head.
+    pub attention: Option<Attention>,
+}
+
+/// A word of the note and how much one label's attention it carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    /// Byte range in the original text.
+    pub start: usize,
+    pub end: usize,
+    pub weight: f32,
+}
+
+impl IcdModel {
+    pub fn load(config_json: &[u8], safetensors: &[u8], device: &Device) -> Result<Self, ModelError> {
+        let config = ModelConfig::from_json(config_json)?;
+        let w = Weights::from_safetensors(safetensors, device)?;
+        let encoder = BertEncoder::load(&w, &config)?;
+        let (h, l) = (config.hidden_size, config.n_labels());
+        let head = match config.icd.head {
+            HeadKind::Cls => Head::Cls(ClsHead::load(&w, h, l)?),
+            HeadKind::LabelAttention => {
+                let dim = config.icd.label_attention_dim.expect("checked in ModelConfig::from_json");
+                Head::LabelAttention(LabelAttentionHead::load(&w, h, dim, l)?)
+            }
+        };
+        Ok(Self { config, encoder, head, device: device.clone() })
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        &self.config
+    }
+
+    /// Label id -> code.
+    pub fn labels(&self) -> &[String] {
+        &self.config.labels
+    }
+
+    /// Tokenizes, chunks (with the checkpoint's `max_length`/`chunk_overlap`) and runs one note.
+    pub fn predict(&self, tokenizer: &NoteTokenizer, text: &str) -> Result<(Encoded, Vec<Chunk>, Prediction), ModelError> {
+        let enc = tokenizer.encode(text)?;
+        let chunks = tokenizer.chunks(&enc, self.config.icd.max_length, self.config.icd.chunk_overlap)?;
+        let pred = self.forward(&chunks)?;
+        Ok((enc, chunks, pred))
+    }
+
+    /// Runs all chunks of one note as one batch (padded to the longest chunk).
+    pub fn forward(&self, chunks: &[Chunk]) -> Result<Prediction, ModelError> {
+        if chunks.is_empty() {
+            return Err(ModelError::Input("no chunks (an empty note is one [CLS][SEP] chunk)".into()));
+        }
+        let max_pos = self.config.max_position_embeddings;
+        let vocab = self.config.vocab_size;
+        for (i, c) in chunks.iter().enumerate() {
+            if c.ids.len() < 2 || c.ids.len() > max_pos {
+                return Err(ModelError::Input(format!(
+                    "chunk {i} has {} ids, must be 2..={max_pos} ([CLS] .. [SEP])",
+                    c.ids.len()
+                )));
+            }
+            if let Some(&id) = c.ids.iter().find(|&&id| id as usize >= vocab) {
+                return Err(ModelError::Input(format!("chunk {i} has token id {id}, vocab_size is {vocab}")));
+            }
+        }
+        let (n, s) = (chunks.len(), chunks.iter().map(|c| c.ids.len()).max().expect("non-empty"));
+        let mut ids = vec![self.config.pad_token_id; n * s];
+        let mut mask = vec![0f32; n * s];
+        for (i, c) in chunks.iter().enumerate() {
+            ids[i * s..i * s + c.ids.len()].copy_from_slice(&c.ids);
+            mask[i * s..i * s + c.ids.len()].fill(1.0);
+        }
+        let ids = Tensor::from_vec(ids, (n, s), &self.device)?;
+        let mask = Tensor::from_vec(mask, (n, s), &self.device)?;
+        let hidden = self.encoder.forward(&ids, &mask)?; // [C, S, H]
+
+        let (logits, attention) = match &self.head {
+            Head::Cls(head) => (head.forward(&hidden)?, None),
+            Head::LabelAttention(head) => {
+                let parts = chunks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| hidden.get(i)?.narrow(0, 0, c.ids.len()))
+                    .collect::<candle_core::Result<Vec<_>>>()?;
+                let hs = Tensor::cat(&parts, 0)?; // [T, H]
+                let (logits, att) = head.forward(&hs)?;
+                let (n_labels, n_tokens) = att.dims2()?;
+                let weights = att.flatten_all()?.to_vec1::<f32>()?;
+                (logits, Some(Attention { n_labels, n_tokens, weights }))
+            }
+        };
+        let logits = logits.to_vec1::<f32>()?;
+        let scores = match self.config.icd.objective {
+            Objective::Softmax => softmax(&logits),
+            Objective::Sigmoid => logits.iter().map(|&x| sigmoid(x)).collect(),
+        };
+        Ok(Prediction { logits, scores, attention })
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn softmax(x: &[f32]) -> Vec<f32> {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = x.iter().map(|&v| (v - max).exp()).collect();
+    let sum: f32 = e.iter().sum();
+    e.into_iter().map(|v| v / sum).collect()
+}
+
+/// The `top_n` words of the note with the most attention for `label`, heaviest first.
+///
+/// A token's weight is the **sum** of its attention over every chunk it appears in (with
+/// `chunk_overlap > 0` a token can be in two chunks; the attention is one distribution over
+/// all positions, so summing keeps the weights a share of the label's total attention).
+/// Word pieces of one word are summed into one span from the first piece's start to the last
+/// piece's end. `[CLS]`/`[SEP]` have no text and are skipped, so weights sum to at most 1.
+/// Empty for the `cls` head (no attention) or an out-of-range label.
+pub fn evidence(enc: &Encoded, chunks: &[Chunk], pred: &Prediction, label: usize, top_n: usize) -> Vec<Span> {
+    let Some(att) = &pred.attention else { return Vec::new() };
+    if label >= att.n_labels || att.n_tokens != chunks.iter().map(|c| c.ids.len()).sum::<usize>() {
+        return Vec::new();
+    }
+    let row = att.label(label);
+    let mut per_token = vec![0f32; enc.len()];
+    let mut t = 0;
+    for c in chunks {
+        // Positions 1..len-1 are the real tokens token_start.. of the note.
+        for p in 1..c.ids.len() - 1 {
+            if let Some(w) = per_token.get_mut(c.token_start + p - 1) {
+                *w += row[t + p];
+            }
+        }
+        t += c.ids.len();
+    }
+    let mut spans: Vec<Span> = Vec::new();
+    let mut last_word = None;
+    for (i, &w) in per_token.iter().enumerate() {
+        let (start, end) = enc.offsets[i];
+        match spans.last_mut() {
+            Some(span) if last_word == Some(enc.words[i]) => {
+                span.end = end;
+                span.weight += w;
+            }
+            _ => spans.push(Span { start, end, weight: w }),
+        }
+        last_word = Some(enc.words[i]);
+    }
+    spans.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.start.cmp(&b.start)));
+    spans.truncate(top_n);
+    spans
+}

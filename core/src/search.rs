@@ -1,0 +1,248 @@
+//! Ranked search over the code table: free words or a code prefix.
+//!
+//! A word matches a code through its own title (strongest), its inclusion terms,
+//! or the title of an ancestor (so every `J45.*` code is "about" asthma, while
+//! `J82.83 Eosinophilic asthma` only mentions it). All words must match.
+//! Words match whole tokens or, with a lower weight, token prefixes (type-ahead).
+
+use crate::codes::{normalize_code, CodeTable};
+
+const W_TITLE: f32 = 3.0;
+const W_INCLUSION: f32 = 1.5;
+const W_ANCESTOR: f32 = 1.0;
+const PREFIX_DISCOUNT: f32 = 0.7;
+/// Bonus for a title the query covers entirely ("asthma" vs `Asthma`).
+const W_COVERAGE: f32 = 0.5;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    /// Index into [`CodeTable::codes`].
+    pub index: usize,
+    pub score: f32,
+}
+
+/// Inverted index over titles and inclusion terms.
+pub struct SearchIndex {
+    /// Sorted vocabulary; `postings[k]` holds `(code index, field)` for `vocab[k]`.
+    vocab: Vec<String>,
+    postings: Vec<Vec<(u32, Field)>>,
+    /// Code strings without the dot, for prefix search.
+    plain_codes: Vec<String>,
+    /// Number of tokens in each title.
+    title_len: Vec<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Title,
+    Inclusion,
+}
+
+/// Lower-case alphanumeric tokens.
+pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(|t| t.to_lowercase())
+}
+
+impl SearchIndex {
+    pub fn build(table: &CodeTable) -> Self {
+        let mut pairs: Vec<(String, u32, Field)> = Vec::new();
+        for (i, c) in table.codes().iter().enumerate() {
+            for t in tokenize(&c.description) {
+                pairs.push((t, i as u32, Field::Title));
+            }
+            for note in &c.inclusion {
+                for t in tokenize(note) {
+                    pairs.push((t, i as u32, Field::Inclusion));
+                }
+            }
+        }
+        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        pairs.dedup();
+        let mut vocab: Vec<String> = Vec::new();
+        let mut postings: Vec<Vec<(u32, Field)>> = Vec::new();
+        for (t, i, f) in pairs {
+            if vocab.last() != Some(&t) {
+                vocab.push(t);
+                postings.push(Vec::new());
+            }
+            postings.last_mut().unwrap().push((i, f));
+        }
+        let plain_codes = table.codes().iter().map(|c| c.code.replace('.', "")).collect();
+        let title_len = table.codes().iter().map(|c| tokenize(&c.description).count().max(1) as u16).collect();
+        Self { vocab, postings, plain_codes, title_len }
+    }
+
+    /// Up to `limit` hits, best first. Ties prefer billable codes, then shorter titles.
+    pub fn search(&self, table: &CodeTable, query: &str, limit: usize) -> Vec<SearchHit> {
+        let q = query.trim();
+        if q.is_empty() {
+            return Vec::new();
+        }
+        if looks_like_code(q) {
+            return self.code_prefix(q, limit);
+        }
+        let terms: Vec<String> = tokenize(q).collect();
+        let n = table.len();
+        let mut total = vec![0f32; n];
+        let mut matched_all = vec![true; n];
+        let mut title_hits = vec![0u16; n];
+        for term in &terms {
+            let mut own = vec![0f32; n];
+            for (k, exact) in self.vocab_matches(term) {
+                let w = if exact { 1.0 } else { PREFIX_DISCOUNT };
+                for &(i, f) in &self.postings[k] {
+                    let fw = match f {
+                        Field::Title => W_TITLE,
+                        Field::Inclusion => W_INCLUSION,
+                    } * w;
+                    let slot = &mut own[i as usize];
+                    *slot = slot.max(fw);
+                }
+            }
+            // Descendants inherit a title match as an ancestor match.
+            let mut via_ancestor = vec![0f32; n];
+            for i in 0..n {
+                // Only title matches pass down (an inclusion match scores below any title match).
+                if own[i] >= W_TITLE * PREFIX_DISCOUNT {
+                    let w = W_ANCESTOR * own[i] / W_TITLE;
+                    for j in table.descendants(i) {
+                        via_ancestor[j] = via_ancestor[j].max(w);
+                    }
+                }
+            }
+            for i in 0..n {
+                if own[i] >= W_TITLE * PREFIX_DISCOUNT {
+                    title_hits[i] += 1;
+                }
+                let s = own[i] + via_ancestor[i];
+                if s == 0.0 {
+                    matched_all[i] = false;
+                }
+                total[i] += s;
+            }
+        }
+        let mut hits: Vec<SearchHit> = (0..n)
+            .filter(|&i| matched_all[i] && total[i] > 0.0)
+            .map(|i| {
+                let coverage = (title_hits[i] as f32 / self.title_len[i] as f32).min(1.0);
+                SearchHit { index: i, score: total[i] + W_COVERAGE * coverage }
+            })
+            .collect();
+        let codes = table.codes();
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(codes[b.index].billable.cmp(&codes[a.index].billable))
+                .then(codes[a.index].description.len().cmp(&codes[b.index].description.len()))
+                .then(a.index.cmp(&b.index))
+        });
+        hits.truncate(limit);
+        hits
+    }
+
+    /// Vocabulary entries equal to `term` (exact) or starting with it (prefix, 3+ chars).
+    fn vocab_matches(&self, term: &str) -> Vec<(usize, bool)> {
+        let start = self.vocab.partition_point(|v| v.as_str() < term);
+        let mut out = Vec::new();
+        for k in start..self.vocab.len() {
+            let v = &self.vocab[k];
+            if v == term {
+                out.push((k, true));
+            } else if term.chars().count() >= 3 && v.starts_with(term) {
+                out.push((k, false));
+            } else {
+                break;
+            }
+        }
+        out
+    }
+
+    fn code_prefix(&self, q: &str, limit: usize) -> Vec<SearchHit> {
+        let p = normalize_code(q).replace('.', "");
+        self.plain_codes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.starts_with(&p))
+            .take(limit)
+            .map(|(i, c)| SearchHit { index: i, score: if *c == p { 2.0 } else { 1.0 } })
+            .collect()
+    }
+}
+
+/// `J45`, `j45.9`, `S72001A`: a letter, a digit, then code characters only.
+fn looks_like_code(q: &str) -> bool {
+    let b = q.as_bytes();
+    b.len() >= 2
+        && b.len() <= 8
+        && b[0].is_ascii_alphabetic()
+        && b[1].is_ascii_digit()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codes::{Block, Chapter, SourceCode, TableSource};
+
+    fn table() -> CodeTable {
+        let sc = |code: &str, desc: &str, has_children: bool, inclusion: &[&str]| SourceCode {
+            code: code.into(),
+            description: desc.into(),
+            block: 0,
+            has_children,
+            seventh: None,
+            inclusion: inclusion.iter().map(|s| s.to_string()).collect(),
+            excludes1: vec![],
+            excludes2: vec![],
+        };
+        CodeTable::from_source(TableSource {
+            release: "test".into(),
+            chapters: vec![Chapter { number: 10, title: "Respiratory".into() }],
+            blocks: vec![Block { id: "J00-J99".into(), title: "Respiratory".into(), chapter: 10 }],
+            extension_sets: vec![],
+            codes: vec![
+                sc("J44", "Other chronic obstructive pulmonary disease", true, &[]),
+                sc("J44.8", "Other specified chronic obstructive pulmonary disease", true, &[]),
+                sc("J44.89", "Other specified chronic obstructive pulmonary disease", false, &["chronic obstructive asthma"]),
+                sc("J45", "Asthma", true, &["allergic asthma"]),
+                sc("J45.9", "Other and unspecified asthma", true, &[]),
+                sc("J45.90", "Unspecified asthma", true, &[]),
+                sc("J45.909", "Unspecified asthma, uncomplicated", false, &["Asthma NOS"]),
+                sc("J82", "Pulmonary eosinophilia", true, &[]),
+                sc("J82.8", "Other pulmonary eosinophilia", true, &[]),
+                sc("J82.83", "Eosinophilic asthma", false, &[]),
+            ],
+        })
+        .unwrap()
+    }
+
+    fn codes(t: &CodeTable, hits: &[SearchHit]) -> Vec<String> {
+        hits.iter().map(|h| t.codes()[h.index].code.clone()).collect()
+    }
+
+    #[test]
+    fn category_words_outrank_passing_mentions() {
+        let t = table();
+        let idx = SearchIndex::build(&t);
+        let got = codes(&t, &idx.search(&t, "asthma", 10));
+        let first_other = got.iter().position(|c| !c.starts_with("J45")).unwrap();
+        assert_eq!(first_other, 4, "all J45 codes come first: {got:?}");
+        assert!(got.contains(&"J44.89".to_string()), "inclusion terms are searched: {got:?}");
+    }
+
+    #[test]
+    fn all_words_must_match_and_prefixes_work() {
+        let t = table();
+        let idx = SearchIndex::build(&t);
+        assert_eq!(codes(&t, &idx.search(&t, "asth uncompl", 10)), ["J45.909"]);
+        assert!(idx.search(&t, "asthma fracture", 10).is_empty());
+    }
+
+    #[test]
+    fn code_prefixes() {
+        let t = table();
+        let idx = SearchIndex::build(&t);
+        assert_eq!(codes(&t, &idx.search(&t, "j45.90", 10)), ["J45.90", "J45.909"]);
+        assert_eq!(codes(&t, &idx.search(&t, "J82", 1)), ["J82"]);
+    }
+}

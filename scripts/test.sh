@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test command (README): set-up, then every test, with the time of each phase.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ICD_ROOT"
+T0=$(date +%s)
+
+phase_start "set-up"
+bash scripts/setup.sh
+phase_end
+
+phase_start "native build (workspace, all targets)"
+cargo build --workspace --all-targets
+phase_end
+
+phase_start "native tests (cargo test --workspace)"
+cargo test --workspace
+phase_end
+
+phase_start "wasm32 build of the web crate"
+cargo build -p icd-web --target wasm32-unknown-unknown
+phase_end
+
+phase_start "web app build (trunk, release)"
+(cd web && trunk build --release)
+phase_end
+
+echo "all phases passed in $(( $(date +%s) - T0 )) s"

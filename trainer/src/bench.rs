@@ -1,0 +1,103 @@
+//! Training throughput on random weights and token ids: the numbers in BENCHMARKS.md.
+//! Same settings as the PyTorch baseline (bench/pytorch_train.py): model shape,
+//! batch, sequence length, AdamW, 300-label `cls` head.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use tch::nn::{self, OptimizerConfig};
+use tch::{Kind, Tensor};
+
+use crate::bert::BertConfig;
+use crate::model::{Batch, HeadKind, IcdModel, IcdSettings, Objective};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// bert-base, minilm-l6 or tiny
+    #[arg(long, default_value = "minilm-l6")]
+    pub shape: String,
+    #[arg(long, default_value_t = 128)]
+    pub seq: usize,
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 3)]
+    pub warmup_steps: usize,
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    #[arg(long)]
+    pub bf16: bool,
+    #[arg(long, default_value_t = 0)]
+    pub threads: i32,
+    #[arg(long, value_enum, default_value = "cls")]
+    pub head: HeadKind,
+}
+
+pub fn run(a: &BenchArgs) -> Result<()> {
+    if a.threads > 0 {
+        tch::set_num_threads(a.threads);
+    }
+    tch::manual_seed(0);
+    let device = crate::base::device(&a.device)?;
+    let config = BertConfig::preset(&a.shape).with_context(|| format!("--shape {:?}: use bert-base, minilm-l6 or tiny", a.shape))?;
+    let settings = IcdSettings {
+        head: a.head,
+        objective: if a.head == HeadKind::Cls { Objective::Softmax } else { Objective::Sigmoid },
+        max_length: a.seq,
+        chunk_overlap: 0,
+        label_attention_dim: 256,
+        threshold: 0.5,
+        base_model: a.shape.clone(),
+    };
+    let labels = 300i64;
+    let vs = nn::VarStore::new(device);
+    let model = IcdModel::new(&vs.root(), &config, &settings, labels);
+    let mut opt = nn::AdamW::default().build(&vs, 5e-5)?;
+    let ids: Vec<Vec<u32>> = (0..a.batch).map(|i| (0..a.seq).map(|j| ((i * 7919 + j * 104729) % 30000 + 100) as u32).collect()).collect();
+    let notes: Vec<Vec<Vec<u32>>> = ids.into_iter().map(|c| vec![c]).collect();
+    let refs: Vec<&[Vec<u32>]> = notes.iter().map(|n| n.as_slice()).collect();
+    let batch = Batch::new(&refs, 0, device);
+    let targets = match settings.objective {
+        Objective::Softmax => Tensor::from_slice(&(0..a.batch as i64).map(|i| i % labels).collect::<Vec<_>>()).to(device),
+        Objective::Sigmoid => Tensor::zeros([a.batch as i64, labels], (Kind::Float, device)),
+    };
+    let autocast = a.bf16 && device.is_cuda();
+    let mut step = || {
+        let loss = if autocast {
+            tch::autocast(true, || model.loss(&model.forward_t(&batch, true), &targets))
+        } else {
+            model.loss(&model.forward_t(&batch, true), &targets)
+        };
+        opt.zero_grad();
+        loss.backward();
+        opt.clip_grad_norm(1.0);
+        opt.step();
+    };
+    for _ in 0..a.warmup_steps {
+        step();
+    }
+    if device.is_cuda() {
+        tch::Cuda::synchronize(0);
+    }
+    let t = Instant::now();
+    for _ in 0..a.steps {
+        step();
+    }
+    if device.is_cuda() {
+        tch::Cuda::synchronize(0);
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "tch train {} seq {} batch {} on {:?}{}: {:.1} samples/s ({:.1} ms/step, threads {})",
+        a.shape,
+        a.seq,
+        a.batch,
+        device,
+        if autocast { " autocast" } else { "" },
+        (a.steps * a.batch) as f64 / secs,
+        1e3 * secs / a.steps as f64,
+        tch::get_num_threads()
+    );
+    Ok(())
+}

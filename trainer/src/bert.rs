@@ -1,0 +1,210 @@
+//! BERT encoder in tch, with Hugging Face's parameter names (under `bert.`),
+//! so checkpoints load both ways (see docs/checkpoint-format.md).
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::{Kind, Tensor};
+
+/// The Hugging Face `BertConfig` fields the encoder needs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BertConfig {
+    pub vocab_size: i64,
+    pub hidden_size: i64,
+    pub num_hidden_layers: i64,
+    pub num_attention_heads: i64,
+    pub intermediate_size: i64,
+    #[serde(default = "default_max_pos")]
+    pub max_position_embeddings: i64,
+    #[serde(default = "default_type_vocab")]
+    pub type_vocab_size: i64,
+    #[serde(default = "default_ln_eps")]
+    pub layer_norm_eps: f64,
+    #[serde(default = "default_dropout")]
+    pub hidden_dropout_prob: f64,
+    #[serde(default = "default_dropout")]
+    pub attention_probs_dropout_prob: f64,
+    #[serde(default)]
+    pub pad_token_id: i64,
+    #[serde(default = "default_act")]
+    pub hidden_act: String,
+}
+
+fn default_max_pos() -> i64 {
+    512
+}
+fn default_type_vocab() -> i64 {
+    2
+}
+fn default_ln_eps() -> f64 {
+    1e-12
+}
+fn default_dropout() -> f64 {
+    0.1
+}
+fn default_act() -> String {
+    "gelu".into()
+}
+
+impl BertConfig {
+    /// BERT-base (Bio_ClinicalBERT's shape) and MiniLM-L6 (all-MiniLM-L6-v2's shape), for benchmarks.
+    pub fn preset(name: &str) -> Option<Self> {
+        let (hidden, layers, heads, inter) = match name {
+            "bert-base" => (768, 12, 12, 3072),
+            "minilm-l6" => (384, 6, 12, 1536),
+            "tiny" => (32, 2, 2, 64),
+            _ => return None,
+        };
+        Some(Self {
+            vocab_size: if name == "tiny" { 1000 } else { 30522 },
+            hidden_size: hidden,
+            num_hidden_layers: layers,
+            num_attention_heads: heads,
+            intermediate_size: inter,
+            max_position_embeddings: 512,
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-12,
+            hidden_dropout_prob: 0.1,
+            attention_probs_dropout_prob: 0.1,
+            pad_token_id: 0,
+            hidden_act: "gelu".into(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Embeddings {
+    word: nn::Embedding,
+    position: nn::Embedding,
+    token_type: nn::Embedding,
+    layer_norm: nn::LayerNorm,
+    dropout: f64,
+}
+
+impl Embeddings {
+    fn new(p: &nn::Path, c: &BertConfig) -> Self {
+        let ln = nn::LayerNormConfig { eps: c.layer_norm_eps, ..Default::default() };
+        Self {
+            word: nn::embedding(p / "word_embeddings", c.vocab_size, c.hidden_size, Default::default()),
+            position: nn::embedding(p / "position_embeddings", c.max_position_embeddings, c.hidden_size, Default::default()),
+            token_type: nn::embedding(p / "token_type_embeddings", c.type_vocab_size, c.hidden_size, Default::default()),
+            layer_norm: nn::layer_norm(p / "LayerNorm", vec![c.hidden_size], ln),
+            dropout: c.hidden_dropout_prob,
+        }
+    }
+
+    /// ids: [B, T] -> [B, T, H]
+    fn forward_t(&self, ids: &Tensor, train: bool) -> Tensor {
+        let t = ids.size()[1];
+        let pos = Tensor::arange(t, (Kind::Int64, ids.device())).unsqueeze(0); // [1, T]
+        let types = ids.zeros_like();
+        let x = self.word.forward(ids) + self.position.forward(&pos) + self.token_type.forward(&types);
+        self.layer_norm.forward(&x).dropout(self.dropout, train)
+    }
+}
+
+#[derive(Debug)]
+struct Layer {
+    query: nn::Linear,
+    key: nn::Linear,
+    value: nn::Linear,
+    attn_out: nn::Linear,
+    attn_ln: nn::LayerNorm,
+    intermediate: nn::Linear,
+    output: nn::Linear,
+    out_ln: nn::LayerNorm,
+    heads: i64,
+    hidden_dropout: f64,
+    attn_dropout: f64,
+}
+
+impl Layer {
+    fn new(p: &nn::Path, c: &BertConfig) -> Self {
+        let ln = nn::LayerNormConfig { eps: c.layer_norm_eps, ..Default::default() };
+        let a = p / "attention";
+        let s = &a / "self";
+        let o = &a / "output";
+        let h = c.hidden_size;
+        Self {
+            query: nn::linear(&s / "query", h, h, Default::default()),
+            key: nn::linear(&s / "key", h, h, Default::default()),
+            value: nn::linear(&s / "value", h, h, Default::default()),
+            attn_out: nn::linear(&o / "dense", h, h, Default::default()),
+            attn_ln: nn::layer_norm(&o / "LayerNorm", vec![h], ln),
+            intermediate: nn::linear(p / "intermediate" / "dense", h, c.intermediate_size, Default::default()),
+            output: nn::linear(p / "output" / "dense", c.intermediate_size, h, Default::default()),
+            out_ln: nn::layer_norm(p / "output" / "LayerNorm", vec![h], ln),
+            heads: c.num_attention_heads,
+            hidden_dropout: c.hidden_dropout_prob,
+            attn_dropout: c.attention_probs_dropout_prob,
+        }
+    }
+
+    /// x: [B, T, H]; mask: [B, 1, 1, T] bool (true = attend) -> [B, T, H]
+    fn forward_t(&self, x: &Tensor, mask: &Tensor, train: bool) -> Tensor {
+        let (b, t, h) = x.size3().unwrap();
+        let hd = h / self.heads;
+        let split = |y: Tensor| y.view([b, t, self.heads, hd]).transpose(1, 2); // [B, nh, T, hd]
+        let q = split(self.query.forward(x));
+        let k = split(self.key.forward(x));
+        let v = split(self.value.forward(x));
+        let dropout = if train { self.attn_dropout } else { 0.0 };
+        // libtorch picks a fused kernel (flash / memory-efficient) where it can.
+        let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), dropout, false, None::<f64>, false);
+        let ctx = ctx.transpose(1, 2).contiguous().view([b, t, h]);
+        let a = self.attn_ln.forward(&(self.attn_out.forward(&ctx).dropout(self.hidden_dropout, train) + x));
+        let i = self.intermediate.forward(&a).gelu("none");
+        self.out_ln.forward(&(self.output.forward(&i).dropout(self.hidden_dropout, train) + a))
+    }
+}
+
+/// The encoder: embeddings and `num_hidden_layers` transformer layers, no pooler.
+#[derive(Debug)]
+pub struct Bert {
+    embeddings: Embeddings,
+    layers: Vec<Layer>,
+    pub config: BertConfig,
+}
+
+impl Bert {
+    /// `p` is the `bert` path: variables are named `bert.embeddings...`, `bert.encoder.layer.N...`.
+    pub fn new(p: &nn::Path, config: &BertConfig) -> Self {
+        let enc = p / "encoder" / "layer";
+        let layers = (0..config.num_hidden_layers).map(|i| Layer::new(&(&enc / i), config)).collect();
+        Self { embeddings: Embeddings::new(&(p / "embeddings"), config), layers, config: config.clone() }
+    }
+
+    /// [B, T] ids + [B, T] mask (1 = token) -> hidden states after layer `upto` (exclusive)
+    /// starting from the embeddings.
+    pub fn forward_upto(&self, ids: &Tensor, mask: &Tensor, upto: usize, train: bool) -> Tensor {
+        let attn_mask = attention_mask(mask);
+        let mut h = self.embeddings.forward_t(ids, train);
+        for layer in &self.layers[..upto.min(self.layers.len())] {
+            h = layer.forward_t(&h, &attn_mask, train);
+        }
+        h
+    }
+
+    /// Continues from the output of layer `from - 1`: [B, T, H] -> [B, T, H].
+    pub fn forward_from(&self, hidden: &Tensor, mask: &Tensor, from: usize, train: bool) -> Tensor {
+        let attn_mask = attention_mask(mask);
+        let mut h = hidden.shallow_clone();
+        for layer in &self.layers[from.min(self.layers.len())..] {
+            h = layer.forward_t(&h, &attn_mask, train);
+        }
+        h
+    }
+
+    /// [B, T] ids + [B, T] mask -> [B, T, H]
+    pub fn forward_t(&self, ids: &Tensor, mask: &Tensor, train: bool) -> Tensor {
+        self.forward_upto(ids, mask, self.layers.len(), train)
+    }
+
+    pub fn num_layers(&self) -> usize {
+        self.layers.len()
+    }
+}
+
+/// [B, T] (1 = token) -> [B, 1, 1, T] bool for scaled_dot_product_attention.
+fn attention_mask(mask: &Tensor) -> Tensor {
+    mask.to_kind(Kind::Bool).unsqueeze(1).unsqueeze(1)
+}

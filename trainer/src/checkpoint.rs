@@ -1,0 +1,139 @@
+//! Checkpoint folders (docs/checkpoint-format.md): Hugging Face compatible.
+//! Written to a temporary folder and renamed, so a crash never leaves half a checkpoint.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use icd_core::tokenize::NoteTokenizer;
+use serde::{Deserialize, Serialize};
+use tch::nn;
+
+use crate::train::{EpochLog, EvalReport, Trainer};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Metrics {
+    pub best_epoch: usize,
+    pub threshold: f32,
+    pub test: EvalReport,
+    pub epochs: Vec<EpochLog>,
+    pub train_seconds: f64,
+    pub device: String,
+}
+
+/// config.json: the BERT config, the labels and the `icd` settings.
+pub fn config_json(tr: &Trainer) -> serde_json::Value {
+    let mut v = serde_json::to_value(&tr.model.bert.config).expect("config serializes");
+    let id2label: BTreeMap<String, String> =
+        tr.labels.labels().iter().enumerate().map(|(i, l)| (i.to_string(), l.code.clone())).collect();
+    let label2id: BTreeMap<String, usize> = tr.labels.labels().iter().enumerate().map(|(i, l)| (l.code.clone(), i)).collect();
+    let obj = v.as_object_mut().expect("object");
+    obj.insert("model_type".into(), "bert".into());
+    obj.insert("architectures".into(), serde_json::json!(["BertForIcdCoding"]));
+    obj.insert("id2label".into(), serde_json::to_value(id2label).unwrap());
+    obj.insert("label2id".into(), serde_json::to_value(label2id).unwrap());
+    obj.insert("icd".into(), serde_json::to_value(&tr.model.settings).unwrap());
+    v
+}
+
+pub fn save(dir: &Path, tr: &Trainer, tok: &NoteTokenizer) -> Result<()> {
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let tmp = parent.join(format!(".{}.tmp", dir.file_name().and_then(|n| n.to_str()).unwrap_or("checkpoint")));
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    tr.vs.save(tmp.join("model.safetensors")).with_context(|| format!("writing weights to {}", tmp.display()))?;
+    std::fs::write(tmp.join("config.json"), serde_json::to_string_pretty(&config_json(tr))?)?;
+    std::fs::write(tmp.join("tokenizer.json"), tok.to_tokenizer_json()?)?;
+    std::fs::write(tmp.join("labels.tsv"), tr.labels.to_tsv())?;
+    // Keep files that live beside the checkpoint (metrics, logs) when overwriting in place.
+    if dir.exists() {
+        for f in ["config.json", "model.safetensors", "tokenizer.json", "labels.tsv"] {
+            std::fs::rename(tmp.join(f), dir.join(f))?;
+        }
+        std::fs::remove_dir_all(&tmp)?;
+    } else {
+        std::fs::rename(&tmp, dir).with_context(|| format!("moving {} to {}", tmp.display(), dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Loads model.safetensors into an existing var store (names and shapes must match).
+pub fn load_weights(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
+    let tensors = tch::Tensor::read_safetensors(path).with_context(|| format!("reading {}", path.display()))?;
+    let vars = vs.variables();
+    let mut seen = 0;
+    tch::no_grad(|| -> Result<()> {
+        for (name, t) in &tensors {
+            let Some(v) = vars.get(name) else { anyhow::bail!("{}: unexpected tensor {name}", path.display()) };
+            if v.size() != t.size() {
+                anyhow::bail!("{}: {name} has shape {:?}, the model expects {:?}", path.display(), t.size(), v.size());
+            }
+            v.shallow_clone().copy_(&t.to_device(v.device()));
+            seen += 1;
+        }
+        Ok(())
+    })?;
+    if seen != vars.len() {
+        let missing: Vec<_> = vars.keys().filter(|k| !tensors.iter().any(|(n, _)| n == *k)).take(5).collect();
+        anyhow::bail!("{}: {} of {} tensors missing, e.g. {missing:?}", path.display(), vars.len() - seen, vars.len());
+    }
+    Ok(())
+}
+
+pub fn write_log_csv(path: &Path, log: &[EpochLog]) -> Result<()> {
+    let mut s = String::from("epoch,train_loss,seconds,samples_per_s,valid_accuracy,valid_top5,valid_macro_f1,valid_weighted_f1,valid_micro_f1\n");
+    for e in log {
+        let p = &e.valid.primary;
+        s.push_str(&format!(
+            "{},{:.5},{:.1},{:.2},{:.4},{:.4},{:.4},{:.4},{}\n",
+            e.epoch,
+            e.train_loss,
+            e.seconds,
+            e.samples_per_s,
+            p.accuracy,
+            p.top5_accuracy,
+            p.macro_f1,
+            p.weighted_f1,
+            e.valid.multilabel.as_ref().map(|m| format!("{:.4}", m.micro_f1)).unwrap_or_default()
+        ));
+    }
+    std::fs::write(path, s).with_context(|| format!("writing {}", path.display()))
+}
+
+/// A checkpoint read back: ready to predict or to continue training.
+pub fn load(dir: &Path, device: tch::Device) -> Result<(Trainer, NoteTokenizer)> {
+    use crate::bert::BertConfig;
+    use crate::model::{IcdModel, IcdSettings};
+    use icd_core::labels::{Label, LabelSpace};
+
+    let cfg_path = dir.join("config.json");
+    let raw: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cfg_path).with_context(|| format!("reading {}", cfg_path.display()))?)
+            .with_context(|| format!("{}: not JSON", cfg_path.display()))?;
+    let config: BertConfig = serde_json::from_value(raw.clone()).with_context(|| format!("{}: BERT fields", cfg_path.display()))?;
+    let settings: IcdSettings = serde_json::from_value(raw.get("icd").cloned().unwrap_or_default())
+        .with_context(|| format!("{}: the \"icd\" object", cfg_path.display()))?;
+    let labels_path = dir.join("labels.tsv");
+    let text = std::fs::read_to_string(&labels_path).with_context(|| format!("reading {}", labels_path.display()))?;
+    let labels: Vec<Label> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (code, description) = l.split_once('\t').unwrap_or((l, ""));
+            Label { code: code.to_string(), description: description.to_string() }
+        })
+        .collect();
+    let id2label = raw.get("id2label").and_then(|v| v.as_object()).map(|m| m.len()).unwrap_or(0);
+    if id2label != labels.len() {
+        anyhow::bail!("{}: {} labels, but config.json has {id2label} in id2label", labels_path.display(), labels.len());
+    }
+    let tok_path = dir.join("tokenizer.json");
+    let tok = NoteTokenizer::from_tokenizer_json(&std::fs::read(&tok_path).with_context(|| format!("reading {}", tok_path.display()))?)?;
+    let mut vs = nn::VarStore::new(device);
+    let model = IcdModel::new(&vs.root(), &config, &settings, labels.len() as i64);
+    load_weights(&mut vs, &dir.join("model.safetensors"))?;
+    let pad_id = tok.pad_id();
+    Ok((Trainer { model, vs, device, labels: LabelSpace::from_labels(labels), pad_id, autocast: false }, tok))
+}

@@ -1,0 +1,223 @@
+//! The coding model: BERT encoder + a `cls` or label-wise attention head.
+//! A batch holds several notes; each note holds one or more 512-token chunks.
+
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, Module};
+use tch::{Device, Kind, Tensor};
+
+use crate::bert::{Bert, BertConfig};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadKind {
+    /// [CLS] vector (mean over chunks) -> linear: the original multi-class recipe.
+    Cls,
+    /// Per-label attention over all tokens (LAAT / PLM-ICD); its weights are the evidence.
+    LabelAttention,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// One primary code per note: cross-entropy over labels.
+    Softmax,
+    /// Every documented code: binary cross-entropy per label.
+    Sigmoid,
+}
+
+/// The `icd` object of config.json.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IcdSettings {
+    pub head: HeadKind,
+    pub objective: Objective,
+    pub max_length: usize,
+    pub chunk_overlap: usize,
+    pub label_attention_dim: i64,
+    pub threshold: f32,
+    pub base_model: String,
+}
+
+#[derive(Debug)]
+enum Head {
+    Cls { classifier: nn::Linear },
+    LabelAttention { first: nn::Linear, second: nn::Linear, out_w: Tensor, out_b: Tensor },
+}
+
+/// A padded batch: every chunk of every note, flattened.
+pub struct Batch {
+    /// [N, T] token ids, N = total chunks
+    pub ids: Tensor,
+    /// [N, T] 1 for tokens, 0 for padding
+    pub mask: Tensor,
+    /// Note index of each chunk, [N]
+    pub note_of_chunk: Vec<i64>,
+    pub notes: i64,
+}
+
+impl Batch {
+    /// `notes[b]` = that note's chunks (each `[CLS] ... [SEP]`).
+    pub fn new(notes: &[&[Vec<u32>]], pad_id: u32, device: Device) -> Self {
+        let n: usize = notes.iter().map(|c| c.len()).sum();
+        let t = notes.iter().flat_map(|c| c.iter().map(Vec::len)).max().unwrap_or(2);
+        let mut ids = vec![pad_id as i64; n * t];
+        let mut mask = vec![0i64; n * t];
+        let mut note_of_chunk = Vec::with_capacity(n);
+        let mut row = 0;
+        for (b, chunks) in notes.iter().enumerate() {
+            for c in chunks.iter() {
+                for (j, &id) in c.iter().enumerate() {
+                    ids[row * t + j] = id as i64;
+                    mask[row * t + j] = 1;
+                }
+                note_of_chunk.push(b as i64);
+                row += 1;
+            }
+        }
+        let shape = [n as i64, t as i64];
+        Self {
+            ids: Tensor::from_slice(&ids).view(shape).to(device),
+            mask: Tensor::from_slice(&mask).view(shape).to(device),
+            note_of_chunk,
+            notes: notes.len() as i64,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct IcdModel {
+    pub bert: Bert,
+    head: Head,
+    pub settings: IcdSettings,
+    pub num_labels: i64,
+}
+
+impl IcdModel {
+    /// Creates the variables under `root` (`bert.*`, `classifier.*` or `label_attention.*`).
+    pub fn new(root: &nn::Path, config: &BertConfig, settings: &IcdSettings, num_labels: i64) -> Self {
+        let bert = Bert::new(&(root / "bert"), config);
+        let h = config.hidden_size;
+        // Optimizer group 1 = the head, so it can have its own learning rate.
+        let root = &root.set_group(1);
+        let head = match settings.head {
+            HeadKind::Cls => Head::Cls { classifier: nn::linear(root / "classifier", h, num_labels, Default::default()) },
+            HeadKind::LabelAttention => {
+                let p = root / "label_attention";
+                let a = settings.label_attention_dim;
+                let no_bias = nn::LinearConfig { bias: false, ..Default::default() };
+                Head::LabelAttention {
+                    first: nn::linear(&p / "first", h, a, no_bias),
+                    second: nn::linear(&p / "second", a, num_labels, no_bias),
+                    out_w: (&p / "output").var("weight", &[num_labels, h], nn::Init::Randn { mean: 0.0, stdev: 0.03 }),
+                    out_b: (&p / "output").var("bias", &[num_labels], nn::Init::Const(0.0)),
+                }
+            }
+        };
+        Self { bert, head, settings: settings.clone(), num_labels }
+    }
+
+    /// Encoder output for a batch: [N, T, H].
+    pub fn encode(&self, batch: &Batch, train: bool) -> Tensor {
+        self.bert.forward_t(&batch.ids, &batch.mask, train)
+    }
+
+    /// Head over encoder states: hidden [N, T, H] -> logits [B, L] (and attention [B, L, C*T] for LAAT).
+    pub fn head_forward(&self, hidden: &Tensor, batch: &Batch, train: bool) -> (Tensor, Option<Tensor>) {
+        let device = hidden.device();
+        let (n, t, h) = hidden.size3().unwrap();
+        let note_idx = Tensor::from_slice(&batch.note_of_chunk).to(device);
+        match &self.head {
+            Head::Cls { classifier } => {
+                let cls = hidden.select(1, 0); // [N, H]
+                let sums = Tensor::zeros([batch.notes, h], (cls.kind(), device)).index_add(0, &note_idx, &cls);
+                let counts = Tensor::zeros([batch.notes], (Kind::Float, device))
+                    .index_add(0, &note_idx, &Tensor::ones([n], (Kind::Float, device)))
+                    .unsqueeze(1);
+                let v = (sums / counts.to_kind(cls.kind())).dropout(self.bert.config.hidden_dropout_prob, train);
+                (classifier.forward(&v), None)
+            }
+            Head::LabelAttention { first, second, out_w, out_b } => {
+                // Lay each note's chunks side by side: [B, C, T, H] -> [B, C*T, H].
+                let max_chunks = max_chunks(&batch.note_of_chunk);
+                let slots = slot_of_chunk(&batch.note_of_chunk, max_chunks);
+                let slot_idx = Tensor::from_slice(&slots).to(device);
+                let b = batch.notes;
+                let hs = Tensor::zeros([b * max_chunks, t, h], (hidden.kind(), device)).index_copy(0, &slot_idx, hidden);
+                let hs = hs.view([b, max_chunks * t, h]);
+                let m = Tensor::zeros([b * max_chunks, t], (Kind::Int64, device)).index_copy(0, &slot_idx, &batch.mask);
+                let m = m.view([b, 1, max_chunks * t]).to_kind(Kind::Bool); // [B, 1, CT]
+                let z = first.forward(&hs).tanh(); // [B, CT, A]
+                let scores = second.forward(&z).transpose(1, 2); // [B, L, CT]
+                let scores = scores.masked_fill(&m.logical_not(), f64::NEG_INFINITY);
+                let att = scores.softmax(-1, scores.kind()); // [B, L, CT]
+                let v = att.matmul(&hs).dropout(self.bert.config.hidden_dropout_prob, train); // [B, L, H]
+                let logits = (v * out_w.unsqueeze(0).to_kind(hidden.kind())).sum_dim_intlist(-1, false, None::<Kind>)
+                    + out_b.to_kind(hidden.kind());
+                (logits, Some(att))
+            }
+        }
+    }
+
+    /// ids -> logits [B, L]
+    pub fn forward_t(&self, batch: &Batch, train: bool) -> Tensor {
+        let hidden = self.encode(batch, train);
+        self.head_forward(&hidden, batch, train).0
+    }
+
+    /// Loss of a batch. `targets` is [B] label ids (softmax) or [B, L] 0/1 floats (sigmoid).
+    pub fn loss(&self, logits: &Tensor, targets: &Tensor) -> Tensor {
+        match self.settings.objective {
+            Objective::Softmax => logits.to_kind(Kind::Float).cross_entropy_for_logits(targets),
+            Objective::Sigmoid => logits.to_kind(Kind::Float).binary_cross_entropy_with_logits::<Tensor>(
+                targets,
+                None,
+                None,
+                tch::Reduction::Mean,
+            ),
+        }
+    }
+
+    /// logits -> per-label scores (softmax or sigmoid).
+    pub fn scores(&self, logits: &Tensor) -> Tensor {
+        match self.settings.objective {
+            Objective::Softmax => logits.to_kind(Kind::Float).softmax(-1, Kind::Float),
+            Objective::Sigmoid => logits.to_kind(Kind::Float).sigmoid(),
+        }
+    }
+}
+
+fn max_chunks(note_of_chunk: &[i64]) -> i64 {
+    let mut best = 0;
+    let mut run = 0;
+    let mut prev = -1;
+    for &b in note_of_chunk {
+        run = if b == prev { run + 1 } else { 1 };
+        prev = b;
+        best = best.max(run);
+    }
+    best
+}
+
+/// Chunk i of note b goes to slot b * max_chunks + (its index within the note).
+fn slot_of_chunk(note_of_chunk: &[i64], max_chunks: i64) -> Vec<i64> {
+    let mut out = Vec::with_capacity(note_of_chunk.len());
+    let mut prev = -1;
+    let mut k = 0;
+    for &b in note_of_chunk {
+        k = if b == prev { k + 1 } else { 0 };
+        prev = b;
+        out.push(b * max_chunks + k);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_slots() {
+        let n = [0, 0, 1, 2, 2, 2];
+        assert_eq!(max_chunks(&n), 3);
+        assert_eq!(slot_of_chunk(&n, 3), [0, 1, 3, 6, 7, 8]);
+    }
+}

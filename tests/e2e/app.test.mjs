@@ -1,0 +1,215 @@
+// End-to-end tests of the built site in headless Chromium. Run: scripts/e2e.sh
+// Tests that need the trained model are skipped, with the reason, when www/dist has no bundle.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import {
+  ARTIFACTS, HAS_BUNDLE, NO_BUNDLE_REASON, launch, modelReady, openApp, searchReady, serviceWorkerReady, startServer,
+} from "./harness.mjs";
+
+const ASTHMA = "Patient presents with chronic cough and shortness of breath. History of asthma.";
+const needsModel = HAS_BUNDLE ? {} : { skip: NO_BUNDLE_REASON };
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function withApp(opts, fn) {
+  const server = await startServer(opts.server);
+  const app = await openApp(browser, server, opts);
+  try {
+    return await fn({ server, ...app });
+  } finally {
+    await app.context.close();
+    await server.close();
+  }
+}
+
+async function download(page, button) {
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
+  return { name: dl.suggestedFilename(), text: await readFile(await dl.path(), "utf8") };
+}
+
+test("page loads at a sub-path with no console errors, a strict CSP and working code search", async () => {
+  await withApp({}, async ({ page, errors }) => {
+    await searchReady(page);
+    assert.equal(await page.title(), "ICD-10-CM coder");
+    const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute("content");
+    for (const d of ["default-src 'self'", "connect-src 'self'", "script-src 'self' 'wasm-unsafe-eval'"]) assert.ok(csp.includes(d), csp);
+    assert.ok(!/unsafe-inline|https?:/.test(csp), csp);
+    // No inline scripts or styles that the CSP would block.
+    assert.equal(await page.locator("script:not([src])").count(), 0);
+    await page.fill("#code-query", "asthma");
+    await page.locator("#search-results li", { hasText: "J45.909" }).waitFor();
+    await page.fill("#code-query", "J45.90");
+    await page.locator("#search-results li code", { hasText: /^J45\.909$/ }).waitFor();
+    await page.locator("#model-ready, #model-status, #model-error").first().waitFor({ timeout: 120_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, "app-desktop.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("phone-sized screen: no horizontal scrolling, and every form field has a label", async () => {
+  await withApp({ viewport: { width: 375, height: 740 } }, async ({ page, errors }) => {
+    await searchReady(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+    const unlabeled = await page.evaluate(() =>
+      [...document.querySelectorAll("input, select, textarea")]
+        .filter((e) => !(e.labels?.length || e.getAttribute("aria-label") || e.getAttribute("aria-labelledby")))
+        .map((e) => e.outerHTML));
+    assert.deepEqual(unlabeled, []);
+    await page.screenshot({ path: path.join(ARTIFACTS, "app-phone.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("a code added by hand exports as CSV and as a valid FHIR R4 Bundle", async () => {
+  await withApp({}, async ({ page, errors }) => {
+    await searchReady(page);
+    await page.fill("#code-query", "J45.909");
+    await page.click('button[aria-label="Add J45.909"]');
+    await page.fill("#code-query", "chronic cough");
+    await page.locator('button[aria-label="Add R05.3"]').click();
+    await page.locator('#accepted li[data-code="R05.3"]').waitFor();
+    const csv = await download(page, "#download-csv");
+    assert.equal(csv.name, "icd10cm-codes.csv");
+    const lines = csv.text.trim().split("\n");
+    assert.equal(lines[0], "code,description,score,source");
+    assert.match(lines[1], /^J45\.909,"?Unspecified asthma, uncomplicated"?,,manual$/);
+    const fhir = await download(page, "#download-fhir");
+    const bundle = JSON.parse(fhir.text);
+    assert.equal(bundle.resourceType, "Bundle");
+    assert.equal(bundle.type, "collection");
+    assert.equal(bundle.entry.length, 2);
+    for (const e of bundle.entry) {
+      assert.match(e.fullUrl, /^urn:uuid:[0-9a-f-]{36}$/);
+      const c = e.resource;
+      assert.equal(c.resourceType, "Condition");
+      assert.ok(c.subject, "Condition.subject is required in R4");
+      assert.equal(c.code.coding[0].system, "http://hl7.org/fhir/sid/icd-10-cm");
+    }
+    assert.deepEqual(bundle.entry.map((e) => e.resource.code.coding[0].code), ["J45.909", "R05.3"]);
+    // Removing a code takes it out of the export.
+    await page.click('button[aria-label="Remove R05.3"]');
+    await page.locator('#accepted li[data-code="R05.3"]').waitFor({ state: "detached" });
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("a batch file is read in the browser (not uploaded)", async () => {
+  await withApp({}, async ({ page, errors, server }) => {
+    await searchReady(page);
+    const jsonl = [ASTHMA, "Dysuria and urinary frequency for three days.", "Essential hypertension, on lisinopril."]
+      .map((text, i) => JSON.stringify({ id: `n${i + 1}`, text })).join("\n");
+    await page.setInputFiles("#batch-file", { name: "notes.jsonl", mimeType: "application/x-ndjson", buffer: Buffer.from(jsonl) });
+    await page.locator("#batch-count", { hasText: "notes.jsonl: 3 notes" }).waitFor();
+    assert.ok(server.log.every((r) => r.method === "GET" && !r.body), "no upload");
+    if (HAS_BUNDLE) {
+      await modelReady(page);
+      await page.click("#batch-run");
+      const out = await download(page, "#batch-jsonl");
+      const rows = out.text.trim().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(rows.map((r) => r.id), ["n1", "n2", "n3"]);
+      assert.equal(rows[0].predictions[0].code, "J45.909");
+      for (const p of rows[0].predictions) assert.deepEqual(Object.keys(p).sort(), ["code", "description", "score"]);
+    }
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("network audit: every request is a same-origin static file and none carries the note", async () => {
+  const secret = "Zebrafinch-7731 presents with chronic cough. History of asthma.";
+  await withApp({}, async ({ page, errors, server, requests }) => {
+    await searchReady(page);
+    await page.fill("#note", secret);
+    await page.fill("#code-query", "zebrafinch");
+    if (HAS_BUNDLE) {
+      await modelReady(page);
+      await page.click("#code-note");
+      await page.locator("#predictions li").first().waitFor();
+    } else {
+      await page.locator("#model-status").waitFor();
+    }
+    await serviceWorkerReady(page);
+    await page.waitForTimeout(500);
+    assert.ok(requests.length > 5 && server.log.length > 5, "requests were recorded");
+    const origin = new URL(server.url).origin;
+    const needles = ["Zebrafinch", "zebrafinch", "7731"];
+    for (const r of requests) {
+      assert.ok(r.url.startsWith(server.url) || r.url.startsWith("blob:" + origin), `third-party or off-site request: ${r.url}`);
+      const all = r.url + JSON.stringify(r.headers) + r.body;
+      for (const n of needles) assert.ok(!all.includes(n), `request carries the note: ${r.url}`);
+    }
+    for (const r of server.log) {
+      assert.ok(r.method === "GET" || r.method === "HEAD", `${r.method} ${r.url}`);
+      assert.equal(r.body, "", `request body on ${r.url}`);
+      assert.equal(new URL(r.url, "http://x").search, "", `query string on ${r.url}`);
+      assert.ok(r.status === 200 || r.status === 304, `${r.url}: ${r.status} (not a static file of the site)`);
+      const all = r.url + JSON.stringify(r.headers);
+      for (const n of needles) assert.ok(!all.includes(n), `request carries the note: ${r.url}`);
+    }
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("offline: after one visit the app reloads and works with the network off", async () => {
+  await withApp({}, async ({ page, context, errors }) => {
+    await searchReady(page);
+    if (HAS_BUNDLE) await modelReady(page);
+    await serviceWorkerReady(page);
+    await context.setOffline(true);
+    await page.reload();
+    await searchReady(page);
+    await page.fill("#code-query", "asthma");
+    await page.locator("#search-results li", { hasText: "J45.909" }).waitFor();
+    if (HAS_BUNDLE) {
+      await modelReady(page);
+      await page.selectOption("#sample", "0");
+      await page.click("#code-note");
+      await page.locator("#predictions li").first().waitFor();
+      assert.equal(await page.locator("#predictions li").first().getAttribute("data-code"), "J45.909");
+    }
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("model: becomes ready, codes the asthma sample J45.909 first with evidence (Ctrl+Enter)", needsModel, async () => {
+  await withApp({}, async ({ page, errors }) => {
+    await modelReady(page);
+    assert.match(await page.locator("#model-labels").innerText(), /^\d+$/);
+    await page.selectOption("#sample", "0");
+    assert.equal(await page.inputValue("#note"), ASTHMA);
+    await page.focus("#note");
+    await page.keyboard.press("Control+Enter");
+    const first = page.locator("#predictions li").first();
+    await first.waitFor();
+    assert.equal(await first.getAttribute("data-code"), "J45.909");
+    assert.match(await first.innerText(), /Unspecified asthma, uncomplicated/);
+    assert.match(await first.innerText(), /Chapter 10/);
+    assert.ok((await page.locator("#predictions li").count()) > 1, "several predictions");
+    await page.locator("#evidence mark").first().waitFor();
+    const marked = (await page.locator("#evidence mark").allInnerTexts()).join(" ");
+    assert.match(marked, /asthma/i);
+    // The top code is preselected and exports.
+    await page.locator('#accepted li[data-code="J45.909"]').waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, "app-coded.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("a tampered bundle is refused with a visible error", needsModel, async () => {
+  const tamper = (rel, bytes) => {
+    if (rel !== "bundle/model.gguf") return bytes;
+    const b = Buffer.from(bytes);
+    b[b.length - 1] ^= 0xff;
+    return b;
+  };
+  await withApp({ server: { tamper } }, async ({ page }) => {
+    const alert = page.locator("#model-error[role=alert]");
+    await alert.waitFor({ timeout: 120_000 });
+    assert.match(await alert.innerText(), /model\.gguf/);
+    assert.match(await alert.innerText(), /sha256|hash/i);
+    assert.equal(await page.locator("#code-note").isDisabled(), true);
+  });
+});

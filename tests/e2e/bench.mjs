@@ -1,0 +1,66 @@
+// Browser benchmark (BENCHMARKS.md): node bench.mjs  (after building www/dist)
+// First paint, model ready (cold and from cache), ms per note at ~128/256/512 tokens, and the
+// size of what the page transfers (raw and gzip, as GitHub Pages sends it), in headless Chromium.
+import { gzipSync } from "node:zlib";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { DIST, HAS_BUNDLE, launch, modelReady, searchReady, serviceWorkerReady, startServer } from "./harness.mjs";
+
+const SENT = "Patient presents with chronic cough and shortness of breath, worse at night, with wheezing on exam. ";
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const browser = await launch();
+const server = await startServer();
+const context = await browser.newContext();
+const page = await context.newPage();
+
+const t0 = Date.now();
+await page.goto(server.url);
+await searchReady(page);
+const fcp = await page.evaluate(() => performance.getEntriesByType("paint").find((e) => e.name === "first-contentful-paint")?.startTime);
+const rows = [["first contentful paint (cold)", `${fcp?.toFixed(0)} ms`]];
+if (HAS_BUNDLE) {
+  await modelReady(page);
+  rows.push(["model ready, cold (navigation → ready)", `${Date.now() - t0} ms`]);
+}
+await serviceWorkerReady(page);
+const transfers = server.log.filter((r) => r.bytes);
+const t1 = Date.now();
+await page.reload();
+await searchReady(page);
+const fcp2 = await page.evaluate(() => performance.getEntriesByType("paint").find((e) => e.name === "first-contentful-paint")?.startTime);
+rows.push(["first contentful paint (from cache)", `${fcp2?.toFixed(0)} ms`]);
+if (HAS_BUNDLE) {
+  await modelReady(page);
+  rows.push(["model ready, from cache (reload → ready)", `${Date.now() - t1} ms`]);
+  for (const tokens of [128, 256, 512]) {
+    // ~20 tokens per sentence (WordPiece, MiniLM vocabulary).
+    const note = SENT.repeat(Math.round(tokens / 20)).trim();
+    const ms = [];
+    for (let i = 0; i < 6; i++) {
+      await page.fill("#note", note + " ".repeat(i));
+      await page.click("#code-note");
+      await page.locator("#predictions + p.hint").waitFor();
+      await page.waitForFunction(() => !document.querySelector("#code-note").disabled);
+      ms.push(parseFloat(await page.locator("#predictions + p.hint").innerText()));
+    }
+    rows.push([`coding one note, ~${tokens} tokens (median of 5, incl. evidence)`, `${median(ms.slice(1))} ms`]);
+  }
+}
+const group = (f) => (f.endsWith(".wasm") ? "wasm" : f.endsWith(".js") ? "JS" : f.startsWith("bundle/") ? "model bundle" : f === "icd10cm.table" ? "code table" : "other");
+const sizes = {};
+for (const r of transfers) {
+  const rel = new URL(r.url, "http://x").pathname.replace(/^\/icd10-coder\//, "") || "index.html";
+  const bytes = readFileSync(path.join(DIST, rel.endsWith("/") || rel === "" ? "index.html" : rel));
+  const g = (sizes[group(rel)] ??= { raw: 0, gz: 0, files: new Set() });
+  if (g.files.has(rel)) continue;
+  g.files.add(rel);
+  g.raw += bytes.length;
+  g.gz += gzipSync(bytes, { level: 6 }).length;
+}
+console.log(`| measure | value |\n| --- | --- |`);
+for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+console.log(`\n| transferred (first visit) | files | raw | gzip |\n| --- | --- | --- | --- |`);
+for (const [k, g] of Object.entries(sizes)) console.log(`| ${k} | ${g.files.size} | ${(g.raw / 1e6).toFixed(2)} MB | ${(g.gz / 1e6).toFixed(2)} MB |`);
+await browser.close();
+await server.close();

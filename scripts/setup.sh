@@ -87,4 +87,9 @@ if [ ! -s artifacts/icd10cm.table ] || [ artifacts/src/icd10c-tabular-April-1-20
   cargo run -q --release -p icd-data -- build-table --xml artifacts/src/icd10c-tabular-April-1-2026.xml --out artifacts/icd10cm.table
 fi
 phase_end
+phase_start "test checkpoints (real MiniLM encoder, seeded heads)"
+if [ ! -s artifacts/test-checkpoints/laat/model.safetensors ] || [ scripts/make_test_checkpoint.py -nt artifacts/test-checkpoints/laat/model.safetensors ]; then
+  bash scripts/test-fixtures.sh --checkpoints-only
+fi
+phase_end
 echo "set-up done (cache: $ICD_CACHE)"

@@ -81,9 +81,15 @@ pub struct TrainArgs {
     /// Freeze the embeddings and this many lower layers, caching their output (CPU profile)
     #[arg(long, default_value_t = 0)]
     pub freeze_layers: usize,
+    /// Keep only the base model's first N encoder layers (0 = all): a smaller, faster model
+    #[arg(long, default_value_t = 0)]
+    pub encoder_layers: i64,
     /// Use only the first N training notes (0 = all)
     #[arg(long, default_value_t = 0)]
     pub limit_train: usize,
+    /// Use only the first N validation and N test notes (0 = all)
+    #[arg(long, default_value_t = 0)]
+    pub limit_eval: usize,
     #[arg(long, default_value_t = 32)]
     pub eval_batch_size: usize,
     /// CPU threads for libtorch (0 = libtorch's default)
@@ -196,7 +202,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let table = CodeTable::from_bytes(&table_bytes)?;
     let label_text = std::fs::read_to_string(&args.labels).with_context(|| format!("reading {}", args.labels.display()))?;
     let labels = LabelSpace::parse_tsv(&label_text, &table, &args.labels.display().to_string())?;
-    let base = BaseModel::load(&args.base)?;
+    let mut base = BaseModel::load(&args.base)?;
+    if args.encoder_layers > 0 {
+        if args.encoder_layers > base.config.num_hidden_layers {
+            bail!("--encoder-layers {}: the base model has only {} layers", args.encoder_layers, base.config.num_hidden_layers);
+        }
+        base.config.num_hidden_layers = args.encoder_layers;
+    }
     if args.max_length as i64 > base.config.max_position_embeddings {
         bail!("--max-length {} exceeds the base model's max_position_embeddings {}", args.max_length, base.config.max_position_embeddings);
     }
@@ -219,8 +231,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if args.limit_train > 0 {
         train.truncate(args.limit_train);
     }
-    let valid = load("valid.jsonl")?;
-    let test = load("test.jsonl")?;
+    let mut valid = load("valid.jsonl")?;
+    let mut test = load("test.jsonl")?;
+    if args.limit_eval > 0 {
+        valid.truncate(args.limit_eval);
+        test.truncate(args.limit_eval);
+    }
     tracing::info!(train = train.len(), valid = valid.len(), test = test.len(), labels = labels.len(), ?device, "data loaded");
 
     let vs = nn::VarStore::new(device);
@@ -245,7 +261,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         let pb = progress(train.len() + valid.len() + test.len(), "caching frozen layers");
         let c = [&train, &valid, &test].map(|set| tr.build_cache(set, frozen, args.eval_batch_size, &pb));
         pb.finish_and_clear();
-        tracing::info!(layers = frozen, seconds = t0.elapsed().as_secs_f64(), "frozen layers cached");
+        let tokens: usize = [&train, &valid, &test].iter().flat_map(|s| s.iter()).map(Example::tokens).sum();
+        let secs = t0.elapsed().as_secs_f64();
+        tracing::info!(layers = frozen, seconds = secs, tokens, tokens_per_s = tokens as f64 / secs, "frozen layers cached");
         Some(c)
     } else {
         None

@@ -63,6 +63,8 @@ struct Case<'g, 'a> {
     psource: &'static str,
     complaints: Vec<String>,
     statements: Vec<String>,
+    /// The primary's risk factors, less family history of the record's own conditions.
+    risk: Vec<String>,
     ros_neg: Vec<usize>,
     distractors: Vec<Distractor>,
     vitals_from_primary: Vec<String>,
@@ -98,7 +100,7 @@ fn name_of(rng: &R, l: &Lex, official_p: f64) -> (String, &'static str) {
         let (t, src) = if !e.abbrevs.is_empty() && chance(rng, 0.17) {
             (pick(rng, &e.abbrevs).clone(), "abbrev")
         } else if !l.cms.is_empty() && chance(rng, 0.15) {
-            (pick(rng, &l.cms).to_lowercase(), "cms_inclusion")
+            (lower_first(pk(rng, &l.cms)), "cms_inclusion")
         } else {
             (pick(rng, &e.terms).clone(), "term")
         };
@@ -109,6 +111,15 @@ fn name_of(rng: &R, l: &Lex, official_p: f64) -> (String, &'static str) {
         }
     }
     (pick(rng, &e.terms).clone(), "term")
+}
+
+/// "Asthma NOS" -> "asthma NOS"; "COPD" stays.
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match (c.next(), s.chars().nth(1)) {
+        (Some(f), Some(n)) if f.is_uppercase() && n.is_lowercase() => f.to_lowercase().chain(c).collect(),
+        _ => s.to_string(),
+    }
 }
 
 fn term(rng: &R, l: &Lex) -> String {
@@ -297,8 +308,8 @@ impl<'g, 'a> Case<'g, 'a> {
                 out.push(pick(rng, &[format!("Also found to have {t}."), format!("Course complicated by {t}."), format!("Noted to have {t}.")]).clone());
             }
         }
-        if !self.p.risk.is_empty() && chance(rng, if long { 0.8 } else { 0.4 }) {
-            let r = pick(rng, &self.p.risk).clone();
+        if !self.risk.is_empty() && chance(rng, if long { 0.8 } else { 0.4 }) {
+            let r = pick(rng, &self.risk).clone();
             out.push(pick(rng, &[sentence(&r), format!("Notable for {r}."), format!("Pertinent history: {r}."), format!("Risk factors include {r}.")]).clone());
         }
         if !named && chance(rng, 0.45) {
@@ -788,6 +799,8 @@ impl<'g, 'a> Case<'g, 'a> {
             vec![
                 format!("Patient presents with {both}. History of {t}."),
                 format!("Patient presents with {both}. History of {t}."),
+                format!("Patient presents with {both}. History of {t}."),
+                format!("Patient presents with {both}. Hx of {t}."),
                 format!("{} with {t}, here with {both}.", cap(&who)),
                 format!("{}. {}.", cap(&t), cap(pk(rng, &self.p.meds))),
                 format!("Follow-up for {t}; {}.", pick(rng, &e.plan)),
@@ -836,7 +849,7 @@ const VITAL_KEYS: &[&str] = &["bp ", "blood pressure", "hr ", "heart rate", "tem
 
 fn pick_note_type(rng: &R, l: &Lex) -> NoteType {
     let r: f64 = rng.gen_f64();
-    if r < 0.09 {
+    if r < 0.04 {
         return NoteType::OneLiner;
     }
     if r < 0.15 {
@@ -904,7 +917,7 @@ fn choose_secondaries<'g, 'a>(g: &'g Generator<'a>, rng: &R, p: &Lex, age: u32, 
     out
 }
 
-pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64) -> Note {
+pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_liner: bool) -> Note {
     let p = &g.lex[label];
     let e = p.entry;
     let female = match e.sex {
@@ -913,7 +926,7 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64) -> N
         Sex::Any => chance(rng, 0.5),
     };
     let age = rng.gen_range(e.age[0]..=e.age[1]) as u32;
-    let nt = pick_note_type(rng, p);
+    let nt = if one_liner { NoteType::OneLiner } else { pick_note_type(rng, p) };
     let secs = choose_secondaries(g, rng, p, age, female, nt);
     let terse = matches!(nt, NoteType::OneLiner | NoteType::Nurse | NoteType::Brief);
     let style = Style::random(rng, terse);
@@ -998,6 +1011,17 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64) -> N
         }
     }
 
+    let risk: Vec<String> = p
+        .risk
+        .iter()
+        .filter(|r| {
+            let r = r.to_ascii_lowercase();
+            // Substring, not phrase: "family history of colon polyps" names "colon polyp".
+            !(r.contains("family") || r.contains("mother") || r.contains("father") || r.contains("sibling")) || !names.iter().any(|n| n.len() >= 3 && r.contains(n))
+        })
+        .cloned()
+        .collect();
+
     // Vital-sign findings of the primary go to the vitals line, the rest to the exam.
     let is_vital = |s: &String| {
         let l = format!("{} ", s.to_lowercase());
@@ -1018,6 +1042,7 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64) -> N
         psource,
         complaints,
         statements,
+        risk,
         ros_neg,
         distractors,
         vitals_from_primary,

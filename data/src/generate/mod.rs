@@ -193,6 +193,10 @@ impl<'a> Generator<'a> {
             }
             cms.retain(|t| {
                 let lt = t.to_lowercase();
+                // Index-style inverted terms ("Rhinitis, allergic") are not how notes read.
+                if t.contains(',') {
+                    return false;
+                }
                 find_code_like(t).is_none()
                     && !lt.eq_ignore_ascii_case(&l.description)
                     && t.len() <= 80
@@ -240,6 +244,7 @@ impl<'a> Generator<'a> {
             let meds = if meds.is_empty() { entry.meds.clone() } else { meds };
             let mut names = own.clone();
             names.extend(cms.iter().map(|t| t.to_ascii_lowercase()));
+            names.push(l.description.to_ascii_lowercase());
             let mut blob = String::new();
             for (_, s) in entry.text_fields() {
                 blob.push_str(&s.to_ascii_lowercase());
@@ -322,8 +327,13 @@ impl<'a> Generator<'a> {
         let mut index = 0usize;
         for (split, plan) in &plans {
             let mut recs = Vec::with_capacity(plan.len());
+            let mut seen = vec![0usize; k];
             for (j, &label) in plan.iter().enumerate() {
-                let rec = self.record(cfg, index, label, &format!("synth-{split}-{:05}", j + 1), split)?;
+                // Every ninth note of a label (from its fifth) is a one-liner, so each label
+                // has short notes like "Patient presents with ... History of asthma."
+                let one_liner = seen[label] % 9 == 4;
+                seen[label] += 1;
+                let rec = self.record(cfg, index, label, &format!("synth-{split}-{:05}", j + 1), split, one_liner)?;
                 recs.push(rec);
                 index += 1;
                 if let Some(p) = progress {
@@ -339,14 +349,15 @@ impl<'a> Generator<'a> {
     }
 
     /// One record, from its own random stream; regenerated if a code-like token slips in.
-    pub fn record(&self, cfg: &Config, index: usize, label: usize, id: &str, split: &str) -> Result<Record, GenerateError> {
+    /// `one_liner` forces the one-line note type (otherwise drawn at random).
+    pub fn record(&self, cfg: &Config, index: usize, label: usize, id: &str, split: &str, one_liner: bool) -> Result<Record, GenerateError> {
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         rng.set_stream(index as u64);
         const TRIES: usize = 8;
         let mut last = String::new();
         let rng = style::R::new(rng);
         for _ in 0..TRIES {
-            let note = compose::compose(self, label, &rng, cfg.typo_rate);
+            let note = compose::compose(self, label, &rng, cfg.typo_rate, one_liner);
             match find_code_like(&note.text) {
                 None => {
                     let mut meta = note.meta;

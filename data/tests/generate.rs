@@ -1,0 +1,251 @@
+//! The synthetic set: determinism, coverage, leakage, lengths, multi-label content, distractors.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use icd_core::dataset::{parse_jsonl, to_jsonl, Record};
+use icd_core::{CodeTable, LabelSpace};
+use icd_data::generate::leak::{contains_phrase_ci, estimate_tokens, find_code_like};
+use icd_data::generate::{Config, Dataset, Generator};
+use icd_data::knowledge::Knowledge;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+struct Fixture {
+    table: CodeTable,
+    labels: LabelSpace,
+    knowledge: Knowledge,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let t = root().join("artifacts/icd10cm.table");
+        let bytes = std::fs::read(&t).unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh", t.display()));
+        let table = CodeTable::from_bytes(&bytes).expect("code table loads; run scripts/setup.sh");
+        let l = root().join("labels/default-codes.tsv");
+        let text = std::fs::read_to_string(&l).unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh", l.display()));
+        let labels = LabelSpace::parse_tsv(&text, &table, "default-codes.tsv").unwrap();
+        Fixture { table, labels, knowledge: Knowledge::embedded().unwrap() }
+    })
+}
+
+/// The real default generation, once per test binary.
+fn default_set() -> &'static Dataset {
+    static D: OnceLock<Dataset> = OnceLock::new();
+    D.get_or_init(|| {
+        let f = fixture();
+        let g = Generator::new(&f.knowledge, &f.table, &f.labels).unwrap();
+        g.generate(&Config::default(), None).unwrap()
+    })
+}
+
+/// Every way a code may be named in a note, lower case.
+fn names(code: &str) -> Vec<String> {
+    let f = fixture();
+    let e = f.knowledge.get(code).unwrap();
+    let c = f.table.get(code).unwrap();
+    let mut v: Vec<String> = e.terms.iter().chain(&e.abbrevs).map(|t| t.to_lowercase()).collect();
+    v.push(c.description.to_lowercase());
+    v.extend(c.inclusion.iter().map(|t| t.to_lowercase()));
+    for a in f.table.ancestors(c) {
+        v.extend(a.inclusion.iter().map(|t| t.to_lowercase()));
+    }
+    v
+}
+
+#[test]
+fn deterministic_for_a_seed_and_different_across_seeds() {
+    let f = fixture();
+    let g = Generator::new(&f.knowledge, &f.table, &f.labels).unwrap();
+    let small = Config { train: 600, valid: 0, test: 300, min_train: 2, min_test: 1, ..Config::default() };
+    let a = g.generate(&small, None).unwrap();
+    let b = g.generate(&small, None).unwrap();
+    assert_eq!(to_jsonl(&a.train), to_jsonl(&b.train));
+    assert_eq!(to_jsonl(&a.test), to_jsonl(&b.test));
+    let c = g.generate(&Config { seed: small.seed + 1, ..small.clone() }, None).unwrap();
+    assert_ne!(to_jsonl(&a.train), to_jsonl(&c.train));
+    let same_text = a.train.iter().zip(&c.train).filter(|(x, y)| x.text == y.text).count();
+    assert!(same_text < 30, "{same_text} of 600 notes identical across seeds");
+    // A record depends only on (seed, index): the default set's first notes match a rerun.
+    let d = default_set();
+    let again = g.record(&Config::default(), 0, f.labels.id_of(&d.train[0].codes[0]).unwrap(), &d.train[0].id, "train", false).unwrap();
+    assert_eq!(again, d.train[0]);
+}
+
+#[test]
+fn default_sizes_and_label_coverage() {
+    let f = fixture();
+    let d = default_set();
+    assert_eq!((d.train.len(), d.valid.len(), d.test.len()), (10_000, 1_000, 2_000));
+    fn count(recs: &[Record]) -> BTreeMap<&str, usize> {
+        let mut m: BTreeMap<&str, usize> = BTreeMap::new();
+        for r in recs {
+            *m.entry(r.codes[0].as_str()).or_default() += 1;
+        }
+        m
+    }
+    let (tr, te) = (count(&d.train), count(&d.test));
+    for l in f.labels.labels() {
+        let (a, b) = (tr.get(l.code.as_str()).copied().unwrap_or(0), te.get(l.code.as_str()).copied().unwrap_or(0));
+        assert!(a >= 25, "{}: {a} train notes", l.code);
+        assert!(b >= 5, "{}: {b} test notes", l.code);
+    }
+    let ids: BTreeSet<&str> = d.all().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), 13_000, "ids are unique");
+    for r in d.all() {
+        for c in &r.codes {
+            assert!(f.labels.contains(c), "{}: code {c} outside the label space", r.id);
+        }
+        let uniq: BTreeSet<&String> = r.codes.iter().collect();
+        assert_eq!(uniq.len(), r.codes.len(), "{}: repeated code", r.id);
+    }
+}
+
+#[test]
+fn no_code_strings_in_any_text() {
+    let d = default_set();
+    let mut bad = Vec::new();
+    for r in d.all() {
+        if let Some(t) = find_code_like(&r.text) {
+            bad.push(format!("{}: {t}", r.id));
+        }
+        for c in &r.codes {
+            let plain: String = c.chars().filter(|c| *c != '.').collect();
+            if r.text.contains(c.as_str()) || (plain.len() > 3 && r.text.contains(&plain)) {
+                bad.push(format!("{}: contains its code {c}", r.id));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{} notes with code strings: {:?}", bad.len(), &bad[..bad.len().min(10)]);
+}
+
+#[test]
+fn official_description_in_at_most_ten_percent() {
+    let f = fixture();
+    let d = default_set();
+    let n = d.all().count();
+    let hits = d.all().filter(|r| r.codes.iter().any(|c| contains_phrase_ci(&r.text, &f.table.get(c).unwrap().description))).count();
+    let rate = hits as f64 / n as f64;
+    assert!(rate <= 0.10, "official description in {:.2} % of notes", 100.0 * rate);
+    // The measure is not vacuous: a note made of the title is caught.
+    let desc = &f.table.get("J45.909").unwrap().description;
+    assert!(contains_phrase_ci(&format!("Dx: {}.", desc.to_uppercase()), desc));
+}
+
+#[test]
+fn lengths_bounds_and_utf8() {
+    let d = default_set();
+    let bytes = to_jsonl(&d.train.iter().chain(&d.test).cloned().collect::<Vec<_>>()).into_bytes();
+    let text = std::str::from_utf8(&bytes).expect("valid UTF-8");
+    assert_eq!(parse_jsonl(text, "roundtrip").unwrap().len(), 12_000);
+    let toks: Vec<usize> = d.all().map(|r| estimate_tokens(&r.text)).collect();
+    let n = toks.len() as f64;
+    assert!(toks.iter().all(|&t| (3..=1500).contains(&t)), "min {:?} max {:?}", toks.iter().min(), toks.iter().max());
+    let long = toks.iter().filter(|&&t| t >= 512).count() as f64 / n;
+    let short = toks.iter().filter(|&&t| t <= 30).count() as f64 / n;
+    assert!(long >= 0.03, "only {:.1} % of notes reach 512 tokens", 100.0 * long);
+    assert!(short >= 0.03, "only {:.1} % one-liners", 100.0 * short);
+    for r in d.all() {
+        assert!(!r.text.trim().is_empty());
+        assert!(!r.text.contains('\u{fffd}'), "{}: replacement character", r.id);
+        assert!(r.text.chars().all(|c| c == '\n' || !c.is_control()), "{}: control character", r.id);
+        assert_eq!(r.meta["tokens"].as_u64().unwrap() as usize, estimate_tokens(&r.text));
+    }
+    let types: BTreeSet<&str> = d.all().filter_map(|r| r.meta["note_type"].as_str()).collect();
+    assert!(types.len() >= 7, "{types:?}");
+}
+
+#[test]
+fn asthma_notes_include_seed_style_one_liners() {
+    let d = default_set();
+    let asthma: Vec<&Record> = d.all().filter(|r| r.codes[0] == "J45.909").collect();
+    assert!(asthma.len() >= 30);
+    let short: Vec<String> = asthma.iter().filter(|r| estimate_tokens(&r.text) <= 30).map(|r| r.text.to_lowercase()).collect();
+    let asthma_named = |t: &String| t.contains("asthma") || t.contains("rad") || t.contains("reactive airway");
+    let seed_like: Vec<&String> =
+        short.iter().filter(|t| t.contains("presents w") && (t.contains("history of") || t.contains("hx of") || t.contains("hx ")) && asthma_named(t)).collect();
+    assert!(!seed_like.is_empty(), "no J45.909 note like \"Patient presents with chronic cough and shortness of breath. History of asthma.\": {short:#?}");
+    let respiratory = |t: &&String| t.contains("cough") || t.contains("shortness of breath") || t.contains("sob") || t.contains("wheez");
+    assert!(seed_like.iter().any(respiratory), "{seed_like:#?}");
+}
+
+#[test]
+fn secondary_codes_are_documented_comorbidities() {
+    let f = fixture();
+    let d = default_set();
+    let multi: Vec<&Record> = d.all().filter(|r| r.codes.len() > 1).collect();
+    let rate = multi.len() as f64 / 13_000.0;
+    assert!(rate > 0.3, "multi-label rate {rate}");
+    // Known comorbidity pairs occur.
+    let pair = |a: &str, b: &str| multi.iter().filter(|r| r.codes.iter().any(|c| c.starts_with(a)) && r.codes.iter().any(|c| c.starts_with(b))).count();
+    assert!(pair("E11", "I10") > 0 && pair("J44", "F17") > 0, "E11+I10 {}, J44+F17 {}", pair("E11", "I10"), pair("J44", "F17"));
+    let mut named = 0;
+    let mut total = 0;
+    for r in &multi {
+        for c in &r.codes[1..] {
+            assert_ne!(c, &r.codes[0]);
+            total += 1;
+            let t = r.text.to_lowercase().replace("w/ ", "with ").replace("w/o ", "without ");
+            if names(c).iter().any(|n| contains_phrase_ci(&t, n)) {
+                named += 1;
+            }
+        }
+    }
+    // Typos and abbreviations hide a few mentions; nearly all are named.
+    let share = named as f64 / total as f64;
+    assert!(share > 0.9, "only {named} of {total} secondary codes are named in their note");
+    let _ = f;
+}
+
+#[test]
+fn distractors_never_name_the_records_own_codes() {
+    let d = default_set();
+    let mut n_dis = 0;
+    let cues = ["denies ", "no evidence of ", "negative for ", "family history of ", "fh of ", "r/o ", "doubt ", "low suspicion for ", "concerned for ", "without evidence of "];
+    for r in d.all() {
+        let own: Vec<String> = r.codes.iter().flat_map(|c| names(c)).filter(|n| n.len() >= 4).collect();
+        for x in r.meta["distractors"].as_array().unwrap() {
+            n_dis += 1;
+            let code = x["code"].as_str().unwrap();
+            let text = x["text"].as_str().unwrap();
+            assert!(!r.codes.iter().any(|c| c == code || c[..3] == code[..3]), "{}: distractor {code} is (like) a record code", r.id);
+            for n in &own {
+                assert!(!contains_phrase_ci(text, n), "{}: distractor {text:?} names {n:?} of its own codes {:?}", r.id, r.codes);
+            }
+        }
+        let t = r.text.to_lowercase();
+        for n in &own {
+            for cue in cues {
+                assert!(!t.contains(&format!("{cue}{n}")), "{}: \"{cue}{n}\" negates its own code {:?}", r.id, r.codes);
+            }
+        }
+    }
+    assert!(n_dis > 5_000, "only {n_dis} distractors");
+    let kinds: BTreeSet<String> = d.all().flat_map(|r| r.meta["distractors"].as_array().unwrap().iter().map(|x| x["kind"].as_str().unwrap().to_string())).collect();
+    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["family_history", "negated", "resolved", "ruled_out"]);
+}
+
+#[test]
+fn knowledge_matches_code_table_and_labels() {
+    let f = fixture();
+    f.knowledge.check(&f.table, &f.labels).unwrap();
+    assert_eq!(f.knowledge.len(), f.labels.len());
+}
+
+#[test]
+fn card_reports_the_default_set() {
+    let f = fixture();
+    let d = default_set();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("train.jsonl"), to_jsonl(&d.train)).unwrap();
+    std::fs::write(dir.path().join("test.jsonl"), to_jsonl(&d.test)).unwrap();
+    let card = icd_data::card::build(dir.path(), &f.table, &f.labels).unwrap();
+    for s in ["## Leakage", "## Baseline", "| J45.909 |", "≥ 512", "Multi-label rate"] {
+        assert!(card.markdown.contains(s), "card lacks {s:?}");
+    }
+    assert!(card.summary.contains("naive Bayes top-1"));
+}

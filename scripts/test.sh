@@ -21,8 +21,17 @@ phase_start "wasm32 build of the web crate"
 cargo build -p icd-web --target wasm32-unknown-unknown
 phase_end
 
+phase_start "wasm32 parity of core (wasm-bindgen-test in Node)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p icd-core --target wasm32-unknown-unknown --test wasm_parity
+phase_end
+
 phase_start "web app build (trunk, release)"
 (cd web && trunk build --release)
+phase_end
+
+phase_start "end-to-end tests (headless Chromium)"
+bash scripts/e2e.sh
 phase_end
 
 echo "all phases passed in $(( $(date +%s) - T0 )) s"

@@ -1,5 +1,7 @@
-//! `icd`: the native command. Code search over the full ICD-10-CM table today;
-//! `predict` and `eval` arrive with the model bundle (issue #4).
+//! `icd`: the native command: code notes with a model bundle (`predict`), score a bundle on
+//! a test set (`eval`), and search the ICD-10-CM table (`codes`).
+
+mod predict;
 
 use std::path::{Path, PathBuf};
 
@@ -8,10 +10,19 @@ use clap::{Parser, Subcommand};
 use icd_core::{CodeTable, SearchIndex};
 
 #[derive(Parser)]
-#[command(name = "icd", version, about = "Private ICD-10-CM coding of clinical notes")]
+#[command(
+    name = "icd",
+    version,
+    about = "Private ICD-10-CM coding of clinical notes"
+)]
 struct Cli {
     /// The code table built by scripts/setup.sh
-    #[arg(long, global = true, env = "ICD_TABLE", default_value = "artifacts/icd10cm.table")]
+    #[arg(
+        long,
+        global = true,
+        env = "ICD_TABLE",
+        default_value = "artifacts/icd10cm.table"
+    )]
     table: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -24,6 +35,10 @@ enum Command {
         #[command(subcommand)]
         command: CodesCommand,
     },
+    /// Suggest ICD-10-CM codes for notes, with the words that support them
+    Predict(predict::PredictArgs),
+    /// Score a bundle on a labelled JSONL test set
+    Eval(predict::EvalArgs),
 }
 
 #[derive(Subcommand)]
@@ -55,10 +70,17 @@ fn load_table(path: &Path) -> Result<CodeTable> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Predict(args) => predict::predict(args),
+        Command::Eval(args) => predict::eval(args),
         Command::Codes { command } => {
             let table = load_table(&cli.table)?;
             match command {
-                CodesCommand::Search { query, limit, billable, json } => search(&table, &query, limit, billable, json),
+                CodesCommand::Search {
+                    query,
+                    limit,
+                    billable,
+                    json,
+                } => search(&table, &query, limit, billable, json),
                 CodesCommand::Show { code } => show(&table, &code),
             }
         }
@@ -76,9 +98,17 @@ fn search(table: &CodeTable, query: &str, limit: usize, billable: bool, json: bo
             continue;
         }
         if json {
-            println!("{}", serde_json::json!({"code": c.code, "description": c.description, "billable": c.billable, "score": h.score}));
+            println!(
+                "{}",
+                serde_json::json!({"code": c.code, "description": c.description, "billable": c.billable, "score": h.score})
+            );
         } else {
-            println!("{:<9} {} {}", c.code, if c.billable { ' ' } else { '*' }, c.description);
+            println!(
+                "{:<9} {} {}",
+                c.code,
+                if c.billable { ' ' } else { '*' },
+                c.description
+            );
         }
         shown += 1;
         if shown == limit {
@@ -95,10 +125,20 @@ fn search(table: &CodeTable, query: &str, limit: usize, billable: bool, json: bo
 
 fn show(table: &CodeTable, code: &str) -> Result<()> {
     let Some(c) = table.get(code) else {
-        anyhow::bail!("{code:?} is not an ICD-10-CM code in {} (try `icd codes search {code}`)", table.release);
+        anyhow::bail!(
+            "{code:?} is not an ICD-10-CM code in {} (try `icd codes search {code}`)",
+            table.release
+        );
     };
     println!("{}  {}", c.code, c.description);
-    println!("  billable: {}", if c.billable { "yes" } else { "no (use a more specific code)" });
+    println!(
+        "  billable: {}",
+        if c.billable {
+            "yes"
+        } else {
+            "no (use a more specific code)"
+        }
+    );
     if let Some(ch) = table.chapter(c) {
         println!("  chapter {}: {}", ch.number, ch.title);
     }
@@ -107,7 +147,11 @@ fn show(table: &CodeTable, code: &str) -> Result<()> {
     for a in table.ancestors(c) {
         println!("  in {}  {}", a.code, a.description);
     }
-    for (title, notes) in [("inclusion terms", &c.inclusion), ("excludes1", &c.excludes1), ("excludes2", &c.excludes2)] {
+    for (title, notes) in [
+        ("inclusion terms", &c.inclusion),
+        ("excludes1", &c.excludes1),
+        ("excludes2", &c.excludes2),
+    ] {
         if !notes.is_empty() {
             println!("  {title}:");
             for n in notes {

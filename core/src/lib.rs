@@ -10,8 +10,12 @@
 //! - [`dataset`]: the JSONL record every dataset uses.
 //! - [`metrics`]: classification metrics shared by the trainer, `icd eval` and the bundle.
 //! - [`tokenize`]: note tokenization and chunking (shared with the trainer).
-//! - [`model`]: the BERT + ICD head forward pass (candle), and evidence spans.
+//! - [`model`]: the BERT + ICD head forward pass (candle, f32 or Q8_0 weights), and evidence spans.
+//! - [`bundle`]: the int8 model bundle: manifest, sha256 verification, GGUF writing.
+//! - [`coder`]: [`Coder`], note in, ranked codes with evidence out (web worker and `icd`).
 
+pub mod bundle;
+pub mod coder;
 pub mod codes;
 pub mod dataset;
 pub mod labels;
@@ -20,8 +24,10 @@ pub mod model;
 pub mod search;
 pub mod tokenize;
 
+pub use bundle::{verify, BundleError, BundleLabel, Manifest};
+pub use coder::{CodedLabel, Coder, EvidenceMethod, EvidenceSpan};
 pub use codes::{Code, CodeTable, CodeTableError};
 pub use labels::{LabelError, LabelSpace};
+pub use model::{evidence, IcdModel, Int8Kernel, ModelConfig, ModelError, Prediction, Span};
 pub use search::{SearchHit, SearchIndex};
-pub use model::{evidence, IcdModel, ModelConfig, ModelError, Prediction, Span};
 pub use tokenize::{Chunk, Encoded, NoteTokenizer, TokenizeError};

@@ -40,7 +40,9 @@ enum Field {
 
 /// Lower-case alphanumeric tokens.
 pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(|t| t.to_lowercase())
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.to_lowercase())
 }
 
 impl SearchIndex {
@@ -67,9 +69,22 @@ impl SearchIndex {
             }
             postings.last_mut().unwrap().push((i, f));
         }
-        let plain_codes = table.codes().iter().map(|c| c.code.replace('.', "")).collect();
-        let title_len = table.codes().iter().map(|c| tokenize(&c.description).count().max(1) as u16).collect();
-        Self { vocab, postings, plain_codes, title_len }
+        let plain_codes = table
+            .codes()
+            .iter()
+            .map(|c| c.code.replace('.', ""))
+            .collect();
+        let title_len = table
+            .codes()
+            .iter()
+            .map(|c| tokenize(&c.description).count().max(1) as u16)
+            .collect();
+        Self {
+            vocab,
+            postings,
+            plain_codes,
+            title_len,
+        }
     }
 
     /// Up to `limit` hits, best first. Ties prefer billable codes, then shorter titles.
@@ -125,7 +140,10 @@ impl SearchIndex {
             .filter(|&i| matched_all[i] && total[i] > 0.0)
             .map(|i| {
                 let coverage = (title_hits[i] as f32 / self.title_len[i] as f32).min(1.0);
-                SearchHit { index: i, score: total[i] + W_COVERAGE * coverage }
+                SearchHit {
+                    index: i,
+                    score: total[i] + W_COVERAGE * coverage,
+                }
             })
             .collect();
         let codes = table.codes();
@@ -133,7 +151,12 @@ impl SearchIndex {
             b.score
                 .total_cmp(&a.score)
                 .then(codes[b.index].billable.cmp(&codes[a.index].billable))
-                .then(codes[a.index].description.len().cmp(&codes[b.index].description.len()))
+                .then(
+                    codes[a.index]
+                        .description
+                        .len()
+                        .cmp(&codes[b.index].description.len()),
+                )
                 .then(a.index.cmp(&b.index))
         });
         hits.truncate(limit);
@@ -164,7 +187,10 @@ impl SearchIndex {
             .enumerate()
             .filter(|(_, c)| c.starts_with(&p))
             .take(limit)
-            .map(|(i, c)| SearchHit { index: i, score: if *c == p { 2.0 } else { 1.0 } })
+            .map(|(i, c)| SearchHit {
+                index: i,
+                score: if *c == p { 2.0 } else { 1.0 },
+            })
             .collect()
     }
 }
@@ -197,17 +223,44 @@ mod tests {
         };
         CodeTable::from_source(TableSource {
             release: "test".into(),
-            chapters: vec![Chapter { number: 10, title: "Respiratory".into() }],
-            blocks: vec![Block { id: "J00-J99".into(), title: "Respiratory".into(), chapter: 10 }],
+            chapters: vec![Chapter {
+                number: 10,
+                title: "Respiratory".into(),
+            }],
+            blocks: vec![Block {
+                id: "J00-J99".into(),
+                title: "Respiratory".into(),
+                chapter: 10,
+            }],
             extension_sets: vec![],
             codes: vec![
-                sc("J44", "Other chronic obstructive pulmonary disease", true, &[]),
-                sc("J44.8", "Other specified chronic obstructive pulmonary disease", true, &[]),
-                sc("J44.89", "Other specified chronic obstructive pulmonary disease", false, &["chronic obstructive asthma"]),
+                sc(
+                    "J44",
+                    "Other chronic obstructive pulmonary disease",
+                    true,
+                    &[],
+                ),
+                sc(
+                    "J44.8",
+                    "Other specified chronic obstructive pulmonary disease",
+                    true,
+                    &[],
+                ),
+                sc(
+                    "J44.89",
+                    "Other specified chronic obstructive pulmonary disease",
+                    false,
+                    &["chronic obstructive asthma"],
+                ),
                 sc("J45", "Asthma", true, &["allergic asthma"]),
                 sc("J45.9", "Other and unspecified asthma", true, &[]),
                 sc("J45.90", "Unspecified asthma", true, &[]),
-                sc("J45.909", "Unspecified asthma, uncomplicated", false, &["Asthma NOS"]),
+                sc(
+                    "J45.909",
+                    "Unspecified asthma, uncomplicated",
+                    false,
+                    &["Asthma NOS"],
+                ),
                 sc("J82", "Pulmonary eosinophilia", true, &[]),
                 sc("J82.8", "Other pulmonary eosinophilia", true, &[]),
                 sc("J82.83", "Eosinophilic asthma", false, &[]),
@@ -217,7 +270,9 @@ mod tests {
     }
 
     fn codes(t: &CodeTable, hits: &[SearchHit]) -> Vec<String> {
-        hits.iter().map(|h| t.codes()[h.index].code.clone()).collect()
+        hits.iter()
+            .map(|h| t.codes()[h.index].code.clone())
+            .collect()
     }
 
     #[test]
@@ -227,7 +282,10 @@ mod tests {
         let got = codes(&t, &idx.search(&t, "asthma", 10));
         let first_other = got.iter().position(|c| !c.starts_with("J45")).unwrap();
         assert_eq!(first_other, 4, "all J45 codes come first: {got:?}");
-        assert!(got.contains(&"J44.89".to_string()), "inclusion terms are searched: {got:?}");
+        assert!(
+            got.contains(&"J44.89".to_string()),
+            "inclusion terms are searched: {got:?}"
+        );
     }
 
     #[test]
@@ -242,7 +300,10 @@ mod tests {
     fn code_prefixes() {
         let t = table();
         let idx = SearchIndex::build(&t);
-        assert_eq!(codes(&t, &idx.search(&t, "j45.90", 10)), ["J45.90", "J45.909"]);
+        assert_eq!(
+            codes(&t, &idx.search(&t, "j45.90", 10)),
+            ["J45.90", "J45.909"]
+        );
         assert_eq!(codes(&t, &idx.search(&t, "J82", 1)), ["J82"]);
     }
 }

@@ -75,7 +75,8 @@ impl NoteTokenizer {
     /// From a Hugging Face `tokenizer.json`. Padding and truncation are turned off: the
     /// shipped all-MiniLM-L6-v2 file pads/truncates to 128, which would silently drop text.
     pub fn from_tokenizer_json(bytes: &[u8]) -> Result<Self, TokenizeError> {
-        let mut inner = Tokenizer::from_bytes(bytes).map_err(|e| TokenizeError::TokenizerJson(e.to_string()))?;
+        let mut inner = Tokenizer::from_bytes(bytes)
+            .map_err(|e| TokenizeError::TokenizerJson(e.to_string()))?;
         inner.with_padding(None);
         inner
             .with_truncation(None)
@@ -94,16 +95,24 @@ impl NoteTokenizer {
             if token.is_empty() {
                 continue;
             }
-            let id = u32::try_from(i).map_err(|_| TokenizeError::Vocab("more than u32::MAX lines".into()))?;
+            let id = u32::try_from(i)
+                .map_err(|_| TokenizeError::Vocab("more than u32::MAX lines".into()))?;
             if vocab.insert(token.to_string(), id).is_some() {
-                return Err(TokenizeError::Vocab(format!("token {token:?} appears twice (line {})", i + 1)));
+                return Err(TokenizeError::Vocab(format!(
+                    "token {token:?} appears twice (line {})",
+                    i + 1
+                )));
             }
         }
         if !vocab.contains_key("[UNK]") {
             return Err(TokenizeError::MissingSpecial("[UNK]"));
         }
-        let cls = *vocab.get("[CLS]").ok_or(TokenizeError::MissingSpecial("[CLS]"))?;
-        let sep = *vocab.get("[SEP]").ok_or(TokenizeError::MissingSpecial("[SEP]"))?;
+        let cls = *vocab
+            .get("[CLS]")
+            .ok_or(TokenizeError::MissingSpecial("[CLS]"))?;
+        let sep = *vocab
+            .get("[SEP]")
+            .ok_or(TokenizeError::MissingSpecial("[SEP]"))?;
         let model = WordPiece::builder()
             .vocab(vocab)
             .unk_token("[UNK]".into())
@@ -113,24 +122,39 @@ impl NoteTokenizer {
             .map_err(|e| TokenizeError::Vocab(e.to_string()))?;
         let mut inner = Tokenizer::new(model);
         inner
-            .with_normalizer(Some(BertNormalizer::new(true, true, Some(lowercase), lowercase)))
+            .with_normalizer(Some(BertNormalizer::new(
+                true,
+                true,
+                Some(lowercase),
+                lowercase,
+            )))
             .map_err(|e| TokenizeError::Vocab(e.to_string()))?;
         inner.with_pre_tokenizer(Some(BertPreTokenizer));
         // Not used by `encode` (no special tokens), but keeps the saved tokenizer.json a
         // complete BERT tokenizer for other tools.
-        inner.with_post_processor(Some(BertProcessing::new(("[SEP]".into(), sep), ("[CLS]".into(), cls))));
+        inner.with_post_processor(Some(BertProcessing::new(
+            ("[SEP]".into(), sep),
+            ("[CLS]".into(), cls),
+        )));
         inner.with_decoder(Some(WordPieceDecoder::new("##".into(), true)));
         Self::with_specials(inner)
     }
 
     fn with_specials(inner: Tokenizer) -> Result<Self, TokenizeError> {
         let id = |t: &'static str| inner.token_to_id(t).ok_or(TokenizeError::MissingSpecial(t));
-        Ok(Self { cls_id: id("[CLS]")?, sep_id: id("[SEP]")?, pad_id: id("[PAD]")?, inner })
+        Ok(Self {
+            cls_id: id("[CLS]")?,
+            sep_id: id("[SEP]")?,
+            pad_id: id("[PAD]")?,
+            inner,
+        })
     }
 
     /// The tokenizer as a Hugging Face `tokenizer.json` (padding and truncation off).
     pub fn to_tokenizer_json(&self) -> Result<String, TokenizeError> {
-        self.inner.to_string(false).map_err(|e| TokenizeError::TokenizerJson(e.to_string()))
+        self.inner
+            .to_string(false)
+            .map_err(|e| TokenizeError::TokenizerJson(e.to_string()))
     }
 
     pub fn cls_id(&self) -> u32 {
@@ -156,7 +180,10 @@ impl NoteTokenizer {
 
     /// Tokenizes `text` without special tokens; offsets are byte offsets into `text`.
     pub fn encode(&self, text: &str) -> Result<Encoded, TokenizeError> {
-        let enc = self.inner.encode(text, false).map_err(|e| TokenizeError::Encode(e.to_string()))?;
+        let enc = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| TokenizeError::Encode(e.to_string()))?;
         let ids = enc.get_ids().to_vec();
         let offsets = enc.get_offsets().to_vec();
         // Without special tokens every token has a word; fall back to its own index anyway
@@ -167,15 +194,27 @@ impl NoteTokenizer {
             .enumerate()
             .map(|(i, w)| w.unwrap_or(u32::MAX - i as u32))
             .collect();
-        Ok(Encoded { ids, offsets, words })
+        Ok(Encoded {
+            ids,
+            offsets,
+            words,
+        })
     }
 
     /// Cuts a note into `[CLS] .. [SEP]` windows of at most `max_length` ids: window
     /// `W = max_length - 2` real tokens, starting at `0, W - overlap, 2(W - overlap), ...`
     /// until the tokens are covered. An empty note gives one chunk `[CLS][SEP]`.
-    pub fn chunks(&self, enc: &Encoded, max_length: usize, overlap: usize) -> Result<Vec<Chunk>, TokenizeError> {
+    pub fn chunks(
+        &self,
+        enc: &Encoded,
+        max_length: usize,
+        overlap: usize,
+    ) -> Result<Vec<Chunk>, TokenizeError> {
         if max_length < 3 || overlap >= max_length - 2 {
-            return Err(TokenizeError::ChunkParams { max_length, overlap });
+            return Err(TokenizeError::ChunkParams {
+                max_length,
+                overlap,
+            });
         }
         let window = max_length - 2;
         let stride = window - overlap;
@@ -188,7 +227,10 @@ impl NoteTokenizer {
             ids.push(self.cls_id);
             ids.extend_from_slice(&enc.ids[start..end]);
             ids.push(self.sep_id);
-            out.push(Chunk { ids, token_start: start });
+            out.push(Chunk {
+                ids,
+                token_start: start,
+            });
             if end >= n {
                 break;
             }
@@ -221,7 +263,13 @@ mod tests {
         let enc = t.encode("").unwrap();
         assert!(enc.is_empty());
         let chunks = t.chunks(&enc, 8, 0).unwrap();
-        assert_eq!(chunks, vec![Chunk { ids: vec![2, 3], token_start: 0 }]);
+        assert_eq!(
+            chunks,
+            vec![Chunk {
+                ids: vec![2, 3],
+                token_start: 0
+            }]
+        );
     }
 
     #[test]
@@ -232,11 +280,17 @@ mod tests {
         assert_eq!(enc.ids, vec![5, 6, 7, 8, 9, 5, 6, 7, 8, 9]);
         // W = 4, stride 4: starts 0, 4, 8
         let c = t.chunks(&enc, 6, 0).unwrap();
-        assert_eq!(c.iter().map(|c| c.token_start).collect::<Vec<_>>(), vec![0, 4, 8]);
+        assert_eq!(
+            c.iter().map(|c| c.token_start).collect::<Vec<_>>(),
+            vec![0, 4, 8]
+        );
         assert_eq!(c[2].ids, vec![2, 8, 9, 3]);
         // W = 4, overlap 1, stride 3: starts 0, 3, 6 (6 + 4 = 10 covers the end)
         let c = t.chunks(&enc, 6, 1).unwrap();
-        assert_eq!(c.iter().map(|c| c.token_start).collect::<Vec<_>>(), vec![0, 3, 6]);
+        assert_eq!(
+            c.iter().map(|c| c.token_start).collect::<Vec<_>>(),
+            vec![0, 3, 6]
+        );
         assert_eq!(c[1].ids, vec![2, 8, 9, 5, 6, 3]);
         // Exactly one full window: no empty trailing chunk.
         let c = t.chunks(&enc, 12, 0).unwrap();

@@ -3,6 +3,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
 import path from "node:path";
 import {
   ARTIFACTS, HAS_BUNDLE, NO_BUNDLE_REASON, launch, modelReady, openApp, searchReady, serviceWorkerReady, startServer,
@@ -154,11 +155,12 @@ test("network audit: every request is a same-origin static file and none carries
 });
 
 test("offline: after one visit the app reloads and works with the network off", async () => {
-  await withApp({}, async ({ page, context, errors }) => {
+  await withApp({}, async ({ page, context, errors, server }) => {
     await searchReady(page);
     if (HAS_BUNDLE) await modelReady(page);
     await serviceWorkerReady(page);
     await context.setOffline(true);
+    const before = server.log.length;
     await page.reload();
     await searchReady(page);
     await page.fill("#code-query", "asthma");
@@ -170,6 +172,10 @@ test("offline: after one visit the app reloads and works with the network off", 
       await page.locator("#predictions li").first().waitFor();
       assert.equal(await page.locator("#predictions li").first().getAttribute("data-code"), "J45.909");
     }
+    // The browser's own update check of the service worker script bypasses offline emulation;
+    // nothing else may reach the server.
+    const leaked = server.log.slice(before).map((r) => r.url).filter((u) => !u.endsWith("/sw.js"));
+    assert.deepEqual(leaked, [], "requests reached the server while offline");
     assert.deepEqual(errors, []);
   });
 });
@@ -210,6 +216,32 @@ test("a tampered bundle is refused with a visible error", needsModel, async () =
     await alert.waitFor({ timeout: 120_000 });
     assert.match(await alert.innerText(), /model\.gguf/);
     assert.match(await alert.innerText(), /sha256|hash/i);
+    assert.equal(await page.locator("#code-note").isDisabled(), true);
+  });
+});
+
+test("the model worker fetches ./bundle/ with a progress bar and shows a load failure in an alert", async () => {
+  // A bundle that cannot load (its weights are garbage): exercises the worker, the same-origin
+  // fetch with progress and the error path, with or without the real model.
+  const weights = Buffer.alloc(3_000_000, 7);
+  const tokenizer = Buffer.from("{}");
+  const sha = (b) => createHash("sha256").update(b).digest("hex");
+  const manifest = JSON.stringify({
+    format: "icd10-coder-bundle", format_version: 1, name: "garbage", icd: { head: "cls", objective: "softmax" },
+    labels: [], files: { "model.gguf": { sha256: sha(weights), bytes: weights.length }, "tokenizer.json": { sha256: sha(tokenizer), bytes: tokenizer.length } },
+  });
+  const overlay = {
+    "build.json": JSON.stringify({ version: "test", bundle: true }),
+    "bundle/manifest.json": manifest, "bundle/model.gguf": weights, "bundle/tokenizer.json": tokenizer,
+  };
+  await withApp({ server: { overlay } }, async ({ page, server }) => {
+    const alert = page.locator("#model-error[role=alert]");
+    await alert.waitFor({ timeout: 60_000 });
+    assert.match(await alert.innerText(), /could not be loaded/);
+    const fetched = server.log.map((r) => new URL(r.url, "http://x").pathname);
+    for (const f of ["worker_loader.js", "worker.js", "worker_bg.wasm", "bundle/manifest.json", "bundle/model.gguf", "bundle/tokenizer.json"]) {
+      assert.ok(fetched.includes("/icd10-coder/" + f), `${f} was not fetched: ${fetched.join(" ")}`);
+    }
     assert.equal(await page.locator("#code-note").isDisabled(), true);
   });
 });

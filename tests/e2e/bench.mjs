@@ -40,8 +40,10 @@ if (HAS_BUNDLE) {
     for (let i = 0; i < 6; i++) {
       await page.fill("#note", note + " ".repeat(i));
       await page.click("#code-note");
-      await page.locator("#predictions + p.hint").waitFor();
-      await page.waitForFunction(() => !document.querySelector("#code-note").disabled);
+      await page.waitForFunction(() => !document.querySelector("#code-note").disabled, null, { timeout: 120_000 }).catch(async (e) => {
+        console.error(await page.locator("#coding-status").innerText(), await page.locator("main").innerText());
+        throw e;
+      });
       ms.push(parseFloat(await page.locator("#predictions + p.hint").innerText()));
     }
     rows.push([`coding one note, ~${tokens} tokens (median of 5, incl. evidence)`, `${median(ms.slice(1))} ms`]);

@@ -24,9 +24,10 @@ const TYPES = {
 
 /**
  * Serves DIST at http://127.0.0.1:<random port>/icd10-coder/. `log` gets every request:
- * {method, url, headers, body, status}. `tamper(relPath, bytes)` may rewrite a file's bytes.
+ * {method, url, headers, body, status, bytes}. `tamper(relPath, bytes)` may rewrite a file's bytes;
+ * `overlay` maps paths (relative to the site) to contents served instead of, or besides, DIST's files.
  */
-export async function startServer({ tamper } = {}) {
+export async function startServer({ tamper, overlay = {} } = {}) {
   const log = [];
   const server = createServer(async (req, res) => {
     const chunks = [];
@@ -46,8 +47,10 @@ export async function startServer({ tamper } = {}) {
     const file = path.join(DIST, rel);
     if (!file.startsWith(DIST + path.sep)) return send(403);
     try {
-      if (!(await stat(file)).isFile()) return send(404);
-      let bytes = await readFile(file);
+      let bytes;
+      if (rel in overlay) bytes = Buffer.from(overlay[rel]);
+      else if (!(await stat(file)).isFile()) return send(404);
+      else bytes = await readFile(file);
       if (tamper) bytes = tamper(rel, bytes);
       entry.bytes = bytes.length;
       send(200, req.method === "HEAD" ? "" : bytes, {

@@ -1,85 +1,294 @@
+//! The page: note editor, suggested codes with evidence, accepted codes and export, code search,
+//! batch coding, and the model panel.
+
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use icd_core::{CodeTable, SearchIndex};
+use icd_web::evidence;
+use icd_web::export::Accepted;
+use icd_web::samples::SAMPLES;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
+
+use crate::client::{Client, ModelStatus};
+use crate::dom;
+use crate::panels::{BatchPanel, CodeSearch, ExportPanel, ModelPanel};
 
 /// Relative, so the site works under a sub-path (GitHub Pages project sites).
 const TABLE_URL: &str = "./icd10cm.table";
+/// Predictions asked of the model per note.
+pub const TOP_K: usize = 10;
 
-struct Codes {
-    table: CodeTable,
-    index: SearchIndex,
-}
-
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let resp = JsFuture::from(window.fetch_with_str(url)).await.map_err(|e| format!("{url}: {e:?}"))?;
-    let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a Response")?;
-    if !resp.ok() {
-        return Err(format!("{url}: HTTP {}", resp.status()));
-    }
-    let buf = JsFuture::from(resp.array_buffer().map_err(|e| format!("{e:?}"))?).await.map_err(|e| format!("{e:?}"))?;
-    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+pub struct Codes {
+    pub table: CodeTable,
+    pub index: SearchIndex,
 }
 
 async fn load_codes() -> Result<Arc<Codes>, String> {
-    let bytes = fetch_bytes(TABLE_URL).await?;
+    let bytes = dom::fetch_bytes(TABLE_URL).await?;
     let table = CodeTable::from_bytes(&bytes).map_err(|e| e.to_string())?;
     let index = SearchIndex::build(&table);
     Ok(Arc::new(Codes { table, index }))
 }
 
+/// What the user decided: accepted model codes (by code) and codes added by hand.
+#[derive(Clone, Copy)]
+pub struct Decisions {
+    pub accepted: RwSignal<HashMap<String, bool>>,
+    pub manual: RwSignal<Vec<Accepted>>,
+    pub threshold: RwSignal<f32>,
+    pub selected: RwSignal<Option<String>>,
+}
+
+impl Decisions {
+    /// Accepted model codes (in rank order), then codes added by hand.
+    pub fn list(&self, client: &Client) -> Vec<Accepted> {
+        let accepted = self.accepted.get();
+        let mut out: Vec<Accepted> = client
+            .result
+            .get()
+            .map(|r| {
+                r.predictions
+                    .iter()
+                    .filter(|p| accepted.get(&p.code).copied().unwrap_or(false))
+                    .map(|p| Accepted { code: p.code.clone(), description: p.description.clone(), score: Some(p.score) })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for m in self.manual.get() {
+            if !out.iter().any(|a| a.code == m.code) {
+                out.push(m);
+            }
+        }
+        out
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
+    let client = Client::new();
+    provide_context(client);
+    leptos::task::spawn_local(client.start());
     let codes = LocalResource::new(load_codes);
+    let decisions = Decisions {
+        accepted: RwSignal::new(HashMap::new()),
+        manual: RwSignal::new(Vec::new()),
+        threshold: RwSignal::new(0.5),
+        selected: RwSignal::new(None),
+    };
+    provide_context(decisions);
+
+    // Preselect: for a multi-label model the codes above the threshold; otherwise the top code.
+    Effect::new(move |_| {
+        let threshold = decisions.threshold.get();
+        let multi = matches!(client.status.get_untracked(), ModelStatus::Ready(ref m) if m.multi_label());
+        if let Some(r) = client.result.get() {
+            let pre = r
+                .predictions
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.code.clone(), if multi { p.score >= threshold } else { i == 0 }))
+                .collect();
+            decisions.accepted.set(pre);
+        }
+    });
+    // A new result selects its top code (shows its evidence).
+    Effect::new(move |_| {
+        decisions.selected.set(client.result.get().and_then(|r| r.predictions.first().map(|p| p.code.clone())));
+    });
+    // The model's tuned threshold is the slider's start.
+    Effect::new(move |_| {
+        if let ModelStatus::Ready(m) = client.status.get() {
+            decisions.threshold.set(m.threshold);
+        }
+    });
+
+    let codes_view = move || {
+        codes.get().map(|r| match r {
+            Ok(c) => view! { <CodeSearch codes=c /> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert">"Could not load the code table: " {e}</p> }.into_any(),
+        })
+    };
     view! {
         <header class="top">
             <h1>"ICD-10-CM coder"</h1>
             <p class="privacy">"Runs on this device: your note is not sent anywhere."</p>
         </header>
         <main>
-            <Suspense fallback=|| view! { <p class="status">"Loading the ICD-10-CM table…"</p> }>
-                {move || codes.get().map(|r| match r {
-                    Ok(c) => view! { <CodeSearch codes=c /> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">"Could not load the code table: " {e}</p> }.into_any(),
-                })}
-            </Suspense>
+            <div class="columns">
+                <div class="col">
+                    <NoteEditor />
+                    <Suggestions codes=codes />
+                </div>
+                <div class="col">
+                    <ExportPanel />
+                    <Suspense fallback=|| view! { <p class="status">"Loading the ICD-10-CM table…"</p> }>
+                        {codes_view}
+                    </Suspense>
+                </div>
+            </div>
+            <BatchPanel />
+            <ModelPanel />
         </main>
     }
 }
 
 #[component]
-fn CodeSearch(codes: Arc<Codes>) -> impl IntoView {
-    let (query, set_query) = signal(String::new());
-    let release = codes.table.release.clone();
-    let billable = codes.table.billable().count();
-    let results = move || {
-        let q = query.get();
-        codes
-            .index
-            .search(&codes.table, &q, 25)
-            .into_iter()
-            .map(|h| {
-                let c = &codes.table.codes()[h.index];
-                (c.code.clone(), c.description.clone(), c.billable)
-            })
-            .collect::<Vec<_>>()
+fn NoteEditor() -> impl IntoView {
+    let client = expect_context::<Client>();
+    let note = RwSignal::new(SAMPLES[0].1.to_string());
+    let code = move || {
+        let text = note.get_untracked();
+        if !text.trim().is_empty() && client.ready() {
+            client.code(text, TOP_K);
+        }
+    };
+    let on_sample = move |ev: leptos::ev::Event| {
+        if let Ok(i) = event_target_value(&ev).parse::<usize>() {
+            if let Some((_, text)) = SAMPLES.get(i) {
+                note.set(text.to_string());
+            }
+        }
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && (ev.ctrl_key() || ev.meta_key()) {
+            ev.prevent_default();
+            code();
+        }
+    };
+    let status_line = move || match client.status.get() {
+        ModelStatus::Ready(_) if client.coding.get() => "Coding…".to_string(),
+        ModelStatus::Ready(_) => "Ctrl+Enter codes the note.".to_string(),
+        ModelStatus::NoBundle => "No model in this build: code search and export work; coding needs the model bundle.".into(),
+        ModelStatus::Failed(_) => "The model could not be loaded (see the model panel).".into(),
+        _ => "Loading the model…".into(),
     };
     view! {
-        <section class="search" aria-labelledby="search-title">
-            <h2 id="search-title">"Code search"</h2>
-            <label for="code-query">{format!("Search {billable} billable codes ({release}) by words or code")}</label>
-            <input id="code-query" type="search" placeholder="e.g. asthma, J45.9"
-                on:input=move |ev| set_query.set(event_target_value(&ev)) prop:value=query />
-            <ol class="results" id="search-results">
-                <For each=results key=|r| r.0.clone() let:r>
-                    <li class:nonbillable=!r.2>
-                        <code>{r.0.clone()}</code>" "<span>{r.1.clone()}</span>
-                    </li>
-                </For>
-            </ol>
+        <section class="card" aria-labelledby="note-title">
+            <h2 id="note-title">"Clinical note"</h2>
+            <label for="sample">"Sample notes"</label>
+            <select id="sample" on:change=on_sample>
+                {SAMPLES.iter().enumerate().map(|(i, (name, _))| view! { <option value=i.to_string()>{*name}</option> }).collect_view()}
+            </select>
+            <label for="note">"Note text"</label>
+            <textarea id="note" rows="8" spellcheck="false" on:keydown=on_key
+                on:input=move |ev| note.set(event_target_value(&ev)) prop:value=move || note.get()></textarea>
+            <div class="row">
+                <button id="code-note" class="primary" on:click=move |_| code()
+                    disabled=move || !client.ready() || client.coding.get()>"Code note"</button>
+                <span class="hint" id="coding-status" aria-live="polite">{status_line}</span>
+            </div>
+            {move || client.code_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </section>
     }
+}
+
+fn chapter_title(codes: &LocalResource<Result<Arc<Codes>, String>>, n: u8) -> String {
+    let title = codes.get().and_then(|r| r.ok()).and_then(|c| c.table.chapters.iter().find(|ch| ch.number == n).map(|ch| ch.title.clone()));
+    match title {
+        Some(t) => format!("Chapter {n}: {t}"),
+        None => format!("Chapter {n}"),
+    }
+}
+
+#[component]
+fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoView {
+    let client = expect_context::<Client>();
+    let d = expect_context::<Decisions>();
+    let multi = move || matches!(client.status.get(), ModelStatus::Ready(ref m) if m.multi_label());
+    let rows = move || {
+        let Some(r) = client.result.get() else {
+            return view! { <p class="hint">"Code a note to see suggestions."</p> }.into_any();
+        };
+        if r.predictions.is_empty() {
+            return view! { <p class="hint">"No codes."</p> }.into_any();
+        }
+        let items = r
+            .predictions
+            .into_iter()
+            .map(|p| {
+                let code = p.code.clone();
+                let (c1, c2, c3) = (code.clone(), code.clone(), code.clone());
+                let checked = move || d.accepted.get().get(&c1).copied().unwrap_or(false);
+                let toggle = move |ev: leptos::ev::Event| {
+                    let on = event_target_checked(&ev);
+                    d.accepted.update(|a| {
+                        a.insert(c2.clone(), on);
+                    });
+                };
+                let c4 = c3.clone();
+                let selected = move || d.selected.get().as_deref() == Some(c3.as_str());
+                let pressed = move || (d.selected.get().as_deref() == Some(c4.as_str())).to_string();
+                let id = format!("accept-{}", p.code.replace('.', "_"));
+                let pct = format!("{:.0}%", p.score * 100.0);
+                let chapter = chapter_title(&codes, p.chapter);
+                let select = {
+                    let code = code.clone();
+                    move |_| d.selected.set(Some(code.clone()))
+                };
+                view! {
+                    <li class="prediction" class:selected=selected data-code=p.code.clone()>
+                        <input type="checkbox" id=id.clone() prop:checked=checked on:change=toggle />
+                        <label for=id class="accept">"Accept"</label>
+                        <button class="pick" on:click=select aria-pressed=pressed
+                            title="Show the evidence for this code">
+                            <code>{p.code.clone()}</code>
+                            <span class="desc">{p.description.clone()}</span>
+                            <span class="chapter">{chapter}</span>
+                        </button>
+                        <span class="confidence">
+                            <meter min="0" max="1" value=p.score.to_string() aria-label=format!("confidence {pct}")></meter>
+                            <span class="pct">{pct}</span>
+                        </span>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <ol class="predictions" id="predictions">{items}</ol>
+            <p class="hint">{format!("{:.0} ms on this device", r.ms)}</p>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="card" aria-labelledby="results-title">
+            <h2 id="results-title">"Suggested codes"</h2>
+            <Show when=multi>
+                <label for="threshold">{move || format!("Threshold: {:.2} (codes above it are preselected)", d.threshold.get())}</label>
+                <input id="threshold" type="range" min="0" max="1" step="0.01" prop:value=move || d.threshold.get().to_string()
+                    on:input=move |ev| if let Ok(v) = event_target_value(&ev).parse() { d.threshold.set(v) } />
+            </Show>
+            {rows}
+            <Evidence />
+        </section>
+    }
+}
+
+#[component]
+fn Evidence() -> impl IntoView {
+    let client = expect_context::<Client>();
+    let d = expect_context::<Decisions>();
+    let body = move || {
+        let r = client.result.get()?;
+        let code = d.selected.get()?;
+        let p = r.predictions.iter().find(|p| p.code == code)?;
+        let pieces = evidence::segments(&r.text, &p.evidence)
+            .into_iter()
+            .map(|(text, w)| match w {
+                // Four strengths, as classes (the CSP allows no inline styles).
+                Some(w) => {
+                    let class = format!("ev ev{}", ((w * 4.0).ceil() as u8).clamp(1, 4));
+                    view! { <mark class=class>{text}</mark> }.into_any()
+                }
+                None => view! { <span>{text}</span> }.into_any(),
+            })
+            .collect_view();
+        let none = p.evidence.is_empty().then(|| view! { <p class="hint">"The model gave no evidence for this code."</p> });
+        Some(view! {
+            <h3>"Evidence for " <code>{code}</code></h3>
+            <p class="evidence" id="evidence">{pieces}</p>
+            {none}
+        })
+    };
+    view! { <div class="evidence-box" aria-live="polite">{body}</div> }
 }

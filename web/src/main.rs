@@ -1,7 +1,10 @@
-//! The browser app. Today: the ICD-10-CM code search over the full table,
-//! loaded from the same origin. Note coding in a Web Worker lands with issue #5.
+//! The browser app (page side). The model runs in a Web Worker (`bin/worker.rs`); this side is
+//! the Leptos UI. Nothing typed here is sent over the network.
 
 mod app;
+mod client;
+mod dom;
+mod panels;
 
 fn main() {
     console_error_panic_hook::set_once();

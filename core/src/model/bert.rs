@@ -9,8 +9,8 @@ use super::weights::Weights;
 use super::ModelError;
 
 struct Embeddings {
-    word: Tensor,       // [V, H]
-    position: Tensor,   // [P, H]
+    word: Tensor,        // [V, H]
+    position: Tensor,    // [P, H]
     token_type0: Tensor, // [H]: every token has type 0
     layer_norm: LayerNorm,
 }
@@ -18,10 +18,16 @@ struct Embeddings {
 impl Embeddings {
     fn load(w: &Weights, c: &ModelConfig) -> Result<Self, ModelError> {
         let h = c.hidden_size;
-        let token_type = w.get("bert.embeddings.token_type_embeddings.weight", &[c.type_vocab_size, h])?;
+        let token_type = w.get(
+            "bert.embeddings.token_type_embeddings.weight",
+            &[c.type_vocab_size, h],
+        )?;
         Ok(Self {
             word: w.get("bert.embeddings.word_embeddings.weight", &[c.vocab_size, h])?,
-            position: w.get("bert.embeddings.position_embeddings.weight", &[c.max_position_embeddings, h])?,
+            position: w.get(
+                "bert.embeddings.position_embeddings.weight",
+                &[c.max_position_embeddings, h],
+            )?,
             token_type0: token_type.get(0)?,
             layer_norm: w.layer_norm("bert.embeddings.LayerNorm", h, c.layer_norm_eps)?,
         })
@@ -31,7 +37,10 @@ impl Embeddings {
     fn forward(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
         let (b, s) = ids.dims2()?;
         let h = self.word.dim(1)?;
-        let x = self.word.index_select(&ids.flatten_all()?, 0)?.reshape((b, s, h))?;
+        let x = self
+            .word
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((b, s, h))?;
         let pos = self.position.narrow(0, 0, s)?; // [S, H]
         let x = x.broadcast_add(&pos)?.broadcast_add(&self.token_type0)?;
         self.layer_norm.forward(&x)
@@ -72,14 +81,20 @@ impl Layer {
         let (b, s, h) = x.dims3()?;
         let dh = h / self.n_heads;
         // [B, S, H] -> [B, nh, S, dh]
-        let heads = |t: Tensor| t.reshape((b, s, self.n_heads, dh))?.transpose(1, 2)?.contiguous();
+        let heads = |t: Tensor| {
+            t.reshape((b, s, self.n_heads, dh))?
+                .transpose(1, 2)?
+                .contiguous()
+        };
         let q = heads(self.query.forward(x)?)?;
         let k = heads(self.key.forward(x)?)?;
         let v = heads(self.value.forward(x)?)?;
         let scores = (q.matmul(&k.t()?.contiguous()?)? / (dh as f64).sqrt())?; // [B, nh, S, S]
         let probs = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(mask_bias)?)?;
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, s, h))?; // [B, S, H]
-        let x = self.attn_norm.forward(&(self.attn_out.forward(&ctx)? + x)?)?;
+        let x = self
+            .attn_norm
+            .forward(&(self.attn_out.forward(&ctx)? + x)?)?;
         let inter = self.intermediate.forward(&x)?.gelu_erf()?; // [B, S, M]
         self.out_norm.forward(&(self.output.forward(&inter)? + x)?)
     }
@@ -93,7 +108,9 @@ pub struct BertEncoder {
 impl BertEncoder {
     pub(crate) fn load(w: &Weights, c: &ModelConfig) -> Result<Self, ModelError> {
         let embeddings = Embeddings::load(w, c)?;
-        let layers = (0..c.num_hidden_layers).map(|i| Layer::load(w, c, i)).collect::<Result<_, _>>()?;
+        let layers = (0..c.num_hidden_layers)
+            .map(|i| Layer::load(w, c, i))
+            .collect::<Result<_, _>>()?;
         Ok(Self { embeddings, layers })
     }
 
@@ -101,7 +118,8 @@ impl BertEncoder {
     pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
         let (b, s) = mask.dims2()?;
         // (mask - 1) * big: 0 on tokens; finite (not -inf) so a row never becomes NaN.
-        let mask_bias = ((mask.to_dtype(DType::F32)? - 1.0)? * f64::from(f32::MAX))?.reshape((b, 1, 1, s))?;
+        let mask_bias =
+            ((mask.to_dtype(DType::F32)? - 1.0)? * f64::from(f32::MAX))?.reshape((b, 1, 1, s))?;
         let mut x = self.embeddings.forward(ids)?;
         for layer in &self.layers {
             x = layer.forward(&x, &mask_bias)?;

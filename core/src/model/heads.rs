@@ -13,7 +13,9 @@ pub struct ClsHead {
 
 impl ClsHead {
     pub(crate) fn load(w: &Weights, hidden: usize, n_labels: usize) -> Result<Self, ModelError> {
-        Ok(Self { classifier: w.linear("classifier", hidden, n_labels)? })
+        Ok(Self {
+            classifier: w.linear("classifier", hidden, n_labels)?,
+        })
     }
 
     /// `hidden` `[C, S, H]` -> logits `[L]`.
@@ -27,14 +29,19 @@ impl ClsHead {
 /// `label_attention` (LAAT, as in PLM-ICD): one attention distribution over the note's
 /// tokens per label.
 pub struct LabelAttentionHead {
-    first: Linear,    // [A, H], no bias
-    second: Linear,   // [L, A], no bias
+    first: Linear,      // [A, H], no bias
+    second: Linear,     // [L, A], no bias
     out_weight: Tensor, // [L, H]
     out_bias: Tensor,   // [L]
 }
 
 impl LabelAttentionHead {
-    pub(crate) fn load(w: &Weights, hidden: usize, dim: usize, n_labels: usize) -> Result<Self, ModelError> {
+    pub(crate) fn load(
+        w: &Weights,
+        hidden: usize,
+        dim: usize,
+        n_labels: usize,
+    ) -> Result<Self, ModelError> {
         Ok(Self {
             first: w.linear_no_bias("label_attention.first", hidden, dim)?,
             second: w.linear_no_bias("label_attention.second", dim, n_labels)?,

@@ -1,14 +1,60 @@
-//! Linear layers behind one type, so a quantized (int8/GGUF) bundle can add a variant
-//! without touching the encoder or the heads.
+//! Linear layers behind one type, so the encoder and the heads do not care whether a weight
+//! came from an f32 checkpoint or an int8 (GGUF Q8_0) bundle.
+//!
+//! ## Int8 kernels
+//!
+//! A bundle stores every linear weight as Q8_0 (blocks of 32 int8 values with one f16
+//! scale). How such a layer multiplies is the [`Int8Kernel`]:
+//!
+//! - [`Int8Kernel::Dequantized`] (the default): the Q8_0 blocks are widened to f32 once, at
+//!   load, and the layer runs candle's f32 matmul. The bundle stays int8 on disk and over the
+//!   wire (about 3.8x smaller linear weights); in memory the model is as large as the f32 one.
+//!   Chosen because candle's Q8_0 `QMatMul` is slower than f32 in wasm: it quantizes the
+//!   activations to Q8_0 and runs a scalar-ish vec-dot per row, where the f32 path uses a
+//!   blocked SIMD gemm.
+//! - [`Int8Kernel::CandleQMatMul`]: candle's own quantized matmul (int8 weights in memory).
+//!   Kept for comparison (`icd-bench predict`) and for memory-bound hosts.
+//!
+//! A real int8×int8→i32 kernel (activations quantized per row, i32 accumulation with wasm
+//! `i32x4.dot_i16x8_s`, one f32 rescale per block) is one more [`Q8Kernel`] variant: it has
+//! the raw blocks at load (see [`Linear::q8`]) and nothing outside this file changes.
 
+use std::sync::Arc;
+
+use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{Result, Tensor};
 use candle_nn::Module;
+
+/// How Q8_0 linear weights are multiplied (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Int8Kernel {
+    /// Widen to f32 at load; f32 matmul at run time.
+    #[default]
+    Dequantized,
+    /// candle's `QMatMul` (quantizes activations, int8 weights stay in memory).
+    CandleQMatMul,
+}
 
 #[derive(Debug, Clone)]
 pub enum Linear {
     /// f32 weight `[out, in]` (PyTorch layout), optional bias `[out]`.
     F32(candle_nn::Linear),
-    // Later: `Q8 { .. }` loaded from a GGUF/int8 bundle.
+    /// Q8_0 weight `[out, in]` from a GGUF bundle, f32 bias `[out]`.
+    Q8(Q8Linear),
+}
+
+#[derive(Debug, Clone)]
+pub struct Q8Linear {
+    kernel: Q8Kernel,
+    bias: Option<Tensor>,
+}
+
+#[derive(Debug, Clone)]
+enum Q8Kernel {
+    /// `[out, in]` f32, widened from the Q8_0 blocks at load (the blocks are dropped, so the
+    /// model holds one copy of each weight).
+    Dequantized(Tensor),
+    CandleQMatMul(QMatMul),
 }
 
 impl Linear {
@@ -16,10 +62,35 @@ impl Linear {
         Self::F32(candle_nn::Linear::new(weight, bias))
     }
 
+    /// A Q8_0 (or any GGUF-typed) weight `[out, in]` run with `kernel`.
+    pub fn q8(weight: Arc<QTensor>, bias: Option<Tensor>, kernel: Int8Kernel) -> Result<Self> {
+        let k = match kernel {
+            Int8Kernel::Dequantized => Q8Kernel::Dequantized(weight.dequantize(&weight.device())?),
+            Int8Kernel::CandleQMatMul => Q8Kernel::CandleQMatMul(QMatMul::from_arc(weight)?),
+        };
+        Ok(Self::Q8(Q8Linear { kernel: k, bias }))
+    }
+
     /// `x` `[.., in]` -> `[.., out]`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
             Self::F32(l) => l.forward(x),
+            Self::Q8(l) => l.forward(x),
+        }
+    }
+}
+
+impl Q8Linear {
+    /// `x` `[.., in]` -> `[.., out]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = match &self.kernel {
+            // Same code path as an f32 layer: candle_nn::Linear broadcasts the weight.
+            Q8Kernel::Dequantized(w) => candle_nn::Linear::new(w.clone(), None).forward(x)?,
+            Q8Kernel::CandleQMatMul(m) => m.forward(x)?,
+        };
+        match &self.bias {
+            Some(b) => y.broadcast_add(b),
+            None => Ok(y),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The ICD coding model: a BERT encoder and a `cls` or `label_attention` head, loaded from a
-//! checkpoint's `config.json` and `model.safetensors` bytes (see `docs/checkpoint-format.md`).
+//! checkpoint's `config.json` and `model.safetensors` bytes (see `docs/checkpoint-format.md`),
+//! or from a bundle's `model.gguf` (Q8_0 linear weights, see `docs/bundle-format.md`).
 //!
 //! ```text
 //! text --NoteTokenizer::encode--> Encoded --chunks--> [Chunk] --IcdModel::forward--> Prediction
@@ -17,7 +18,7 @@ use candle_core::{Device, Tensor};
 pub use bert::BertEncoder;
 pub use config::{HeadKind, IcdConfig, ModelConfig, Objective};
 pub use heads::{ClsHead, LabelAttentionHead};
-pub use linear::Linear;
+pub use linear::{Int8Kernel, Linear};
 
 use crate::tokenize::{Chunk, Encoded, NoteTokenizer, TokenizeError};
 use weights::Weights;
@@ -28,10 +29,17 @@ pub enum ModelError {
     Config(String),
     #[error("model.safetensors: {0}")]
     Safetensors(String),
-    #[error("model.safetensors has no tensor {name}")]
-    MissingTensor { name: String },
-    #[error("model.safetensors: tensor {name} has shape {found:?}, expected {expected:?}")]
-    Shape { name: String, expected: Vec<usize>, found: Vec<usize> },
+    #[error("model.gguf: {0}")]
+    Gguf(String),
+    #[error("{file} has no tensor {name}")]
+    MissingTensor { file: &'static str, name: String },
+    #[error("{file}: tensor {name} has shape {found:?}, expected {expected:?}")]
+    Shape {
+        file: &'static str,
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
     #[error("bad model input: {0}")]
     Input(String),
     #[error(transparent)]
@@ -91,19 +99,48 @@ pub struct Span {
 }
 
 impl IcdModel {
-    pub fn load(config_json: &[u8], safetensors: &[u8], device: &Device) -> Result<Self, ModelError> {
+    pub fn load(
+        config_json: &[u8],
+        safetensors: &[u8],
+        device: &Device,
+    ) -> Result<Self, ModelError> {
         let config = ModelConfig::from_json(config_json)?;
         let w = Weights::from_safetensors(safetensors, device)?;
-        let encoder = BertEncoder::load(&w, &config)?;
+        Self::from_weights(config, &w, device)
+    }
+
+    /// From a bundle's `model.gguf` bytes (Q8_0 linear weights, f32 rest); `config_json` is a
+    /// checkpoint-style config (the bundle module builds it from the manifest).
+    pub fn load_gguf(
+        config_json: &[u8],
+        gguf: &[u8],
+        device: &Device,
+        kernel: Int8Kernel,
+    ) -> Result<Self, ModelError> {
+        let config = ModelConfig::from_json(config_json)?;
+        let w = Weights::from_gguf(gguf, device, kernel)?;
+        Self::from_weights(config, &w, device)
+    }
+
+    fn from_weights(config: ModelConfig, w: &Weights, device: &Device) -> Result<Self, ModelError> {
+        let encoder = BertEncoder::load(w, &config)?;
         let (h, l) = (config.hidden_size, config.n_labels());
         let head = match config.icd.head {
-            HeadKind::Cls => Head::Cls(ClsHead::load(&w, h, l)?),
+            HeadKind::Cls => Head::Cls(ClsHead::load(w, h, l)?),
             HeadKind::LabelAttention => {
-                let dim = config.icd.label_attention_dim.expect("checked in ModelConfig::from_json");
-                Head::LabelAttention(LabelAttentionHead::load(&w, h, dim, l)?)
+                let dim = config
+                    .icd
+                    .label_attention_dim
+                    .expect("checked in ModelConfig::from_json");
+                Head::LabelAttention(LabelAttentionHead::load(w, h, dim, l)?)
             }
         };
-        Ok(Self { config, encoder, head, device: device.clone() })
+        Ok(Self {
+            config,
+            encoder,
+            head,
+            device: device.clone(),
+        })
     }
 
     pub fn config(&self) -> &ModelConfig {
@@ -116,9 +153,17 @@ impl IcdModel {
     }
 
     /// Tokenizes, chunks (with the checkpoint's `max_length`/`chunk_overlap`) and runs one note.
-    pub fn predict(&self, tokenizer: &NoteTokenizer, text: &str) -> Result<(Encoded, Vec<Chunk>, Prediction), ModelError> {
+    pub fn predict(
+        &self,
+        tokenizer: &NoteTokenizer,
+        text: &str,
+    ) -> Result<(Encoded, Vec<Chunk>, Prediction), ModelError> {
         let enc = tokenizer.encode(text)?;
-        let chunks = tokenizer.chunks(&enc, self.config.icd.max_length, self.config.icd.chunk_overlap)?;
+        let chunks = tokenizer.chunks(
+            &enc,
+            self.config.icd.max_length,
+            self.config.icd.chunk_overlap,
+        )?;
         let pred = self.forward(&chunks)?;
         Ok((enc, chunks, pred))
     }
@@ -126,7 +171,9 @@ impl IcdModel {
     /// Runs all chunks of one note as one batch (padded to the longest chunk).
     pub fn forward(&self, chunks: &[Chunk]) -> Result<Prediction, ModelError> {
         if chunks.is_empty() {
-            return Err(ModelError::Input("no chunks (an empty note is one [CLS][SEP] chunk)".into()));
+            return Err(ModelError::Input(
+                "no chunks (an empty note is one [CLS][SEP] chunk)".into(),
+            ));
         }
         let max_pos = self.config.max_position_embeddings;
         let vocab = self.config.vocab_size;
@@ -138,10 +185,15 @@ impl IcdModel {
                 )));
             }
             if let Some(&id) = c.ids.iter().find(|&&id| id as usize >= vocab) {
-                return Err(ModelError::Input(format!("chunk {i} has token id {id}, vocab_size is {vocab}")));
+                return Err(ModelError::Input(format!(
+                    "chunk {i} has token id {id}, vocab_size is {vocab}"
+                )));
             }
         }
-        let (n, s) = (chunks.len(), chunks.iter().map(|c| c.ids.len()).max().expect("non-empty"));
+        let (n, s) = (
+            chunks.len(),
+            chunks.iter().map(|c| c.ids.len()).max().expect("non-empty"),
+        );
         let mut ids = vec![self.config.pad_token_id; n * s];
         let mut mask = vec![0f32; n * s];
         for (i, c) in chunks.iter().enumerate() {
@@ -164,7 +216,14 @@ impl IcdModel {
                 let (logits, att) = head.forward(&hs)?;
                 let (n_labels, n_tokens) = att.dims2()?;
                 let weights = att.flatten_all()?.to_vec1::<f32>()?;
-                (logits, Some(Attention { n_labels, n_tokens, weights }))
+                (
+                    logits,
+                    Some(Attention {
+                        n_labels,
+                        n_tokens,
+                        weights,
+                    }),
+                )
             }
         };
         let logits = logits.to_vec1::<f32>()?;
@@ -172,8 +231,23 @@ impl IcdModel {
             Objective::Softmax => softmax(&logits),
             Objective::Sigmoid => logits.iter().map(|&x| sigmoid(x)).collect(),
         };
-        Ok(Prediction { logits, scores, attention })
+        Ok(Prediction {
+            logits,
+            scores,
+            attention,
+        })
     }
+}
+
+/// A checkpoint's tensors under the contract's names (base-model names mapped, pooler and
+/// pre-training heads dropped), as f32, sorted by name: what `icd-quantize` writes to GGUF.
+pub fn checkpoint_tensors(safetensors: &[u8]) -> Result<Vec<(String, Tensor)>, ModelError> {
+    Weights::from_safetensors(safetensors, &Device::Cpu)?.into_f32_tensors()
+}
+
+/// A bundle's `model.gguf` tensors, widened to f32, sorted by name (for tests and tools).
+pub fn gguf_tensors(gguf: &[u8]) -> Result<Vec<(String, Tensor)>, ModelError> {
+    Weights::from_gguf(gguf, &Device::Cpu, Int8Kernel::Dequantized)?.into_f32_tensors()
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -195,8 +269,16 @@ fn softmax(x: &[f32]) -> Vec<f32> {
 /// Word pieces of one word are summed into one span from the first piece's start to the last
 /// piece's end. `[CLS]`/`[SEP]` have no text and are skipped, so weights sum to at most 1.
 /// Empty for the `cls` head (no attention) or an out-of-range label.
-pub fn evidence(enc: &Encoded, chunks: &[Chunk], pred: &Prediction, label: usize, top_n: usize) -> Vec<Span> {
-    let Some(att) = &pred.attention else { return Vec::new() };
+pub fn evidence(
+    enc: &Encoded,
+    chunks: &[Chunk],
+    pred: &Prediction,
+    label: usize,
+    top_n: usize,
+) -> Vec<Span> {
+    let Some(att) = &pred.attention else {
+        return Vec::new();
+    };
     if label >= att.n_labels || att.n_tokens != chunks.iter().map(|c| c.ids.len()).sum::<usize>() {
         return Vec::new();
     }
@@ -221,7 +303,11 @@ pub fn evidence(enc: &Encoded, chunks: &[Chunk], pred: &Prediction, label: usize
                 span.end = end;
                 span.weight += w;
             }
-            _ => spans.push(Span { start, end, weight: w }),
+            _ => spans.push(Span {
+                start,
+                end,
+                weight: w,
+            }),
         }
         last_word = Some(enc.words[i]);
     }

@@ -1,0 +1,416 @@
+//! `icd predict` and `icd eval`: a verified bundle, notes in, codes out.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use icd_core::bundle::{self, Manifest, MANIFEST_FILE};
+use icd_core::dataset::parse_jsonl;
+use icd_core::{CodedLabel, Coder};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Readable list per note
+    Text,
+    /// One JSON array of all notes
+    Json,
+    /// One JSON object per note, input order
+    Jsonl,
+    /// id,rank,code,description,score,evidence
+    Csv,
+    /// FHIR R4 Bundle (collection) of Condition resources
+    Fhir,
+}
+
+#[derive(Args)]
+pub struct PredictArgs {
+    /// Bundle folder (manifest.json, model.gguf, tokenizer.json)
+    #[arg(long, env = "ICD_BUNDLE")]
+    bundle: PathBuf,
+    /// The note text
+    #[arg(long, conflicts_with_all = ["file", "input"])]
+    text: Option<String>,
+    /// A text file with one note (without --text/--input/FILE the note is read from stdin)
+    #[arg(conflicts_with = "input")]
+    file: Option<PathBuf>,
+    /// JSONL notes, one `{"id": .., "text": ..}` per line (other fields ignored); `-` = stdin
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// How many codes per note
+    #[arg(long, default_value_t = 5)]
+    top_k: usize,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Skip evidence (faster: the cls head's evidence re-scores the note once per sentence)
+    #[arg(long)]
+    no_evidence: bool,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Bundle folder
+    #[arg(long, env = "ICD_BUNDLE")]
+    bundle: PathBuf,
+    /// Labelled JSONL (`{"id", "text", "codes": [primary, ...]}`)
+    #[arg(long)]
+    data: PathBuf,
+    /// Only the first N notes
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Print the report as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// Reads and verifies a bundle folder: every file the manifest lists, sha256 checked.
+pub fn load_bundle(dir: &Path) -> Result<Coder> {
+    let mpath = dir.join(MANIFEST_FILE);
+    let manifest_json =
+        std::fs::read(&mpath).with_context(|| format!("reading {}", mpath.display()))?;
+    let manifest =
+        Manifest::from_json(&manifest_json).with_context(|| format!("{}", mpath.display()))?;
+    let mut files = HashMap::new();
+    for name in manifest.files.keys() {
+        // Names come from the manifest: refuse paths that leave the folder.
+        if name.contains('/') || name.contains('\\') || name.starts_with('.') {
+            bail!(
+                "{}: file name {name:?} is not a plain file name",
+                mpath.display()
+            );
+        }
+        let p = dir.join(name);
+        files.insert(
+            name.clone(),
+            std::fs::read(&p).with_context(|| format!("reading bundle file {}", p.display()))?,
+        );
+    }
+    Coder::from_bundle(&manifest_json, &files)
+        .with_context(|| format!("refusing the bundle {}", dir.display()))
+}
+
+/// One note to code: its id (as given: string or number) and text.
+struct Note {
+    id: Value,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct InputLine {
+    id: Value,
+    text: String,
+}
+
+fn progress(n: usize) -> ProgressBar {
+    let bar = ProgressBar::new(n as u64).with_style(
+        ProgressStyle::with_template(
+            "{msg} {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}]",
+        )
+        .expect("valid template"),
+    );
+    if n < 2 || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+/// Reads the notes; bad JSONL lines are reported on stderr with their number and counted.
+fn read_notes(args: &PredictArgs) -> Result<(Vec<Note>, usize)> {
+    if let Some(text) = &args.text {
+        return Ok((
+            vec![Note {
+                id: json!("text"),
+                text: text.clone(),
+            }],
+            0,
+        ));
+    }
+    if let Some(path) = &args.file {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok((
+            vec![Note {
+                id: json!(path.display().to_string()),
+                text,
+            }],
+            0,
+        ));
+    }
+    let Some(input) = &args.input else {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the note from stdin")?;
+        return Ok((
+            vec![Note {
+                id: json!("stdin"),
+                text,
+            }],
+            0,
+        ));
+    };
+    let (name, content) = if input.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading JSONL from stdin")?;
+        ("stdin".to_string(), s)
+    } else {
+        let s = std::fs::read_to_string(input)
+            .with_context(|| format!("reading {}", input.display()))?;
+        (input.display().to_string(), s)
+    };
+    let mut notes = Vec::new();
+    let mut bad = 0;
+    for (i, line) in content.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<InputLine>(line) {
+            Ok(l) => notes.push(Note {
+                id: l.id,
+                text: l.text,
+            }),
+            Err(e) => {
+                eprintln!("{name}: line {}: skipped: {e}", i + 1);
+                bad += 1;
+            }
+        }
+    }
+    Ok((notes, bad))
+}
+
+pub fn predict(args: PredictArgs) -> Result<()> {
+    let coder = load_bundle(&args.bundle)?;
+    let (notes, bad_lines) = read_notes(&args)?;
+    let bar = progress(notes.len());
+    bar.set_message("coding");
+    // One shared model; rayon keeps the input order in the collected results.
+    let results: Vec<Result<Vec<CodedLabel>, String>> = notes
+        .par_iter()
+        .map(|n| {
+            let r = coder
+                .code_with(&n.text, args.top_k, !args.no_evidence)
+                .map_err(|e| e.to_string());
+            bar.inc(1);
+            r
+        })
+        .collect();
+    bar.finish_and_clear();
+
+    let mut ok: Vec<(&Note, Vec<CodedLabel>)> = Vec::with_capacity(notes.len());
+    let mut failed = 0;
+    for (n, r) in notes.iter().zip(results) {
+        match r {
+            Ok(p) => ok.push((n, p)),
+            Err(e) => {
+                eprintln!("note {}: skipped: {e}", n.id);
+                failed += 1;
+            }
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    write_output(&mut out, args.format, &ok, &coder)?;
+    out.flush()?;
+    if args.input.is_some() || bad_lines + failed > 0 {
+        eprintln!(
+            "coded {} note(s); skipped {bad_lines} bad input line(s) and {failed} note(s) that failed",
+            ok.len()
+        );
+    }
+    Ok(())
+}
+
+fn prediction_json(p: &CodedLabel) -> Value {
+    json!({
+        "code": p.code,
+        "description": p.description,
+        "score": p.score,
+        "evidence": p.evidence.iter().map(|e| json!({
+            "start": e.start, "end": e.end, "text": e.text, "weight": e.weight,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn note_json(id: &Value, preds: &[CodedLabel]) -> Value {
+    json!({"id": id, "predictions": preds.iter().map(prediction_json).collect::<Vec<_>>()})
+}
+
+fn write_output(
+    out: &mut impl Write,
+    format: Format,
+    ok: &[(&Note, Vec<CodedLabel>)],
+    coder: &Coder,
+) -> Result<()> {
+    match format {
+        Format::Jsonl => {
+            for (n, p) in ok {
+                writeln!(out, "{}", serde_json::to_string(&note_json(&n.id, p))?)?;
+            }
+        }
+        Format::Json => {
+            let all: Vec<Value> = ok.iter().map(|(n, p)| note_json(&n.id, p)).collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(["id", "rank", "code", "description", "score", "evidence"])?;
+            for (n, preds) in ok {
+                let id = match &n.id {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                for (rank, p) in preds.iter().enumerate() {
+                    let ev: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
+                    w.write_record([
+                        id.as_str(),
+                        &(rank + 1).to_string(),
+                        &p.code,
+                        &p.description,
+                        &format!("{:.4}", p.score),
+                        &ev.join(" | "),
+                    ])?;
+                }
+            }
+            w.flush()?;
+        }
+        Format::Fhir => {
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&fhir_bundle(ok, coder))?
+            )?;
+        }
+        Format::Text => {
+            for (n, preds) in ok {
+                if ok.len() > 1 {
+                    writeln!(out, "== {} ==", n.id)?;
+                }
+                for (rank, p) in preds.iter().enumerate() {
+                    writeln!(
+                        out,
+                        "{:>2}. {:<9} {:.3}  {}",
+                        rank + 1,
+                        p.code,
+                        p.score,
+                        p.description
+                    )?;
+                    if !p.evidence.is_empty() {
+                        let ev: Vec<String> = p
+                            .evidence
+                            .iter()
+                            .map(|e| format!("\"{}\" ({:.2})", e.text, e.weight))
+                            .collect();
+                        writeln!(out, "      evidence: {}", ev.join(", "))?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+const ICD10CM_SYSTEM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
+const SCORE_EXTENSION: &str =
+    "https://github.com/icd10-coder/icd10-coder/fhir/StructureDefinition/model-score";
+
+/// FHIR R4 Bundle (type collection): one provisional Condition per suggested code; the score
+/// is an extension (valueDecimal) and also in the note text.
+fn fhir_bundle(ok: &[(&Note, Vec<CodedLabel>)], coder: &Coder) -> Value {
+    let model = coder.manifest().map(|m| m.name.clone()).unwrap_or_default();
+    let mut entries = Vec::new();
+    for (n, preds) in ok {
+        let note_id = match &n.id {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        for (rank, p) in preds.iter().enumerate() {
+            let evidence: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
+            entries.push(json!({
+                "fullUrl": format!("urn:icd10-coder:{}:{}", note_id.replace(' ', "_"), rank + 1),
+                "resource": {
+                    "resourceType": "Condition",
+                    "extension": [{"url": SCORE_EXTENSION, "valueDecimal": p.score}],
+                    "verificationStatus": {"coding": [{
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                        "code": "provisional"}]},
+                    "code": {
+                        "coding": [{"system": ICD10CM_SYSTEM, "code": p.code, "display": p.description}],
+                        "text": p.description,
+                    },
+                    "subject": {"display": format!("note {note_id}")},
+                    "note": [{"text": format!(
+                        "Suggested by icd10-coder model {model} (rank {}, score {:.4}); evidence: {}",
+                        rank + 1, p.score, if evidence.is_empty() { "none".to_string() } else { evidence.join(" | ") })}],
+                }
+            }));
+        }
+    }
+    json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
+}
+
+pub fn eval(args: EvalArgs) -> Result<()> {
+    let coder = load_bundle(&args.bundle)?;
+    let text = std::fs::read_to_string(&args.data)
+        .with_context(|| format!("reading {}", args.data.display()))?;
+    let name = args.data.display().to_string();
+    let mut records = parse_jsonl(&text, &name)?;
+    if let Some(n) = args.limit {
+        records.truncate(n);
+    }
+    let truth = bundle::eval_truth(coder.labels(), &records);
+    if !truth.skipped.is_empty() {
+        eprintln!(
+            "{name}: {} of {} notes left out: their primary code is not one of the model's {} labels",
+            truth.skipped.len(),
+            records.len(),
+            coder.labels().len()
+        );
+    }
+    if truth.used.is_empty() {
+        bail!("{name}: no note to score");
+    }
+    let bar = progress(truth.used.len());
+    bar.set_message("scoring");
+    let scores: Vec<Vec<f32>> = truth
+        .used
+        .par_iter()
+        .map(|&i| {
+            let s = coder
+                .scores(&records[i].text)
+                .with_context(|| format!("{name}: note {:?}", records[i].id));
+            bar.inc(1);
+            s
+        })
+        .collect::<Result<_>>()?;
+    bar.finish_and_clear();
+    let icd = &coder.model().config().icd;
+    let threshold = (icd.objective == icd_core::model::Objective::Sigmoid).then_some(icd.threshold);
+    let report = bundle::eval_report(coder.labels().len(), &truth, &scores, threshold);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    let m = &report.multiclass;
+    println!("{name}: {} notes", m.n);
+    println!("accuracy (primary code)  {:.2} %", m.accuracy * 100.0);
+    println!("top-5 accuracy           {:.2} %", m.top5_accuracy * 100.0);
+    println!(
+        "macro P / R / F1         {:.2} / {:.2} / {:.2} %",
+        m.macro_precision * 100.0,
+        m.macro_recall * 100.0,
+        m.macro_f1 * 100.0
+    );
+    println!("weighted F1              {:.2} %", m.weighted_f1 * 100.0);
+    if let Some(ml) = &report.multilabel {
+        println!("all codes @ {:.2}: micro P / R / F1 {:.2} / {:.2} / {:.2} %, macro F1 {:.2} %, P@5 {:.2} %",
+            ml.threshold, ml.micro_precision * 100.0, ml.micro_recall * 100.0, ml.micro_f1 * 100.0, ml.macro_f1 * 100.0, ml.precision_at_5 * 100.0);
+    }
+    Ok(())
+}

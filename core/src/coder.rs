@@ -1,0 +1,342 @@
+//! [`Coder`]: a note in, ranked ICD-10-CM codes with evidence out. What the web worker and
+//! `icd predict` call; loaded from a verified bundle (int8) or a checkpoint (f32).
+//!
+//! Evidence is always given, by one of two methods ([`EvidenceMethod`]):
+//! - `label_attention` head: the label's attention over the note's words ([`crate::evidence`]),
+//!   weights are shares of the label's attention (they sum to at most 1).
+//! - `cls` head: sentence occlusion. Each sentence is removed in turn and the note re-scored;
+//!   a sentence's weight is how much the label's score drops without it (score units, only
+//!   drops > 0 are kept). That costs one forward pass per sentence, so notes with more than
+//!   [`MAX_OCCLUSION_SPANS`] sentences are cut into that many runs of neighbouring sentences.
+
+use std::collections::HashMap;
+
+use candle_core::Device;
+use serde::Serialize;
+
+use crate::bundle::{self, BundleError, BundleLabel, Manifest, TOKENIZER_FILE};
+use crate::metrics::top_k;
+use crate::model::{evidence, HeadKind, IcdModel, Int8Kernel, ModelError, Prediction};
+use crate::tokenize::NoteTokenizer;
+
+/// Evidence spans returned per code.
+pub const EVIDENCE_TOP_N: usize = 5;
+/// At most this many occlusion passes per note (the `cls` head's evidence).
+pub const MAX_OCCLUSION_SPANS: usize = 40;
+
+/// One suggested code.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CodedLabel {
+    pub code: String,
+    /// The official description (empty for a checkpoint loaded without label info).
+    pub description: String,
+    /// ICD-10-CM chapter (1-22; 0 when unknown).
+    pub chapter: u8,
+    /// Softmax or sigmoid score, per the model's objective.
+    pub score: f32,
+    /// Heaviest first.
+    pub evidence: Vec<EvidenceSpan>,
+}
+
+/// A piece of the note that supports a code.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvidenceSpan {
+    /// Byte range in the note (`&text[start..end] == text`).
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    /// Attention share (`attention`) or score drop (`occlusion`).
+    pub weight: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceMethod {
+    /// Word-level label attention (the `label_attention` head).
+    Attention,
+    /// Sentence occlusion (the `cls` head).
+    Occlusion,
+}
+
+pub struct Coder {
+    model: IcdModel,
+    tokenizer: NoteTokenizer,
+    labels: Vec<BundleLabel>,
+    manifest: Option<Manifest>,
+}
+
+impl Coder {
+    /// Verifies every file against the manifest (sha256 and size), then loads the tokenizer
+    /// and the int8 model. `files` maps bundle file names (`model.gguf`, `tokenizer.json`) to
+    /// their bytes.
+    pub fn from_bundle(
+        manifest_json: &[u8],
+        files: &HashMap<String, Vec<u8>>,
+    ) -> Result<Self, BundleError> {
+        Self::from_bundle_with(manifest_json, files, Int8Kernel::default())
+    }
+
+    /// [`Coder::from_bundle`] with a chosen int8 kernel (benchmarks).
+    pub fn from_bundle_with(
+        manifest_json: &[u8],
+        files: &HashMap<String, Vec<u8>>,
+        kernel: Int8Kernel,
+    ) -> Result<Self, BundleError> {
+        let manifest = Manifest::from_json(manifest_json)?;
+        // Only listed files are verified, so the two we use must be listed.
+        for needed in [manifest.weights.file.as_str(), TOKENIZER_FILE] {
+            if !manifest.files.contains_key(needed) {
+                return Err(BundleError::Unlisted {
+                    file: needed.to_string(),
+                });
+            }
+        }
+        bundle::verify(&manifest, files)?;
+        let tokenizer = NoteTokenizer::from_tokenizer_json(&files[TOKENIZER_FILE])?;
+        let model = IcdModel::load_gguf(
+            &manifest.config_json(),
+            &files[&manifest.weights.file],
+            &Device::Cpu,
+            kernel,
+        )?;
+        Ok(Self {
+            model,
+            tokenizer,
+            labels: manifest.labels.clone(),
+            manifest: Some(manifest),
+        })
+    }
+
+    /// An f32 checkpoint (docs/checkpoint-format.md). Labels have empty descriptions until
+    /// [`Coder::with_labels`].
+    pub fn from_checkpoint(
+        config_json: &[u8],
+        safetensors: &[u8],
+        tokenizer_json: &[u8],
+    ) -> Result<Self, BundleError> {
+        let model = IcdModel::load(config_json, safetensors, &Device::Cpu)?;
+        let tokenizer = NoteTokenizer::from_tokenizer_json(tokenizer_json)?;
+        let labels = model
+            .labels()
+            .iter()
+            .map(|code| BundleLabel {
+                code: code.clone(),
+                description: String::new(),
+                chapter: 0,
+            })
+            .collect();
+        Ok(Self {
+            model,
+            tokenizer,
+            labels,
+            manifest: None,
+        })
+    }
+
+    /// Sets descriptions and chapters; `labels` must be the model's codes in label-id order.
+    pub fn with_labels(mut self, labels: Vec<BundleLabel>) -> Result<Self, BundleError> {
+        let codes: Vec<&str> = labels.iter().map(|l| l.code.as_str()).collect();
+        let ours: Vec<&str> = self.model.labels().iter().map(String::as_str).collect();
+        if codes != ours {
+            return Err(BundleError::Manifest(format!(
+                "labels {codes:?} differ from the model's {ours:?}"
+            )));
+        }
+        self.labels = labels;
+        Ok(self)
+    }
+
+    /// The manifest of a bundle; `None` for a checkpoint.
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
+    }
+
+    pub fn labels(&self) -> &[BundleLabel] {
+        &self.labels
+    }
+
+    pub fn model(&self) -> &IcdModel {
+        &self.model
+    }
+
+    pub fn tokenizer(&self) -> &NoteTokenizer {
+        &self.tokenizer
+    }
+
+    pub fn evidence_method(&self) -> EvidenceMethod {
+        match self.model.config().icd.head {
+            HeadKind::LabelAttention => EvidenceMethod::Attention,
+            HeadKind::Cls => EvidenceMethod::Occlusion,
+        }
+    }
+
+    /// Per-label scores in label-id order (no evidence): what `icd eval` and the quantizer use.
+    pub fn scores(&self, text: &str) -> Result<Vec<f32>, ModelError> {
+        Ok(self.model.predict(&self.tokenizer, text)?.2.scores)
+    }
+
+    /// The `top_k` codes, highest score first, each with evidence.
+    pub fn code(&self, text: &str, top_k: usize) -> Result<Vec<CodedLabel>, ModelError> {
+        self.code_with(text, top_k, true)
+    }
+
+    /// [`Coder::code`]; `with_evidence = false` skips the evidence (and, for the `cls` head,
+    /// the occlusion passes).
+    pub fn code_with(
+        &self,
+        text: &str,
+        top_k_n: usize,
+        with_evidence: bool,
+    ) -> Result<Vec<CodedLabel>, ModelError> {
+        let (enc, chunks, pred) = self.model.predict(&self.tokenizer, text)?;
+        let top = top_k(&pred.scores, top_k_n);
+        let mut occlusion = None;
+        if with_evidence && self.evidence_method() == EvidenceMethod::Occlusion && !top.is_empty() {
+            occlusion = Some(self.occlusion(text, &pred)?);
+        }
+        Ok(top
+            .into_iter()
+            .map(|l| {
+                let spans = if !with_evidence {
+                    Vec::new()
+                } else if let Some(occ) = &occlusion {
+                    occ.evidence(l)
+                } else {
+                    evidence(&enc, &chunks, &pred, l, EVIDENCE_TOP_N)
+                        .into_iter()
+                        .map(|s| (s.start, s.end, s.weight))
+                        .collect()
+                };
+                let info = &self.labels[l];
+                CodedLabel {
+                    code: info.code.clone(),
+                    description: info.description.clone(),
+                    chapter: info.chapter,
+                    score: pred.scores[l],
+                    evidence: spans
+                        .into_iter()
+                        .map(|(start, end, weight)| EvidenceSpan {
+                            start,
+                            end,
+                            text: text[start..end].to_string(),
+                            weight,
+                        })
+                        .collect(),
+                }
+            })
+            .collect())
+    }
+
+    /// Scores the note once without each span of [`occlusion_spans`].
+    fn occlusion(&self, text: &str, base: &Prediction) -> Result<Occlusion, ModelError> {
+        let spans = occlusion_spans(text, MAX_OCCLUSION_SPANS);
+        let mut drops = Vec::with_capacity(spans.len());
+        for &(s, e) in &spans {
+            // A space keeps the words on either side apart.
+            let without = format!("{} {}", &text[..s], &text[e..]);
+            let scores = self.scores(&without)?;
+            drops.push(
+                base.scores
+                    .iter()
+                    .zip(&scores)
+                    .map(|(b, o)| b - o)
+                    .collect::<Vec<f32>>(),
+            );
+        }
+        Ok(Occlusion { spans, drops })
+    }
+}
+
+struct Occlusion {
+    spans: Vec<(usize, usize)>,
+    /// `[span][label]`: score without the span subtracted from the full note's score.
+    drops: Vec<Vec<f32>>,
+}
+
+impl Occlusion {
+    fn evidence(&self, label: usize) -> Vec<(usize, usize, f32)> {
+        let mut out: Vec<(usize, usize, f32)> = self
+            .spans
+            .iter()
+            .zip(&self.drops)
+            .map(|(&(s, e), d)| (s, e, d[label]))
+            .filter(|x| x.2 > 0.0)
+            .collect();
+        out.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+        out.truncate(EVIDENCE_TOP_N);
+        out
+    }
+}
+
+/// The note's sentences as byte ranges (whitespace trimmed): a sentence ends after `.`, `!`,
+/// `?` or `;` followed by whitespace, or at a line break. More than `max` sentences are merged
+/// into `max` runs of neighbours (each run one occlusion pass).
+pub fn occlusion_spans(text: &str, max: usize) -> Vec<(usize, usize)> {
+    let mut sentences = Vec::new();
+    let mut start = 0;
+    let bytes = text.as_bytes();
+    for (i, c) in text.char_indices() {
+        let end_here = match c {
+            '\n' | '\r' => Some(i),
+            '.' | '!' | '?' | ';' => {
+                let next = bytes.get(i + 1);
+                (next.is_none() || next.is_some_and(|b| b.is_ascii_whitespace())).then_some(i + 1)
+            }
+            _ => None,
+        };
+        if let Some(end) = end_here {
+            push_trimmed(text, start, end, &mut sentences);
+            start = end;
+        }
+    }
+    push_trimmed(text, start, text.len(), &mut sentences);
+    if max == 0 || sentences.len() <= max {
+        return sentences;
+    }
+    let per = sentences.len().div_ceil(max);
+    sentences
+        .chunks(per)
+        .map(|run| (run[0].0, run[run.len() - 1].1))
+        .collect()
+}
+
+fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<(usize, usize)>) {
+    let piece = &text[start..end];
+    let lead = piece.len() - piece.trim_start().len();
+    let trimmed = piece.trim();
+    if !trimmed.is_empty() {
+        out.push((start + lead, start + lead + trimmed.len()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::occlusion_spans;
+
+    #[test]
+    fn sentences_split_and_merge() {
+        let t = "Cough for 3 days. BP 140/90; on lisinopril.\nNo fever! Temp 37.2 today";
+        let s: Vec<&str> = occlusion_spans(t, 40)
+            .iter()
+            .map(|&(a, b)| &t[a..b])
+            .collect();
+        assert_eq!(
+            s,
+            vec![
+                "Cough for 3 days.",
+                "BP 140/90;",
+                "on lisinopril.",
+                "No fever!",
+                "Temp 37.2 today"
+            ]
+        );
+        let m = occlusion_spans(t, 2);
+        assert_eq!(m.len(), 2);
+        assert_eq!(
+            &t[m[0].0..m[0].1],
+            "Cough for 3 days. BP 140/90; on lisinopril."
+        );
+        assert_eq!(&t[m[1].0..m[1].1], "No fever! Temp 37.2 today");
+        assert!(occlusion_spans("  \n ", 40).is_empty());
+    }
+}

@@ -1,0 +1,182 @@
+//! The model worker: a dedicated Web Worker (trunk `data-type="worker"`, loaded by
+//! `worker_loader.js`) that fetches the bundle from the site, verifies and loads it, and codes
+//! notes, so the page never freezes. Messages: `icd_web::protocol`.
+//!
+//! Its only network use is `fetch` of `{base_url}manifest.json` and the files the manifest lists,
+//! from the same origin. Notes arrive by `postMessage` and never leave the worker except as
+//! results posted back to the page.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use icd_web::protocol::{FromWorker, ModelSummary, Note, NoteResult, ToWorker};
+use js_sys::{Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
+
+/// Everything that touches the model API of `icd_core` (the `Coder`). The rest of the worker
+/// (fetching, progress, messages, batches) does not depend on it.
+mod model {
+    use std::collections::HashMap;
+
+    use icd_core::Coder;
+    use icd_web::protocol::{Prediction, Span};
+
+    pub struct Model(Coder);
+
+    /// Verifies every file's size and sha256 against the manifest, then loads tokenizer and
+    /// int8 weights. A mismatch is an error naming the file.
+    pub fn load(manifest: &[u8], files: &HashMap<String, Vec<u8>>) -> Result<Model, String> {
+        Coder::from_bundle(manifest, files).map(Model).map_err(|e| e.to_string())
+    }
+
+    /// The model's top `top_k` codes for `text`, with evidence (label attention, or sentence
+    /// occlusion for a `cls` head) when `evidence` is set. Span weights are scaled so the
+    /// strongest span of each code is 1.
+    pub fn code(model: &Model, text: &str, top_k: usize, evidence: bool) -> Result<Vec<Prediction>, String> {
+        let coded = model.0.code_with(text, top_k, evidence).map_err(|e| e.to_string())?;
+        Ok(coded
+            .into_iter()
+            .map(|c| {
+                let max = c.evidence.iter().map(|s| s.weight).fold(0f32, f32::max);
+                let evidence = c
+                    .evidence
+                    .iter()
+                    .filter(|_| max > 0.0)
+                    .map(|s| Span { start: s.start, end: s.end, weight: s.weight / max })
+                    .collect();
+                Prediction { code: c.code, description: c.description, score: c.score, chapter: c.chapter, evidence }
+            })
+            .collect())
+    }
+}
+
+thread_local! {
+    static MODEL: RefCell<Option<model::Model>> = const { RefCell::new(None) };
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+fn post(msg: &FromWorker) {
+    let _ = scope().post_message(&JsValue::from_str(&msg.to_json()));
+}
+
+fn js_err(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// Fetches `url` (same origin, relative to the worker), reporting progress as bytes arrive.
+async fn fetch_bytes(url: &str, mut on_chunk: impl FnMut(u64)) -> Result<Vec<u8>, String> {
+    let resp = JsFuture::from(scope().fetch_with_str(url)).await.map_err(|e| format!("{url}: {}", js_err(e)))?;
+    let resp: Response = resp.dyn_into().map_err(|_| format!("{url}: not a response"))?;
+    if !resp.ok() {
+        return Err(format!("{url}: HTTP {}", resp.status()));
+    }
+    let Some(body) = resp.body() else { return Ok(Vec::new()) };
+    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut out = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("{url}: {}", js_err(e)))?;
+        if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+            break;
+        }
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(js_err)?.unchecked_into();
+        let start = out.len();
+        out.resize(start + value.length() as usize, 0);
+        value.copy_to(&mut out[start..]);
+        on_chunk(value.length() as u64);
+    }
+    Ok(out)
+}
+
+async fn load(base_url: &str) -> Result<ModelSummary, String> {
+    let t0 = js_sys::Date::now();
+    let manifest_url = format!("{base_url}manifest.json");
+    let manifest_bytes = fetch_bytes(&manifest_url, |_| {}).await?;
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&manifest_bytes).map_err(|e| format!("{manifest_url}: not JSON: {e}"))?;
+    let files = manifest["files"].as_object().ok_or_else(|| format!("{manifest_url}: no \"files\""))?;
+    let total: u64 = files.values().filter_map(|f| f["bytes"].as_u64()).sum();
+    let mut loaded = 0u64;
+    let mut last_posted = 0u64;
+    post(&FromWorker::Progress { loaded, total });
+    let mut contents = HashMap::new();
+    for name in files.keys() {
+        if name.contains('/') || name.starts_with('.') {
+            return Err(format!("{manifest_url}: bad file name {name:?}"));
+        }
+        let bytes = fetch_bytes(&format!("{base_url}{name}"), |n| {
+            loaded += n;
+            // About 100 progress messages per load at most.
+            if loaded - last_posted >= total / 100 || loaded == total {
+                last_posted = loaded;
+                post(&FromWorker::Progress { loaded, total });
+            }
+        })
+        .await?;
+        contents.insert(name.clone(), bytes);
+    }
+    let model = model::load(&manifest_bytes, &contents)?;
+    let summary =
+        ModelSummary::from_manifest(&manifest, total + manifest_bytes.len() as u64, js_sys::Date::now() - t0);
+    MODEL.with(|m| *m.borrow_mut() = Some(model));
+    Ok(summary)
+}
+
+fn with_model<T>(f: impl FnOnce(&model::Model) -> Result<T, String>) -> Result<T, String> {
+    MODEL.with(|m| match m.borrow().as_ref() {
+        Some(l) => f(l),
+        None => Err("the model is not loaded".into()),
+    })
+}
+
+fn handle(msg: ToWorker) {
+    match msg {
+        ToWorker::Load { base_url } => spawn_local(async move {
+            match load(&base_url).await {
+                Ok(model) => post(&FromWorker::Ready { model }),
+                Err(message) => post(&FromWorker::Error { id: None, message }),
+            }
+        }),
+        ToWorker::Code { id, text, top_k } => {
+            let t0 = js_sys::Date::now();
+            match with_model(|m| model::code(m, &text, top_k, true)) {
+                Ok(predictions) => post(&FromWorker::Result { id, predictions, ms: js_sys::Date::now() - t0 }),
+                Err(message) => post(&FromWorker::Error { id: Some(id), message }),
+            }
+        }
+        ToWorker::Batch { id, notes, top_k } => {
+            let total = notes.len();
+            let mut results = Vec::with_capacity(total);
+            for (i, Note { id: note_id, text }) in notes.into_iter().enumerate() {
+                let r = with_model(|m| model::code(m, &text, top_k, false));
+                results.push(match r {
+                    Ok(predictions) => NoteResult { id: note_id, predictions, error: None },
+                    Err(e) => NoteResult { id: note_id, predictions: Vec::new(), error: Some(e) },
+                });
+                post(&FromWorker::BatchProgress { id, done: i + 1, total });
+            }
+            post(&FromWorker::BatchDone { id, results });
+        }
+    }
+}
+
+fn main() {
+    console_error_panic_hook::set_once();
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
+        let Some(s) = ev.data().as_string() else { return };
+        match serde_json::from_str::<ToWorker>(&s) {
+            Ok(msg) => handle(msg),
+            Err(e) => post(&FromWorker::Error { id: None, message: format!("bad message to the worker: {e}") }),
+        }
+    });
+    scope().set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    onmessage.forget();
+    post(&FromWorker::Started);
+}

@@ -1,0 +1,199 @@
+//! The page's side of the model worker: starts it, sends requests, turns its messages into signals.
+
+use icd_web::protocol::{FromWorker, ModelSummary, Note, NoteResult, Prediction, ToWorker};
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::dom;
+
+/// Loads the worker trunk builds from `src/bin/worker.rs` (www/worker_loader.js; not hashed).
+const WORKER_URL: &str = "./worker_loader.js";
+/// Relative to the worker script, i.e. the site root.
+const BUNDLE_URL: &str = "./bundle/";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelStatus {
+    Starting,
+    /// The site was built without a model bundle (`build.json`): code search and export still work.
+    NoBundle,
+    Loading { loaded: u64, total: u64 },
+    Ready(ModelSummary),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodeResult {
+    /// The text that was coded (evidence offsets point into it).
+    pub text: String,
+    pub predictions: Vec<Prediction>,
+    pub ms: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchState {
+    Idle,
+    Running { done: usize, total: usize },
+    Done(Vec<NoteResult>),
+}
+
+#[derive(Clone, Copy)]
+pub struct Client {
+    worker: StoredValue<Option<web_sys::Worker>, LocalStorage>,
+    next_id: StoredValue<u32>,
+    /// The id and text of the latest `Code` request; older answers are dropped.
+    pending: StoredValue<Option<(u32, String)>>,
+    pub status: RwSignal<ModelStatus>,
+    pub result: RwSignal<Option<CodeResult>>,
+    pub coding: RwSignal<bool>,
+    pub code_error: RwSignal<Option<String>>,
+    pub batch: RwSignal<BatchState>,
+    pub batch_error: RwSignal<Option<String>>,
+}
+
+impl Client {
+    pub fn new() -> Self {
+        Client {
+            worker: StoredValue::new_local(None),
+            next_id: StoredValue::new(1),
+            pending: StoredValue::new(None),
+            status: RwSignal::new(ModelStatus::Starting),
+            result: RwSignal::new(None),
+            coding: RwSignal::new(false),
+            code_error: RwSignal::new(None),
+            batch: RwSignal::new(BatchState::Idle),
+            batch_error: RwSignal::new(None),
+        }
+    }
+
+    /// Reads `./build.json` (written at build time) and, if the site has a bundle, starts the
+    /// worker and loads it.
+    pub async fn start(self) {
+        let has_bundle = match dom::fetch_bytes("./build.json").await {
+            Ok(b) => serde_json::from_slice::<serde_json::Value>(&b).ok().and_then(|v| v["bundle"].as_bool()),
+            Err(_) => None,
+        };
+        match has_bundle {
+            Some(false) => {
+                self.status.set(ModelStatus::NoBundle);
+                dom::register_service_worker();
+            }
+            // `build.json` missing (e.g. `trunk serve` without the hook): try anyway.
+            _ => {
+                if let Err(e) = self.spawn() {
+                    self.status.set(ModelStatus::Failed(e));
+                }
+            }
+        }
+    }
+
+    fn spawn(self) -> Result<(), String> {
+        let worker = web_sys::Worker::new(WORKER_URL).map_err(dom::js_err)?;
+        let onmessage = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+            if let Some(s) = ev.data().as_string() {
+                match serde_json::from_str::<FromWorker>(&s) {
+                    Ok(msg) => self.on_message(msg),
+                    Err(e) => self.status.set(ModelStatus::Failed(format!("bad message from the worker: {e}"))),
+                }
+            }
+        });
+        worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        onmessage.forget();
+        let onerror = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
+            let msg = ev.message();
+            self.status.set(ModelStatus::Failed(if msg.is_empty() {
+                "the model worker could not start".into()
+            } else {
+                format!("the model worker failed: {msg}")
+            }));
+        });
+        worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+        onerror.forget();
+        self.status.set(ModelStatus::Loading { loaded: 0, total: 0 });
+        // `Load` goes when the worker says `Started`.
+        self.worker.set_value(Some(worker));
+        Ok(())
+    }
+
+    fn send(&self, msg: &ToWorker) -> Result<(), String> {
+        self.worker.with_value(|w| match w {
+            Some(w) => w.post_message(&msg.to_json().into()).map_err(dom::js_err),
+            None => Err("the model is not loaded".into()),
+        })
+    }
+
+    fn take_id(&self) -> u32 {
+        let id = self.next_id.get_value();
+        self.next_id.set_value(id + 1);
+        id
+    }
+
+    pub fn ready(&self) -> bool {
+        matches!(self.status.get(), ModelStatus::Ready(_))
+    }
+
+    pub fn code(&self, text: String, top_k: usize) {
+        let id = self.take_id();
+        self.code_error.set(None);
+        match self.send(&ToWorker::Code { id, text: text.clone(), top_k }) {
+            Ok(()) => {
+                self.pending.set_value(Some((id, text)));
+                self.coding.set(true);
+            }
+            Err(e) => self.code_error.set(Some(e)),
+        }
+    }
+
+    pub fn batch(&self, notes: Vec<Note>, top_k: usize) {
+        let id = self.take_id();
+        self.batch_error.set(None);
+        let total = notes.len();
+        match self.send(&ToWorker::Batch { id, notes, top_k }) {
+            Ok(()) => self.batch.set(BatchState::Running { done: 0, total }),
+            Err(e) => self.batch_error.set(Some(e)),
+        }
+    }
+
+    fn on_message(self, msg: FromWorker) {
+        match msg {
+            FromWorker::Started => {
+                if let Err(e) = self.send(&ToWorker::Load { base_url: BUNDLE_URL.into() }) {
+                    self.status.set(ModelStatus::Failed(e));
+                }
+            }
+            FromWorker::Progress { loaded, total } => self.status.set(ModelStatus::Loading { loaded, total }),
+            FromWorker::Ready { model } => {
+                self.status.set(ModelStatus::Ready(model));
+                // After the bundle is in the HTTP cache, so precaching it does not fetch it twice.
+                dom::register_service_worker();
+            }
+            FromWorker::Error { id: None, message } => {
+                if matches!(self.status.get_untracked(), ModelStatus::Ready(_)) {
+                    self.code_error.set(Some(message));
+                } else {
+                    self.status.set(ModelStatus::Failed(message));
+                }
+            }
+            FromWorker::Error { id: Some(id), message } => {
+                if self.pending.get_value().is_some_and(|(p, _)| p == id) {
+                    self.coding.set(false);
+                    self.code_error.set(Some(message));
+                } else {
+                    self.batch_error.set(Some(message));
+                    self.batch.set(BatchState::Idle);
+                }
+            }
+            FromWorker::Result { id, predictions, ms } => {
+                if let Some((p, text)) = self.pending.get_value() {
+                    if p == id {
+                        self.pending.set_value(None);
+                        self.coding.set(false);
+                        self.result.set(Some(CodeResult { text, predictions, ms }));
+                    }
+                }
+            }
+            FromWorker::BatchProgress { done, total, .. } => self.batch.set(BatchState::Running { done, total }),
+            FromWorker::BatchDone { results, .. } => self.batch.set(BatchState::Done(results)),
+        }
+    }
+}

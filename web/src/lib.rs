@@ -1,0 +1,10 @@
+//! The browser app's plain-Rust parts, shared by the page (`main.rs`) and the model worker
+//! (`bin/worker.rs`) and unit-tested natively (`cargo test -p icd-web`):
+//! the page/worker message protocol, the sample notes, batch file parsing, export
+//! (clipboard text, CSV, FHIR R4, `icd predict` JSONL/CSV) and evidence helpers.
+
+pub mod batch;
+pub mod evidence;
+pub mod export;
+pub mod protocol;
+pub mod samples;

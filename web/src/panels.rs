@@ -1,0 +1,252 @@
+//! The side panels: code search (add a code by hand), accepted codes and export, batch coding,
+//! and the model panel.
+
+use std::sync::Arc;
+
+use icd_web::export::{self, Accepted};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::app::{Codes, Decisions, TOP_K};
+use crate::client::{BatchState, Client, ModelStatus};
+use crate::dom;
+
+#[component]
+pub fn CodeSearch(codes: Arc<Codes>) -> impl IntoView {
+    let d = expect_context::<Decisions>();
+    let (query, set_query) = signal(String::new());
+    let release = codes.table.release.clone();
+    let billable = codes.table.billable().count();
+    let results = move || {
+        let q = query.get();
+        codes
+            .index
+            .search(&codes.table, &q, 25)
+            .into_iter()
+            .map(|h| {
+                let c = &codes.table.codes()[h.index];
+                (c.code.clone(), c.description.clone(), c.billable)
+            })
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <section class="card search" aria-labelledby="search-title">
+            <h2 id="search-title">"Code search"</h2>
+            <label for="code-query">{format!("Search {billable} billable codes ({release}) by words or code")}</label>
+            <input id="code-query" type="search" placeholder="e.g. asthma, J45.9" autocomplete="off"
+                on:input=move |ev| set_query.set(event_target_value(&ev)) prop:value=query />
+            <ol class="results" id="search-results">
+                <For each=results key=|r| r.0.clone() let:r>
+                    {
+                        let (code, desc, billable) = r;
+                        let add = {
+                            let (code, desc) = (code.clone(), desc.clone());
+                            move |_| d.manual.update(|m| {
+                                if !m.iter().any(|a| a.code == code) {
+                                    m.push(Accepted { code: code.clone(), description: desc.clone(), score: None });
+                                }
+                            })
+                        };
+                        let label = format!("Add {code}");
+                        view! {
+                            <li class:nonbillable=!billable>
+                                <code>{code.clone()}</code>" "<span>{desc}</span>
+                                {billable.then(|| view! { <button class="add" on:click=add aria-label=label>"Add"</button> })}
+                            </li>
+                        }
+                    }
+                </For>
+            </ol>
+        </section>
+    }
+}
+
+#[component]
+pub fn ExportPanel() -> impl IntoView {
+    let client = expect_context::<Client>();
+    let d = expect_context::<Decisions>();
+    let list = move || d.list(&client);
+    let (message, set_message) = signal(None::<Result<String, String>>);
+    let copy = move |_| {
+        let text = export::clipboard_text(&list());
+        leptos::task::spawn_local(async move {
+            set_message.set(Some(dom::copy_text(&text).await.map(|_| "Copied to the clipboard.".to_string())));
+        });
+    };
+    let csv = move |_| set_message.set(dom::download("icd10cm-codes.csv", "text/csv", &export::csv(&list())).err().map(Err));
+    let fhir = move |_| {
+        let bundle = export::fhir_bundle(&list(), dom::uuid, &dom::now_iso());
+        let text = serde_json::to_string_pretty(&bundle).unwrap();
+        set_message.set(dom::download("icd10cm-conditions.fhir.json", "application/fhir+json", &text).err().map(Err));
+    };
+    let remove = move |code: String| {
+        d.manual.update(|m| m.retain(|a| a.code != code));
+        d.accepted.update(|a| {
+            a.insert(code, false);
+        });
+    };
+    let empty = move || list().is_empty();
+    view! {
+        <section class="card" aria-labelledby="accepted-title">
+            <h2 id="accepted-title">"Accepted codes"</h2>
+            <Show when=move || !empty() fallback=|| view! { <p class="hint">"Accept suggested codes or add codes from the search."</p> }>
+                <ul class="accepted" id="accepted">
+                    {move || list().into_iter().map(|a| {
+                        let code = a.code.clone();
+                        let label = format!("Remove {}", a.code);
+                        view! {
+                            <li data-code=a.code.clone()>
+                                <code>{a.code.clone()}</code>" "<span>{a.description.clone()}</span>
+                                <button class="remove" aria-label=label on:click=move |_| remove(code.clone())>"×"</button>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </Show>
+            <div class="row">
+                <button id="copy-codes" on:click=copy disabled=empty>"Copy"</button>
+                <button id="download-csv" on:click=csv disabled=empty>"Download CSV"</button>
+                <button id="download-fhir" on:click=fhir disabled=empty>"Download FHIR"</button>
+            </div>
+            {move || message.get().map(|m| match m {
+                Ok(m) => view! { <p class="hint" role="status">{m}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[component]
+pub fn BatchPanel() -> impl IntoView {
+    let client = expect_context::<Client>();
+    let notes = RwSignal::new(None::<(String, Vec<icd_web::protocol::Note>)>);
+    let (error, set_error) = signal(None::<String>);
+    let on_file = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = ev.target().unwrap().unchecked_into();
+        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        set_error.set(None);
+        notes.set(None);
+        client.batch.set(BatchState::Idle);
+        leptos::task::spawn_local(async move {
+            let name = file.name();
+            match dom::read_file(&file).await.and_then(|text| icd_web::batch::parse(&name, &text)) {
+                Ok(n) => notes.set(Some((name, n))),
+                Err(e) => set_error.set(Some(format!("{name}: {e}"))),
+            }
+        });
+    };
+    let run = move |_| {
+        if let Some((_, n)) = notes.get_untracked() {
+            client.batch(n, TOP_K);
+        }
+    };
+    let base = move || notes.get().map(|(n, _)| n.rsplit_once('.').map_or(n.clone(), |(b, _)| b.to_string())).unwrap_or_default();
+    let download = move |csv: bool| {
+        if let BatchState::Done(r) = client.batch.get_untracked() {
+            let res = if csv {
+                dom::download(&format!("{}.predictions.csv", base()), "text/csv", &export::predict_csv(&r))
+            } else {
+                dom::download(&format!("{}.predictions.jsonl", base()), "application/x-ndjson", &export::predict_jsonl(&r))
+            };
+            if let Err(e) = res {
+                set_error.set(Some(e));
+            }
+        }
+    };
+    let running = move || matches!(client.batch.get(), BatchState::Running { .. });
+    view! {
+        <section class="card" aria-labelledby="batch-title">
+            <h2 id="batch-title">"Batch"</h2>
+            <label for="batch-file">"Open a file of notes (txt, CSV with a text column, JSONL). It is read here, never uploaded."</label>
+            <input id="batch-file" type="file" accept=".txt,.csv,.jsonl,.ndjson,text/plain,text/csv" on:change=on_file />
+            {move || notes.get().map(|(name, n)| view! { <p class="hint" id="batch-count">{format!("{name}: {} notes", n.len())}</p> })}
+            <div class="row">
+                <button id="batch-run" class="primary" on:click=run
+                    disabled=move || notes.get().is_none() || !client.ready() || running()>"Code all"</button>
+            </div>
+            {move || match client.batch.get() {
+                BatchState::Idle => None,
+                BatchState::Running { done, total } => Some(view! {
+                    <label for="batch-progress">{format!("Coded {done} of {total}")}</label>
+                    <progress id="batch-progress" max=total.to_string() value=done.to_string()></progress>
+                }.into_any()),
+                BatchState::Done(r) => Some(view! {
+                    <p class="hint" role="status">{format!("Coded {} notes.", r.len())}</p>
+                    <div class="row">
+                        <button id="batch-jsonl" on:click=move |_| download(false)>"Download JSONL"</button>
+                        <button id="batch-csv" on:click=move |_| download(true)>"Download CSV"</button>
+                    </div>
+                }.into_any()),
+            }}
+            {move || error.get().or(client.batch_error.get()).map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </section>
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// Numeric metrics of the manifest, flattened (`int8.micro_f1` …), for the model panel.
+fn metric_rows(metrics: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>, depth: usize) {
+        match v {
+            serde_json::Value::Number(n) => {
+                let f = n.as_f64().unwrap_or(0.0);
+                out.push((prefix.to_string(), if f.fract() == 0.0 { format!("{f}") } else { format!("{f:.4}") }));
+            }
+            serde_json::Value::Object(m) if depth < 2 => {
+                for (k, v) in m {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(&key, v, out, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk("", metrics, &mut out, 0);
+    out
+}
+
+#[component]
+pub fn ModelPanel() -> impl IntoView {
+    let client = expect_context::<Client>();
+    view! {
+        <section class="card model" aria-labelledby="model-title" id="model-panel">
+            <h2 id="model-title">"Model"</h2>
+            <p class="privacy-strong">"Runs on this device: your note is not sent anywhere. The model and the code table are \
+                downloaded from this site once, then kept for offline use."</p>
+            {move || match client.status.get() {
+                ModelStatus::Starting => view! { <p class="status">"Starting…"</p> }.into_any(),
+                ModelStatus::NoBundle => view! {
+                    <p class="status" id="model-status">"This build has no model bundle; note coding is unavailable."</p>
+                }.into_any(),
+                ModelStatus::Loading { loaded, total } => view! {
+                    <label for="model-progress">{format!("Loading the model: {} of {}", mb(loaded), mb(total))}</label>
+                    <progress id="model-progress" max=total.max(1).to_string() value=loaded.to_string()></progress>
+                }.into_any(),
+                ModelStatus::Failed(e) => view! {
+                    <p class="error" role="alert" id="model-error">"The model could not be loaded: " {e}</p>
+                }.into_any(),
+                ModelStatus::Ready(m) => {
+                    let rows = metric_rows(&m.metrics).into_iter().map(|(k, v)| view! { <tr><th scope="row">{k}</th><td>{v}</td></tr> }).collect_view();
+                    view! {
+                        <dl class="facts" id="model-ready">
+                            <dt>"Name"</dt><dd id="model-name">{m.name.clone()}</dd>
+                            <dt>"Base model"</dt><dd>{m.base_model.clone()}</dd>
+                            <dt>"Head"</dt><dd>{format!("{} ({})", m.head, m.objective)}</dd>
+                            <dt>"Labels"</dt><dd id="model-labels">{m.labels}</dd>
+                            <dt>"Size"</dt><dd>{mb(m.bytes)}</dd>
+                            <dt>"Ready in"</dt><dd>{format!("{:.0} ms", m.load_ms)}</dd>
+                        </dl>
+                        <details>
+                            <summary>"Test metrics"</summary>
+                            <table class="metrics"><tbody>{rows}</tbody></table>
+                        </details>
+                    }.into_any()
+                }
+            }}
+        </section>
+    }
+}

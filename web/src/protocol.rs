@@ -1,0 +1,155 @@
+//! Messages between the page and the model worker: JSON strings through `postMessage`.
+//!
+//! ```text
+//! page → worker                          worker → page
+//!                                        Started (the worker's handler is in place)
+//! Load { base_url }                  →   Progress { loaded, total } …, then Ready { model } or Error
+//! Code { id, text, top_k }           →   Result { id, predictions, ms } or Error { id }
+//! Batch { id, notes, top_k }         →   BatchProgress { id, done, total } …, then BatchDone { id, results }
+//! ```
+//! Nothing here leaves the device: the worker's only network use is fetching the bundle
+//! (`{base_url}manifest.json` and the files it lists) from the site itself.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ToWorker {
+    /// Fetch, verify and load the bundle under `base_url` (relative to the worker, e.g. `./bundle/`).
+    Load { base_url: String },
+    Code { id: u32, text: String, top_k: usize },
+    Batch { id: u32, notes: Vec<Note>, top_k: usize },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum FromWorker {
+    /// The worker is listening: messages sent before this could be lost (its wasm starts
+    /// asynchronously), so the page sends `Load` only after it.
+    Started,
+    /// Bytes of the bundle fetched so far; `total` from the manifest.
+    Progress { loaded: u64, total: u64 },
+    Ready { model: ModelSummary },
+    /// `id` is the request that failed; `None` for the load itself.
+    Error { id: Option<u32>, message: String },
+    Result { id: u32, predictions: Vec<Prediction>, ms: f64 },
+    BatchProgress { id: u32, done: usize, total: usize },
+    BatchDone { id: u32, results: Vec<NoteResult> },
+}
+
+/// One note of a batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteResult {
+    pub id: String,
+    pub predictions: Vec<Prediction>,
+    /// Set when this note could not be coded (the rest of the batch still is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub code: String,
+    pub description: String,
+    pub score: f32,
+    /// ICD-10-CM chapter number (1–22).
+    pub chapter: u8,
+    /// Byte ranges of the note that support this code, strongest first.
+    #[serde(default)]
+    pub evidence: Vec<Span>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    /// Relative strength in 0..=1.
+    pub weight: f32,
+}
+
+/// What the model panel shows, from the bundle's manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    pub name: String,
+    pub base_model: String,
+    /// `cls` or `label-attention`.
+    pub head: String,
+    /// `softmax` (one code per note) or `sigmoid` (multi-label).
+    pub objective: String,
+    pub threshold: f32,
+    pub labels: usize,
+    pub max_length: usize,
+    /// Bytes of all bundle files (manifest included).
+    pub bytes: u64,
+    /// `metrics` of the manifest, as is.
+    pub metrics: serde_json::Value,
+    /// Milliseconds from `Load` to `Ready`.
+    pub load_ms: f64,
+}
+
+impl ModelSummary {
+    pub fn multi_label(&self) -> bool {
+        self.objective != "softmax"
+    }
+
+    /// Reads the summary fields of a bundle manifest (docs/bundle-format.md).
+    pub fn from_manifest(manifest: &serde_json::Value, bytes: u64, load_ms: f64) -> Self {
+        let icd = &manifest["icd"];
+        let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+        ModelSummary {
+            name: s(&manifest["name"]),
+            base_model: s(&icd["base_model"]),
+            head: s(&icd["head"]),
+            objective: s(&icd["objective"]),
+            threshold: icd["threshold"].as_f64().unwrap_or(0.5) as f32,
+            labels: manifest["labels"].as_array().map_or(0, |a| a.len()),
+            max_length: icd["max_length"].as_u64().unwrap_or(512) as usize,
+            bytes,
+            metrics: manifest.get("metrics").cloned().unwrap_or(serde_json::Value::Null),
+            load_ms,
+        }
+    }
+}
+
+impl ToWorker {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("serializing a message cannot fail")
+    }
+}
+
+impl FromWorker {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("serializing a message cannot fail")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_as_tagged_json() {
+        let m = ToWorker::Code { id: 7, text: "cough".into(), top_k: 10 };
+        let j = m.to_json();
+        assert!(j.contains(r#""type":"Code""#), "{j}");
+        assert_eq!(serde_json::from_str::<ToWorker>(&j).unwrap(), m);
+        let r = FromWorker::Error { id: None, message: "x".into() };
+        assert_eq!(serde_json::from_str::<FromWorker>(&r.to_json()).unwrap(), r);
+    }
+
+    #[test]
+    fn summary_reads_the_manifest() {
+        let m = serde_json::json!({"name": "minilm-cls", "icd": {"head": "cls", "objective": "softmax",
+            "threshold": 0.4, "max_length": 256, "base_model": "all-MiniLM-L6-v2"},
+            "labels": [{"code": "J45.909"}, {"code": "R05.9"}], "metrics": {"int8": {"accuracy": 0.9}}});
+        let s = ModelSummary::from_manifest(&m, 1000, 5.0);
+        assert_eq!((s.name.as_str(), s.labels, s.max_length, s.multi_label()), ("minilm-cls", 2, 256, false));
+        assert_eq!(s.metrics["int8"]["accuracy"], 0.9);
+    }
+}

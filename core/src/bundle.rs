@@ -165,6 +165,13 @@ pub struct BundleLabel {
     pub chapter: u8,
 }
 
+impl BundleLabel {
+    /// A label known only by its code (a checkpoint's `id2label` carries no descriptions).
+    pub fn code_only(code: &str) -> Self {
+        Self { code: code.to_string(), description: String::new(), chapter: 0 }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileEntry {
     /// Lower-case hex.
@@ -255,15 +262,7 @@ impl Manifest {
         }
         let p: Parts =
             serde_json::from_slice(config_json).map_err(|e| ModelError::Config(e.to_string()))?;
-        let labels = config
-            .labels
-            .iter()
-            .map(|code| BundleLabel {
-                code: code.clone(),
-                description: String::new(),
-                chapter: 0,
-            })
-            .collect();
+        let labels = config.labels.iter().map(|code| BundleLabel::code_only(code)).collect();
         Ok((p.architecture, p.icd, labels))
     }
 

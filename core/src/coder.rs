@@ -116,15 +116,7 @@ impl Coder {
     ) -> Result<Self, BundleError> {
         let model = IcdModel::load(config_json, safetensors, &Device::Cpu)?;
         let tokenizer = NoteTokenizer::from_tokenizer_json(tokenizer_json)?;
-        let labels = model
-            .labels()
-            .iter()
-            .map(|code| BundleLabel {
-                code: code.clone(),
-                description: String::new(),
-                chapter: 0,
-            })
-            .collect();
+        let labels = model.labels().iter().map(|code| BundleLabel::code_only(code)).collect();
         Ok(Self {
             model,
             tokenizer,

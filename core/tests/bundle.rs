@@ -3,7 +3,6 @@
 //! Coder output. Needs `scripts/test-fixtures.sh --checkpoints-only`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use candle_core::quantized::{gguf_file, GgmlDType};
@@ -12,18 +11,8 @@ use icd_core::bundle::{
 };
 use icd_core::{Coder, EvidenceMethod};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run scripts/test-fixtures.sh --checkpoints-only to build the test checkpoints",
-            path.display()
-        )
-    })
-}
+mod common;
+use common::{read, root};
 
 struct Fixture {
     bundle: BuiltBundle,

@@ -4,7 +4,6 @@
 //! them bit-identically from models/all-MiniLM-L6-v2) or `scripts/test-fixtures.sh` (also
 //! rewrites the fixtures in tests/fixtures/).
 
-use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use icd_core::{evidence, Chunk, IcdModel, NoteTokenizer};
@@ -13,18 +12,8 @@ use sha2::{Digest, Sha256};
 
 const LOGIT_TOL: f32 = 1e-4;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run scripts/test-fixtures.sh --checkpoints-only to build the test checkpoints",
-            path.display()
-        )
-    })
-}
+mod common;
+use common::{read, root};
 
 struct Checkpoint {
     tokenizer: NoteTokenizer,

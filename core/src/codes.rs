@@ -321,6 +321,37 @@ fn is_ancestor(codes: &[Code], anc: usize, c: &Code) -> bool {
     false
 }
 
+/// Small hand-made tables for other modules' unit tests.
+#[cfg(test)]
+pub(crate) mod test_tables {
+    use super::*;
+
+    /// A one-block chapter-10 table from `(code, title, has children, inclusion terms)` rows.
+    pub fn respiratory(rows: &[(&str, &str, bool, &[&str])]) -> CodeTable {
+        let codes = rows
+            .iter()
+            .map(|(code, desc, has_children, inclusion)| SourceCode {
+                code: code.to_string(),
+                description: desc.to_string(),
+                block: 0,
+                has_children: *has_children,
+                seventh: None,
+                inclusion: inclusion.iter().map(|s| s.to_string()).collect(),
+                excludes1: vec![],
+                excludes2: vec![],
+            })
+            .collect();
+        CodeTable::from_source(TableSource {
+            release: "ICD-10-CM test".into(),
+            chapters: vec![Chapter { number: 10, title: "Respiratory".into() }],
+            blocks: vec![Block { id: "J00-J99".into(), title: "Respiratory".into(), chapter: 10 }],
+            extension_sets: vec![],
+            codes,
+        })
+        .expect("test table is well formed")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

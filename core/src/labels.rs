@@ -189,44 +189,16 @@ impl fmt::Display for LineProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codes::{Block, Chapter, SourceCode, TableSource};
+    use crate::codes::test_tables::respiratory;
 
     fn table() -> CodeTable {
-        let sc = |code: &str, desc: &str, has_children: bool| SourceCode {
-            code: code.into(),
-            description: desc.into(),
-            block: 0,
-            has_children,
-            seventh: None,
-            inclusion: vec![],
-            excludes1: vec![],
-            excludes2: vec![],
-        };
-        CodeTable::from_source(TableSource {
-            release: "ICD-10-CM test".into(),
-            chapters: vec![Chapter {
-                number: 10,
-                title: "Respiratory".into(),
-            }],
-            blocks: vec![Block {
-                id: "J00-J99".into(),
-                title: "Respiratory".into(),
-                chapter: 10,
-            }],
-            extension_sets: vec![],
-            codes: vec![
-                sc("J45", "Asthma", true),
-                sc("J45.9", "Other and unspecified asthma", true),
-                sc("J45.90", "Unspecified asthma", true),
-                sc("J45.909", "Unspecified asthma, uncomplicated", false),
-                sc(
-                    "J45.901",
-                    "Unspecified asthma with (acute) exacerbation",
-                    false,
-                ),
-            ],
-        })
-        .unwrap()
+        respiratory(&[
+            ("J45", "Asthma", true, &[]),
+            ("J45.9", "Other and unspecified asthma", true, &[]),
+            ("J45.90", "Unspecified asthma", true, &[]),
+            ("J45.909", "Unspecified asthma, uncomplicated", false, &[]),
+            ("J45.901", "Unspecified asthma with (acute) exacerbation", false, &[]),
+        ])
     }
 
     #[test]

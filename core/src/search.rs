@@ -208,65 +208,21 @@ fn looks_like_code(q: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codes::{Block, Chapter, SourceCode, TableSource};
+    use crate::codes::test_tables::respiratory;
 
     fn table() -> CodeTable {
-        let sc = |code: &str, desc: &str, has_children: bool, inclusion: &[&str]| SourceCode {
-            code: code.into(),
-            description: desc.into(),
-            block: 0,
-            has_children,
-            seventh: None,
-            inclusion: inclusion.iter().map(|s| s.to_string()).collect(),
-            excludes1: vec![],
-            excludes2: vec![],
-        };
-        CodeTable::from_source(TableSource {
-            release: "test".into(),
-            chapters: vec![Chapter {
-                number: 10,
-                title: "Respiratory".into(),
-            }],
-            blocks: vec![Block {
-                id: "J00-J99".into(),
-                title: "Respiratory".into(),
-                chapter: 10,
-            }],
-            extension_sets: vec![],
-            codes: vec![
-                sc(
-                    "J44",
-                    "Other chronic obstructive pulmonary disease",
-                    true,
-                    &[],
-                ),
-                sc(
-                    "J44.8",
-                    "Other specified chronic obstructive pulmonary disease",
-                    true,
-                    &[],
-                ),
-                sc(
-                    "J44.89",
-                    "Other specified chronic obstructive pulmonary disease",
-                    false,
-                    &["chronic obstructive asthma"],
-                ),
-                sc("J45", "Asthma", true, &["allergic asthma"]),
-                sc("J45.9", "Other and unspecified asthma", true, &[]),
-                sc("J45.90", "Unspecified asthma", true, &[]),
-                sc(
-                    "J45.909",
-                    "Unspecified asthma, uncomplicated",
-                    false,
-                    &["Asthma NOS"],
-                ),
-                sc("J82", "Pulmonary eosinophilia", true, &[]),
-                sc("J82.8", "Other pulmonary eosinophilia", true, &[]),
-                sc("J82.83", "Eosinophilic asthma", false, &[]),
-            ],
-        })
-        .unwrap()
+        respiratory(&[
+            ("J44", "Other chronic obstructive pulmonary disease", true, &[]),
+            ("J44.8", "Other specified chronic obstructive pulmonary disease", true, &[]),
+            ("J44.89", "Other specified chronic obstructive pulmonary disease", false, &["chronic obstructive asthma"]),
+            ("J45", "Asthma", true, &["allergic asthma"]),
+            ("J45.9", "Other and unspecified asthma", true, &[]),
+            ("J45.90", "Unspecified asthma", true, &[]),
+            ("J45.909", "Unspecified asthma, uncomplicated", false, &["Asthma NOS"]),
+            ("J82", "Pulmonary eosinophilia", true, &[]),
+            ("J82.8", "Other pulmonary eosinophilia", true, &[]),
+            ("J82.83", "Eosinophilic asthma", false, &[]),
+        ])
     }
 
     fn codes(t: &CodeTable, hits: &[SearchHit]) -> Vec<String> {

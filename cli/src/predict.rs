@@ -262,10 +262,7 @@ fn write_output(
             let mut w = csv::Writer::from_writer(out);
             w.write_record(["id", "rank", "code", "description", "score", "evidence"])?;
             for (n, preds) in ok {
-                let id = match &n.id {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
+                let id = id_text(&n.id);
                 for (rank, p) in preds.iter().enumerate() {
                     let ev: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
                     w.write_record([
@@ -322,14 +319,19 @@ const SCORE_EXTENSION: &str =
 
 /// FHIR R4 Bundle (type collection): one provisional Condition per suggested code; the score
 /// is an extension (valueDecimal) and also in the note text.
+/// A note id as plain text: strings without their JSON quotes, anything else as JSON.
+fn id_text(id: &Value) -> String {
+    match id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 fn fhir_bundle(ok: &[(&Note, Vec<CodedLabel>)], coder: &Coder) -> Value {
     let model = coder.manifest().map(|m| m.name.clone()).unwrap_or_default();
     let mut entries = Vec::new();
     for (n, preds) in ok {
-        let note_id = match &n.id {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+        let note_id = id_text(&n.id);
         for (rank, p) in preds.iter().enumerate() {
             let evidence: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
             entries.push(json!({

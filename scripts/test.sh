@@ -26,12 +26,20 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p icd-core --target wasm32-unknown-unknown --test wasm_parity
 phase_end
 
-phase_start "web app build (trunk, release)"
-(cd web && trunk build --release)
+phase_start "release build (icd-data, icd-train, icd-quantize, icd)"
+cargo build --release -p icd-data -p icd-trainer -p icd-quantize -p icd-cli
+phase_end
+
+# The trained default bundle, so the end-to-end tests code notes with the real model
+# (cached after the first run: see the script).
+bash scripts/demo-bundle.sh
+
+phase_start "web app build (trunk, release, with the default bundle)"
+(cd web && ICD_REQUIRE_BUNDLE=1 trunk build --release)
 phase_end
 
 phase_start "end-to-end tests (headless Chromium)"
-bash scripts/e2e.sh
+ICD_E2E_REQUIRE_MODEL=1 bash scripts/e2e.sh
 phase_end
 
 echo "all phases passed in $(( $(date +%s) - T0 )) s"

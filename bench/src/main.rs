@@ -178,6 +178,10 @@ fn predict_worker(
             "int8 (candle QMatMul)",
             Coder::from_bundle_with(&manifest_json, &files, Int8Kernel::CandleQMatMul)?,
         ),
+        (
+            "int8 (our i8 gemm)",
+            Coder::from_bundle_with(&manifest_json, &files, Int8Kernel::I8Gemm)?,
+        ),
     ];
     let ck = checkpoint.map(Path::to_path_buf).or_else(|| {
         manifest

@@ -28,6 +28,6 @@ pub use bundle::{verify, BundleError, BundleLabel, Manifest};
 pub use coder::{CodedLabel, Coder, EvidenceMethod, EvidenceSpan};
 pub use codes::{Code, CodeTable, CodeTableError};
 pub use labels::{LabelError, LabelSpace};
-pub use model::{evidence, IcdModel, Int8Kernel, ModelConfig, ModelError, Prediction, Span};
+pub use model::{evidence, I8Matmul, IcdModel, Int8Kernel, ModelConfig, ModelError, Prediction, Span};
 pub use search::{SearchHit, SearchIndex};
 pub use tokenize::{Chunk, Encoded, NoteTokenizer, TokenizeError};

@@ -54,7 +54,10 @@ fn check(f: Fixture) {
         .into_iter()
         .map(|(n, b)| (n.to_string(), b.to_vec()))
         .collect();
-    let coder = Coder::from_bundle(f.manifest, &files).expect("bundle loads in wasm");
+    // expected.json was written natively with the native default kernel; pin the same one
+    // here (the wasm default, the integer GEMM, is checked against f32 below).
+    let coder = Coder::from_bundle_with(f.manifest, &files, icd_core::Int8Kernel::Dequantized)
+        .expect("bundle loads in wasm");
     let expected: Value = serde_json::from_slice(f.expected).unwrap();
     let k = expected["top_k"].as_u64().unwrap() as usize;
     for note in expected["notes"].as_array().unwrap() {
@@ -104,4 +107,24 @@ fn tampered_bundle_is_refused_in_wasm() {
         .expect("refused")
         .to_string();
     assert!(e.contains("model.gguf") && e.contains("sha256"), "{e}");
+}
+
+/// The int8 kernel's wasm SIMD path (`i32x4.dot_i16x8_s`) against candle's f32 matmul, on
+/// shapes that are not multiples of the SIMD width or the row tile.
+#[wasm_bindgen_test]
+fn i8_gemm_matches_f32_matmul() {
+    use candle_core::{Device, Tensor};
+    let (rows, k, out) = (7, 389, 11);
+    let val = |i: u32, seed: u32| {
+        ((i.wrapping_mul(2654435761).wrapping_add(seed * 40503) >> 7) % 2001) as f32 / 1000.0 - 1.0
+    };
+    let x: Vec<f32> = (0..(rows * k) as u32).map(|i| val(i, 1)).collect();
+    let w: Vec<f32> = (0..(out * k) as u32).map(|i| val(i, 2)).collect();
+    let x = Tensor::from_vec(x, (rows, k), &Device::Cpu).unwrap();
+    let w = Tensor::from_vec(w, (out, k), &Device::Cpu).unwrap();
+    let want: Vec<f32> = x.matmul(&w.t().unwrap()).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let got: Vec<f32> = icd_core::I8Matmul::pack(&w).unwrap().forward(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let err = want.iter().zip(&got).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(err < 0.02 * scale, "max error {err} vs output scale {scale}");
 }

@@ -14,6 +14,10 @@ export const BASE_PATH = "/icd10-coder/";
 export const HAS_BUNDLE = existsSync(path.join(DIST, "bundle/manifest.json"));
 export const NO_BUNDLE_REASON =
   "no model bundle in www/dist/bundle (build artifacts/bundle, then `cd web && trunk build --release`)";
+// The test command sets ICD_E2E_REQUIRE_MODEL=1: there a missing bundle is a failure, not a skip.
+if (!HAS_BUNDLE && process.env.ICD_E2E_REQUIRE_MODEL === "1") {
+  throw new Error(`ICD_E2E_REQUIRE_MODEL=1 but ${NO_BUNDLE_REASON}`);
+}
 mkdirSync(ARTIFACTS, { recursive: true });
 
 const TYPES = {

@@ -4,6 +4,7 @@ use candle_core::{DType, Tensor};
 use candle_nn::{LayerNorm, Module};
 
 use super::config::ModelConfig;
+use super::fastmath;
 use super::linear::Linear;
 use super::weights::Weights;
 use super::ModelError;
@@ -76,7 +77,7 @@ impl Layer {
         })
     }
 
-    /// `x` `[B, S, H]`, `mask_bias` `[B, 1, 1, S]` (0 on tokens, very negative on padding).
+    /// `x` `[B, S, H]`, `mask_bias` `[B, S]` (0 on tokens, very negative on padding).
     fn forward(&self, x: &Tensor, mask_bias: &Tensor) -> candle_core::Result<Tensor> {
         let (b, s, h) = x.dims3()?;
         let dh = h / self.n_heads;
@@ -89,13 +90,13 @@ impl Layer {
         let q = heads(self.query.forward(x)?)?;
         let k = heads(self.key.forward(x)?)?;
         let v = heads(self.value.forward(x)?)?;
-        let scores = (q.matmul(&k.t()?.contiguous()?)? / (dh as f64).sqrt())?; // [B, nh, S, S]
-        let probs = candle_nn::ops::softmax_last_dim(&scores.broadcast_add(mask_bias)?)?;
+        let scores = q.matmul(&k.t()?.contiguous()?)?; // [B, nh, S, S]
+        let probs = fastmath::masked_softmax(&scores, 1.0 / (dh as f32).sqrt(), mask_bias)?;
         let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, s, h))?; // [B, S, H]
         let x = self
             .attn_norm
             .forward(&(self.attn_out.forward(&ctx)? + x)?)?;
-        let inter = self.intermediate.forward(&x)?.gelu_erf()?; // [B, S, M]
+        let inter = fastmath::gelu(&self.intermediate.forward(&x)?)?; // [B, S, M]
         self.out_norm.forward(&(self.output.forward(&inter)? + x)?)
     }
 }
@@ -116,10 +117,8 @@ impl BertEncoder {
 
     /// `ids` `[B, S]` u32, `mask` `[B, S]` f32 (1 = token, 0 = padding) -> hidden `[B, S, H]`.
     pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, s) = mask.dims2()?;
         // (mask - 1) * big: 0 on tokens; finite (not -inf) so a row never becomes NaN.
-        let mask_bias =
-            ((mask.to_dtype(DType::F32)? - 1.0)? * f64::from(f32::MAX))?.reshape((b, 1, 1, s))?;
+        let mask_bias = ((mask.to_dtype(DType::F32)? - 1.0)? * f64::from(f32::MAX))?; // [B, S]
         let mut x = self.embeddings.forward(ids)?;
         for layer in &self.layers {
             x = layer.forward(&x, &mask_bias)?;

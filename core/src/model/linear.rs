@@ -6,18 +6,17 @@
 //! A bundle stores every linear weight as Q8_0 (blocks of 32 int8 values with one f16
 //! scale). How such a layer multiplies is the [`Int8Kernel`]:
 //!
-//! - [`Int8Kernel::Dequantized`] (the default): the Q8_0 blocks are widened to f32 once, at
+//! - [`Int8Kernel::Dequantized`] (the native default): the Q8_0 blocks are widened to f32 once, at
 //!   load, and the layer runs candle's f32 matmul. The bundle stays int8 on disk and over the
 //!   wire (about 3.8x smaller linear weights); in memory the model is as large as the f32 one.
-//!   Chosen because candle's Q8_0 `QMatMul` is slower than f32 in wasm: it quantizes the
-//!   activations to Q8_0 and runs a scalar-ish vec-dot per row, where the f32 path uses a
-//!   blocked SIMD gemm.
+//!   Natively candle's f32 gemm (FMA, AVX) is faster than any of the int8 paths here.
 //! - [`Int8Kernel::CandleQMatMul`]: candle's own quantized matmul (int8 weights in memory).
 //!   Kept for comparison (`icd-bench predict`) and for memory-bound hosts.
 //!
-//! A real int8×int8→i32 kernel (activations quantized per row, i32 accumulation with wasm
-//! `i32x4.dot_i16x8_s`, one f32 rescale per block) is one more [`Q8Kernel`] variant: it has
-//! the raw blocks at load (see [`Linear::q8`]) and nothing outside this file changes.
+//! - [`Int8Kernel::I8Gemm`] (the wasm32 default): our integer kernel (`super::int8`): int8
+//!   weights (one scale per output row), activations quantized per row, i32 accumulation
+//!   with wasm `i32x4.dot_i16x8_s` or x86 `pmaddwd`. In wasm it is 1.4x faster than the
+//!   f32 path (wasm SIMD has no FMA and only 4 lanes). `icd-quantize` gates on it.
 
 use std::sync::Arc;
 
@@ -25,14 +24,29 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{Result, Tensor};
 use candle_nn::Module;
 
+use super::int8::I8Matmul;
+
 /// How Q8_0 linear weights are multiplied (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Int8Kernel {
     /// Widen to f32 at load; f32 matmul at run time.
-    #[default]
     Dequantized,
     /// candle's `QMatMul` (quantizes activations, int8 weights stay in memory).
     CandleQMatMul,
+    /// Integer multiply-adds with i32 accumulation (see `super::int8`).
+    I8Gemm,
+}
+
+impl Default for Int8Kernel {
+    /// The fastest kernel of the target (BENCHMARKS.md): the integer GEMM in wasm32, the
+    /// f32 gemm natively.
+    fn default() -> Self {
+        if cfg!(target_arch = "wasm32") {
+            Self::I8Gemm
+        } else {
+            Self::Dequantized
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +69,7 @@ enum Q8Kernel {
     /// model holds one copy of each weight).
     Dequantized(Tensor),
     CandleQMatMul(QMatMul),
+    I8Gemm(I8Matmul),
 }
 
 impl Linear {
@@ -67,6 +82,7 @@ impl Linear {
         let k = match kernel {
             Int8Kernel::Dequantized => Q8Kernel::Dequantized(weight.dequantize(&weight.device())?),
             Int8Kernel::CandleQMatMul => Q8Kernel::CandleQMatMul(QMatMul::from_arc(weight)?),
+            Int8Kernel::I8Gemm => Q8Kernel::I8Gemm(I8Matmul::pack(&weight.dequantize(&weight.device())?)?),
         };
         Ok(Self::Q8(Q8Linear { kernel: k, bias }))
     }
@@ -87,6 +103,7 @@ impl Q8Linear {
             // Same code path as an f32 layer: candle_nn::Linear broadcasts the weight.
             Q8Kernel::Dequantized(w) => candle_nn::Linear::new(w.clone(), None).forward(x)?,
             Q8Kernel::CandleQMatMul(m) => m.forward(x)?,
+            Q8Kernel::I8Gemm(m) => m.forward(x)?,
         };
         match &self.bias {
             Some(b) => y.broadcast_add(b),

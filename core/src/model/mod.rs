@@ -10,6 +10,8 @@
 mod bert;
 mod config;
 mod heads;
+mod fastmath;
+mod int8;
 mod linear;
 mod weights;
 
@@ -18,6 +20,7 @@ use candle_core::{Device, Tensor};
 pub use bert::BertEncoder;
 pub use config::{HeadKind, IcdConfig, ModelConfig, Objective};
 pub use heads::{ClsHead, LabelAttentionHead};
+pub use int8::I8Matmul;
 pub use linear::{Int8Kernel, Linear};
 
 use crate::tokenize::{Chunk, Encoded, NoteTokenizer, TokenizeError};

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Inference speed against its anchors (issue #4), all on the same checkpoint and the same ids:
+#   native: icd-bench predict (candle) vs PyTorch eager (bench/infer_anchor.py), 1 and 2 threads;
+#   wasm:   our core in Node (wasm32 + simd128, core/tests/wasm_bench.rs) vs onnxruntime-web,
+#           one thread, on the checkpoint's int8 bundle and its ONNX int8 / f32 exports.
+#   bash bench/wasm/run.sh [CHECKPOINT]   (default: artifacts/test-checkpoints/cls, all-MiniLM-L6-v2)
+# Installs onnx + onnxruntime into the project venv and onnxruntime-web into bench/wasm/node_modules.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
+cd "$ICD_ROOT"
+CK="$(realpath "${1:-artifacts/test-checkpoints/cls}")"
+OUT="$ICD_ROOT/bench/wasm/out/$(basename "$CK")"
+TOKENS="${TOKENS:-128,256,512}"
+mkdir -p "$OUT"
+
+python -c "import onnx, onnxruntime" 2>/dev/null || pip install -q --disable-pip-version-check onnx onnxruntime
+(cd bench/wasm && { [ -d node_modules/onnxruntime-web ] || npm ci --no-audit --no-fund; })
+cargo build --release -q -p icd-quantize -p icd-bench
+
+echo "== int8 bundle of $CK"
+[ -s "$OUT/bundle/manifest.json" ] || ./target/release/icd-quantize --checkpoint "$CK" --out "$OUT/bundle" --quantize-embeddings
+du -b "$OUT/bundle/model.gguf" "$CK/model.safetensors"
+
+echo "== native, this machine: candle (icd-bench) then PyTorch eager"
+./target/release/icd-bench predict --bundle "$OUT/bundle" --checkpoint "$CK" --threads 1,2 --tokens "$TOKENS"
+python bench/infer_anchor.py --checkpoint "$CK" --tokens "$TOKENS" --threads 1,2 --onnx-out "$OUT/onnx"
+
+echo "== wasm, Node $(node --version), one thread: onnxruntime-web then ours"
+node bench/wasm/ort.mjs "$OUT/onnx/model-int8.onnx" "$OUT/onnx/model-f32.onnx" --tokens "$TOKENS"
+ICD_BENCH_BUNDLE="$OUT/bundle" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --release -p icd-core --features wasm-bench --target wasm32-unknown-unknown \
+  --test wasm_bench -- --nocapture 2>&1 | grep -v "^$"

@@ -29,8 +29,8 @@ if [ -n "${ICD_RUN:-}" ]; then
   RUN="$ICD_RUN"
 else
   KEY=$( { cat artifacts/data/{train,valid,test}.jsonl labels/default-codes.tsv \
-             models/all-MiniLM-L6-v2/config.json trainer/Cargo.toml Cargo.lock;
-           find trainer/src -type f -name '*.rs' | sort | xargs cat;
+             models/all-MiniLM-L6-v2/config.json trainer/Cargo.toml;
+           find trainer/src -type f -name '*.rs' | LC_ALL=C sort | xargs cat;
            echo "${TRAIN_ARGS[*]}"; } | sha256sum | cut -c1-16)
   RUN="$ICD_CACHE/runs/demo-$KEY"
 fi

@@ -36,6 +36,10 @@ enum Command {
         command: CodesCommand,
     },
     /// Suggest ICD-10-CM codes for notes, with the words that support them
+    ///
+    /// Exit status: 0 when every note was coded; 2 when bad input lines or failed notes were
+    /// skipped (each reported on stderr with its line number; the other notes are written);
+    /// 1 on any other error.
     Predict(predict::PredictArgs),
     /// Score a bundle on a labelled JSONL test set
     Eval(predict::EvalArgs),
@@ -70,7 +74,13 @@ fn load_table(path: &Path) -> Result<CodeTable> {
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Predict(args) => predict::predict(args),
+        Command::Predict(args) => {
+            // Like grep: the good notes are all written, but a pipeline must see the skips.
+            if predict::predict(args)? > 0 {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
         Command::Eval(args) => predict::eval(args),
         Command::Codes { command } => {
             let table = load_table(&cli.table)?;

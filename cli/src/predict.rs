@@ -185,7 +185,9 @@ fn read_notes(args: &PredictArgs) -> Result<(Vec<Note>, usize)> {
     Ok((notes, bad))
 }
 
-pub fn predict(args: PredictArgs) -> Result<()> {
+/// Codes the notes and writes the output; returns how many input lines or notes were
+/// skipped (reported on stderr), so `main` can exit with status 2 when that is not zero.
+pub fn predict(args: PredictArgs) -> Result<usize> {
     let coder = load_bundle(&args.bundle)?;
     let (notes, bad_lines) = read_notes(&args)?;
     let bar = progress(notes.len());
@@ -224,7 +226,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
             ok.len()
         );
     }
-    Ok(())
+    Ok(bad_lines + failed)
 }
 
 fn prediction_json(p: &CodedLabel) -> Value {

@@ -103,7 +103,9 @@ fn jsonl_keeps_input_order_and_reports_bad_lines() {
             ],
             None,
         );
-        let out = ok(&o);
+        // Bad lines: every good note is still written, and the exit status is 2.
+        assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8(o.stdout.clone()).unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         let lines: Vec<Value> = out
             .lines()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The default bundle (artifacts/bundle): synthetic notes -> CPU demo model -> int8 bundle.
 # Used by the main job (main.sh) and by the test command (test.sh), so the end-to-end tests
-# run against the same trained model that users get. Needs the release binaries.
+# run against the same trained model that users get.
 #
 # The trained run is cached in $ICD_CACHE/runs/demo-KEY, where KEY hashes everything that
 # decides the weights: the notes, the labels, the base model, the trainer's source and the
@@ -10,7 +10,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ICD_ROOT"
-BIN=./target/release
+BIN="${CARGO_TARGET_DIR:-target}/release"
+
+phase_start "release build (icd-data, icd-train, icd-quantize, icd)"
+cargo build --release -p icd-data -p icd-trainer -p icd-quantize -p icd-cli
+phase_end
 
 phase_start "synthetic notes (10,000 train / 1,000 valid / 2,000 test)"
 if [ ! -s artifacts/data/test.jsonl ] || [ -n "$(find data/knowledge data/src labels -newer artifacts/data/test.jsonl -type f | head -1)" ]; then

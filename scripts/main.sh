@@ -12,10 +12,6 @@ phase_start "set-up"
 bash scripts/setup.sh
 phase_end
 
-phase_start "release build (icd-data, icd-train, icd-quantize, icd)"
-cargo build --release -p icd-data -p icd-trainer -p icd-quantize -p icd-cli
-phase_end
-
 bash scripts/demo-bundle.sh
 
 phase_start "web app build (trunk, release)"

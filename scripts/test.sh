@@ -26,10 +26,6 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p icd-core --target wasm32-unknown-unknown --test wasm_parity
 phase_end
 
-phase_start "release build (icd-data, icd-train, icd-quantize, icd)"
-cargo build --release -p icd-data -p icd-trainer -p icd-quantize -p icd-cli
-phase_end
-
 # The trained default bundle, so the end-to-end tests code notes with the real model
 # (cached after the first run: see the script).
 bash scripts/demo-bundle.sh

@@ -55,6 +55,18 @@ struct Cli {
     /// Bundle name in the manifest (default: the checkpoint folder's name)
     #[arg(long)]
     name: Option<String>,
+    /// The int8 kernel the gate checks: the browser's (integer GEMM) or the native
+    /// default (int8 weights widened to f32)
+    #[arg(long, value_enum, default_value_t = GateKernel::Browser)]
+    gate_kernel: GateKernel,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum GateKernel {
+    /// `Int8Kernel::I8Gemm`, what the web app runs
+    Browser,
+    /// `Int8Kernel::Dequantized`, what `icd` runs natively
+    Native,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -133,9 +145,14 @@ fn main() -> Result<()> {
             records.truncate(n);
         }
         let f32 = Coder::from_checkpoint(&config, &weights, &tokenizer)?;
-        // The gate checks the browser's kernel (integer GEMM, activations quantized too): the
-        // native default widens the int8 weights to f32 and so stays closer to f32.
-        let int8 = Coder::from_bundle_with(&built.manifest_json(), &built.files, Int8Kernel::I8Gemm)?;
+        // By default the gate checks the browser's kernel (integer GEMM, activations quantized
+        // too): the native default widens the int8 weights to f32 and so stays closer to f32.
+        let kernel = match cli.gate_kernel {
+            GateKernel::Browser => Int8Kernel::I8Gemm,
+            GateKernel::Native => Int8Kernel::Dequantized,
+        };
+        info!(?kernel, "int8 kernel checked by the gate");
+        let int8 = Coder::from_bundle_with(&built.manifest_json(), &built.files, kernel)?;
         let metrics = evaluate(&f32, &int8, &records, &data.display().to_string())?;
         print_metrics(&metrics);
         let drop = metrics.f32.multiclass.accuracy - metrics.int8.multiclass.accuracy;

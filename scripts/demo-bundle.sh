@@ -40,7 +40,8 @@ else
 fi
 
 phase_start "train the CPU demo model -> $RUN"
-if [ ! -s "$RUN/metrics.json" ] || [ artifacts/data/train.jsonl -nt "$RUN/metrics.json" ]; then
+# The cache key covers the notes' content; only an ICD_RUN folder is checked by date.
+if [ ! -s "$RUN/metrics.json" ] || { [ -n "${ICD_RUN:-}" ] && [ artifacts/data/train.jsonl -nt "$RUN/metrics.json" ]; }; then
   # Train into a scratch folder and move it into place, so a killed run is never mistaken for a finished one.
   rm -rf "$RUN.partial"
   "$BIN/icd-train" train --out "$RUN.partial" "${TRAIN_ARGS[@]}"

@@ -60,12 +60,12 @@ phase_end
 phase_start "int8 bundle -> artifacts/bundle"
 if [ ! -s artifacts/bundle/manifest.json ] || [ "$RUN/model.safetensors" -nt artifacts/bundle/manifest.json ] \
    || [ "$BIN/icd-quantize" -nt artifacts/bundle/manifest.json ]; then
-  Q=("$BIN/icd-quantize" --checkpoint "$RUN" --out artifacts/bundle --data artifacts/data/test.jsonl --limit 500 --quantize-embeddings)
-  if ! "${Q[@]}"; then
-    # A small CPU demo model has near-tied scores, so int8 can flip a few top-1 codes.
-    # Serve it anyway, but say so: the full recipe is expected to pass the gate.
-    echo "WARNING: the demo model's int8 bundle failed the agreement gate above; using it anyway (--force)." >&2
-    "${Q[@]}" --force
+  # --force: a small CPU demo model has near-tied scores, so int8 can flip a few top-1 codes
+  # and miss the gate; serve it anyway, but say so loudly (the metrics are in the manifest).
+  "$BIN/icd-quantize" --checkpoint "$RUN" --out artifacts/bundle --data artifacts/data/test.jsonl \
+    --limit 500 --quantize-embeddings --force 2>&1 | tee artifacts/quantize-demo.log
+  if grep -q "int8 gate failed" artifacts/quantize-demo.log; then
+    echo "WARNING: the demo model's int8 bundle failed the agreement gate (see above); it is used anyway." >&2
   fi
 else
   echo "bundle is up to date: artifacts/bundle"

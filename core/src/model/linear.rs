@@ -13,9 +13,9 @@
 //! - [`Int8Kernel::CandleQMatMul`]: candle's own quantized matmul (int8 weights in memory).
 //!   Kept for comparison (`icd-bench predict`) and for memory-bound hosts.
 //!
-//! - [`Int8Kernel::I8Gemm`] (the wasm32 default): our integer kernel (`super::int8`): int8
-//!   weights (one scale per output row), activations quantized per row, i32 accumulation
-//!   with wasm `i32x4.dot_i16x8_s` or x86 `pmaddwd`. In wasm it is 1.4x faster than the
+//! - [`Int8Kernel::I8Gemm`] (the wasm32 default): our integer kernel (`super::int8`): 11-bit
+//!   weights (one scale per output row, from the Q8_0 blocks), 12-bit activations per row, i32 accumulation
+//!   with wasm `i32x4.dot_i16x8_s` or x86 `pmaddwd`. In wasm it is 1.3-1.5x faster than the
 //!   f32 path (wasm SIMD has no FMA and only 4 lanes). `icd-quantize` gates on it.
 
 use std::sync::Arc;

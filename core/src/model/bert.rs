@@ -3,6 +3,7 @@
 use candle_core::{DType, Tensor};
 use candle_nn::{LayerNorm, Module};
 
+use super::attention;
 use super::config::ModelConfig;
 use super::fastmath;
 use super::linear::Linear;
@@ -79,20 +80,10 @@ impl Layer {
 
     /// `x` `[B, S, H]`, `mask_bias` `[B, S]` (0 on tokens, very negative on padding).
     fn forward(&self, x: &Tensor, mask_bias: &Tensor) -> candle_core::Result<Tensor> {
-        let (b, s, h) = x.dims3()?;
-        let dh = h / self.n_heads;
-        // [B, S, H] -> [B, nh, S, dh]
-        let heads = |t: Tensor| {
-            t.reshape((b, s, self.n_heads, dh))?
-                .transpose(1, 2)?
-                .contiguous()
-        };
-        let q = heads(self.query.forward(x)?)?;
-        let k = heads(self.key.forward(x)?)?;
-        let v = heads(self.value.forward(x)?)?;
-        let scores = q.matmul(&k.t()?.contiguous()?)?; // [B, nh, S, S]
-        let probs = fastmath::masked_softmax(&scores, 1.0 / (dh as f32).sqrt(), mask_bias)?;
-        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, s, h))?; // [B, S, H]
+        let q = self.query.forward(x)?; // [B, S, H]
+        let k = self.key.forward(x)?;
+        let v = self.value.forward(x)?;
+        let ctx = attention::attention(&q, &k, &v, mask_bias, self.n_heads)?; // [B, S, H]
         let x = self
             .attn_norm
             .forward(&(self.attn_out.forward(&ctx)? + x)?)?;

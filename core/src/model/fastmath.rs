@@ -1,4 +1,4 @@
-//! Branch-free `exp`, `erf`, GELU and masked softmax over f32 slices.
+//! Branch-free `exp`, `erf` and GELU over f32 (the softmax using `exp` is in `attention`).
 //!
 //! Why: candle's CPU ops call the scalar `expf`/`erff` of libm per element. In wasm32 those
 //! are software routines, and a 512-token MiniLM note needs ~19 M `exp` (attention) and
@@ -26,17 +26,30 @@ pub fn exp(x: f32) -> f32 {
     // e^r by its Taylor polynomial to degree 6 (Horner); error < 2e-7 on |r| <= 0.347.
     let p = 1.0
         + r * (1.0
-            + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    // 2^n through the exponent bits (n in [-126, 127] after the clamp).
-    let y = p * f32::from_bits(((n as i32 + 127) as u32) << 23);
-    if under { 0.0 } else { y }
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    // 2^n through the exponent bits (n in [-126, 127] after the clamp). The biased exponent
+    // n + 127 is read from the low mantissa bits of 2^23 + n + 127, not with `as i32`: Rust's
+    // saturating float-to-int cast has NaN checks that keep the loop scalar.
+    let y = p * f32::from_bits((n + 8_388_735.0).to_bits() << 23);
+    if under {
+        0.0
+    } else {
+        y
+    }
 }
 
 /// erf(x), absolute error < 1.5e-7 (Abramowitz & Stegun 7.1.26).
 #[inline(always)]
 pub fn erf(x: f32) -> f32 {
     const P: f32 = 0.327_591_1;
-    const A: [f32; 5] = [0.254_829_6, -0.284_496_74, 1.421_413_7, -1.453_152_1, 1.061_405_4];
+    const A: [f32; 5] = [
+        0.254_829_6,
+        -0.284_496_74,
+        1.421_413_7,
+        -1.453_152_1,
+        1.061_405_4,
+    ];
     let a = x.abs();
     let t = 1.0 / (1.0 + P * a);
     let poly = t * (A[0] + t * (A[1] + t * (A[2] + t * (A[3] + t * A[4]))));
@@ -53,34 +66,10 @@ pub fn gelu(x: &Tensor) -> Result<Tensor> {
     Tensor::from_vec(v, x.shape(), x.device())
 }
 
-/// softmax(scores · scale + mask_bias) over the last dim.
-/// `scores` `[B, nh, S, S]`, `mask_bias` `[B, S]` (0 on tokens, very negative on padding).
-pub fn masked_softmax(scores: &Tensor, scale: f32, mask_bias: &Tensor) -> Result<Tensor> {
-    let (b, nh, s, s2) = scores.dims4()?;
-    let bias = mask_bias.to_vec2::<f32>()?;
-    let mut v = scores.flatten_all()?.to_vec1::<f32>()?;
-    for (i, row) in v.chunks_exact_mut(s2.max(1)).enumerate() {
-        let bias = &bias[i / (nh * s)];
-        for (x, m) in row.iter_mut().zip(bias) {
-            *x = *x * scale + m;
-        }
-        // A compare-and-select max: `f32::max` is an `fmaxf` call in wasm (NaN rules).
-        let max = lanes(row, f32::MIN, |a, b| if b > a { b } else { a });
-        for x in row.iter_mut() {
-            *x = exp(*x - max);
-        }
-        let inv = 1.0 / lanes(row, 0.0, |a, b| a + b);
-        for x in row.iter_mut() {
-            *x *= inv;
-        }
-    }
-    Tensor::from_vec(v, (b, nh, s, s2), scores.device())
-}
-
 /// A reduction over 8 interleaved partial results, so it vectorizes (a plain fold is
 /// sequential under IEEE rules).
 #[inline(always)]
-fn lanes(v: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+pub(crate) fn lanes(v: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
     let mut acc = [init; 8];
     let chunks = v.chunks_exact(8);
     let tail = chunks.remainder();
@@ -89,7 +78,8 @@ fn lanes(v: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
             acc[j] = f(acc[j], c[j]);
         }
     }
-    tail.iter().fold(acc.into_iter().reduce(&f).unwrap_or(init), |a, &b| f(a, b))
+    tail.iter()
+        .fold(acc.into_iter().reduce(&f).unwrap_or(init), |a, &b| f(a, b))
 }
 
 #[cfg(test)]
@@ -111,8 +101,8 @@ mod tests {
         }
         assert!(worst.0 < 1e-6, "exp max relative error {}", worst.0);
         assert!(worst.1 < 1e-6, "erf max absolute error {}", worst.1);
-        assert_eq!(exp(-1000.0).is_finite(), true);
-        assert_eq!(exp(1000.0).is_finite(), true);
+        assert!(exp(-1000.0).is_finite());
+        assert!(exp(1000.0).is_finite());
     }
 
     /// erf by its series / continued fraction in f64, independent of the code under test.
@@ -140,24 +130,24 @@ mod tests {
     }
 
     #[test]
-    fn gelu_and_softmax_match_candle() {
+    fn gelu_matches_candle() {
         let dev = Device::Cpu;
-        let x: Vec<f32> = (0..2 * 3 * 4 * 4).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+        let x: Vec<f32> = (0..2 * 3 * 4 * 4)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
         let x = Tensor::from_vec(x, (2, 3, 4, 4), &dev).unwrap();
         let max_diff = |a: &Tensor, b: &Tensor| {
-            (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+            (a - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
         };
         assert!(max_diff(&gelu(&x).unwrap(), &x.gelu_erf().unwrap()) < 1e-5);
-
-        // Second note: its last token is padding.
-        let mask = Tensor::new(&[[0f32, 0., 0., 0.], [0., 0., 0., -1e30]], &dev).unwrap();
-        let got = masked_softmax(&x, 0.5, &mask).unwrap();
-        let want = candle_nn::ops::softmax_last_dim(
-            &(x * 0.5).unwrap().broadcast_add(&mask.reshape((2, 1, 1, 4)).unwrap()).unwrap(),
-        )
-        .unwrap();
-        assert!(max_diff(&got, &want) < 1e-6);
-        let padded: Vec<f32> = got.get(1).unwrap().flatten_all().unwrap().to_vec1().unwrap();
-        assert!(padded.chunks(4).all(|r| r[3] == 0.0), "padding gets no weight");
     }
 }

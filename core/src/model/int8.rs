@@ -301,7 +301,7 @@ mod tests {
             .map(|i| {
                 let h = (i as u32).wrapping_mul(2654435761).wrapping_add(seed.wrapping_mul(40503));
                 let v = (h >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0;
-                if h % 97 == 0 { v * 6.0 } else { v }
+                if h.is_multiple_of(97) { v * 6.0 } else { v }
             })
             .collect()
     }

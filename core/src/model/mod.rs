@@ -7,10 +7,11 @@
 //!                                                                     evidence(..) --> [Span]
 //! ```
 
+mod attention;
 mod bert;
 mod config;
-mod heads;
 mod fastmath;
+mod heads;
 mod int8;
 mod linear;
 mod weights;

@@ -1,0 +1,500 @@
+//! Fused multi-head self-attention: `softmax(q·kᵀ/√dh + mask)·v` for every head, one tile
+//! of query rows at a time.
+//!
+//! Why not candle ops: there, one layer of a 512-token note splits q, k and v into heads
+//! (four transposed copies), writes a `[B, nh, S, S]` score tensor (12.6 MB for MiniLM),
+//! reads and rewrites it for the softmax, and multiplies with a batched matmul whose inner
+//! dimension is only 32. In wasm that was 30 % of the time of a note (BENCHMARKS.md). Here
+//! each head gathers its keys (transposed) and values once, and a tile of [`QT`] query
+//! rows keeps its scores in L1: scores, softmax and the weighted sum of values run on
+//! them before the next tile. The arithmetic is plain `f32` on fixed-size arrays, which
+//! LLVM vectorizes (SIMD128 in wasm; natively AVX2 + FMA when the CPU has them, chosen at
+//! run time, else SSE2).
+
+use candle_core::{Result, Tensor};
+
+use super::fastmath;
+
+/// Query rows per tile: their score rows stay in L1, and each key/value load feeds them all.
+const QT: usize = 4;
+/// Key columns (scores) or value features (output) per register tile: two SIMD128 vectors.
+const LANES: usize = 8;
+
+/// `q`, `k`, `v` `[B, S, H]` (head `i` is features `i*dh..(i+1)*dh`, as the linear layers
+/// give them), `mask_bias` `[B, S]` (0 on tokens, very negative on padding) -> `[B, S, H]`.
+pub fn attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask_bias: &Tensor,
+    n_heads: usize,
+) -> Result<Tensor> {
+    let (b, s, h) = q.dims3()?;
+    if k.dims() != [b, s, h] || v.dims() != [b, s, h] || mask_bias.dims() != [b, s] {
+        candle_core::bail!(
+            "attention: q {:?}, k {:?}, v {:?}, mask {:?} do not match",
+            q.dims(),
+            k.dims(),
+            v.dims(),
+            mask_bias.dims()
+        );
+    }
+    if n_heads == 0 || h % n_heads != 0 {
+        candle_core::bail!("attention: hidden size {h} is not a multiple of {n_heads} heads");
+    }
+    let dh = h / n_heads;
+    let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+    let (q, k, v, bias) = (flat(q)?, flat(k)?, flat(v)?, flat(mask_bias)?);
+    let shape = Shape {
+        s,
+        h,
+        dh,
+        scale: 1.0 / (dh as f32).sqrt(),
+    };
+    let run = |t: usize| {
+        let (bi, hi) = (t / n_heads, t % n_heads);
+        shape.head(&q, &k, &v, &bias[bi * s..(bi + 1) * s], bi, hi)
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    let per_head: Vec<Vec<f32>> = {
+        use rayon::prelude::*;
+        (0..b * n_heads).into_par_iter().map(run).collect()
+    };
+    #[cfg(target_arch = "wasm32")]
+    let per_head: Vec<Vec<f32>> = (0..b * n_heads).map(run).collect();
+
+    // [B, nh, S, dh] -> [B, S, H]
+    let mut out = vec![0f32; b * s * h];
+    for (t, o) in per_head.iter().enumerate() {
+        let (bi, hi) = (t / n_heads, t % n_heads);
+        for j in 0..s {
+            let dst = (bi * s + j) * h + hi * dh;
+            out[dst..dst + dh].copy_from_slice(&o[j * dh..(j + 1) * dh]);
+        }
+    }
+    Tensor::from_vec(out, (b, s, h), &candle_core::Device::Cpu)
+}
+
+#[derive(Clone, Copy)]
+struct Shape {
+    s: usize,
+    h: usize,
+    dh: usize,
+    scale: f32,
+}
+
+impl Shape {
+    /// One head of one note: `[S, dh]`.
+    fn head(
+        &self,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        bias: &[f32],
+        bi: usize,
+        hi: usize,
+    ) -> Vec<f32> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA (checked just above).
+            return unsafe { self.head_avx2(q, k, v, bias, bi, hi) };
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return self.head_impl::<simd::Wasm, 1>(q, k, v, bias, bi, hi);
+        #[allow(unreachable_code)]
+        self.head_impl::<simd::Scalar, 1>(q, k, v, bias, bi, hi)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn head_avx2(
+        &self,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        bias: &[f32],
+        bi: usize,
+        hi: usize,
+    ) -> Vec<f32> {
+        // Two blocks per tile: 8 independent FMA chains hide the FMA latency.
+        self.head_impl::<simd::Avx2, 2>(q, k, v, bias, bi, hi)
+    }
+
+    #[inline(always)]
+    /// `W`: blocks of [`LANES`] keys (or features) per register tile.
+    fn head_impl<V: simd::F32x8, const W: usize>(
+        &self,
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        bias: &[f32],
+        bi: usize,
+        hi: usize,
+    ) -> Vec<f32> {
+        let Shape { s, h, dh, scale } = *self;
+        // Pad keys to whole register tiles and features to whole LANES; padded keys get
+        // the mask's very negative bias (no weight), padded features are zero.
+        let sp = s.next_multiple_of(LANES * W);
+        let dp = dh.next_multiple_of(LANES * W);
+        fn row(x: &[f32], o: usize, dh: usize) -> &[f32] {
+            &x[o..o + dh]
+        }
+        let at = |j: usize| (bi * s + j) * h + hi * dh;
+        // Keys transposed in panels of one register tile: [sp / (LANES W), dp, LANES W], so a
+        // tile's keys are one contiguous 2 KB run instead of dp rows 2 KB apart.
+        let blk = LANES * W;
+        let mut kt = vec![0f32; dp * sp];
+        let mut vh = vec![0f32; sp * dp]; // [sp, dp]
+        for j in 0..s {
+            let panel = &mut kt[(j / blk) * dp * blk..][..dp * blk];
+            for (d, &x) in row(k, at(j), dh).iter().enumerate() {
+                panel[d * blk + j % blk] = x;
+            }
+            vh[j * dp..j * dp + dh].copy_from_slice(row(v, at(j), dh));
+        }
+        let mut bias_p = vec![-f32::MAX; sp];
+        bias_p[..s].copy_from_slice(bias);
+
+        let mut out = vec![0f32; s * dh];
+        let mut qt = vec![0f32; dp * QT]; // [dp, QT]: a tile of queries, transposed and scaled
+        let mut sc = vec![0f32; QT * sp]; // [QT, sp]: scores, then probabilities
+        let mut ot = vec![0f32; QT * dp]; // [QT, dp]
+        for i0 in (0..s).step_by(QT) {
+            let n = (s - i0).min(QT);
+            qt.fill(0.0);
+            for r in 0..n {
+                for (d, &x) in row(q, at(i0 + r), dh).iter().enumerate() {
+                    qt[d * QT + r] = x * scale;
+                }
+            }
+            scores::<V, W>(&qt, &kt, &bias_p, sp, &mut sc);
+            let mut inv = [0f32; QT];
+            for (r, inv) in inv.iter_mut().enumerate().take(n) {
+                let p = &mut sc[r * sp..(r + 1) * sp];
+                // Compare-and-select, not `f32::max`: that is an `fmaxf` call in wasm (NaN rules).
+                let max = fastmath::lanes(p, -f32::MAX, |a, b| if b > a { b } else { a });
+                for x in p.iter_mut() {
+                    *x = fastmath::exp(*x - max);
+                }
+                *inv = 1.0 / fastmath::lanes(p, 0.0, |a, b| a + b);
+            }
+            weighted_values::<V, W>(&sc, &vh, dp, sp, &mut ot);
+            for r in 0..n {
+                let o = &mut out[(i0 + r) * dh..(i0 + r + 1) * dh];
+                for (o, &x) in o.iter_mut().zip(&ot[r * dp..]) {
+                    *o = x * inv[r];
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `sc[r, j] = Σ_d qt[d, r] · k[j, d] + bias[j]`, for [`QT`] rows × `LANES W` keys at a time.
+/// `qt` `[dp, QT]`, `kt` `[sp / (LANES W), dp, LANES W]`, `sc` `[QT, sp]`.
+#[inline(always)]
+fn scores<V: simd::F32x8, const W: usize>(
+    qt: &[f32],
+    kt: &[f32],
+    bias: &[f32],
+    sp: usize,
+    sc: &mut [f32],
+) {
+    assert!(sp.is_multiple_of(LANES * W) && bias.len() >= sp && sc.len() >= QT * sp);
+    assert!(kt.len() / sp == qt.len() / QT);
+    for j0 in (0..sp).step_by(LANES * W) {
+        let mut acc = [[V::zero(); W]; QT];
+        let panel = &kt[j0 * (kt.len() / sp)..][..kt.len() / sp * LANES * W];
+        for (krow, qd) in panel.chunks_exact(LANES * W).zip(qt.chunks_exact(QT)) {
+            // SAFETY: (w + 1) * LANES <= LANES * W = krow.len().
+            let kv: [V; W] =
+                std::array::from_fn(|w| unsafe { V::load(krow.as_ptr().add(w * LANES)) });
+            for r in 0..QT {
+                let qr = V::splat(qd[r]);
+                for w in 0..W {
+                    acc[r][w] = V::madd(qr, kv[w], acc[r][w]);
+                }
+            }
+        }
+        // SAFETY: j0 + LANES * W <= sp <= bias.len(); r * sp + j0 + LANES * W <= QT * sp <= sc.len().
+        unsafe {
+            for w in 0..W {
+                let b = V::load(bias.as_ptr().add(j0 + w * LANES));
+                for (r, acc) in acc.iter().enumerate() {
+                    V::add(acc[w], b).store(sc.as_mut_ptr().add(r * sp + j0 + w * LANES));
+                }
+            }
+        }
+    }
+}
+
+/// `ot[r, d] = Σ_j sc[r, j] · vh[j, d]`, for [`QT`] rows × `LANES W` features at a time.
+/// `sc` `[QT, sp]`, `vh` `[sp, dp]`, `ot` `[QT, dp]`.
+#[inline(always)]
+fn weighted_values<V: simd::F32x8, const W: usize>(
+    sc: &[f32],
+    vh: &[f32],
+    dp: usize,
+    sp: usize,
+    ot: &mut [f32],
+) {
+    assert!(dp.is_multiple_of(LANES * W) && ot.len() >= QT * dp);
+    assert!(vh.len() == sp * dp && sc.len() == QT * sp);
+    let rows: [&[f32]; QT] = std::array::from_fn(|r| &sc[r * sp..(r + 1) * sp]);
+    for d0 in (0..dp).step_by(LANES * W) {
+        let mut acc = [[V::zero(); W]; QT];
+        for (j, vrow) in vh.chunks_exact(dp).enumerate() {
+            // SAFETY: d0 + LANES * W <= dp = vrow.len().
+            let vv: [V; W] =
+                std::array::from_fn(|w| unsafe { V::load(vrow.as_ptr().add(d0 + w * LANES)) });
+            for r in 0..QT {
+                // SAFETY: j < sp = rows[r].len() (vh has sp rows, asserted above).
+                let p = V::splat(unsafe { *rows[r].get_unchecked(j) });
+                for w in 0..W {
+                    acc[r][w] = V::madd(p, vv[w], acc[r][w]);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            for (w, acc) in acc.iter().enumerate() {
+                // SAFETY: r * dp + d0 + LANES * W <= QT * dp <= ot.len(), asserted above.
+                unsafe { acc.store(ot.as_mut_ptr().add(r * dp + d0 + w * LANES)) };
+            }
+        }
+    }
+}
+
+/// Eight f32 lanes: one AVX2 register, two SIMD128 registers, or a plain array.
+/// (LLVM does not vectorize the tiles above on its own: it keeps the accumulators in
+/// scalar registers and on the stack.)
+mod simd {
+    pub trait F32x8: Copy {
+        fn zero() -> Self;
+        fn splat(x: f32) -> Self;
+        /// `a * b + c` (fused where the target has FMA).
+        fn madd(a: Self, b: Self, c: Self) -> Self;
+        fn add(a: Self, b: Self) -> Self;
+        /// # Safety
+        /// `p..p + 8` must be readable.
+        unsafe fn load(p: *const f32) -> Self;
+        /// # Safety
+        /// `p..p + 8` must be writable.
+        unsafe fn store(self, p: *mut f32);
+    }
+
+    #[derive(Clone, Copy)]
+    pub struct Scalar([f32; 8]);
+
+    impl F32x8 for Scalar {
+        #[inline(always)]
+        fn zero() -> Self {
+            Self([0.0; 8])
+        }
+        #[inline(always)]
+        fn splat(x: f32) -> Self {
+            Self([x; 8])
+        }
+        #[inline(always)]
+        fn madd(a: Self, b: Self, c: Self) -> Self {
+            Self(std::array::from_fn(|i| a.0[i] * b.0[i] + c.0[i]))
+        }
+        #[inline(always)]
+        fn add(a: Self, b: Self) -> Self {
+            Self(std::array::from_fn(|i| a.0[i] + b.0[i]))
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            Self(unsafe { std::ptr::read_unaligned(p as *const [f32; 8]) })
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            unsafe { std::ptr::write_unaligned(p as *mut [f32; 8], self.0) }
+        }
+    }
+
+    /// Only inlined into `#[target_feature(enable = "avx2,fma")]` functions.
+    #[cfg(target_arch = "x86_64")]
+    #[derive(Clone, Copy)]
+    pub struct Avx2(std::arch::x86_64::__m256);
+
+    #[cfg(target_arch = "x86_64")]
+    impl F32x8 for Avx2 {
+        #[inline(always)]
+        fn zero() -> Self {
+            // SAFETY (all methods): only reached from `head_avx2`, which requires AVX2 + FMA.
+            Self(unsafe { std::arch::x86_64::_mm256_setzero_ps() })
+        }
+        #[inline(always)]
+        fn splat(x: f32) -> Self {
+            Self(unsafe { std::arch::x86_64::_mm256_set1_ps(x) })
+        }
+        #[inline(always)]
+        fn madd(a: Self, b: Self, c: Self) -> Self {
+            Self(unsafe { std::arch::x86_64::_mm256_fmadd_ps(a.0, b.0, c.0) })
+        }
+        #[inline(always)]
+        fn add(a: Self, b: Self) -> Self {
+            Self(unsafe { std::arch::x86_64::_mm256_add_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            Self(unsafe { std::arch::x86_64::_mm256_loadu_ps(p) })
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            unsafe { std::arch::x86_64::_mm256_storeu_ps(p, self.0) }
+        }
+    }
+
+    /// Two `f32x4`; wasm SIMD has no FMA, so `madd` is a multiply and an add.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[derive(Clone, Copy)]
+    pub struct Wasm([core::arch::wasm32::v128; 2]);
+
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    impl F32x8 for Wasm {
+        #[inline(always)]
+        fn zero() -> Self {
+            Self([core::arch::wasm32::f32x4_splat(0.0); 2])
+        }
+        #[inline(always)]
+        fn splat(x: f32) -> Self {
+            Self([core::arch::wasm32::f32x4_splat(x); 2])
+        }
+        #[inline(always)]
+        fn madd(a: Self, b: Self, c: Self) -> Self {
+            use core::arch::wasm32::{f32x4_add, f32x4_mul};
+            Self([
+                f32x4_add(f32x4_mul(a.0[0], b.0[0]), c.0[0]),
+                f32x4_add(f32x4_mul(a.0[1], b.0[1]), c.0[1]),
+            ])
+        }
+        #[inline(always)]
+        fn add(a: Self, b: Self) -> Self {
+            use core::arch::wasm32::f32x4_add;
+            Self([f32x4_add(a.0[0], b.0[0]), f32x4_add(a.0[1], b.0[1])])
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            use core::arch::wasm32::{v128, v128_load};
+            unsafe {
+                Self([
+                    v128_load(p as *const v128),
+                    v128_load(p.add(4) as *const v128),
+                ])
+            }
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            use core::arch::wasm32::{v128, v128_store};
+            unsafe {
+                v128_store(p as *mut v128, self.0[0]);
+                v128_store(p.add(4) as *mut v128, self.0[1]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    /// The unfused reference: candle ops, as the encoder computed attention before.
+    fn reference(q: &Tensor, k: &Tensor, v: &Tensor, mask_bias: &Tensor, nh: usize) -> Tensor {
+        let (b, s, h) = q.dims3().unwrap();
+        let dh = h / nh;
+        let heads = |t: &Tensor| {
+            t.reshape((b, s, nh, dh))
+                .unwrap()
+                .transpose(1, 2)
+                .unwrap()
+                .contiguous()
+                .unwrap()
+        };
+        let (q, k, v) = (heads(q), heads(k), heads(v));
+        let scores = (q.matmul(&k.t().unwrap()).unwrap() / (dh as f64).sqrt()).unwrap();
+        let scores = scores
+            .broadcast_add(&mask_bias.reshape((b, 1, 1, s)).unwrap())
+            .unwrap();
+        let p = candle_nn::ops::softmax_last_dim(&scores).unwrap();
+        p.matmul(&v)
+            .unwrap()
+            .transpose(1, 2)
+            .unwrap()
+            .reshape((b, s, h))
+            .unwrap()
+    }
+
+    fn det(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                let x = (i as u32)
+                    .wrapping_mul(2654435761)
+                    .wrapping_add(seed.wrapping_mul(40503));
+                ((x >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0) * 3.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_unfused_attention() {
+        let dev = Device::Cpu;
+        // S not a multiple of LANES or QT, dh not a multiple of LANES (12), the second note padded.
+        for (b, s, h, nh) in [(2, 13, 36, 3), (1, 1, 16, 2), (1, 70, 64, 2)] {
+            let t = |seed| Tensor::from_vec(det(b * s * h, seed), (b, s, h), &dev).unwrap();
+            let (q, k, v) = (t(1), t(2), t(3));
+            let mut mask = vec![0f32; b * s];
+            if b > 1 {
+                for m in &mut mask[s + s / 2..] {
+                    *m = -f32::MAX;
+                }
+            }
+            let mask = Tensor::from_vec(mask, (b, s), &dev).unwrap();
+            let got = attention(&q, &k, &v, &mask, nh).unwrap();
+            let want = reference(&q, &k, &v, &mask, nh);
+            let diff = (got - want)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(
+                diff < 1e-5,
+                "b {b} s {s} h {h} nh {nh}: max difference {diff}"
+            );
+        }
+    }
+
+    #[test]
+    fn padding_keys_get_no_weight() {
+        // A value of 1000 on the padded key would move the output if it got any weight.
+        let dev = Device::Cpu;
+        let q = Tensor::ones((1, 3, 8), candle_core::DType::F32, &dev).unwrap();
+        let k = q.clone();
+        let v = Tensor::new(&[[[1f32; 8], [1.0; 8], [1000.0; 8]]], &dev).unwrap();
+        let mask = Tensor::new(&[[0f32, 0.0, -f32::MAX]], &dev).unwrap();
+        let got: Vec<f32> = attention(&q, &k, &v, &mask, 2)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        assert!(got.iter().all(|&x| (x - 1.0).abs() < 1e-6), "{got:?}");
+    }
+
+    #[test]
+    fn rejects_mismatched_shapes() {
+        let dev = Device::Cpu;
+        let q = Tensor::zeros((1, 3, 8), candle_core::DType::F32, &dev).unwrap();
+        let k = Tensor::zeros((1, 4, 8), candle_core::DType::F32, &dev).unwrap();
+        let mask = Tensor::zeros((1, 3), candle_core::DType::F32, &dev).unwrap();
+        let e = attention(&q, &k, &q, &mask, 2).unwrap_err().to_string();
+        assert!(e.contains("do not match"), "{e}");
+    }
+}

@@ -20,22 +20,16 @@ const QT: usize = 4;
 /// Key columns (scores) or value features (output) per register tile: two SIMD128 vectors.
 const LANES: usize = 8;
 
-/// `q`, `k`, `v` `[B, S, H]` (head `i` is features `i*dh..(i+1)*dh`, as the linear layers
-/// give them), `mask_bias` `[B, S]` (0 on tokens, very negative on padding) -> `[B, S, H]`.
-pub fn attention(
-    q: &Tensor,
-    k: &Tensor,
-    v: &Tensor,
-    mask_bias: &Tensor,
-    n_heads: usize,
-) -> Result<Tensor> {
-    let (b, s, h) = q.dims3()?;
-    if k.dims() != [b, s, h] || v.dims() != [b, s, h] || mask_bias.dims() != [b, s] {
+/// `qkv` `[B, S, 3H]`: q, k and v side by side, as the fused linear layer gives them (head
+/// `i` is features `i*dh..(i+1)*dh` of each); `mask_bias` `[B, S]` (0 on tokens, very
+/// negative on padding) -> `[B, S, H]`.
+pub fn attention(qkv: &Tensor, mask_bias: &Tensor, n_heads: usize) -> Result<Tensor> {
+    let (b, s, h3) = qkv.dims3()?;
+    let h = h3 / 3;
+    if h3 % 3 != 0 || mask_bias.dims() != [b, s] {
         candle_core::bail!(
-            "attention: q {:?}, k {:?}, v {:?}, mask {:?} do not match",
-            q.dims(),
-            k.dims(),
-            v.dims(),
+            "attention: qkv {:?} is not [B, S, 3H] or mask {:?} is not [B, S]",
+            qkv.dims(),
             mask_bias.dims()
         );
     }
@@ -44,16 +38,17 @@ pub fn attention(
     }
     let dh = h / n_heads;
     let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
-    let (q, k, v, bias) = (flat(q)?, flat(k)?, flat(v)?, flat(mask_bias)?);
+    let (qkv, bias) = (flat(qkv)?, flat(mask_bias)?);
     let shape = Shape {
         s,
-        h,
+        stride: h3,
         dh,
         scale: 1.0 / (dh as f32).sqrt(),
     };
+    let (q, k, v) = (&qkv[..], &qkv[h..], &qkv[2 * h..]);
     let run = |t: usize| {
         let (bi, hi) = (t / n_heads, t % n_heads);
-        shape.head(&q, &k, &v, &bias[bi * s..(bi + 1) * s], bi, hi)
+        shape.head(q, k, v, &bias[bi * s..(bi + 1) * s], bi, hi)
     };
     #[cfg(not(target_arch = "wasm32"))]
     let per_head: Vec<Vec<f32>> = {
@@ -78,7 +73,8 @@ pub fn attention(
 #[derive(Clone, Copy)]
 struct Shape {
     s: usize,
-    h: usize,
+    /// Distance between rows of q (k, v): 3H.
+    stride: usize,
     dh: usize,
     scale: f32,
 }
@@ -132,7 +128,12 @@ impl Shape {
         bi: usize,
         hi: usize,
     ) -> Vec<f32> {
-        let Shape { s, h, dh, scale } = *self;
+        let Shape {
+            s,
+            stride,
+            dh,
+            scale,
+        } = *self;
         // Pad keys to whole register tiles and features to whole LANES; padded keys get
         // the mask's very negative bias (no weight), padded features are zero.
         let sp = s.next_multiple_of(LANES * W);
@@ -140,7 +141,7 @@ impl Shape {
         fn row(x: &[f32], o: usize, dh: usize) -> &[f32] {
             &x[o..o + dh]
         }
-        let at = |j: usize| (bi * s + j) * h + hi * dh;
+        let at = |j: usize| (bi * s + j) * stride + hi * dh;
         // Keys transposed in panels of one register tile: [sp / (LANES W), dp, LANES W], so a
         // tile's keys are one contiguous 2 KB run instead of dp rows 2 KB apart.
         let blk = LANES * W;
@@ -452,7 +453,8 @@ mod tests {
                 }
             }
             let mask = Tensor::from_vec(mask, (b, s), &dev).unwrap();
-            let got = attention(&q, &k, &v, &mask, nh).unwrap();
+            let qkv = Tensor::cat(&[&q, &k, &v], 2).unwrap();
+            let got = attention(&qkv, &mask, nh).unwrap();
             let want = reference(&q, &k, &v, &mask, nh);
             let diff = (got - want)
                 .unwrap()
@@ -479,7 +481,8 @@ mod tests {
         let k = q.clone();
         let v = Tensor::new(&[[[1f32; 8], [1.0; 8], [1000.0; 8]]], &dev).unwrap();
         let mask = Tensor::new(&[[0f32, 0.0, -f32::MAX]], &dev).unwrap();
-        let got: Vec<f32> = attention(&q, &k, &v, &mask, 2)
+        let qkv = Tensor::cat(&[&q, &k, &v], 2).unwrap();
+        let got: Vec<f32> = attention(&qkv, &mask, 2)
             .unwrap()
             .flatten_all()
             .unwrap()
@@ -491,10 +494,12 @@ mod tests {
     #[test]
     fn rejects_mismatched_shapes() {
         let dev = Device::Cpu;
-        let q = Tensor::zeros((1, 3, 8), candle_core::DType::F32, &dev).unwrap();
-        let k = Tensor::zeros((1, 4, 8), candle_core::DType::F32, &dev).unwrap();
+        let qkv = Tensor::zeros((1, 3, 24), candle_core::DType::F32, &dev).unwrap();
+        let mask = Tensor::zeros((1, 4), candle_core::DType::F32, &dev).unwrap();
+        let e = attention(&qkv, &mask, 2).unwrap_err().to_string();
+        assert!(e.contains("is not [B, S]"), "{e}");
+        let qkv = Tensor::zeros((1, 3, 25), candle_core::DType::F32, &dev).unwrap();
         let mask = Tensor::zeros((1, 3), candle_core::DType::F32, &dev).unwrap();
-        let e = attention(&q, &k, &q, &mask, 2).unwrap_err().to_string();
-        assert!(e.contains("do not match"), "{e}");
+        assert!(attention(&qkv, &mask, 2).is_err(), "3H must divide by 3");
     }
 }

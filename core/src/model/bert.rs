@@ -5,7 +5,6 @@ use candle_nn::{LayerNorm, Module};
 
 use super::attention;
 use super::config::ModelConfig;
-use super::fastmath;
 use super::linear::Linear;
 use super::weights::Weights;
 use super::ModelError;
@@ -50,9 +49,8 @@ impl Embeddings {
 }
 
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    /// q, k and v in one: `[3H, H]`.
+    qkv: Linear,
     attn_out: Linear,
     attn_norm: LayerNorm,
     intermediate: Linear,
@@ -66,9 +64,15 @@ impl Layer {
         let (h, m, eps) = (c.hidden_size, c.intermediate_size, c.layer_norm_eps);
         let p = format!("bert.encoder.layer.{i}");
         Ok(Self {
-            query: w.linear(&format!("{p}.attention.self.query"), h, h)?,
-            key: w.linear(&format!("{p}.attention.self.key"), h, h)?,
-            value: w.linear(&format!("{p}.attention.self.value"), h, h)?,
+            qkv: w.linear_concat(
+                &[
+                    &format!("{p}.attention.self.query"),
+                    &format!("{p}.attention.self.key"),
+                    &format!("{p}.attention.self.value"),
+                ],
+                h,
+                h,
+            )?,
             attn_out: w.linear(&format!("{p}.attention.output.dense"), h, h)?,
             attn_norm: w.layer_norm(&format!("{p}.attention.output.LayerNorm"), h, eps)?,
             intermediate: w.linear(&format!("{p}.intermediate.dense"), h, m)?,
@@ -80,14 +84,12 @@ impl Layer {
 
     /// `x` `[B, S, H]`, `mask_bias` `[B, S]` (0 on tokens, very negative on padding).
     fn forward(&self, x: &Tensor, mask_bias: &Tensor) -> candle_core::Result<Tensor> {
-        let q = self.query.forward(x)?; // [B, S, H]
-        let k = self.key.forward(x)?;
-        let v = self.value.forward(x)?;
-        let ctx = attention::attention(&q, &k, &v, mask_bias, self.n_heads)?; // [B, S, H]
+        let qkv = self.qkv.forward(x)?; // [B, S, 3H]
+        let ctx = attention::attention(&qkv, mask_bias, self.n_heads)?; // [B, S, H]
         let x = self
             .attn_norm
             .forward(&(self.attn_out.forward(&ctx)? + x)?)?;
-        let inter = fastmath::gelu(&self.intermediate.forward(&x)?)?; // [B, S, M]
+        let inter = self.intermediate.forward_gelu(&x)?; // [B, S, M]
         self.out_norm.forward(&(self.output.forward(&inter)? + x)?)
     }
 }

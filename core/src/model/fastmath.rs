@@ -60,10 +60,15 @@ pub fn erf(x: f32) -> f32 {
 /// GELU with the exact (erf) form, as BERT uses: x/2 · (1 + erf(x/√2)).
 pub fn gelu(x: &Tensor) -> Result<Tensor> {
     let mut v = x.flatten_all()?.to_vec1::<f32>()?;
+    gelu_in_place(&mut v);
+    Tensor::from_vec(v, x.shape(), x.device())
+}
+
+/// [`gelu`] on a slice.
+pub fn gelu_in_place(v: &mut [f32]) {
     for e in v.iter_mut() {
         *e = 0.5 * *e * (1.0 + erf(*e * std::f32::consts::FRAC_1_SQRT_2));
     }
-    Tensor::from_vec(v, x.shape(), x.device())
 }
 
 /// A reduction over 8 interleaved partial results, so it vectorizes (a plain fold is

@@ -35,6 +35,8 @@ pub struct I8Matmul {
     w: Vec<i16>,
     /// `[out]` one scale per output row.
     scale: Vec<f32>,
+    /// `[out]`, added in the kernel's epilogue (no extra pass over the output).
+    bias: Option<Vec<f32>>,
 }
 
 impl I8Matmul {
@@ -53,11 +55,30 @@ impl I8Matmul {
             w.extend(row.iter().map(|v| (v / s).round().clamp(-W_MAX, W_MAX) as i16));
             scale.push(s);
         }
-        Ok(Self { out, inp, w, scale })
+        Ok(Self { out, inp, w, scale, bias: None })
+    }
+
+    /// Adds `bias` `[out]` to every output row.
+    pub fn with_bias(mut self, bias: &Tensor) -> Result<Self> {
+        let b = bias.flatten_all()?.to_vec1::<f32>()?;
+        if b.len() != self.out {
+            candle_core::bail!("int8 kernel: bias has {} values, weight has {} rows", b.len(), self.out);
+        }
+        self.bias = Some(b);
+        Ok(self)
     }
 
     /// `x` `[.., in]` f32 -> `[.., out]` f32.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_with(x, false)
+    }
+
+    /// [`I8Matmul::forward`] then GELU, in place on the output (no copy of `[.., out]`).
+    pub fn forward_gelu(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_with(x, true)
+    }
+
+    fn forward_with(&self, x: &Tensor, gelu: bool) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let k = *dims.last().unwrap_or(&0);
         if k != self.inp {
@@ -68,6 +89,9 @@ impl I8Matmul {
         let (xq, xscale) = quantize_rows(&xs, rows, k);
         let mut y = vec![0f32; rows * self.out];
         self.matmul(&xq, &xscale, rows, &mut y);
+        if gelu {
+            super::fastmath::gelu_in_place(&mut y);
+        }
         let mut shape = dims;
         *shape.last_mut().unwrap() = self.out;
         Tensor::from_vec(y, shape, &Device::Cpu)
@@ -76,6 +100,7 @@ impl I8Matmul {
     /// `y[rows, out] = (xq · wᵀ) * xscale[row] * scale[out]`.
     fn matmul(&self, xq: &[i16], xscale: &[f32], rows: usize, y: &mut [f32]) {
         let k = self.inp;
+        let bias = |o: usize| self.bias.as_ref().map_or(0.0, |b| b[o]);
         let tile = |r0: usize, y: &mut [f32]| {
             let n = (rows - r0).min(ROW_TILE);
             let x = |r: usize| &xq[(r0 + r) * k..(r0 + r + 1) * k];
@@ -87,7 +112,8 @@ impl I8Matmul {
                     let acc = dot4x2([x(0), x(1), x(2), x(3)], [w(o), w(o + 1)]);
                     for (c, acc) in acc.iter().enumerate() {
                         for r in 0..ROW_TILE {
-                            y[r * self.out + o + c] = acc[r] as f32 * xscale[r0 + r] * self.scale[o + c];
+                            y[r * self.out + o + c] =
+                                acc[r] as f32 * xscale[r0 + r] * self.scale[o + c] + bias(o + c);
                         }
                     }
                     o += 2;
@@ -97,7 +123,7 @@ impl I8Matmul {
             for o in o..self.out {
                 let w = w(o);
                 for r in 0..n {
-                    y[r * self.out + o] = dot(x(r), w) as f32 * xscale[r0 + r] * self.scale[o];
+                    y[r * self.out + o] = dot(x(r), w) as f32 * xscale[r0 + r] * self.scale[o] + bias(o);
                 }
             }
         };
@@ -120,14 +146,16 @@ fn quantize_rows(x: &[f32], rows: usize, k: usize) -> (Vec<i16>, Vec<f32>) {
     let mut q = Vec::with_capacity(x.len());
     let mut scales = Vec::with_capacity(rows);
     for row in x.chunks(k.max(1)).take(rows) {
-        let max = row.iter().fold(0f32, |m, v| if v.abs() > m { v.abs() } else { m });
+        // Interleaved partial maxima: a plain fold over floats stays scalar.
+        let max = super::fastmath::lanes(row, 0.0, |m, v| if v.abs() > m { v.abs() } else { m });
         let s = if max > 0.0 { max / X_MAX } else { 1.0 };
         let inv = 1.0 / s;
-        // `as i16` after adding 0.5 away from zero: a rounding that vectorizes (`f32::round`
-        // is a libm call on baseline x86-64).
+        // Round to nearest by adding 1.5 * 2^23: the integer lands in the low mantissa bits
+        // (|y| <= X_MAX), read as i16. Plain bit operations that vectorize, where `f32::round`
+        // is a libm call and a saturating `as i16` has range checks.
         q.extend(row.iter().map(|v| {
-            let y = v * inv;
-            (y + 0.5f32.copysign(y)) as i16
+            const MAGIC: f32 = 12_582_912.0;
+            (v * inv + MAGIC).to_bits() as i16
         }));
         scales.push(s);
     }
@@ -338,6 +366,24 @@ mod tests {
         let err = want.iter().zip(&got).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
         // int8 weights: about 1 % of the output range; a wrong index would be ~100 %.
         assert!(err < 0.02 * scale, "max error {err} vs output scale {scale}");
+    }
+
+    #[test]
+    fn bias_and_gelu_epilogue() {
+        let x = Tensor::from_vec(det(5 * 40, 3), (5, 40), &Device::Cpu).unwrap();
+        let w = Tensor::from_vec(det(6 * 40, 4), (6, 40), &Device::Cpu).unwrap();
+        let b = Tensor::from_vec(det(6, 5), 6, &Device::Cpu).unwrap();
+        let m = I8Matmul::pack(&w).unwrap();
+        let plain = m.forward(&x).unwrap();
+        let m = m.with_bias(&b).unwrap();
+        let want = plain.broadcast_add(&b).unwrap();
+        let got = m.forward(&x).unwrap();
+        let diff = |a: &Tensor, b: &Tensor| {
+            (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+        };
+        assert!(diff(&got, &want) < 1e-6);
+        assert!(diff(&m.forward_gelu(&x).unwrap(), &want.gelu_erf().unwrap()) < 1e-5);
+        assert!(I8Matmul::pack(&w).unwrap().with_bias(&x).is_err(), "bias of the wrong length");
     }
 
     #[test]

@@ -78,13 +78,43 @@ impl Linear {
     }
 
     /// A Q8_0 (or any GGUF-typed) weight `[out, in]` run with `kernel`.
-    pub fn q8(weight: Arc<QTensor>, bias: Option<Tensor>, kernel: Int8Kernel) -> Result<Self> {
+    pub fn q8(weight: Arc<QTensor>, mut bias: Option<Tensor>, kernel: Int8Kernel) -> Result<Self> {
         let k = match kernel {
             Int8Kernel::Dequantized => Q8Kernel::Dequantized(weight.dequantize(&weight.device())?),
             Int8Kernel::CandleQMatMul => Q8Kernel::CandleQMatMul(QMatMul::from_arc(weight)?),
-            Int8Kernel::I8Gemm => Q8Kernel::I8Gemm(I8Matmul::pack(&weight.dequantize(&weight.device())?)?),
+            Int8Kernel::I8Gemm => {
+                // The integer kernel adds the bias in its epilogue.
+                let m = I8Matmul::pack(&weight.dequantize(&weight.device())?)?;
+                let m = match bias.take() {
+                    Some(b) => m.with_bias(&b)?,
+                    None => m,
+                };
+                Q8Kernel::I8Gemm(m)
+            }
         };
         Ok(Self::Q8(Q8Linear { kernel: k, bias }))
+    }
+
+    /// A weight `[out, in]` whose values are Q8_0 values already widened to f32 (as
+    /// [`super::weights::Weights::linear_concat`] builds them), run with `kernel`.
+    pub fn from_int8_values(weight: Tensor, bias: Option<Tensor>, kernel: Int8Kernel) -> Result<Self> {
+        match kernel {
+            Int8Kernel::Dequantized => Ok(Self::Q8(Q8Linear { kernel: Q8Kernel::Dequantized(weight), bias })),
+            // Re-quantizing Q8_0 values gives the same blocks back (each block's largest value
+            // is ±127 times its scale).
+            Int8Kernel::CandleQMatMul => {
+                let q = QTensor::quantize(&weight, candle_core::quantized::GgmlDType::Q8_0)?;
+                Self::q8(Arc::new(q), bias, kernel)
+            }
+            Int8Kernel::I8Gemm => {
+                let m = I8Matmul::pack(&weight)?;
+                let m = match &bias {
+                    Some(b) => m.with_bias(b)?,
+                    None => m,
+                };
+                Ok(Self::Q8(Q8Linear { kernel: Q8Kernel::I8Gemm(m), bias: None }))
+            }
+        }
     }
 
     /// `x` `[.., in]` -> `[.., out]`.
@@ -92,6 +122,14 @@ impl Linear {
         match self {
             Self::F32(l) => l.forward(x),
             Self::Q8(l) => l.forward(x),
+        }
+    }
+
+    /// GELU(`forward(x)`); the integer kernel applies it in place on its output.
+    pub fn forward_gelu(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::Q8(Q8Linear { kernel: Q8Kernel::I8Gemm(m), .. }) => m.forward_gelu(x),
+            _ => super::fastmath::gelu(&self.forward(x)?),
         }
     }
 }

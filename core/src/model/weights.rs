@@ -154,6 +154,34 @@ impl Weights {
         self.linear_weight(prefix, in_dim, out_dim, Some(b))
     }
 
+    /// One linear layer from several with the same input, their outputs concatenated
+    /// (`prefixes[0]`'s first): `[out * prefixes.len(), in]`. Used for q, k and v, which
+    /// then cost one pass over the input instead of three.
+    pub fn linear_concat(
+        &self,
+        prefixes: &[&str],
+        in_dim: usize,
+        out_dim: usize,
+    ) -> Result<Linear, ModelError> {
+        let mut ws = Vec::with_capacity(prefixes.len());
+        let mut bs = Vec::with_capacity(prefixes.len());
+        let mut any_quantized = false;
+        for p in prefixes {
+            let name = format!("{p}.weight");
+            any_quantized |= self.quantized.contains_key(&name);
+            ws.push(self.get(&name, &[out_dim, in_dim])?);
+            bs.push(self.get(&format!("{p}.bias"), &[out_dim])?);
+        }
+        let (w, b) = (Tensor::cat(&ws, 0)?, Tensor::cat(&bs, 0)?);
+        if any_quantized {
+            // The rows are the Q8_0 values widened; stacking them keeps every 32-block, so
+            // the kernel sees the same numbers as it would per layer.
+            Ok(Linear::from_int8_values(w, Some(b), self.kernel)?)
+        } else {
+            Ok(Linear::f32(w, Some(b)))
+        }
+    }
+
     pub fn linear_no_bias(
         &self,
         prefix: &str,

@@ -253,7 +253,8 @@ fn write_bundle_fixtures() {
         for (name, bytes) in &b.files {
             std::fs::write(dir.join(name), bytes).unwrap();
         }
-        let coder = Coder::from_bundle(&b.manifest_json(), &b.files).unwrap();
+        // The f32-compute kernel, as the wasm parity test pins it: the reference both compare with.
+        let coder = Coder::from_bundle_with(&b.manifest_json(), &b.files, icd_core::Int8Kernel::Dequantized).unwrap();
         let expected = serde_json::to_string_pretty(&result(&coder)).unwrap() + "\n";
         std::fs::write(dir.join("expected.json"), expected).unwrap();
         println!("wrote {}", dir.display());
@@ -293,7 +294,7 @@ pub fn compare(got: &Value, expected: &Value) {
 fn native_matches_the_stored_fixture() {
     for kind in ["cls", "laat"] {
         let (manifest, files, expected) = load(kind);
-        let coder = Coder::from_bundle(&manifest, &files).unwrap();
+        let coder = Coder::from_bundle_with(&manifest, &files, icd_core::Int8Kernel::Dequantized).unwrap();
         compare(&result(&coder), &expected);
         // The fixture is a real test of the int8 path: Q8_0 weights and more than one chunk.
         assert_eq!(coder.manifest().unwrap().weights.linear, "q8_0");

@@ -55,18 +55,19 @@ struct Cli {
     /// Bundle name in the manifest (default: the checkpoint folder's name)
     #[arg(long)]
     name: Option<String>,
-    /// The int8 kernel the gate checks: the browser's (integer GEMM) or the native
-    /// default (int8 weights widened to f32)
+    /// The int8 kernel the gate checks: the integer GEMM (what the browser runs, and `icd`
+    /// on x86-64 with AVX2) or the int8 weights widened to f32 (`icd` on other CPUs)
     #[arg(long, value_enum, default_value_t = GateKernel::Browser)]
     gate_kernel: GateKernel,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum GateKernel {
-    /// `Int8Kernel::I8Gemm`, what the web app runs
+    /// `Int8Kernel::I8Gemm`: the web app, and `icd` on x86-64 with AVX2
     Browser,
-    /// `Int8Kernel::Dequantized`, what `icd` runs natively
-    Native,
+    /// `Int8Kernel::Dequantized`: `icd` on CPUs without a vector integer kernel
+    #[value(alias = "native")]
+    Dequantized,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -146,10 +147,10 @@ fn main() -> Result<()> {
         }
         let f32 = Coder::from_checkpoint(&config, &weights, &tokenizer)?;
         // By default the gate checks the browser's kernel (integer GEMM, activations quantized
-        // too): the native default widens the int8 weights to f32 and so stays closer to f32.
+        // too); the dequantized kernel widens the int8 weights to f32 and stays closer to f32.
         let kernel = match cli.gate_kernel {
             GateKernel::Browser => Int8Kernel::I8Gemm,
-            GateKernel::Native => Int8Kernel::Dequantized,
+            GateKernel::Dequantized => Int8Kernel::Dequantized,
         };
         info!(?kernel, "int8 kernel checked by the gate");
         let int8 = Coder::from_bundle_with(&built.manifest_json(), &built.files, kernel)?;

@@ -206,10 +206,96 @@ fn lanes_sum(a: core::arch::wasm32::v128) -> i64 {
 }
 
 /// Four activation rows against two weight rows.
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
 #[inline]
 fn dot4x2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
     w.map(|w| x.map(|x| dot(x, w)))
+}
+
+/// Four activation rows against two weight rows, in 8 register accumulators: AVX-512BW
+/// (`vpmaddwd` on 32 values) or AVX2 (16 values) when the CPU has them, else one
+/// SSE2 dot per pair.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn dot4x2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
+    let n = x.iter().chain(&w).fold(usize::MAX, |n, v| n.min(v.len()));
+    let (x, w) = (x.map(|x| &x[..n]), w.map(|w| &w[..n]));
+    if std::arch::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has AVX-512F and BW (BW implies F), checked just above.
+        return unsafe { dot4x2_avx512(x, w) };
+    }
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { dot4x2_avx2(x, w) };
+    }
+    w.map(|w| x.map(|x| dot(x, w)))
+}
+
+/// [`dot4x2`] with AVX-512BW; every slice has the same length. The last partial block is
+/// read with masked loads (masked-off lanes are zero and are not read).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn dot4x2_avx512(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
+    use std::arch::x86_64::*;
+    let n = w[0].len();
+    let mut acc = [[_mm512_setzero_si512(); 4]; 2];
+    let mut i = 0;
+    while i < n {
+        let m: __mmask32 = if n - i >= 32 { !0 } else { (1u32 << (n - i)) - 1 };
+        // SAFETY: lanes at i..min(i + 32, n) are in bounds; the mask stops the rest.
+        unsafe {
+            let w0 = _mm512_maskz_loadu_epi16(m, w[0].as_ptr().add(i));
+            let w1 = _mm512_maskz_loadu_epi16(m, w[1].as_ptr().add(i));
+            for r in 0..4 {
+                let xv = _mm512_maskz_loadu_epi16(m, x[r].as_ptr().add(i));
+                acc[0][r] = _mm512_add_epi32(acc[0][r], _mm512_madd_epi16(xv, w0));
+                acc[1][r] = _mm512_add_epi32(acc[1][r], _mm512_madd_epi16(xv, w1));
+            }
+        }
+        i += 32;
+    }
+    // Each i32 lane holds n/16 products (bounded by MAX_K); their sum is taken in i64.
+    acc.map(|a| {
+        a.map(|a| {
+            let lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(a));
+            let hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(a));
+            _mm512_reduce_add_epi64(_mm512_add_epi64(lo, hi))
+        })
+    })
+}
+
+/// [`dot4x2`] with AVX2; every slice has the same length.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot4x2_avx2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
+    use std::arch::x86_64::*;
+    let n = w[0].len();
+    let mut acc = [[_mm256_setzero_si256(); 4]; 2];
+    let mut i = 0;
+    // SAFETY: each load reads 16 i16 at i..i + 16 <= n (unaligned loads).
+    unsafe {
+        while i + 16 <= n {
+            let w0 = _mm256_loadu_si256(w[0].as_ptr().add(i) as *const __m256i);
+            let w1 = _mm256_loadu_si256(w[1].as_ptr().add(i) as *const __m256i);
+            for r in 0..4 {
+                let xv = _mm256_loadu_si256(x[r].as_ptr().add(i) as *const __m256i);
+                acc[0][r] = _mm256_add_epi32(acc[0][r], _mm256_madd_epi16(xv, w0));
+                acc[1][r] = _mm256_add_epi32(acc[1][r], _mm256_madd_epi16(xv, w1));
+            }
+            i += 16;
+        }
+    }
+    let mut out = [[0i64; 4]; 2];
+    for c in 0..2 {
+        for r in 0..4 {
+            let mut lanes = [0i32; 8];
+            // SAFETY: `lanes` holds 8 i32 (unaligned store).
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, acc[c][r]) };
+            out[c][r] = lanes.iter().map(|&l| l as i64).sum::<i64>()
+                + x[r][i..].iter().zip(&w[c][i..]).map(|(&a, &b)| a as i64 * b as i64).sum::<i64>();
+        }
+    }
+    out
 }
 
 /// Σ a[i] * b[i] in i32 (portable; LLVM vectorizes this reduction).
@@ -341,6 +427,24 @@ mod tests {
             let b: Vec<i16> = (0..n as i32).map(|i| (8191 - i * 101 % 16383) as i16).collect();
             let want: i64 = a.iter().zip(&b).map(|(&x, &y)| x as i64 * y as i64).sum();
             assert_eq!(dot(&a, &b), want, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn dot4x2_matches_scalar_at_every_length() {
+        for n in [0, 1, 7, 15, 16, 17, 31, 32, 33, 100, 384] {
+            let rows: Vec<Vec<i16>> = (0..6)
+                .map(|s| (0..n as i32).map(|i| ((i * 37 + s * 1011) % 4095 - 2047) as i16).collect())
+                .collect();
+            let x = [&rows[0][..], &rows[1], &rows[2], &rows[3]];
+            let w = [&rows[4][..], &rows[5]];
+            let want = w.map(|w| x.map(|x| x.iter().zip(w).map(|(&a, &b)| a as i64 * b as i64).sum::<i64>()));
+            assert_eq!(dot4x2(x, w), want, "n = {n}");
+            // The AVX2 form too, where the AVX-512 one is the one dispatched.
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                assert_eq!(unsafe { dot4x2_avx2(x, w) }, want, "AVX2, n = {n}");
+            }
         }
     }
 

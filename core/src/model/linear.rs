@@ -6,17 +6,18 @@
 //! A bundle stores every linear weight as Q8_0 (blocks of 32 int8 values with one f16
 //! scale). How such a layer multiplies is the [`Int8Kernel`]:
 //!
-//! - [`Int8Kernel::Dequantized`] (the native default): the Q8_0 blocks are widened to f32 once, at
-//!   load, and the layer runs candle's f32 matmul. The bundle stays int8 on disk and over the
-//!   wire (about 3.8x smaller linear weights); in memory the model is as large as the f32 one.
-//!   Natively candle's f32 gemm (FMA, AVX) is faster than any of the int8 paths here.
+//! - [`Int8Kernel::I8Gemm`] (the default in wasm32, and natively on x86-64 with AVX2): our
+//!   integer kernel (`super::int8`): 11-bit weights (one scale per output row, from the Q8_0
+//!   blocks), 12-bit activations per row, i32 accumulation with wasm `i32x4.dot_i16x8_s` or
+//!   x86 `vpmaddwd` (AVX-512BW or AVX2). The browser and a server run the same integer
+//!   arithmetic, so they give the same codes. In wasm it is 1.5x faster than the f32 path (wasm
+//!   SIMD has no FMA and only 4 lanes); natively it is about as fast as candle's f32 gemm on
+//!   one thread and faster on two (BENCHMARKS.md). `icd-quantize` gates on it.
+//! - [`Int8Kernel::Dequantized`] (the default on other CPUs): the Q8_0 blocks are widened to
+//!   f32 once, at load, and the layer runs candle's f32 matmul. The bundle stays int8 on disk;
+//!   in memory the model is as large as the f32 one. Closest to the f32 checkpoint.
 //! - [`Int8Kernel::CandleQMatMul`]: candle's own quantized matmul (int8 weights in memory).
-//!   Kept for comparison (`icd-bench predict`) and for memory-bound hosts.
-//!
-//! - [`Int8Kernel::I8Gemm`] (the wasm32 default): our integer kernel (`super::int8`): 11-bit
-//!   weights (one scale per output row, from the Q8_0 blocks), 12-bit activations per row, i32 accumulation
-//!   with wasm `i32x4.dot_i16x8_s` or x86 `pmaddwd`. In wasm it is 1.3-1.5x faster than the
-//!   f32 path (wasm SIMD has no FMA and only 4 lanes). `icd-quantize` gates on it.
+//!   Kept for comparison (`icd-bench predict`).
 
 use std::sync::Arc;
 
@@ -38,10 +39,15 @@ pub enum Int8Kernel {
 }
 
 impl Default for Int8Kernel {
-    /// The fastest kernel of the target (BENCHMARKS.md): the integer GEMM in wasm32, the
-    /// f32 gemm natively.
+    /// The integer GEMM wherever it has a vector kernel (wasm32 SIMD128, x86-64 AVX2): the
+    /// browser's arithmetic, and the faster one there (BENCHMARKS.md). Elsewhere candle's f32
+    /// gemm on the widened weights.
     fn default() -> Self {
-        if cfg!(target_arch = "wasm32") {
+        #[cfg(target_arch = "x86_64")]
+        let vector = std::arch::is_x86_feature_detected!("avx2");
+        #[cfg(not(target_arch = "x86_64"))]
+        let vector = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+        if vector {
             Self::I8Gemm
         } else {
             Self::Dequantized

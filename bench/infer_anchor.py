@@ -15,6 +15,7 @@ import os
 import statistics
 import struct
 import time
+import warnings
 
 import torch
 import torch.nn as nn
@@ -135,6 +136,8 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--onnx-out", help="write model-f32.onnx and model-int8.onnx here")
+    ap.add_argument("--notes", help="JSONL notes: also time whole notes end to end (notes/s, like `icd predict`)")
+    ap.add_argument("--limit", type=int, default=200, help="first N of --notes")
     a = ap.parse_args()
     cfg = json.load(open(os.path.join(a.checkpoint, "config.json")))
     labels = len(cfg["id2label"])
@@ -146,8 +149,50 @@ def main():
             torch.set_num_threads(th)
             line = [f"{t} tokens {time_ms(lambda: model(*inputs(t)), a.repeats):.1f}" for t in tokens]
             print(f"-- {th} thread(s): " + ", ".join(line))
+    if a.notes:
+        notes_per_second(model, cfg, a)
     if a.onnx_out:
         export(model, a.onnx_out, tokens, a.repeats)
+
+
+def notes_per_second(model, cfg, a):
+    """Whole notes as `icd predict --no-evidence` codes them: tokenize (no padding, no
+    truncation), split into chunks of max_length ([CLS] + 510 + [SEP]), one batch of chunks
+    per note, scores. PyTorch eager f32, and dynamic int8 (torch.ao quantize_dynamic)."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(os.path.join(a.checkpoint, "tokenizer.json"))
+    tok.no_padding()
+    tok.no_truncation()
+    notes = [json.loads(l)["text"] for l in open(a.notes) if l.strip()][: a.limit]
+    max_len = cfg["icd"].get("max_length", 512)
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+
+    def code(m, text):
+        ids = tok.encode(text, add_special_tokens=False).ids
+        body = max_len - 2
+        chunks = [[cls_id] + ids[i : i + body] + [sep_id] for i in range(0, max(len(ids), 1), body)]
+        t = max(len(c) for c in chunks)
+        x = torch.zeros(len(chunks), t, dtype=torch.long)
+        mask = torch.zeros(len(chunks), t, dtype=torch.long)
+        for i, c in enumerate(chunks):
+            x[i, : len(c)], mask[i, : len(c)] = torch.tensor(c), 1
+        return m(x, mask)
+
+    with warnings.catch_warnings():  # torch.ao's notice that it moves to torchao
+        warnings.simplefilter("ignore")
+        int8 = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    with torch.inference_mode():
+        for th in (int(t) for t in a.threads.split(",")):
+            torch.set_num_threads(th)
+            for name, m in (("f32", model), ("int8 (quantize_dynamic)", int8)):
+                code(m, notes[0])
+                s = time.perf_counter()
+                for n in notes:
+                    code(m, n)
+                dt = time.perf_counter() - s
+                print(f"PyTorch eager {name}, {th} thread(s), {len(notes)} notes of {a.notes}: "
+                      f"{len(notes) / dt:.1f} notes/s")
 
 
 def export(model, out, tokens, repeats):

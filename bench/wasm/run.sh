@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Inference speed against its anchors (issue #4), all on the same checkpoint and the same ids:
-#   native: icd-bench predict (candle) vs PyTorch eager (bench/infer_anchor.py), 1 and 2 threads;
+#   native: icd-bench predict (candle) vs PyTorch eager (bench/infer_anchor.py), 1 and 2 threads,
+#           per chunk of N tokens, and whole notes end to end (`icd predict`, notes/s);
 #   wasm:   our core in Node (wasm32 + simd128, core/tests/wasm_bench.rs) vs onnxruntime-web,
 #           one thread, on the checkpoint's int8 bundle and its ONNX int8 / f32 exports.
 #   bash bench/wasm/run.sh [CHECKPOINT]   (default: artifacts/test-checkpoints/cls, all-MiniLM-L6-v2)
@@ -15,7 +16,9 @@ mkdir -p "$OUT"
 
 python -c "import onnx, onnxruntime" 2>/dev/null || pip install -q --disable-pip-version-check onnx onnxruntime
 (cd bench/wasm && { [ -d node_modules/onnxruntime-web ] || npm ci --no-audit --no-fund; })
-cargo build --release -q -p icd-quantize -p icd-bench
+cargo build --release -q -p icd-quantize -p icd-bench -p icd-cli
+NOTES="$OUT/notes.jsonl"
+head -n "${NOTES_N:-200}" artifacts/data/test.jsonl > "$NOTES"
 
 echo "== int8 bundle of $CK"
 [ -s "$OUT/bundle/manifest.json" ] || ./target/release/icd-quantize --checkpoint "$CK" --out "$OUT/bundle" --quantize-embeddings
@@ -23,7 +26,14 @@ du -b "$OUT/bundle/model.gguf" "$CK/model.safetensors"
 
 echo "== native, this machine: candle (icd-bench) then PyTorch eager"
 ./target/release/icd-bench predict --bundle "$OUT/bundle" --checkpoint "$CK" --threads 1,2 --tokens "$TOKENS"
-python bench/infer_anchor.py --checkpoint "$CK" --tokens "$TOKENS" --threads 1,2 --onnx-out "$OUT/onnx"
+for th in 1 2; do
+  s=$(date +%s.%N)
+  RAYON_NUM_THREADS=$th ./target/release/icd predict --bundle "$OUT/bundle" --input "$NOTES" --format jsonl --no-evidence > "$OUT/predictions.jsonl"
+  e=$(date +%s.%N)
+  python -c "import sys; n, t = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]); print(f'icd predict (int8 bundle, default kernel), {sys.argv[4]} thread(s), {n} notes: {n / t:.1f} notes/s')" \
+    "$(wc -l < "$NOTES")" "$s" "$e" "$th"
+done
+python bench/infer_anchor.py --checkpoint "$CK" --tokens "$TOKENS" --threads 1,2 --onnx-out "$OUT/onnx" --notes "$NOTES"
 
 echo "== wasm, Node $(node --version), one thread: onnxruntime-web then ours"
 node bench/wasm/ort.mjs "$OUT/onnx/model-int8.onnx" "$OUT/onnx/model-f32.onnx" --tokens "$TOKENS"

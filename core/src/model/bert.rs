@@ -1,10 +1,10 @@
 //! BERT encoder (post-layer-norm, exact erf GELU, no pooler), weights under `bert.`.
 
 use candle_core::{DType, Tensor};
-use candle_nn::{LayerNorm, Module};
 
 use super::attention;
 use super::config::ModelConfig;
+use super::fastmath::LayerNorm;
 use super::linear::Linear;
 use super::weights::Weights;
 use super::ModelError;
@@ -88,9 +88,10 @@ impl Layer {
         let ctx = attention::attention(&qkv, mask_bias, self.n_heads)?; // [B, S, H]
         let x = self
             .attn_norm
-            .forward(&(self.attn_out.forward(&ctx)? + x)?)?;
+            .forward_residual(&self.attn_out.forward(&ctx)?, Some(x))?;
         let inter = self.intermediate.forward_gelu(&x)?; // [B, S, M]
-        self.out_norm.forward(&(self.output.forward(&inter)? + x)?)
+        self.out_norm
+            .forward_residual(&self.output.forward(&inter)?, Some(&x))
     }
 }
 

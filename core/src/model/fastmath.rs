@@ -71,6 +71,77 @@ pub fn gelu_in_place(v: &mut [f32]) {
     }
 }
 
+/// Layer normalization over the last dim, optionally of `x + residual` (BERT's post-norm
+/// `LayerNorm(sublayer(x) + x)` in one pass). candle's CPU layer norm sums squares one
+/// element at a time; here the sums use [`lanes`] and vectorize.
+#[derive(Debug, Clone)]
+pub struct LayerNorm {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    eps: f32,
+}
+
+impl LayerNorm {
+    /// `weight`, `bias` `[H]`.
+    pub fn new(weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Self> {
+        let (weight, bias) = (weight.flatten_all()?.to_vec1()?, bias.flatten_all()?.to_vec1()?);
+        if weight.len() != bias.len() {
+            candle_core::bail!("layer norm: weight has {} values, bias {}", weight.len(), bias.len());
+        }
+        Ok(Self { weight, bias, eps: eps as f32 })
+    }
+
+    /// `x` `[.., H]` -> `[.., H]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.forward_residual(x, None)
+    }
+
+    /// LayerNorm(`x` + `residual`); both `[.., H]`.
+    pub fn forward_residual(&self, x: &Tensor, residual: Option<&Tensor>) -> Result<Tensor> {
+        let h = self.weight.len();
+        if x.dims().last() != Some(&h) || residual.is_some_and(|r| r.dims() != x.dims()) {
+            candle_core::bail!(
+                "layer norm over {h} features: input {:?}, residual {:?}",
+                x.dims(),
+                residual.map(|r| r.dims().to_vec())
+            );
+        }
+        let mut v = x.flatten_all()?.to_vec1::<f32>()?;
+        if let Some(r) = residual {
+            for (a, b) in v.iter_mut().zip(r.flatten_all()?.to_vec1::<f32>()?) {
+                *a += b;
+            }
+        }
+        for row in v.chunks_exact_mut(h.max(1)) {
+            let mean = lanes(row, 0.0, |a, b| a + b) / h as f32;
+            for e in row.iter_mut() {
+                *e -= mean;
+            }
+            let var = sum_of_squares(row) / h as f32;
+            let inv = 1.0 / (var + self.eps).sqrt();
+            for ((e, w), b) in row.iter_mut().zip(&self.weight).zip(&self.bias) {
+                *e = *e * inv * w + b;
+            }
+        }
+        Tensor::from_vec(v, x.shape(), x.device())
+    }
+}
+
+/// Σ x², over 8 interleaved partial sums (as [`lanes`], which cannot square: it combines
+/// its partial results with the same function).
+#[inline(always)]
+fn sum_of_squares(v: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let chunks = v.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for j in 0..8 {
+            acc[j] += c[j] * c[j];
+        }
+    }
+    acc.iter().sum::<f32>() + tail.iter().map(|x| x * x).sum::<f32>()
+}
+
 /// A reduction over 8 interleaved partial results, so it vectorizes (a plain fold is
 /// sequential under IEEE rules).
 #[inline(always)]
@@ -132,6 +203,26 @@ mod tests {
             let erfc = (-a * a).exp() / std::f64::consts::PI.sqrt() / (a + f);
             ((1.0 - erfc) * x.signum()) as f32
         }
+    }
+
+    #[test]
+    fn layer_norm_matches_candle() {
+        let dev = Device::Cpu;
+        let x: Vec<f32> = (0..3 * 20).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
+        let x = Tensor::from_vec(x, (3, 20), &dev).unwrap();
+        let r = (x.sin().unwrap() * 3.0).unwrap();
+        let w = Tensor::from_vec((0..20).map(|i| 0.5 + i as f32 / 20.0).collect::<Vec<_>>(), 20, &dev).unwrap();
+        let b = Tensor::from_vec((0..20).map(|i| i as f32 / 10.0 - 1.0).collect::<Vec<_>>(), 20, &dev).unwrap();
+        let theirs = candle_nn::LayerNorm::new(w.clone(), b.clone(), 1e-12);
+        let ours = LayerNorm::new(&w, &b, 1e-12).unwrap();
+        let diff = |a: &Tensor, b: &Tensor| {
+            (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
+        };
+        use candle_nn::Module;
+        assert!(diff(&ours.forward(&x).unwrap(), &theirs.forward(&x).unwrap()) < 1e-5);
+        let sum = (&x + &r).unwrap();
+        assert!(diff(&ours.forward_residual(&x, Some(&r)).unwrap(), &theirs.forward(&sum).unwrap()) < 1e-5);
+        assert!(ours.forward(&r.narrow(1, 0, 19).unwrap()).is_err(), "wrong width");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 
+use super::fastmath::LayerNorm;
 use super::linear::{Int8Kernel, Linear};
 use super::ModelError;
 
@@ -196,10 +197,10 @@ impl Weights {
         prefix: &str,
         dim: usize,
         eps: f64,
-    ) -> Result<candle_nn::LayerNorm, ModelError> {
+    ) -> Result<LayerNorm, ModelError> {
         let w = self.get(&format!("{prefix}.weight"), &[dim])?;
         let b = self.get(&format!("{prefix}.bias"), &[dim])?;
-        Ok(candle_nn::LayerNorm::new(w, b, eps))
+        Ok(LayerNorm::new(&w, &b, eps)?)
     }
 }
 

@@ -45,10 +45,16 @@ pub fn attention(qkv: &Tensor, mask_bias: &Tensor, n_heads: usize) -> Result<Ten
         dh,
         scale: 1.0 / (dh as f32).sqrt(),
     };
-    let (q, k, v) = (&qkv[..], &qkv[h..], &qkv[2 * h..]);
     let run = |t: usize| {
         let (bi, hi) = (t / n_heads, t % n_heads);
-        shape.head(q, k, v, &bias[bi * s..(bi + 1) * s], bi, hi)
+        shape.head(&Head {
+            q: &qkv[..],
+            k: &qkv[h..],
+            v: &qkv[2 * h..],
+            bias: &bias[bi * s..(bi + 1) * s],
+            bi,
+            hi,
+        })
     };
     #[cfg(not(target_arch = "wasm32"))]
     let per_head: Vec<Vec<f32>> = {
@@ -79,55 +85,44 @@ struct Shape {
     scale: f32,
 }
 
+/// One head of one note: q, k and v start at offsets 0, H and 2H of the qkv rows.
+struct Head<'a> {
+    q: &'a [f32],
+    k: &'a [f32],
+    v: &'a [f32],
+    /// `[S]`, this note's mask.
+    bias: &'a [f32],
+    /// Note and head index.
+    bi: usize,
+    hi: usize,
+}
+
 impl Shape {
     /// One head of one note: `[S, dh]`.
-    fn head(
-        &self,
-        q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        bias: &[f32],
-        bi: usize,
-        hi: usize,
-    ) -> Vec<f32> {
+    fn head(&self, x: &Head) -> Vec<f32> {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU has AVX2 and FMA (checked just above).
-            return unsafe { self.head_avx2(q, k, v, bias, bi, hi) };
+            return unsafe { self.head_avx2(x) };
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return self.head_impl::<simd::Wasm, 1>(q, k, v, bias, bi, hi);
+        return self.head_impl::<simd::Wasm, 1>(x);
         #[allow(unreachable_code)]
-        self.head_impl::<simd::Scalar, 1>(q, k, v, bias, bi, hi)
+        self.head_impl::<simd::Scalar, 1>(x)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn head_avx2(
-        &self,
-        q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        bias: &[f32],
-        bi: usize,
-        hi: usize,
-    ) -> Vec<f32> {
+    unsafe fn head_avx2(&self, x: &Head) -> Vec<f32> {
         // Two blocks per tile: 8 independent FMA chains hide the FMA latency.
-        self.head_impl::<simd::Avx2, 2>(q, k, v, bias, bi, hi)
+        self.head_impl::<simd::Avx2, 2>(x)
     }
 
     #[inline(always)]
     /// `W`: blocks of [`LANES`] keys (or features) per register tile.
-    fn head_impl<V: simd::F32x8, const W: usize>(
-        &self,
-        q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        bias: &[f32],
-        bi: usize,
-        hi: usize,
-    ) -> Vec<f32> {
+    fn head_impl<V: simd::F32x8, const W: usize>(&self, x: &Head) -> Vec<f32> {
+        let &Head { q, k, v, bias, bi, hi } = x;
         let Shape {
             s,
             stride,
@@ -456,16 +451,7 @@ mod tests {
             let qkv = Tensor::cat(&[&q, &k, &v], 2).unwrap();
             let got = attention(&qkv, &mask, nh).unwrap();
             let want = reference(&q, &k, &v, &mask, nh);
-            let diff = (got - want)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .max(0)
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap();
+            let diff = crate::model::max_abs_diff(&got, &want);
             assert!(
                 diff < 1e-5,
                 "b {b} s {s} h {h} nh {nh}: max difference {diff}"

@@ -215,9 +215,7 @@ mod tests {
         let b = Tensor::from_vec((0..20).map(|i| i as f32 / 10.0 - 1.0).collect::<Vec<_>>(), 20, &dev).unwrap();
         let theirs = candle_nn::LayerNorm::new(w.clone(), b.clone(), 1e-12);
         let ours = LayerNorm::new(&w, &b, 1e-12).unwrap();
-        let diff = |a: &Tensor, b: &Tensor| {
-            (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
-        };
+        let diff = crate::model::max_abs_diff;
         use candle_nn::Module;
         assert!(diff(&ours.forward(&x).unwrap(), &theirs.forward(&x).unwrap()) < 1e-5);
         let sum = (&x + &r).unwrap();
@@ -232,18 +230,7 @@ mod tests {
             .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
             .collect();
         let x = Tensor::from_vec(x, (2, 3, 4, 4), &dev).unwrap();
-        let max_diff = |a: &Tensor, b: &Tensor| {
-            (a - b)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .max(0)
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-        };
+        let max_diff = crate::model::max_abs_diff;
         assert!(max_diff(&gelu(&x).unwrap(), &x.gelu_erf().unwrap()) < 1e-5);
     }
 }

@@ -423,8 +423,8 @@ mod tests {
     #[test]
     fn dot_matches_scalar_at_every_length() {
         for n in [0, 1, 7, 8, 9, 15, 16, 17, 33, 384] {
-            let a: Vec<i16> = (0..n as i32).map(|i| (i * 37 % 255 - 127) as i16).collect();
-            let b: Vec<i16> = (0..n as i32).map(|i| (8191 - i * 101 % 16383) as i16).collect();
+            let a: Vec<i16> = (0..n).map(|i| (i * 37 % 255 - 127) as i16).collect();
+            let b: Vec<i16> = (0..n).map(|i| (8191 - i * 101 % 16383) as i16).collect();
             let want: i64 = a.iter().zip(&b).map(|(&x, &y)| x as i64 * y as i64).sum();
             assert_eq!(dot(&a, &b), want, "n = {n}");
         }
@@ -434,7 +434,7 @@ mod tests {
     fn dot4x2_matches_scalar_at_every_length() {
         for n in [0, 1, 7, 15, 16, 17, 31, 32, 33, 100, 384] {
             let rows: Vec<Vec<i16>> = (0..6)
-                .map(|s| (0..n as i32).map(|i| ((i * 37 + s * 1011) % 4095 - 2047) as i16).collect())
+                .map(|s| (0..n).map(|i| ((i * 37 + s * 1011) % 4095 - 2047) as i16).collect())
                 .collect();
             let x = [&rows[0][..], &rows[1], &rows[2], &rows[3]];
             let w = [&rows[4][..], &rows[5]];
@@ -482,9 +482,7 @@ mod tests {
         let m = m.with_bias(&b).unwrap();
         let want = plain.broadcast_add(&b).unwrap();
         let got = m.forward(&x).unwrap();
-        let diff = |a: &Tensor, b: &Tensor| {
-            (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap()
-        };
+        let diff = crate::model::max_abs_diff;
         assert!(diff(&got, &want) < 1e-6);
         assert!(diff(&m.forward_gelu(&x).unwrap(), &want.gelu_erf().unwrap()) < 1e-5);
         assert!(I8Matmul::pack(&w).unwrap().with_bias(&x).is_err(), "bias of the wrong length");

@@ -319,3 +319,11 @@ pub fn evidence(
     spans.truncate(top_n);
     spans
 }
+
+/// Largest |a - b| over all elements (tests of the kernels against candle's ops).
+#[cfg(test)]
+pub(crate) fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>())
+        .expect("same shapes")
+}

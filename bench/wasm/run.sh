@@ -2,7 +2,8 @@
 # Inference speed against its anchors (issue #4), all on the same checkpoint and the same ids:
 #   native: icd-bench predict (candle) vs PyTorch eager (bench/infer_anchor.py), 1 and 2 threads,
 #           per chunk of N tokens, and whole notes end to end (`icd predict`, notes/s);
-#   wasm:   our core in Node (wasm32 + simd128, core/tests/wasm_bench.rs) vs onnxruntime-web,
+#   wasm:   our core in Node and headless Chromium (wasm32 + simd128, core/tests/wasm_bench.rs)
+#           vs onnxruntime-web (bench/wasm/ort.mjs, ort-chromium.mjs),
 #           one thread, on the checkpoint's int8 bundle and its ONNX int8 / f32 exports.
 #   bash bench/wasm/run.sh [CHECKPOINT]   (default: artifacts/test-checkpoints/cls, all-MiniLM-L6-v2)
 # Installs onnx + onnxruntime into the project venv and onnxruntime-web into bench/wasm/node_modules.
@@ -38,5 +39,16 @@ python bench/infer_anchor.py --checkpoint "$CK" --tokens "$TOKENS" --threads 1,2
 echo "== wasm, Node $(node --version), one thread: onnxruntime-web then ours"
 node bench/wasm/ort.mjs "$OUT/onnx/model-int8.onnx" "$OUT/onnx/model-f32.onnx" --tokens "$TOKENS"
 ICD_BENCH_BUNDLE="$OUT/bundle" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --release -p icd-core --features wasm-bench --target wasm32-unknown-unknown \
+  --test wasm_bench -- --nocapture 2>&1 | grep -v "^$"
+
+echo "== wasm, headless Chromium (tests/e2e's), one thread: onnxruntime-web then ours"
+[ -d tests/e2e/node_modules/playwright-core ] || (cd tests/e2e && npm ci --no-audit --no-fund)
+node bench/wasm/ort-chromium.mjs "$OUT/onnx/model-int8.onnx" "$OUT/onnx/model-f32.onnx" --tokens "$TOKENS"
+WD="$OUT/webdriver.json"
+echo '{"goog:chromeOptions": {"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]}}' > "$WD"
+ICD_BENCH_BUNDLE="$OUT/bundle" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
+  WASM_BINDGEN_TEST_WEBDRIVER_JSON="$WD" WASM_BINDGEN_TEST_TIMEOUT=300 \
   cargo test --release -p icd-core --features wasm-bench --target wasm32-unknown-unknown \
   --test wasm_bench -- --nocapture 2>&1 | grep -v "^$"

@@ -1,5 +1,6 @@
 //! wasm32 inference speed (issue #4 benchmark, not a test of results): ms per note at several
-//! lengths for the bundle named by ICD_BENCH_BUNDLE at compile time, in Node, one thread,
+//! lengths for the bundle named by ICD_BENCH_BUNDLE at compile time, in Node (or headless
+//! Chromium with WASM_BINDGEN_USE_BROWSER=1, see bench/wasm/run.sh), one thread,
 //! SIMD128, with the same kernels as the browser worker. Run by bench/wasm/run.sh:
 //!   ICD_BENCH_BUNDLE=/abs/bundle CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 //!     cargo test --release -p icd-core --features wasm-bench --target wasm32-unknown-unknown \
@@ -46,7 +47,7 @@ fn ms_per_note() {
         ("int8 (our i8 gemm)", Int8Kernel::I8Gemm),
     ]
     .map(|(name, k)| (name, Coder::from_bundle_with(MANIFEST, &files, k).expect("bundle loads")));
-    console_log!("wasm32 simd128, Node, 1 thread: three coders loaded in {:.0} ms", now() - t);
+    console_log!("wasm32 simd128, 1 thread: three coders loaded in {:.0} ms", now() - t);
     let max = coders[0].1.model().config().icd.max_length;
     for n in [128usize, 256, 512] {
         let n = n.min(max) - 2;

@@ -4,7 +4,8 @@
 #   1. core/tests/bundle_fixture.rs (ignored test write_bundle_fixtures): a 2-layer random
 #      BERT (hidden 64, character vocabulary), quantized like a real bundle
 #      -> tests/fixtures/bundle-tiny-{cls,laat}/{manifest.json,model.gguf,tokenizer.json}
-#      and expected.json (the native top-5 codes, scores and evidence spans)
+#      and expected.json / expected-i8gemm.json (the native top-5 codes, scores and evidence
+#      spans with the f32 path and with the integer GEMM)
 #   2. the native check, then the same bundles in WebAssembly (Node, wasm-bindgen-test-runner)
 #
 # Deterministic (seeded xorshift weights); about 300 KB in all. Commit the folder if it changed.

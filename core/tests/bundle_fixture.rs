@@ -21,6 +21,20 @@ const P: usize = 128;
 const TOP_K: usize = 5;
 const TOL: f32 = 1e-4;
 
+/// The stored reference of each int8 kernel: the f32 path, and the integer GEMM that the
+/// browser (and `icd` on x86-64 with AVX2) runs.
+const KERNELS: [(icd_core::Int8Kernel, &str); 2] = [
+    (icd_core::Int8Kernel::Dequantized, "expected.json"),
+    (icd_core::Int8Kernel::I8Gemm, "expected-i8gemm.json"),
+];
+
+fn load_expected(kind: &str, file: &str) -> Value {
+    let p = fixtures_dir(kind).join(file);
+    let bytes = std::fs::read(&p)
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/make_bundle_fixtures.sh", p.display()));
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 /// The notes the parity test runs (also written into expected.json).
 const NOTES: &[&str] = &[
     "Patient with asthma exacerbation, wheezing and shortness of breath.",
@@ -253,10 +267,12 @@ fn write_bundle_fixtures() {
         for (name, bytes) in &b.files {
             std::fs::write(dir.join(name), bytes).unwrap();
         }
-        // The f32-compute kernel, as the wasm parity test pins it: the reference both compare with.
-        let coder = Coder::from_bundle_with(&b.manifest_json(), &b.files, icd_core::Int8Kernel::Dequantized).unwrap();
-        let expected = serde_json::to_string_pretty(&result(&coder)).unwrap() + "\n";
-        std::fs::write(dir.join("expected.json"), expected).unwrap();
+        // One reference per kernel; the wasm parity test checks both.
+        for (kernel, file) in KERNELS {
+            let coder = Coder::from_bundle_with(&b.manifest_json(), &b.files, kernel).unwrap();
+            let expected = serde_json::to_string_pretty(&result(&coder)).unwrap() + "\n";
+            std::fs::write(dir.join(file), expected).unwrap();
+        }
         println!("wrote {}", dir.display());
     }
 }
@@ -293,9 +309,12 @@ pub fn compare(got: &Value, expected: &Value) {
 #[test]
 fn native_matches_the_stored_fixture() {
     for kind in ["cls", "laat"] {
-        let (manifest, files, expected) = load(kind);
-        let coder = Coder::from_bundle_with(&manifest, &files, icd_core::Int8Kernel::Dequantized).unwrap();
-        compare(&result(&coder), &expected);
+        let (manifest, files, _) = load(kind);
+        for (kernel, file) in KERNELS {
+            let coder = Coder::from_bundle_with(&manifest, &files, kernel).unwrap();
+            compare(&result(&coder), &load_expected(kind, file));
+        }
+        let coder = Coder::from_bundle(&manifest, &files).unwrap();
         // The fixture is a real test of the int8 path: Q8_0 weights and more than one chunk.
         assert_eq!(coder.manifest().unwrap().weights.linear, "q8_0");
         let enc = coder.tokenizer().encode(NOTES[4]).unwrap();

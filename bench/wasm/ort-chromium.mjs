@@ -1,5 +1,5 @@
 // onnxruntime-web in headless Chromium (wasm backend, SIMD, one thread), the same models, ids
-// and timing loop as ort.mjs, so the browser figure sits beside ours from
+// and timing loop as ort.mjs (ort-loop.mjs), so the browser figure sits beside ours from
 // `WASM_BINDGEN_USE_BROWSER=1 ... --test wasm_bench` (bench/wasm/run.sh runs both).
 //   node bench/wasm/ort-chromium.mjs MODEL.onnx... [--tokens 128,256,512] [--repeats 10]
 import { createServer } from "node:http";
@@ -17,34 +17,11 @@ if (!args.length) throw new Error("usage: node ort-chromium.mjs MODEL.onnx... [-
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import * as ort from "/dist/ort.wasm.min.mjs";
-ort.env.wasm.numThreads = 1;
+import { msPerNote } from "/ort-loop.mjs";
 ort.env.wasm.wasmPaths = "/dist/";
-const inputs = (t) => {
-  const ids = new BigInt64Array(t);
-  ids[0] = 101n; ids[t - 1] = 102n;
-  for (let i = 0; i < t - 2; i++) ids[i + 1] = BigInt(((i * 7919) % 28000) + 1000);
-  return {
-    input_ids: new ort.Tensor("int64", ids, [1, t]),
-    attention_mask: new ort.Tensor("int64", new BigInt64Array(t).fill(1n), [1, t]),
-  };
-};
-const median = (v) => v.sort((a, b) => a - b)[v.length >> 1];
 window.bench = async (model, tokens, repeats) => {
   const bytes = new Uint8Array(await (await fetch(model)).arrayBuffer());
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
-  const line = [];
-  for (const t of tokens) {
-    const feeds = inputs(t);
-    await session.run(feeds);
-    const times = [];
-    for (let r = 0; r < repeats; r++) {
-      const s = performance.now();
-      await session.run(feeds);
-      times.push(performance.now() - s);
-    }
-    line.push(t + " tokens " + median(times).toFixed(1));
-  }
-  return { version: ort.env.versions.web, line: line.join(", ") };
+  return { version: ort.env.versions.web, line: await msPerNote(ort, bytes, tokens, repeats) };
 };
 window.ready = true;
 </script>`;
@@ -57,6 +34,7 @@ const server = createServer((req, res) => {
   if (url === "/") { res.writeHead(200, { "content-type": "text/html" }); return res.end(PAGE); }
   if (url.startsWith("/dist/")) file = path.join(dist, path.basename(url));
   if (url.startsWith("/model/")) file = models[Number(url.slice(7))];
+  if (url === "/ort-loop.mjs") file = path.join(here, "ort-loop.mjs");
   try {
     const body = readFileSync(file);
     const type = file.endsWith(".wasm") ? "application/wasm" : file.endsWith("js") ? "text/javascript" : "application/octet-stream";

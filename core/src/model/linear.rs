@@ -84,21 +84,15 @@ impl Linear {
     }
 
     /// A Q8_0 (or any GGUF-typed) weight `[out, in]` run with `kernel`.
-    pub fn q8(weight: Arc<QTensor>, mut bias: Option<Tensor>, kernel: Int8Kernel) -> Result<Self> {
-        let k = match kernel {
-            Int8Kernel::Dequantized => Q8Kernel::Dequantized(weight.dequantize(&weight.device())?),
-            Int8Kernel::CandleQMatMul => Q8Kernel::CandleQMatMul(QMatMul::from_arc(weight)?),
-            Int8Kernel::I8Gemm => {
-                // The integer kernel adds the bias in its epilogue.
-                let m = I8Matmul::pack(&weight.dequantize(&weight.device())?)?;
-                let m = match bias.take() {
-                    Some(b) => m.with_bias(&b)?,
-                    None => m,
-                };
-                Q8Kernel::I8Gemm(m)
-            }
-        };
-        Ok(Self::Q8(Q8Linear { kernel: k, bias }))
+    pub fn q8(weight: Arc<QTensor>, bias: Option<Tensor>, kernel: Int8Kernel) -> Result<Self> {
+        match kernel {
+            // candle's kernel keeps the blocks as they are.
+            Int8Kernel::CandleQMatMul => Ok(Self::Q8(Q8Linear {
+                kernel: Q8Kernel::CandleQMatMul(QMatMul::from_arc(weight)?),
+                bias,
+            })),
+            _ => Self::from_int8_values(weight.dequantize(&weight.device())?, bias, kernel),
+        }
     }
 
     /// A weight `[out, in]` whose values are Q8_0 values already widened to f32 (as

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Kind, Tensor};
 
 use crate::bert::BertConfig;
@@ -53,7 +53,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let labels = 300i64;
     let vs = nn::VarStore::new(device);
     let model = IcdModel::new(&vs.root(), &config, &settings, labels);
-    let mut opt = nn::AdamW::default().build(&vs, 5e-5)?;
+    let mut opt = crate::optim::AdamW::new(&vs, 0.01);
     let ids: Vec<Vec<u32>> = (0..a.batch).map(|i| (0..a.seq).map(|j| ((i * 7919 + j * 104729) % 30000 + 100) as u32).collect()).collect();
     let notes: Vec<Vec<Vec<u32>>> = ids.into_iter().map(|c| vec![c]).collect();
     let refs: Vec<&[Vec<u32>]> = notes.iter().map(|n| n.as_slice()).collect();
@@ -69,10 +69,9 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         } else {
             model.loss(&model.forward_t(&batch, true), &targets)
         };
-        opt.zero_grad();
         loss.backward();
-        opt.clip_grad_norm(1.0);
-        opt.step();
+        // Clips to norm 1 and zeroes the gradients.
+        opt.step([5e-5, 5e-5], 1.0);
     };
     for _ in 0..a.warmup_steps {
         step();

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
+
+use crate::dropout::{self, dropout};
 
 /// The Hugging Face `BertConfig` fields the encoder needs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -98,7 +100,7 @@ impl Embeddings {
         let pos = Tensor::arange(t, (Kind::Int64, ids.device())).unsqueeze(0); // [1, T]
         let types = ids.zeros_like();
         let x = self.word.forward(ids) + self.position.forward(&pos) + self.token_type.forward(&types);
-        self.layer_norm.forward(&x).dropout(self.dropout, train)
+        dropout(&self.layer_norm.forward(&x), self.dropout, train)
     }
 }
 
@@ -147,14 +149,36 @@ impl Layer {
         let q = split(self.query.forward(x));
         let k = split(self.key.forward(x));
         let v = split(self.value.forward(x));
-        let dropout = if train { self.attn_dropout } else { 0.0 };
-        // libtorch picks a fused kernel (flash / memory-efficient) where it can.
-        let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), dropout, false, None::<f64>, false);
+        let ctx = if train && self.attn_dropout > 0.0 && x.device() == Device::Cpu {
+            attention_with_dropout(&q, &k, &v, mask, self.attn_dropout)
+        } else {
+            // libtorch picks a fused kernel (flash / memory-efficient) where it can.
+            let p = if train { self.attn_dropout } else { 0.0 };
+            Tensor::scaled_dot_product_attention(&q, &k, &v, Some(mask), p, false, None::<f64>, false)
+        };
         let ctx = ctx.transpose(1, 2).contiguous().view([b, t, h]);
-        let a = self.attn_ln.forward(&(self.attn_out.forward(&ctx).dropout(self.hidden_dropout, train) + x));
+        let a = self.attn_ln.forward(&(dropout(&self.attn_out.forward(&ctx), self.hidden_dropout, train) + x));
         let i = self.intermediate.forward(&a).gelu("none");
-        self.out_ln.forward(&(self.output.forward(&i).dropout(self.hidden_dropout, train) + a))
+        self.out_ln.forward(&(dropout(&self.output.forward(&i), self.hidden_dropout, train) + a))
     }
+}
+
+/// Training attention on CPU, where libtorch's SDPA falls back to its math path and
+/// libtorch's serial dropout: the same math with our mask, and the 1 / (1 - p)
+/// scale applied to the [B, nh, T, hd] context instead of the [B, nh, T, T] weights.
+/// q, k, v: [B, nh, T, hd]; mask: [B, 1, 1, T] bool (true = attend) -> [B, nh, T, hd]
+fn attention_with_dropout(q: &Tensor, k: &Tensor, v: &Tensor, mask: &Tensor, p: f64) -> Tensor {
+    let (b, nh, t, hd) = q.size4().unwrap();
+    // Padding as an additive bias that the score GEMM starts from (beta = 1), so the
+    // [B, nh, T, T] scores are written once: [B, 1, 1, T] -> [B*nh, 1, T].
+    let bias = Tensor::zeros([b, 1, 1, t], (Kind::Float, Device::Cpu)).masked_fill(&mask.logical_not(), f64::from(f32::MIN));
+    let bias = bias.expand([b, nh, 1, t], false).reshape([b * nh, 1, t]);
+    let q3 = q.reshape([b * nh, t, hd]);
+    let kt = k.reshape([b * nh, t, hd]).transpose(1, 2); // [B*nh, hd, T]
+    let scores = bias.baddbmm(&q3, &kt, 1.0, 1.0 / (hd as f64).sqrt()).view([b, nh, t, t]);
+    let probs = scores.softmax(-1, Kind::Float);
+    let kept = probs.masked_fill(&dropout::drop_mask(&probs.size(), p), 0.0);
+    kept.matmul(v) * (1.0 / (1.0 - p))
 }
 
 /// The encoder: embeddings and `num_hidden_layers` transformer layers, no pooler.
@@ -207,4 +231,28 @@ impl Bert {
 /// [B, T] (1 = token) -> [B, 1, 1, T] bool for scaled_dot_product_attention.
 fn attention_mask(mask: &Tensor) -> Tensor {
     mask.to_kind(Kind::Bool).unsqueeze(1).unsqueeze(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With nothing dropped, the training path is libtorch's attention, padding included.
+    #[test]
+    fn training_attention_matches_sdpa_when_nothing_is_dropped() {
+        tch::manual_seed(11);
+        let (b, nh, t, hd) = (3, 2, 7, 4);
+        let opts = (Kind::Float, Device::Cpu);
+        let (q, k, v) = (Tensor::randn([b, nh, t, hd], opts), Tensor::randn([b, nh, t, hd], opts), Tensor::randn([b, nh, t, hd], opts));
+        let tokens = Tensor::from_slice(&[1i64, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0]).view([b, t]);
+        let mask = attention_mask(&tokens);
+        let want = Tensor::scaled_dot_product_attention(&q, &k, &v, Some(&mask), 0.0, false, None::<f64>, false);
+        // p below 2^-17 rounds to a zero drop threshold.
+        let got = attention_with_dropout(&q, &k, &v, &mask, 1e-9);
+        let d = (&got - &want).abs().max().double_value(&[]);
+        assert!(d < 1e-5, "max difference {d}");
+        // And with p = 0.5 about half the weights are dropped: the result moves.
+        let dropped = attention_with_dropout(&q, &k, &v, &mask, 0.5);
+        assert!((&dropped - &want).abs().max().double_value(&[]) > 1e-2);
+    }
 }

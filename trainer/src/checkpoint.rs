@@ -37,6 +37,12 @@ pub fn config_json(tr: &Trainer) -> serde_json::Value {
 }
 
 pub fn save(dir: &Path, tr: &Trainer, tok: &NoteTokenizer) -> Result<()> {
+    save_with(dir, tr, tok, |_| Ok(()))
+}
+
+/// [`save`], plus the files `extra` writes into the same temporary folder (optimizer
+/// state, resume state), so they are renamed into place together with the weights.
+pub fn save_with(dir: &Path, tr: &Trainer, tok: &NoteTokenizer, extra: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let parent = dir.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
     let tmp = parent.join(format!(".{}.tmp", dir.file_name().and_then(|n| n.to_str()).unwrap_or("checkpoint")));
@@ -46,10 +52,12 @@ pub fn save(dir: &Path, tr: &Trainer, tok: &NoteTokenizer) -> Result<()> {
     std::fs::write(tmp.join("config.json"), serde_json::to_string_pretty(&config_json(tr))?)?;
     std::fs::write(tmp.join("tokenizer.json"), tok.to_tokenizer_json()?)?;
     std::fs::write(tmp.join("labels.tsv"), tr.labels.to_tsv())?;
+    extra(&tmp)?;
     // Keep files that live beside the checkpoint (metrics, logs) when overwriting in place.
     if dir.exists() {
-        for f in ["config.json", "model.safetensors", "tokenizer.json", "labels.tsv"] {
-            std::fs::rename(tmp.join(f), dir.join(f))?;
+        for entry in std::fs::read_dir(&tmp)? {
+            let name = entry?.file_name();
+            std::fs::rename(tmp.join(&name), dir.join(&name))?;
         }
         std::fs::remove_dir_all(&tmp)?;
     } else {

@@ -6,11 +6,15 @@
 //! - [`data`]: JSONL splits -> chunked ids + label ids; length-bucketed batches.
 //! - [`train`]: the loop, evaluation, early stopping, frozen-layer caching (CPU profile).
 //! - [`checkpoint`]: Hugging Face compatible output folders.
+//! - [`optim`]: AdamW with saved moments and a fused CPU update.
+//! - [`dropout`]: counter-based dropout masks on CPU.
 
 pub mod base;
 pub mod bench;
 pub mod bert;
 pub mod checkpoint;
 pub mod data;
+pub mod dropout;
 pub mod model;
+pub mod optim;
 pub mod train;

@@ -6,6 +6,7 @@ use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
 use crate::bert::{Bert, BertConfig};
+use crate::dropout::dropout;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -132,7 +133,7 @@ impl IcdModel {
                 let counts = Tensor::zeros([batch.notes], (Kind::Float, device))
                     .index_add(0, &note_idx, &Tensor::ones([n], (Kind::Float, device)))
                     .unsqueeze(1);
-                let v = (sums / counts.to_kind(cls.kind())).dropout(self.bert.config.hidden_dropout_prob, train);
+                let v = dropout(&(sums / counts.to_kind(cls.kind())), self.bert.config.hidden_dropout_prob, train);
                 (classifier.forward(&v), None)
             }
             Head::LabelAttention { first, second, out_w, out_b } => {
@@ -149,7 +150,7 @@ impl IcdModel {
                 let scores = second.forward(&z).transpose(1, 2); // [B, L, CT]
                 let scores = scores.masked_fill(&m.logical_not(), f64::NEG_INFINITY);
                 let att = scores.softmax(-1, scores.kind()); // [B, L, CT]
-                let v = att.matmul(&hs).dropout(self.bert.config.hidden_dropout_prob, train); // [B, L, H]
+                let v = dropout(&att.matmul(&hs), self.bert.config.hidden_dropout_prob, train); // [B, L, H]
                 let logits = (v * out_w.unsqueeze(0).to_kind(hidden.kind())).sum_dim_intlist(-1, false, None::<Kind>)
                     + out_b.to_kind(hidden.kind());
                 (logits, Some(att))

@@ -1,5 +1,7 @@
 //! The training loop: AdamW with linear warm-up and decay, gradient clipping and
-//! accumulation, per-epoch validation, early stopping, a checkpoint every epoch.
+//! accumulation, per-epoch validation, early stopping, a checkpoint every epoch and
+//! every `--checkpoint-minutes` within one (weights, optimizer moments and the batch
+//! cursor, so `--resume` continues where the run stopped).
 //!
 //! `--freeze-layers K` freezes the embeddings and the first K layers and caches their
 //! output once, so each epoch only runs the upper layers and the head: the CPU profile.
@@ -12,13 +14,15 @@ use icd_core::metrics::{self, MulticlassReport, MultilabelReport};
 use icd_core::{CodeTable, LabelSpace};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, OptimizerConfig};
+use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 use crate::base::{self, BaseModel};
 use crate::checkpoint;
 use crate::data::{self, Example};
+use crate::dropout;
 use crate::model::{Batch, HeadKind, IcdModel, IcdSettings, Objective};
+use crate::optim::AdamW;
 
 #[derive(Debug, Clone, Serialize, Deserialize, clap::Args)]
 pub struct TrainArgs {
@@ -98,6 +102,12 @@ pub struct TrainArgs {
     /// Continue from OUT/checkpoint-last
     #[arg(long)]
     pub resume: bool,
+    /// Also checkpoint within an epoch every N minutes (0 = only at epoch ends)
+    #[arg(long, default_value_t = 30.0)]
+    pub checkpoint_minutes: f64,
+    /// Stop after this many optimizer steps in all, checkpointed for --resume (0 = run to the end)
+    #[arg(long, default_value_t = 0)]
+    pub max_steps: usize,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -170,10 +180,23 @@ impl EvalReport {
 struct ResumeState {
     epochs_done: usize,
     step: usize,
-    best: f64,
+    /// Best validation key so far (none before the first epoch ends).
+    best: Option<f64>,
     best_epoch: usize,
     bad_epochs: usize,
     log: Vec<EpochLog>,
+    /// Within epoch `epochs_done + 1`: batches done and the running totals.
+    #[serde(default)]
+    partial: Option<PartialEpoch>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct PartialEpoch {
+    batches_done: usize,
+    loss_sum: f64,
+    loss_n: usize,
+    seen: usize,
+    seconds: f64,
 }
 
 /// Output of the frozen lower layers for each example: [chunks, T_note, H] (f16 on CPU).
@@ -247,12 +270,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
 
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let last = args.out.join("checkpoint-last");
-    let mut state = ResumeState { epochs_done: 0, step: 0, best: f64::NEG_INFINITY, best_epoch: 0, bad_epochs: 0, log: Vec::new() };
+    let mut state = ResumeState { epochs_done: 0, step: 0, best: None, best_epoch: 0, bad_epochs: 0, log: Vec::new(), partial: None };
     if args.resume {
         let s = std::fs::read(last.join("state.json")).with_context(|| format!("--resume: no checkpoint in {}", last.display()))?;
         state = serde_json::from_slice(&s).context("--resume: state.json is corrupt")?;
         checkpoint::load_weights(&mut tr.vs, &last.join("model.safetensors"))?;
-        tracing::info!(epochs_done = state.epochs_done, "resumed (optimizer moments restart)");
     }
 
     let frozen = args.freeze_layers.min(tr.model.bert.num_layers());
@@ -270,7 +292,18 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     };
     let cache_of = |i: usize| cache.as_ref().map(|c| &c[i]);
 
-    let mut opt = nn::AdamW { wd: args.weight_decay, ..Default::default() }.build(&tr.vs, args.lr)?;
+    let mut opt = AdamW::new(&tr.vs, args.weight_decay);
+    if args.resume {
+        let path = last.join("optimizer.safetensors");
+        if path.exists() {
+            opt.load(&path, state.step as u64)?;
+            let batches = state.partial.as_ref().map_or(0, |p| p.batches_done);
+            tracing::info!(epochs_done = state.epochs_done, batches, step = state.step, "resumed");
+        } else {
+            // Checkpoints from before the optimizer state was saved.
+            tracing::warn!(epochs_done = state.epochs_done, "resumed without optimizer state: the moments restart");
+        }
+    }
     let head_lr = args.head_lr.unwrap_or(args.lr);
     let steps_per_epoch = train.len().div_ceil(args.batch_size * args.grad_accum.max(1));
     let total_steps = (steps_per_epoch * args.epochs).max(1);
@@ -285,13 +318,20 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     std::fs::write(args.out.join("training_args.json"), serde_json::to_string_pretty(args)?)?;
 
     let mut step = state.step;
+    let every = std::time::Duration::from_secs_f64(args.checkpoint_minutes.max(0.0) * 60.0);
+    let mut last_save = Instant::now();
     for epoch in state.epochs_done + 1..=args.epochs {
-        let te = Instant::now();
         let batches = data::bucketed_batches(&train, args.batch_size, args.seed.wrapping_add(epoch as u64));
+        let mut part = state.partial.take().unwrap_or_default();
+        let (te, before) = (Instant::now(), part.seconds);
+        let epoch_secs = || before + te.elapsed().as_secs_f64();
         let pb = progress(train.len(), &format!("epoch {epoch}/{}", args.epochs));
-        let (mut loss_sum, mut loss_n, mut seen) = (0.0, 0usize, 0usize);
+        pb.set_position(part.seen as u64);
+        let accum = args.grad_accum.max(1);
         opt.zero_grad();
-        for (bi, idx) in batches.iter().enumerate() {
+        for (bi, idx) in batches.iter().enumerate().skip(part.batches_done) {
+            // Masks depend on (seed, batch), so a resumed run draws what the first one would have.
+            dropout::begin_step(args.seed, ((epoch - 1) * batches.len() + bi) as u64);
             let loss = tr.autocast_scope(|| {
                 let (hidden, batch) = tr.hidden(&train, idx, cache_of(0), true);
                 let (logits, _) = tr.model.head_forward(&hidden, &batch, true);
@@ -302,26 +342,37 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             if !loss_value.is_finite() {
                 bail!("epoch {epoch}, batch {bi}: loss is {loss_value}; lower --lr or check the data");
             }
-            (loss / args.grad_accum.max(1) as f64).backward();
-            loss_sum += loss_value;
-            loss_n += 1;
-            seen += idx.len();
-            if (bi + 1) % args.grad_accum.max(1) == 0 || bi + 1 == batches.len() {
+            (loss / accum as f64).backward();
+            part.loss_sum += loss_value;
+            part.loss_n += 1;
+            part.seen += idx.len();
+            if (bi + 1) % accum == 0 || bi + 1 == batches.len() {
                 let f = schedule(step.min(total_steps - 1));
-                opt.set_lr(args.lr * f);
-                opt.set_lr_group(1, head_lr * f);
-                if args.grad_clip > 0.0 {
-                    opt.clip_grad_norm(args.grad_clip);
-                }
-                opt.step();
-                opt.zero_grad();
+                opt.step([args.lr * f, head_lr * f], args.grad_clip);
                 step += 1;
+                part.batches_done = bi + 1;
+                let stop = args.max_steps > 0 && step >= args.max_steps;
+                if (stop || (!every.is_zero() && last_save.elapsed() >= every)) && bi + 1 < batches.len() {
+                    part.seconds = epoch_secs();
+                    state.step = step;
+                    state.partial = Some(part.clone());
+                    save_last(&last, &tr, tok, &opt, &state)?;
+                    state.partial = None;
+                    last_save = Instant::now();
+                    pb.println(format!("epoch {epoch}: checkpoint at batch {} of {}", bi + 1, batches.len()));
+                    if stop {
+                        pb.finish_and_clear();
+                        println!("stopped after {step} steps (--max-steps); --resume continues from {}", last.display());
+                        return Ok(());
+                    }
+                }
             }
-            pb.set_position(seen as u64);
-            pb.set_message(format!("loss {:.4} · {:.1} samples/s", loss_sum / loss_n as f64, seen as f64 / te.elapsed().as_secs_f64()));
+            pb.set_position(part.seen as u64);
+            pb.set_message(format!("loss {:.4} · {:.1} samples/s", part.loss_sum / part.loss_n as f64, (part.seen as f64) / epoch_secs()));
         }
+        let (loss_sum, loss_n, seen) = (part.loss_sum, part.loss_n, part.seen);
         pb.finish_and_clear();
-        let train_secs = te.elapsed().as_secs_f64();
+        let train_secs = epoch_secs();
         let valid_report = tr.evaluate(&valid, cache_of(1), args.eval_batch_size, None)?;
         let entry = EpochLog {
             epoch,
@@ -339,9 +390,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             train_secs,
             entry.samples_per_s
         );
-        let improved = entry.valid.key() > state.best;
+        let improved = state.best.is_none_or(|b| entry.valid.key() > b);
         if improved {
-            state.best = entry.valid.key();
+            state.best = Some(entry.valid.key());
             state.best_epoch = epoch;
             state.bad_epochs = 0;
             checkpoint::save(&args.out.join("best"), &tr, tok)?;
@@ -351,9 +402,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         state.log.push(entry);
         state.epochs_done = epoch;
         state.step = step;
-        checkpoint::save(&last, &tr, tok)?;
-        std::fs::write(last.join("state.json"), serde_json::to_string_pretty(&state)?)?;
+        save_last(&last, &tr, tok, &opt, &state)?;
+        last_save = Instant::now();
         checkpoint::write_log_csv(&args.out.join("log.csv"), &state.log)?;
+        if args.max_steps > 0 && step >= args.max_steps && epoch < args.epochs {
+            println!("stopped after {step} steps (--max-steps); --resume continues from {}", last.display());
+            return Ok(());
+        }
         if args.early_stopping > 0 && state.bad_epochs >= args.early_stopping {
             println!("early stopping: no validation improvement for {} epochs", state.bad_epochs);
             break;
@@ -379,6 +434,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     std::fs::write(args.out.join("metrics.json"), serde_json::to_string_pretty(&summary)?)?;
     print_summary(&summary, &tr.labels);
     Ok(())
+}
+
+/// checkpoint-last: weights, optimizer moments and the resume state, renamed in together.
+fn save_last(dir: &std::path::Path, tr: &Trainer, tok: &icd_core::tokenize::NoteTokenizer, opt: &AdamW, state: &ResumeState) -> Result<()> {
+    checkpoint::save_with(dir, tr, tok, |tmp| {
+        opt.save(&tmp.join("optimizer.safetensors"))?;
+        std::fs::write(tmp.join("state.json"), serde_json::to_string_pretty(state)?)?;
+        Ok(())
+    })
 }
 
 impl Trainer {

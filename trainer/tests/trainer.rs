@@ -90,19 +90,33 @@ fn train_args(base: &Path, data: &Path, labels: &Path, out: &Path, extra: &[&str
     Wrap::parse_from(argv).args
 }
 
+/// libtorch's random generator is process-wide: a test drawing from it while another
+/// seeds it and initializes a model changes that model. Tests take turns.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static TORCH_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TORCH_RNG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn metrics(out: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(out.join("metrics.json")).unwrap()).unwrap()
 }
 
 #[test]
 fn tiny_bert_learns_and_its_checkpoint_round_trips() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path().join("base");
     tiny_base(&base);
     let labels = tmp.path().join("labels.tsv");
     write_dataset(&tmp.path().join("data"), &labels);
     let out = tmp.path().join("run");
-    let args = train_args(&base, &tmp.path().join("data"), &labels, &out, &["--epochs", "8", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16"]);
+    let args = train_args(
+        &base,
+        &tmp.path().join("data"),
+        &labels,
+        &out,
+        &["--epochs", "8", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16"],
+    );
     train::run(&args).unwrap();
 
     let m = metrics(&out);
@@ -120,11 +134,20 @@ fn tiny_bert_learns_and_its_checkpoint_round_trips() {
     assert_eq!(cfg["id2label"]["1"], "I10");
     assert_eq!(cfg["icd"]["head"], "cls");
     // Notes are longer than 16 tokens, so they were split into chunks.
-    assert!(data::load_split(&tmp.path().join("data/test.jsonl"), &icd_core::LabelSpace::from_labels(vec![
-        icd_core::labels::Label { code: "J45.909".into(), description: String::new() },
-        icd_core::labels::Label { code: "I10".into(), description: String::new() },
-        icd_core::labels::Label { code: "E11.9".into(), description: String::new() },
-    ]), &BaseModel::load(&base).unwrap().tokenizer, 16, 0).unwrap().iter().any(|e| e.chunks.len() > 1));
+    assert!(data::load_split(
+        &tmp.path().join("data/test.jsonl"),
+        &icd_core::LabelSpace::from_labels(vec![
+            icd_core::labels::Label { code: "J45.909".into(), description: String::new() },
+            icd_core::labels::Label { code: "I10".into(), description: String::new() },
+            icd_core::labels::Label { code: "E11.9".into(), description: String::new() },
+        ]),
+        &BaseModel::load(&base).unwrap().tokenizer,
+        16,
+        0
+    )
+    .unwrap()
+    .iter()
+    .any(|e| e.chunks.len() > 1));
 
     // The checkpoint alone reproduces the reported test accuracy.
     let report = train::eval(&train::EvalArgs {
@@ -145,8 +168,54 @@ fn tiny_bert_learns_and_its_checkpoint_round_trips() {
     assert_eq!(metrics(&out)["epochs"].as_array().unwrap().len(), 9);
 }
 
+/// A run stopped in the middle of an epoch and resumed ends with exactly the weights
+/// of an uninterrupted run: weights, AdamW moments, batch order and dropout masks all
+/// continue where they were.
+#[test]
+fn a_run_resumed_mid_epoch_matches_an_uninterrupted_run() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    tiny_base(&base);
+    let labels = tmp.path().join("labels.tsv");
+    let data = tmp.path().join("data");
+    write_dataset(&data, &labels);
+    // 60 notes, batch 8: 8 steps per epoch; stop after 3 and after 11 (inside epochs 1 and 2).
+    let opts = ["--epochs", "3", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16"];
+    let whole = tmp.path().join("whole");
+    train::run(&train_args(&base, &data, &labels, &whole, &opts)).unwrap();
+
+    let parts = tmp.path().join("parts");
+    for (max_steps, resume) in [("3", false), ("11", true), ("0", true)] {
+        let mut a = train_args(&base, &data, &labels, &parts, &[&opts[..], &["--max-steps", max_steps]].concat());
+        a.resume = resume;
+        train::run(&a).unwrap();
+        if max_steps == "3" {
+            let state: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(parts.join("checkpoint-last/state.json")).unwrap()).unwrap();
+            assert_eq!(state["partial"]["batches_done"], 3, "{state}");
+            assert!(parts.join("checkpoint-last/optimizer.safetensors").exists());
+            assert!(!parts.join("metrics.json").exists(), "a stopped run has no test metrics yet");
+        }
+    }
+    let read = |dir: &Path| {
+        let mut t = tch::Tensor::read_safetensors(dir.join("checkpoint-last/model.safetensors")).unwrap();
+        t.sort_by(|a, b| a.0.cmp(&b.0));
+        t
+    };
+    let (a, b) = (read(&whole), read(&parts));
+    assert_eq!(a.len(), b.len());
+    for ((na, ta), (nb, tb)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        let d = (ta - tb).abs().max().double_value(&[]);
+        assert!(d == 0.0, "{na} differs by {d} between the whole and the resumed run");
+    }
+    assert_eq!(metrics(&whole)["test"], metrics(&parts)["test"]);
+}
+
 #[test]
 fn label_attention_head_trains_on_multi_label_data() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path().join("base");
     tiny_base(&base);
@@ -158,7 +227,20 @@ fn label_attention_head_trains_on_multi_label_data() {
         &tmp.path().join("data"),
         &labels,
         &out,
-        &["--head", "label-attention", "--epochs", "6", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16", "--label-attention-dim", "16"],
+        &[
+            "--head",
+            "label-attention",
+            "--epochs",
+            "6",
+            "--batch-size",
+            "8",
+            "--lr",
+            "3e-3",
+            "--max-length",
+            "16",
+            "--label-attention-dim",
+            "16",
+        ],
     );
     train::run(&args).unwrap();
     let m = metrics(&out);
@@ -174,13 +256,20 @@ fn label_attention_head_trains_on_multi_label_data() {
 
 #[test]
 fn frozen_layers_stay_unchanged_while_the_head_learns() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let base = tmp.path().join("base");
     tiny_base(&base);
     let labels = tmp.path().join("labels.tsv");
     write_dataset(&tmp.path().join("data"), &labels);
     let out = tmp.path().join("run");
-    let args = train_args(&base, &tmp.path().join("data"), &labels, &out, &["--epochs", "4", "--batch-size", "8", "--lr", "1e-2", "--max-length", "16", "--freeze-layers", "2"]);
+    let args = train_args(
+        &base,
+        &tmp.path().join("data"),
+        &labels,
+        &out,
+        &["--epochs", "4", "--batch-size", "8", "--lr", "1e-2", "--max-length", "16", "--freeze-layers", "2"],
+    );
     train::run(&args).unwrap();
     let m = metrics(&out);
     let epochs = m["epochs"].as_array().unwrap();
@@ -196,6 +285,7 @@ fn frozen_layers_stay_unchanged_while_the_head_learns() {
 
 #[test]
 fn pytorch_bin_layout_with_vocab_txt_loads_the_same_weights() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let st = tmp.path().join("st");
     tiny_base(&st);
@@ -251,6 +341,7 @@ torch.save(sd, sys.argv[2])
 
 #[test]
 fn minilm_encoder_matches_hugging_face_transformers() {
+    let _serial = serial();
     let fixture: serde_json::Value =
         serde_json::from_slice(&std::fs::read(root().join("trainer/tests/fixtures/minilm-hidden.json")).unwrap()).unwrap();
     let base = BaseModel::load(&root().join("models/all-MiniLM-L6-v2")).expect("run scripts/setup.sh for the base model");
@@ -285,6 +376,7 @@ fn minilm_encoder_matches_hugging_face_transformers() {
 
 #[test]
 fn long_notes_are_chunked_and_pooled_over_every_chunk() {
+    let _serial = serial();
     let config = BertConfig::preset("tiny").unwrap();
     let vs = nn::VarStore::new(Device::Cpu);
     for head in [HeadKind::Cls, HeadKind::LabelAttention] {

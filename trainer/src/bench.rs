@@ -65,7 +65,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let autocast = a.bf16 && device.is_cuda();
     let mut step = || {
         let loss = if autocast {
-            tch::autocast(true, || model.loss(&model.forward_t(&batch, true), &targets))
+            crate::amp::bf16(|| model.loss(&model.forward_t(&batch, true), &targets))
         } else {
             model.loss(&model.forward_t(&batch, true), &targets)
         };

@@ -8,7 +8,9 @@
 //! - [`checkpoint`]: Hugging Face compatible output folders.
 //! - [`optim`]: AdamW with saved moments and a fused CPU update.
 //! - [`dropout`]: counter-based dropout masks on CPU.
+//! - [`amp`]: bfloat16 autocast on CUDA.
 
+pub mod amp;
 pub mod base;
 pub mod bench;
 pub mod bert;

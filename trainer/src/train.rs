@@ -76,7 +76,7 @@ pub struct TrainArgs {
     /// auto, cpu or cuda
     #[arg(long, default_value = "auto")]
     pub device: String,
-    /// Mixed precision on CUDA (libtorch autocast); ignored on CPU
+    /// Mixed precision on CUDA (libtorch autocast in bfloat16); ignored on CPU
     #[arg(long)]
     pub bf16: bool,
     /// Stop after this many epochs without validation improvement (0 = never)
@@ -448,7 +448,7 @@ fn save_last(dir: &std::path::Path, tr: &Trainer, tok: &icd_core::tokenize::Note
 impl Trainer {
     fn autocast_scope<T>(&self, f: impl FnOnce() -> T) -> T {
         if self.autocast {
-            tch::autocast(true, f)
+            crate::amp::bf16(f)
         } else {
             f()
         }

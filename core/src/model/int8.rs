@@ -31,8 +31,11 @@ const ROW_TILE: usize = 4;
 pub struct I8Matmul {
     out: usize,
     inp: usize,
-    /// `[out, inp]` values in ±`W_MAX`, as i16.
+    /// `[out, inp]` values in ±`W_MAX`, as i16 (empty when `panels` holds them).
     w: Vec<i16>,
+    /// The same values in panels, where the CPU runs the panel kernel (x86-64 AVX-512BW).
+    #[cfg(target_arch = "x86_64")]
+    panels: Option<super::panels::Panels>,
     /// `[out]` one scale per output row.
     scale: Vec<f32>,
     /// `[out]`, added in the kernel's epilogue (no extra pass over the output).
@@ -55,6 +58,13 @@ impl I8Matmul {
             w.extend(row.iter().map(|v| (v / s).round().clamp(-W_MAX, W_MAX) as i16));
             scale.push(s);
         }
+        #[cfg(target_arch = "x86_64")]
+        {
+            let panels = (super::panels::available() && inp.is_multiple_of(2)).then(|| super::panels::Panels::pack(&w, out, inp));
+            let w = if panels.is_some() { Vec::new() } else { w };
+            Ok(Self { out, inp, w, scale, bias: None, panels })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
         Ok(Self { out, inp, w, scale, bias: None })
     }
 
@@ -101,6 +111,19 @@ impl I8Matmul {
     fn matmul(&self, xq: &[i16], xscale: &[f32], rows: usize, y: &mut [f32]) {
         let k = self.inp;
         let bias = |o: usize| self.bias.as_ref().map_or(0.0, |b| b[o]);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(p) = &self.panels {
+            use rayon::prelude::*;
+            // One group of rows per thread: each group reads the weights once.
+            let group = rows.div_ceil(rayon::current_num_threads().max(1)).div_ceil(ROW_TILE).max(1) * ROW_TILE;
+            y.par_chunks_mut(group * self.out).enumerate().for_each(|(g, ys)| {
+                let (r0, n) = (g * group, ys.len() / self.out);
+                p.dot_rows(&xq[r0 * k..(r0 + n) * k], n, |r, o, s| {
+                    ys[r * self.out + o] = s as f32 * xscale[r0 + r] * self.scale[o] + bias(o);
+                });
+            });
+            return;
+        }
         let tile = |r0: usize, y: &mut [f32]| {
             let n = (rows - r0).min(ROW_TILE);
             let x = |r: usize| &xq[(r0 + r) * k..(r0 + r + 1) * k];
@@ -212,14 +235,18 @@ fn dot4x2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
     w.map(|w| x.map(|x| dot(x, w)))
 }
 
-/// Four activation rows against two weight rows, in 8 register accumulators: AVX-512BW
-/// (`vpmaddwd` on 32 values) or AVX2 (16 values) when the CPU has them, else one
+/// Four activation rows against two weight rows, in 8 register accumulators: AVX-512
+/// VNNI or BW (32 values a step) or AVX2 (16 values) when the CPU has them, else one
 /// SSE2 dot per pair.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn dot4x2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
     let n = x.iter().chain(&w).fold(usize::MAX, |n, v| n.min(v.len()));
     let (x, w) = (x.map(|x| &x[..n]), w.map(|w| &w[..n]));
+    if std::arch::is_x86_feature_detected!("avx512vnni") && std::arch::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has AVX-512F, BW and VNNI, checked just above.
+        return unsafe { dot4x2_avx512vnni(x, w) };
+    }
     if std::arch::is_x86_feature_detected!("avx512bw") {
         // SAFETY: the CPU has AVX-512F and BW (BW implies F), checked just above.
         return unsafe { dot4x2_avx512(x, w) };
@@ -231,38 +258,60 @@ fn dot4x2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
     w.map(|w| x.map(|x| dot(x, w)))
 }
 
-/// [`dot4x2`] with AVX-512BW; every slice has the same length. The last partial block is
-/// read with masked loads (masked-off lanes are zero and are not read).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn dot4x2_avx512(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
-    use std::arch::x86_64::*;
-    let n = w[0].len();
-    let mut acc = [[_mm512_setzero_si512(); 4]; 2];
-    let mut i = 0;
-    while i < n {
-        let m: __mmask32 = if n - i >= 32 { !0 } else { (1u32 << (n - i)) - 1 };
-        // SAFETY: lanes at i..min(i + 32, n) are in bounds; the mask stops the rest.
-        unsafe {
-            let w0 = _mm512_maskz_loadu_epi16(m, w[0].as_ptr().add(i));
-            let w1 = _mm512_maskz_loadu_epi16(m, w[1].as_ptr().add(i));
-            for r in 0..4 {
-                let xv = _mm512_maskz_loadu_epi16(m, x[r].as_ptr().add(i));
-                acc[0][r] = _mm512_add_epi32(acc[0][r], _mm512_madd_epi16(xv, w0));
-                acc[1][r] = _mm512_add_epi32(acc[1][r], _mm512_madd_epi16(xv, w1));
+/// Defines [`dot4x2`] for AVX-512 with a given multiply-accumulate; every slice has the
+/// same length. The last partial block is read with masked loads (masked-off lanes are
+/// zero and are not read).
+macro_rules! dot4x2_avx512 {
+    ($(#[$doc:meta])* $name:ident, $features:literal, |$acc:ident, $x:ident, $w:ident| $madd:expr) => {
+        $(#[$doc])*
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $name(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
+            use std::arch::x86_64::*;
+            let n = w[0].len();
+            let mut acc = [[_mm512_setzero_si512(); 4]; 2];
+            let mut i = 0;
+            while i < n {
+                let m: __mmask32 = if n - i >= 32 { !0 } else { (1u32 << (n - i)) - 1 };
+                // SAFETY: lanes at i..min(i + 32, n) are in bounds; the mask stops the rest.
+                unsafe {
+                    let w0 = _mm512_maskz_loadu_epi16(m, w[0].as_ptr().add(i));
+                    let w1 = _mm512_maskz_loadu_epi16(m, w[1].as_ptr().add(i));
+                    for r in 0..4 {
+                        let xv = _mm512_maskz_loadu_epi16(m, x[r].as_ptr().add(i));
+                        for (c, wv) in [w0, w1].into_iter().enumerate() {
+                            let ($acc, $x, $w) = (acc[c][r], xv, wv);
+                            acc[c][r] = $madd;
+                        }
+                    }
+                }
+                i += 32;
             }
+            // Each i32 lane holds n/16 products (bounded by MAX_K); their sum is taken in i64.
+            acc.map(|a| {
+                a.map(|a| {
+                    let lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(a));
+                    let hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(a));
+                    _mm512_reduce_add_epi64(_mm512_add_epi64(lo, hi))
+                })
+            })
         }
-        i += 32;
-    }
-    // Each i32 lane holds n/16 products (bounded by MAX_K); their sum is taken in i64.
-    acc.map(|a| {
-        a.map(|a| {
-            let lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(a));
-            let hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(a));
-            _mm512_reduce_add_epi64(_mm512_add_epi64(lo, hi))
-        })
-    })
+    };
 }
+
+dot4x2_avx512!(
+    /// `vpmaddwd` then `vpaddd`.
+    dot4x2_avx512,
+    "avx512f,avx512bw",
+    |acc, x, w| _mm512_add_epi32(acc, _mm512_madd_epi16(x, w))
+);
+
+dot4x2_avx512!(
+    /// `vpdpwssd` (AVX-512 VNNI: Ice Lake, Zen 4 and later): the same sums in one instruction.
+    dot4x2_avx512vnni,
+    "avx512f,avx512bw,avx512vnni",
+    |acc, x, w| _mm512_dpwssd_epi32(acc, x, w)
+);
 
 /// [`dot4x2`] with AVX2; every slice has the same length.
 #[cfg(target_arch = "x86_64")]
@@ -440,10 +489,19 @@ mod tests {
             let w = [&rows[4][..], &rows[5]];
             let want = w.map(|w| x.map(|x| x.iter().zip(w).map(|(&a, &b)| a as i64 * b as i64).sum::<i64>()));
             assert_eq!(dot4x2(x, w), want, "n = {n}");
-            // The AVX2 form too, where the AVX-512 one is the one dispatched.
+            // Every x86 form the CPU has, not only the one dispatched.
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                assert_eq!(unsafe { dot4x2_avx2(x, w) }, want, "AVX2, n = {n}");
+            {
+                use std::arch::is_x86_feature_detected as has;
+                if has!("avx2") {
+                    assert_eq!(unsafe { dot4x2_avx2(x, w) }, want, "AVX2, n = {n}");
+                }
+                if has!("avx512bw") {
+                    assert_eq!(unsafe { dot4x2_avx512(x, w) }, want, "AVX-512BW, n = {n}");
+                }
+                if has!("avx512bw") && has!("avx512vnni") {
+                    assert_eq!(unsafe { dot4x2_avx512vnni(x, w) }, want, "AVX-512 VNNI, n = {n}");
+                }
             }
         }
     }

@@ -14,6 +14,8 @@ mod fastmath;
 mod heads;
 mod int8;
 mod linear;
+#[cfg(target_arch = "x86_64")]
+mod panels;
 mod weights;
 
 use candle_core::{Device, Tensor};

@@ -118,9 +118,7 @@ impl I8Matmul {
             let group = rows.div_ceil(rayon::current_num_threads().max(1)).div_ceil(ROW_TILE).max(1) * ROW_TILE;
             y.par_chunks_mut(group * self.out).enumerate().for_each(|(g, ys)| {
                 let (r0, n) = (g * group, ys.len() / self.out);
-                p.dot_rows(&xq[r0 * k..(r0 + n) * k], n, |r, o, s| {
-                    ys[r * self.out + o] = s as f32 * xscale[r0 + r] * self.scale[o] + bias(o);
-                });
+                p.matmul(&xq[r0 * k..(r0 + n) * k], n, &xscale[r0..r0 + n], &self.scale, self.bias.as_deref(), ys);
             });
             return;
         }

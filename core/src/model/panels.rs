@@ -5,10 +5,12 @@
 //! stored as pairs of columns: `[panel][k / 2][16 outputs][2]`. One `vpdpwssd` (VNNI) or
 //! `vpmaddwd` + `vpaddd` of a panel vector with a broadcast pair of activations adds two
 //! columns to 16 outputs at once, so each i32 lane ends holding one finished output: no
-//! horizontal sums. A tile is up to 4 activation rows × 2 panels (8 accumulators).
+//! horizontal sums, and the epilogue (scales, bias) runs 16 outputs at a time. A tile is
+//! up to 4 activation rows × 2 panels (8 accumulators).
 //!
-//! The sums are the same integers as the row layout's (and the browser's), so results
-//! match them exactly. One lane sums `k / 2` pair products of at most
+//! The sums are the same integers as the row layout's (and the browser's), and the
+//! epilogue does the same float operations in the same order, so results match exactly.
+//! One lane sums `k / 2` pair products of at most
 //! `2 · 2047 · 1023`; that fits an i32 for 512 pairs, so longer rows are summed in blocks
 //! of 512 pairs and the blocks added in i64.
 
@@ -30,7 +32,7 @@ pub(crate) struct Panels {
 
 /// Whether this CPU runs the panel kernel.
 pub(crate) fn available() -> bool {
-    std::arch::is_x86_feature_detected!("avx512bw")
+    std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("avx512dq")
 }
 
 impl Panels {
@@ -55,29 +57,38 @@ impl Panels {
         &self.data[p * len..(p + 1) * len]
     }
 
-    /// Calls `emit(row, output, sum)` once for every row of `xq` (`[rows, k]`) and output,
-    /// with the exact integer dot product (panel block by panel block, not in row order).
-    pub(crate) fn dot_rows(&self, xq: &[i16], rows: usize, mut emit: impl FnMut(usize, usize, i64)) {
-        let k = self.k;
-        let n = self.out.div_ceil(WIDTH);
+    /// `y[r, o] = (xq[r] · w[o]) * xscale[r] * scale[o] + bias[o]` for `rows` rows of `xq`
+    /// (`[rows, k]`), written into `y` (`[rows, out]`): the row layout's arithmetic, in
+    /// the same order, 16 outputs at a time.
+    pub(crate) fn matmul(&self, xq: &[i16], rows: usize, xscale: &[f32], scale: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+        let (k, out) = (self.k, self.out);
+        assert!(xq.len() >= rows * k && xscale.len() >= rows && scale.len() == out && y.len() >= rows * out);
+        assert!(bias.is_none_or(|b| b.len() == out));
+        let n = out.div_ceil(WIDTH);
         for pb in (0..n).step_by(PANEL_BLOCK) {
             for r0 in (0..rows).step_by(4) {
                 let nr = (rows - r0).min(4);
                 let x: [&[i16]; 4] = std::array::from_fn(|r| if r < nr { &xq[(r0 + r) * k..(r0 + r + 1) * k] } else { &[][..] });
+                let xs: [f32; 4] = std::array::from_fn(|r| if r < nr { xscale[r0 + r] } else { 0.0 });
                 let mut p = pb;
                 while p < (pb + PANEL_BLOCK).min(n) {
                     let np = (n - p).min(2);
-                    let mut sums = [[0i64; 2 * WIDTH]; 4];
+                    let o0 = p * WIDTH;
                     let panels = [self.panel(p), if np == 2 { self.panel(p + 1) } else { &[][..] }];
-                    tile(nr, np, &x, &panels, &mut sums);
-                    for (r, row) in sums.iter().enumerate().take(nr) {
-                        for (c, &s) in row.iter().enumerate().take(np * WIDTH) {
-                            let o = p * WIDTH + c;
-                            if o < self.out {
-                                emit(r0 + r, o, s);
+                    let epi = Epilogue {
+                        y: std::array::from_fn(|r| {
+                            if r < nr {
+                                y[(r0 + r) * out + o0..(r0 + r + 1) * out].as_mut_ptr()
+                            } else {
+                                std::ptr::null_mut()
                             }
-                        }
-                    }
+                        }),
+                        valid: out - o0,
+                        xscale: xs,
+                        scale: scale[o0..].as_ptr(),
+                        bias: bias.map(|b| b[o0..].as_ptr()),
+                    };
+                    tile(nr, np, &x, &panels, &epi);
                     p += np;
                 }
             }
@@ -85,22 +96,33 @@ impl Panels {
     }
 }
 
+/// Where a tile's outputs go: output `o0 + c` of tile row `r` is `y[r].add(c)`, for
+/// `c < valid`; `scale` and `bias` point at output `o0`.
+struct Epilogue {
+    y: [*mut f32; 4],
+    valid: usize,
+    xscale: [f32; 4],
+    scale: *const f32,
+    bias: Option<*const f32>,
+}
+
 /// Dispatches a tile of `nr` rows × `np` panels to the widest kernel the CPU has.
-fn tile(nr: usize, np: usize, x: &[&[i16]; 4], panels: &[&[i16]; 2], sums: &mut [[i64; 2 * WIDTH]; 4]) {
+fn tile(nr: usize, np: usize, x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
     macro_rules! go {
         ($f:ident) => {
-            // SAFETY: the caller checked the CPU features of `$f`; every x row has k values
-            // and every panel k / 2 · 32, for the first nr rows and np panels.
+            // SAFETY: `available()` checked the CPU features of `$f` when the weight was packed;
+            // the first nr rows of x have k values, the first np panels k / 2 · 32, and
+            // `epi` points at nr output rows with room for min(valid, np · 16) values.
             unsafe {
                 match (nr, np) {
-                    (4, 2) => $f::<4, 2>(x, panels, sums),
-                    (3, 2) => $f::<3, 2>(x, panels, sums),
-                    (2, 2) => $f::<2, 2>(x, panels, sums),
-                    (1, 2) => $f::<1, 2>(x, panels, sums),
-                    (4, _) => $f::<4, 1>(x, panels, sums),
-                    (3, _) => $f::<3, 1>(x, panels, sums),
-                    (2, _) => $f::<2, 1>(x, panels, sums),
-                    _ => $f::<1, 1>(x, panels, sums),
+                    (4, 2) => $f::<4, 2>(x, panels, epi),
+                    (3, 2) => $f::<3, 2>(x, panels, epi),
+                    (2, 2) => $f::<2, 2>(x, panels, epi),
+                    (1, 2) => $f::<1, 2>(x, panels, epi),
+                    (4, _) => $f::<4, 1>(x, panels, epi),
+                    (3, _) => $f::<3, 1>(x, panels, epi),
+                    (2, _) => $f::<2, 1>(x, panels, epi),
+                    _ => $f::<1, 1>(x, panels, epi),
                 }
             }
         };
@@ -116,17 +138,15 @@ macro_rules! tile_kernel {
     ($(#[$doc:meta])* $name:ident, $features:literal, |$acc:ident, $x:ident, $w:ident| $madd:expr) => {
         $(#[$doc])*
         #[target_feature(enable = $features)]
-        unsafe fn $name<const R: usize, const P: usize>(
-            x: &[&[i16]; 4],
-            panels: &[&[i16]; 2],
-            sums: &mut [[i64; 2 * WIDTH]; 4],
-        ) {
+        unsafe fn $name<const R: usize, const P: usize>(x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
             use std::arch::x86_64::*;
             let pairs = panels[0].len() / (2 * WIDTH);
+            let mut acc = [[_mm512_setzero_si512(); P]; R];
+            // Sums of the finished i32 blocks, as i64 (lanes 0..8 and 8..16), when k needs several.
+            let mut wide = [[[_mm512_setzero_si512(); 2]; P]; R];
             let mut start = 0;
             while start < pairs {
                 let end = (start + PAIRS_PER_BLOCK).min(pairs);
-                let mut acc = [[_mm512_setzero_si512(); P]; R];
                 for j in start..end {
                     let mut w = [_mm512_setzero_si512(); P];
                     for p in 0..P {
@@ -143,17 +163,44 @@ macro_rules! tile_kernel {
                         }
                     }
                 }
-                for r in 0..R {
-                    for p in 0..P {
-                        let mut lanes = [0i32; WIDTH];
-                        // SAFETY: `lanes` holds 16 i32 (unaligned store).
-                        unsafe { _mm512_storeu_si512(lanes.as_mut_ptr() as *mut _, acc[r][p]) };
-                        for (l, &v) in lanes.iter().enumerate() {
-                            sums[r][p * WIDTH + l] += v as i64;
+                if pairs > PAIRS_PER_BLOCK {
+                    for r in 0..R {
+                        for p in 0..P {
+                            let a = acc[r][p];
+                            wide[r][p][0] = _mm512_add_epi64(wide[r][p][0], _mm512_cvtepi32_epi64(_mm512_castsi512_si256(a)));
+                            wide[r][p][1] = _mm512_add_epi64(wide[r][p][1], _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(a)));
+                            acc[r][p] = _mm512_setzero_si512();
                         }
                     }
                 }
                 start = end;
+            }
+            // Epilogue: (sum as f32 * xscale) * scale + bias, as the row layout does it (no FMA).
+            for p in 0..P {
+                let lanes = epi.valid.saturating_sub(p * WIDTH).min(WIDTH);
+                if lanes == 0 {
+                    continue;
+                }
+                let m: __mmask16 = if lanes == WIDTH { !0 } else { (1u16 << lanes) - 1 };
+                // SAFETY: `scale` and `bias` have `valid` values from o0; the mask stops the rest.
+                let (scale, bias) = unsafe {
+                    (
+                        _mm512_maskz_loadu_ps(m, epi.scale.add(p * WIDTH)),
+                        epi.bias.map_or(_mm512_setzero_ps(), |b| _mm512_maskz_loadu_ps(m, b.add(p * WIDTH))),
+                    )
+                };
+                for r in 0..R {
+                    let sum = if pairs > PAIRS_PER_BLOCK {
+                        let lo = _mm512_cvtepi64_ps(wide[r][p][0]);
+                        let hi = _mm512_cvtepi64_ps(wide[r][p][1]);
+                        _mm512_insertf32x8::<1>(_mm512_castps256_ps512(lo), hi)
+                    } else {
+                        _mm512_cvtepi32_ps(acc[r][p])
+                    };
+                    let v = _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(sum, _mm512_set1_ps(epi.xscale[r])), scale), bias);
+                    // SAFETY: row r has room for `valid` outputs from o0; the mask stops the rest.
+                    unsafe { _mm512_mask_storeu_ps(epi.y[r].add(p * WIDTH), m, v) };
+                }
             }
         }
     };
@@ -162,14 +209,14 @@ macro_rules! tile_kernel {
 tile_kernel!(
     /// `vpmaddwd` + `vpaddd` (AVX-512BW).
     tile_bw,
-    "avx512f,avx512bw",
+    "avx512f,avx512bw,avx512dq",
     |acc, x, w| _mm512_add_epi32(acc, _mm512_madd_epi16(x, w))
 );
 
 tile_kernel!(
     /// `vpdpwssd` (AVX-512 VNNI: Ice Lake, Zen 4 and later).
     tile_vnni,
-    "avx512f,avx512bw,avx512vnni",
+    "avx512f,avx512bw,avx512dq,avx512vnni",
     |acc, x, w| _mm512_dpwssd_epi32(acc, x, w)
 );
 
@@ -181,6 +228,13 @@ mod tests {
         (0..n).map(|i| (((i * 7919 + seed * 104_729) % (2 * max as usize + 1)) as i32 - max) as i16).collect()
     }
 
+    /// `matmul` with unit scales: the exact sum, rounded to f32 once.
+    fn sums(p: &Panels, x: &[i16], rows: usize) -> Vec<f32> {
+        let mut y = vec![f32::NAN; rows * p.out];
+        p.matmul(x, rows, &vec![1.0; rows], &vec![1.0; p.out], None, &mut y);
+        y
+    }
+
     /// Every tile shape and a row long enough to need two i32 blocks, against plain sums.
     #[test]
     fn panel_sums_equal_row_dots() {
@@ -190,14 +244,33 @@ mod tests {
         for (rows, out, k) in [(1, 1, 2), (3, 17, 8), (4, 32, 384), (9, 50, 64), (6, 33, 1536), (5, 16, 2048)] {
             let w = values(out * k, 1, 1023);
             let x = values(rows * k, 2, 2047);
-            let p = Panels::pack(&w, out, k);
-            let mut got = vec![i64::MIN; rows * out];
-            p.dot_rows(&x, rows, |r, o, s| got[r * out + o] = s);
+            let got = sums(&Panels::pack(&w, out, k), &x, rows);
             for r in 0..rows {
                 for o in 0..out {
                     let want: i64 = (0..k).map(|i| x[r * k + i] as i64 * w[o * k + i] as i64).sum();
-                    assert_eq!(got[r * out + o], want, "rows {rows}, out {out}, k {k}: row {r}, output {o}");
+                    assert_eq!(got[r * out + o], want as f32, "rows {rows}, out {out}, k {k}: row {r}, output {o}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn epilogue_scales_and_bias_as_the_row_layout() {
+        if !available() {
+            return;
+        }
+        let (rows, out, k) = (5, 21, 40);
+        let (w, x) = (values(out * k, 5, 1023), values(rows * k, 6, 2047));
+        let xscale: Vec<f32> = (0..rows).map(|r| 0.001 * (r + 1) as f32).collect();
+        let scale: Vec<f32> = (0..out).map(|o| 0.0007 * (o + 3) as f32).collect();
+        let bias: Vec<f32> = (0..out).map(|o| o as f32 * 0.25 - 2.0).collect();
+        let mut y = vec![f32::NAN; rows * out];
+        Panels::pack(&w, out, k).matmul(&x, rows, &xscale, &scale, Some(&bias), &mut y);
+        for r in 0..rows {
+            for o in 0..out {
+                let s: i64 = (0..k).map(|i| x[r * k + i] as i64 * w[o * k + i] as i64).sum();
+                let want = s as f32 * xscale[r] * scale[o] + bias[o];
+                assert_eq!(y[r * out + o], want, "row {r}, output {o}");
             }
         }
     }
@@ -212,14 +285,27 @@ mod tests {
         let xs = values(4 * k, 4, 2047);
         let x: [&[i16]; 4] = std::array::from_fn(|r| &xs[r * k..(r + 1) * k]);
         let panels = [w.panel(0), w.panel(1)];
-        let (mut a, mut b) = ([[0i64; 2 * WIDTH]; 4], [[0i64; 2 * WIDTH]; 4]);
-        // SAFETY: the CPU has AVX-512BW and VNNI (checked above); shapes as `tile` passes them.
-        unsafe {
-            tile_bw::<4, 2>(&x, &panels, &mut a);
-            tile_vnni::<4, 2>(&x, &panels, &mut b);
+        let (mut a, mut b) = (vec![0f32; 4 * 32], vec![0f32; 4 * 32]);
+        let scale = vec![1f32; 32];
+        for (kernel, y) in [(0, &mut a), (1, &mut b)] {
+            let epi = Epilogue {
+                y: std::array::from_fn(|r| y[r * 32..].as_mut_ptr()),
+                valid: 32,
+                xscale: [1.0; 4],
+                scale: scale.as_ptr(),
+                bias: None,
+            };
+            // SAFETY: the CPU has AVX-512BW, DQ and VNNI (checked above); shapes as `tile` passes them.
+            unsafe {
+                if kernel == 0 {
+                    tile_bw::<4, 2>(&x, &panels, &epi)
+                } else {
+                    tile_vnni::<4, 2>(&x, &panels, &epi)
+                }
+            }
         }
         assert_eq!(a, b);
-        assert!(a[0].iter().any(|&s| s != 0));
+        assert!(a.iter().any(|&s| s != 0.0));
     }
 
     #[test]
@@ -229,9 +315,7 @@ mod tests {
         }
         let k = 4096;
         let (w, x) = (vec![-1023i16; 3 * k], vec![2047i16; 4 * k]);
-        let p = Panels::pack(&w, 3, k);
-        let mut got = Vec::new();
-        p.dot_rows(&x, 4, |_, _, s| got.push(s));
-        assert_eq!(got, vec![-(k as i64) * 2047 * 1023; 12]);
+        let got = sums(&Panels::pack(&w, 3, k), &x, 4);
+        assert_eq!(got, vec![(-(k as i64) * 2047 * 1023) as f32; 12]);
     }
 }

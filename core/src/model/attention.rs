@@ -17,8 +17,6 @@ use super::fastmath;
 
 /// Query rows per tile: their score rows stay in L1, and each key/value load feeds them all.
 const QT: usize = 4;
-/// Key columns (scores) or value features (output) per register tile: two SIMD128 vectors.
-const LANES: usize = 8;
 
 /// `qkv` `[B, S, 3H]`: q, k and v side by side, as the fused linear layer gives them (head
 /// `i` is features `i*dh..(i+1)*dh` of each); `mask_bias` `[B, S]` (0 on tokens, very
@@ -101,6 +99,11 @@ impl Shape {
     /// One head of one note: `[S, dh]`.
     fn head(&self, x: &Head) -> Vec<f32> {
         #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above), which implies AVX2 and FMA.
+            return unsafe { self.head_avx512(x) };
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU has AVX2 and FMA (checked just above).
@@ -119,8 +122,15 @@ impl Shape {
         self.head_impl::<simd::Avx2, 2>(x)
     }
 
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn head_avx512(&self, x: &Head) -> Vec<f32> {
+        // 16 lanes, two blocks per tile: 32 keys or features.
+        self.head_impl::<simd::Avx512, 2>(x)
+    }
+
     #[inline(always)]
-    /// `W`: blocks of [`LANES`] keys (or features) per register tile.
+    /// `W`: blocks of [`simd::F32x8::LANES`] keys (or features) per register tile.
     fn head_impl<V: simd::F32x8, const W: usize>(&self, x: &Head) -> Vec<f32> {
         let &Head { q, k, v, bias, bi, hi } = x;
         let Shape {
@@ -129,17 +139,17 @@ impl Shape {
             dh,
             scale,
         } = *self;
-        // Pad keys to whole register tiles and features to whole LANES; padded keys get
+        // Pad keys to whole register tiles and features to whole V::LANES; padded keys get
         // the mask's very negative bias (no weight), padded features are zero.
-        let sp = s.next_multiple_of(LANES * W);
-        let dp = dh.next_multiple_of(LANES * W);
+        let sp = s.next_multiple_of(V::LANES * W);
+        let dp = dh.next_multiple_of(V::LANES * W);
         fn row(x: &[f32], o: usize, dh: usize) -> &[f32] {
             &x[o..o + dh]
         }
         let at = |j: usize| (bi * s + j) * stride + hi * dh;
-        // Keys transposed in panels of one register tile: [sp / (LANES W), dp, LANES W], so a
+        // Keys transposed in panels of one register tile: [sp / (V::LANES W), dp, V::LANES W], so a
         // tile's keys are one contiguous 2 KB run instead of dp rows 2 KB apart.
-        let blk = LANES * W;
+        let blk = V::LANES * W;
         let mut kt = vec![0f32; dp * sp];
         let mut vh = vec![0f32; sp * dp]; // [sp, dp]
         for j in 0..s {
@@ -187,8 +197,8 @@ impl Shape {
     }
 }
 
-/// `sc[r, j] = Σ_d qt[d, r] · k[j, d] + bias[j]`, for [`QT`] rows × `LANES W` keys at a time.
-/// `qt` `[dp, QT]`, `kt` `[sp / (LANES W), dp, LANES W]`, `sc` `[QT, sp]`.
+/// `sc[r, j] = Σ_d qt[d, r] · k[j, d] + bias[j]`, for [`QT`] rows × `V::LANES W` keys at a time.
+/// `qt` `[dp, QT]`, `kt` `[sp / (V::LANES W), dp, V::LANES W]`, `sc` `[QT, sp]`.
 #[inline(always)]
 fn scores<V: simd::F32x8, const W: usize>(
     qt: &[f32],
@@ -197,15 +207,15 @@ fn scores<V: simd::F32x8, const W: usize>(
     sp: usize,
     sc: &mut [f32],
 ) {
-    assert!(sp.is_multiple_of(LANES * W) && bias.len() >= sp && sc.len() >= QT * sp);
+    assert!(sp.is_multiple_of(V::LANES * W) && bias.len() >= sp && sc.len() >= QT * sp);
     assert!(kt.len() / sp == qt.len() / QT);
-    for j0 in (0..sp).step_by(LANES * W) {
+    for j0 in (0..sp).step_by(V::LANES * W) {
         let mut acc = [[V::zero(); W]; QT];
-        let panel = &kt[j0 * (kt.len() / sp)..][..kt.len() / sp * LANES * W];
-        for (krow, qd) in panel.chunks_exact(LANES * W).zip(qt.chunks_exact(QT)) {
-            // SAFETY: (w + 1) * LANES <= LANES * W = krow.len().
+        let panel = &kt[j0 * (kt.len() / sp)..][..kt.len() / sp * V::LANES * W];
+        for (krow, qd) in panel.chunks_exact(V::LANES * W).zip(qt.chunks_exact(QT)) {
+            // SAFETY: (w + 1) * V::LANES <= V::LANES * W = krow.len().
             let kv: [V; W] =
-                std::array::from_fn(|w| unsafe { V::load(krow.as_ptr().add(w * LANES)) });
+                std::array::from_fn(|w| unsafe { V::load(krow.as_ptr().add(w * V::LANES)) });
             for r in 0..QT {
                 let qr = V::splat(qd[r]);
                 for w in 0..W {
@@ -213,19 +223,19 @@ fn scores<V: simd::F32x8, const W: usize>(
                 }
             }
         }
-        // SAFETY: j0 + LANES * W <= sp <= bias.len(); r * sp + j0 + LANES * W <= QT * sp <= sc.len().
+        // SAFETY: j0 + V::LANES * W <= sp <= bias.len(); r * sp + j0 + V::LANES * W <= QT * sp <= sc.len().
         unsafe {
             for w in 0..W {
-                let b = V::load(bias.as_ptr().add(j0 + w * LANES));
+                let b = V::load(bias.as_ptr().add(j0 + w * V::LANES));
                 for (r, acc) in acc.iter().enumerate() {
-                    V::add(acc[w], b).store(sc.as_mut_ptr().add(r * sp + j0 + w * LANES));
+                    V::add(acc[w], b).store(sc.as_mut_ptr().add(r * sp + j0 + w * V::LANES));
                 }
             }
         }
     }
 }
 
-/// `ot[r, d] = Σ_j sc[r, j] · vh[j, d]`, for [`QT`] rows × `LANES W` features at a time.
+/// `ot[r, d] = Σ_j sc[r, j] · vh[j, d]`, for [`QT`] rows × `V::LANES W` features at a time.
 /// `sc` `[QT, sp]`, `vh` `[sp, dp]`, `ot` `[QT, dp]`.
 #[inline(always)]
 fn weighted_values<V: simd::F32x8, const W: usize>(
@@ -235,15 +245,15 @@ fn weighted_values<V: simd::F32x8, const W: usize>(
     sp: usize,
     ot: &mut [f32],
 ) {
-    assert!(dp.is_multiple_of(LANES * W) && ot.len() >= QT * dp);
+    assert!(dp.is_multiple_of(V::LANES * W) && ot.len() >= QT * dp);
     assert!(vh.len() == sp * dp && sc.len() == QT * sp);
     let rows: [&[f32]; QT] = std::array::from_fn(|r| &sc[r * sp..(r + 1) * sp]);
-    for d0 in (0..dp).step_by(LANES * W) {
+    for d0 in (0..dp).step_by(V::LANES * W) {
         let mut acc = [[V::zero(); W]; QT];
         for (j, vrow) in vh.chunks_exact(dp).enumerate() {
-            // SAFETY: d0 + LANES * W <= dp = vrow.len().
+            // SAFETY: d0 + V::LANES * W <= dp = vrow.len().
             let vv: [V; W] =
-                std::array::from_fn(|w| unsafe { V::load(vrow.as_ptr().add(d0 + w * LANES)) });
+                std::array::from_fn(|w| unsafe { V::load(vrow.as_ptr().add(d0 + w * V::LANES)) });
             for r in 0..QT {
                 // SAFETY: j < sp = rows[r].len() (vh has sp rows, asserted above).
                 let p = V::splat(unsafe { *rows[r].get_unchecked(j) });
@@ -254,28 +264,30 @@ fn weighted_values<V: simd::F32x8, const W: usize>(
         }
         for (r, acc) in acc.iter().enumerate() {
             for (w, acc) in acc.iter().enumerate() {
-                // SAFETY: r * dp + d0 + LANES * W <= QT * dp <= ot.len(), asserted above.
-                unsafe { acc.store(ot.as_mut_ptr().add(r * dp + d0 + w * LANES)) };
+                // SAFETY: r * dp + d0 + V::LANES * W <= QT * dp <= ot.len(), asserted above.
+                unsafe { acc.store(ot.as_mut_ptr().add(r * dp + d0 + w * V::LANES)) };
             }
         }
     }
 }
 
-/// Eight f32 lanes: one AVX2 register, two SIMD128 registers, or a plain array.
-/// (LLVM does not vectorize the tiles above on its own: it keeps the accumulators in
-/// scalar registers and on the stack.)
+/// A vector of f32 lanes: one AVX-512 register (16), one AVX2 register (8), two SIMD128
+/// registers (8), or a plain array (8). (LLVM does not vectorize the tiles above on its
+/// own: it keeps the accumulators in scalar registers and on the stack.)
 mod simd {
     pub trait F32x8: Copy {
+        /// Keys (scores) or value features (output) per vector.
+        const LANES: usize;
         fn zero() -> Self;
         fn splat(x: f32) -> Self;
         /// `a * b + c` (fused where the target has FMA).
         fn madd(a: Self, b: Self, c: Self) -> Self;
         fn add(a: Self, b: Self) -> Self;
         /// # Safety
-        /// `p..p + 8` must be readable.
+        /// `p..p + LANES` must be readable.
         unsafe fn load(p: *const f32) -> Self;
         /// # Safety
-        /// `p..p + 8` must be writable.
+        /// `p..p + LANES` must be writable.
         unsafe fn store(self, p: *mut f32);
     }
 
@@ -283,6 +295,7 @@ mod simd {
     pub struct Scalar([f32; 8]);
 
     impl F32x8 for Scalar {
+        const LANES: usize = 8;
         #[inline(always)]
         fn zero() -> Self {
             Self([0.0; 8])
@@ -316,6 +329,7 @@ mod simd {
 
     #[cfg(target_arch = "x86_64")]
     impl F32x8 for Avx2 {
+        const LANES: usize = 8;
         #[inline(always)]
         fn zero() -> Self {
             // SAFETY (all methods): only reached from `head_avx2`, which requires AVX2 + FMA.
@@ -343,6 +357,41 @@ mod simd {
         }
     }
 
+    /// Only inlined into `#[target_feature(enable = "avx512f,...")]` functions.
+    #[cfg(target_arch = "x86_64")]
+    #[derive(Clone, Copy)]
+    pub struct Avx512(std::arch::x86_64::__m512);
+
+    #[cfg(target_arch = "x86_64")]
+    impl F32x8 for Avx512 {
+        const LANES: usize = 16;
+        #[inline(always)]
+        fn zero() -> Self {
+            // SAFETY (all methods): only reached from `head_avx512`, which requires AVX-512F.
+            Self(unsafe { std::arch::x86_64::_mm512_setzero_ps() })
+        }
+        #[inline(always)]
+        fn splat(x: f32) -> Self {
+            Self(unsafe { std::arch::x86_64::_mm512_set1_ps(x) })
+        }
+        #[inline(always)]
+        fn madd(a: Self, b: Self, c: Self) -> Self {
+            Self(unsafe { std::arch::x86_64::_mm512_fmadd_ps(a.0, b.0, c.0) })
+        }
+        #[inline(always)]
+        fn add(a: Self, b: Self) -> Self {
+            Self(unsafe { std::arch::x86_64::_mm512_add_ps(a.0, b.0) })
+        }
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Self {
+            Self(unsafe { std::arch::x86_64::_mm512_loadu_ps(p) })
+        }
+        #[inline(always)]
+        unsafe fn store(self, p: *mut f32) {
+            unsafe { std::arch::x86_64::_mm512_storeu_ps(p, self.0) }
+        }
+    }
+
     /// Two `f32x4`; wasm SIMD has no FMA, so `madd` is a multiply and an add.
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     #[derive(Clone, Copy)]
@@ -350,6 +399,7 @@ mod simd {
 
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     impl F32x8 for Wasm {
+        const LANES: usize = 8;
         #[inline(always)]
         fn zero() -> Self {
             Self([core::arch::wasm32::f32x4_splat(0.0); 2])
@@ -457,6 +507,36 @@ mod tests {
                 "b {b} s {s} h {h} nh {nh}: max difference {diff}"
             );
         }
+    }
+
+    /// Every SIMD form this CPU has gives the scalar form's result (the dispatched one is
+    /// also checked against candle above).
+    #[test]
+    fn every_kernel_form_agrees_with_scalar() {
+        let (s, h, nh) = (45, 64, 2);
+        let qkv = det(s * 3 * h, 9);
+        let mut bias = vec![0f32; s];
+        bias[40..].fill(-f32::MAX);
+        let shape = Shape { s, stride: 3 * h, dh: h / nh, scale: 0.125 };
+        let head = Head { q: &qkv[..], k: &qkv[h..], v: &qkv[2 * h..], bias: &bias, bi: 0, hi: 1 };
+        let want = shape.head_impl::<simd::Scalar, 1>(&head);
+        let close = |got: Vec<f32>, name: &str| {
+            let d = got.iter().zip(&want).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(d < 1e-5, "{name}: max difference {d}");
+        };
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx2") && has!("fma") {
+                // SAFETY: the CPU has AVX2 and FMA.
+                close(unsafe { shape.head_avx2(&head) }, "AVX2");
+            }
+            if has!("avx512f") {
+                // SAFETY: the CPU has AVX-512F.
+                close(unsafe { shape.head_avx512(&head) }, "AVX-512");
+            }
+        }
+        close(shape.head(&head), "dispatched");
     }
 
     #[test]

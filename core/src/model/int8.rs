@@ -164,6 +164,23 @@ impl I8Matmul {
 
 /// Per-row symmetric quantization: `x ≈ xq * scale[row]`, `|xq| <= X_MAX`.
 fn quantize_rows(x: &[f32], rows: usize, k: usize) -> (Vec<i16>, Vec<f32>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512bw") {
+        // SAFETY: the CPU has AVX-512F and BW (checked just above).
+        return unsafe { quantize_rows_avx512(x, rows, k) };
+    }
+    quantize_rows_loop(x, rows, k)
+}
+
+/// The same loops compiled for 16 lanes (the native baseline is SSE2): same results.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn quantize_rows_avx512(x: &[f32], rows: usize, k: usize) -> (Vec<i16>, Vec<f32>) {
+    quantize_rows_loop(x, rows, k)
+}
+
+#[inline(always)]
+fn quantize_rows_loop(x: &[f32], rows: usize, k: usize) -> (Vec<i16>, Vec<f32>) {
     let mut q = Vec::with_capacity(x.len());
     let mut scales = Vec::with_capacity(rows);
     for row in x.chunks(k.max(1)).take(rows) {

@@ -143,3 +143,31 @@ fn i8_gemm_matches_f32_matmul() {
     let err = want.iter().zip(&got).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
     assert!(err < 0.02 * scale, "max error {err} vs output scale {scale}");
 }
+
+/// Integer inputs whose row maxima are the kernel's ranges (2047, 1023) quantize with
+/// scale 1, so the kernel must return the exact dot products: checks the panel layout's
+/// partial panels (11 outputs) and its i64 blocks (k = 1100), in wasm and natively.
+#[wasm_bindgen_test]
+fn i8_gemm_is_exact_on_integer_inputs() {
+    use candle_core::{Device, Tensor};
+    for (rows, k, out) in [(5, 1100, 11), (3, 40, 4), (6, 384, 33)] {
+        let int = |i: usize, seed: usize, max: i64| ((i * 7919 + seed * 104_729) as i64 % (2 * max + 1)) - max;
+        let mut x: Vec<i64> = (0..rows * k).map(|i| int(i, 1, 2047)).collect();
+        let mut w: Vec<i64> = (0..out * k).map(|i| int(i, 2, 1023)).collect();
+        for r in 0..rows {
+            x[r * k] = 2047;
+        }
+        for o in 0..out {
+            w[o * k] = -1023;
+        }
+        let xt = Tensor::from_vec(x.iter().map(|&v| v as f32).collect::<Vec<_>>(), (rows, k), &Device::Cpu).unwrap();
+        let wt = Tensor::from_vec(w.iter().map(|&v| v as f32).collect::<Vec<_>>(), (out, k), &Device::Cpu).unwrap();
+        let got: Vec<f32> = icd_core::I8Matmul::pack(&wt).unwrap().forward(&xt).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        for r in 0..rows {
+            for o in 0..out {
+                let want: i64 = (0..k).map(|i| x[r * k + i] * w[o * k + i]).sum();
+                assert_eq!(got[r * out + o], want as f32, "rows {rows}, k {k}, out {out}: row {r}, output {o}");
+            }
+        }
+    }
+}

@@ -33,8 +33,9 @@ pub struct I8Matmul {
     inp: usize,
     /// `[out, inp]` values in ±`W_MAX`, as i16 (empty when `panels` holds them).
     w: Vec<i16>,
-    /// The same values in panels, where the CPU runs the panel kernel (x86-64 AVX-512BW).
-    #[cfg(target_arch = "x86_64")]
+    /// The same values in panels, where the CPU runs the panel kernel (x86-64 with
+    /// AVX-512BW, wasm32 with SIMD128).
+    #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
     panels: Option<super::panels::Panels>,
     /// `[out]` one scale per output row.
     scale: Vec<f32>,
@@ -58,13 +59,13 @@ impl I8Matmul {
             w.extend(row.iter().map(|v| (v / s).round().clamp(-W_MAX, W_MAX) as i16));
             scale.push(s);
         }
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
         {
             let panels = (super::panels::available() && inp.is_multiple_of(2)).then(|| super::panels::Panels::pack(&w, out, inp));
             let w = if panels.is_some() { Vec::new() } else { w };
             Ok(Self { out, inp, w, scale, bias: None, panels })
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
         Ok(Self { out, inp, w, scale, bias: None })
     }
 
@@ -120,6 +121,11 @@ impl I8Matmul {
                 let (r0, n) = (g * group, ys.len() / self.out);
                 p.matmul(&xq[r0 * k..(r0 + n) * k], n, &xscale[r0..r0 + n], &self.scale, self.bias.as_deref(), ys);
             });
+            return;
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if let Some(p) = &self.panels {
+            p.matmul(xq, rows, xscale, &self.scale, self.bias.as_deref(), y);
             return;
         }
         let tile = |r0: usize, y: &mut [f32]| {

@@ -14,7 +14,7 @@ mod fastmath;
 mod heads;
 mod int8;
 mod linear;
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
 mod panels;
 mod weights;
 

@@ -1,12 +1,14 @@
-//! The int8 kernel's weight layout for x86-64 with AVX-512BW (native only).
+//! The int8 kernel's weight layout in panels: x86-64 with AVX-512BW (16 outputs a
+//! panel) and wasm32 with SIMD128 (4 outputs a panel).
 //!
 //! [`super::int8`]'s row layout dots one activation row with one weight row and must sum
-//! 16 lanes at the end of every dot. Here the weight is cut into panels of 16 output rows,
-//! stored as pairs of columns: `[panel][k / 2][16 outputs][2]`. One `vpdpwssd` (VNNI) or
-//! `vpmaddwd` + `vpaddd` of a panel vector with a broadcast pair of activations adds two
-//! columns to 16 outputs at once, so each i32 lane ends holding one finished output: no
-//! horizontal sums, and the epilogue (scales, bias) runs 16 outputs at a time. A tile is
-//! up to 4 activation rows × 2 panels (8 accumulators).
+//! the vector lanes at the end of every dot. Here the weight is cut into panels of
+//! [`WIDTH`] output rows, stored as pairs of columns: `[panel][k / 2][WIDTH outputs][2]`.
+//! One `vpdpwssd` (AVX-512 VNNI), `vpmaddwd` + `vpaddd`, or `i32x4.dot_i16x8_s` +
+//! `i32x4.add` of a panel vector with a broadcast pair of activations adds two columns to
+//! WIDTH outputs at once, so each i32 lane ends holding one finished output: no
+//! horizontal sums, and the epilogue (scales, bias) runs WIDTH outputs at a time. A tile
+//! is up to 4 activation rows × 2 panels (8 accumulators).
 //!
 //! The sums are the same integers as the row layout's (and the browser's), and the
 //! epilogue does the same float operations in the same order, so results match exactly.
@@ -14,12 +16,16 @@
 //! `2 · 2047 · 1023`; that fits an i32 for 512 pairs, so longer rows are summed in blocks
 //! of 512 pairs and the blocks added in i64.
 
-/// Outputs per panel (i32 lanes of a 512-bit register).
+/// Outputs per panel: the i32 lanes of one vector register.
+#[cfg(target_arch = "x86_64")]
 pub(crate) const WIDTH: usize = 16;
+#[cfg(target_arch = "wasm32")]
+pub(crate) const WIDTH: usize = 4;
 /// Column pairs summed in i32 before the running sum moves to i64.
 const PAIRS_PER_BLOCK: usize = 512;
-/// Panels whose weights are used by all rows of a group before moving on (they stay in L2).
-const PANEL_BLOCK: usize = 8;
+/// Panels whose weights are used by all rows of a group before moving on: 128 outputs
+/// (96 KB of MiniLM weights, which stay in L2).
+const PANEL_BLOCK: usize = 128 / WIDTH;
 
 /// A `[out, k]` i16 weight in panels (`k` even).
 #[derive(Debug, Clone)]
@@ -31,8 +37,15 @@ pub(crate) struct Panels {
 }
 
 /// Whether this CPU runs the panel kernel.
+#[cfg(target_arch = "x86_64")]
 pub(crate) fn available() -> bool {
     std::arch::is_x86_feature_detected!("avx512bw") && std::arch::is_x86_feature_detected!("avx512dq")
+}
+
+/// SIMD128 is a compile-time feature in wasm: this module is only built with it.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn available() -> bool {
+    true
 }
 
 impl Panels {
@@ -107,6 +120,7 @@ struct Epilogue {
 }
 
 /// Dispatches a tile of `nr` rows × `np` panels to the widest kernel the CPU has.
+#[cfg(target_arch = "x86_64")]
 fn tile(nr: usize, np: usize, x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
     macro_rules! go {
         ($f:ident) => {
@@ -134,6 +148,99 @@ fn tile(nr: usize, np: usize, x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilo
     }
 }
 
+/// A tile of `nr` rows × `np` panels with SIMD128.
+#[cfg(target_arch = "wasm32")]
+fn tile(nr: usize, np: usize, x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
+    match (nr, np) {
+        (4, 2) => tile_wasm::<4, 2>(x, panels, epi),
+        (3, 2) => tile_wasm::<3, 2>(x, panels, epi),
+        (2, 2) => tile_wasm::<2, 2>(x, panels, epi),
+        (1, 2) => tile_wasm::<1, 2>(x, panels, epi),
+        (4, _) => tile_wasm::<4, 1>(x, panels, epi),
+        (3, _) => tile_wasm::<3, 1>(x, panels, epi),
+        (2, _) => tile_wasm::<2, 1>(x, panels, epi),
+        _ => tile_wasm::<1, 1>(x, panels, epi),
+    }
+}
+
+/// `i32x4.dot_i16x8_s` with a broadcast pair: 4 outputs per panel vector.
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+fn tile_wasm<const R: usize, const P: usize>(x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
+    use core::arch::wasm32::*;
+    let pairs = panels[0].len() / (2 * WIDTH);
+    assert!((0..P).all(|p| panels[p].len() == pairs * 2 * WIDTH) && (0..R).all(|r| x[r].len() >= 2 * pairs));
+    let mut acc = [[i32x4_splat(0); P]; R];
+    // Sums of the finished i32 blocks, when k needs several.
+    let mut wide = [[[0i64; WIDTH]; P]; R];
+    let mut start = 0;
+    while start < pairs {
+        let end = (start + PAIRS_PER_BLOCK).min(pairs);
+        for j in start..end {
+            let mut w = [i32x4_splat(0); P];
+            for p in 0..P {
+                // SAFETY: panel p holds `pairs` vectors of 8 i16 (asserted); j < pairs.
+                w[p] = unsafe { v128_load(panels[p].as_ptr().add(j * 2 * WIDTH) as *const v128) };
+            }
+            for r in 0..R {
+                // SAFETY: row r holds at least 2 · pairs values (asserted); this reads 2j and 2j + 1.
+                let xv = unsafe { v128_load32_splat(x[r].as_ptr().add(2 * j) as *const u32) };
+                for p in 0..P {
+                    acc[r][p] = i32x4_add(acc[r][p], i32x4_dot_i16x8(xv, w[p]));
+                }
+            }
+        }
+        if pairs > PAIRS_PER_BLOCK {
+            for r in 0..R {
+                for p in 0..P {
+                    let a = acc[r][p];
+                    let lanes =
+                        [i32x4_extract_lane::<0>(a), i32x4_extract_lane::<1>(a), i32x4_extract_lane::<2>(a), i32x4_extract_lane::<3>(a)];
+                    for (wd, l) in wide[r][p].iter_mut().zip(lanes) {
+                        *wd += l as i64;
+                    }
+                    acc[r][p] = i32x4_splat(0);
+                }
+            }
+        }
+        start = end;
+    }
+    // Epilogue: (sum as f32 * xscale) * scale + bias, as the row layout does it.
+    for p in 0..P {
+        let lanes = epi.valid.saturating_sub(p * WIDTH).min(WIDTH);
+        if lanes == 0 {
+            continue;
+        }
+        let at = |ptr: *const f32, l: usize| if l < lanes { unsafe { *ptr.add(p * WIDTH + l) } } else { 0.0 };
+        // SAFETY (in `at`): `scale` and `bias` have `valid` values from o0; l < lanes stays inside.
+        let scale = f32x4(at(epi.scale, 0), at(epi.scale, 1), at(epi.scale, 2), at(epi.scale, 3));
+        let bias = epi.bias.map_or(f32x4_splat(0.0), |b| f32x4(at(b, 0), at(b, 1), at(b, 2), at(b, 3)));
+        for r in 0..R {
+            let sum = if pairs > PAIRS_PER_BLOCK {
+                let w = wide[r][p];
+                f32x4(w[0] as f32, w[1] as f32, w[2] as f32, w[3] as f32)
+            } else {
+                f32x4_convert_i32x4(acc[r][p])
+            };
+            let v = f32x4_add(f32x4_mul(f32x4_mul(sum, f32x4_splat(epi.xscale[r])), scale), bias);
+            // SAFETY: row r has room for `valid` outputs from o0; lanes <= valid - p * WIDTH.
+            unsafe {
+                let y = epi.y[r].add(p * WIDTH);
+                if lanes == WIDTH {
+                    v128_store(y as *mut v128, v);
+                } else {
+                    let v =
+                        [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)];
+                    for (l, &x) in v.iter().enumerate().take(lanes) {
+                        *y.add(l) = x;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
 macro_rules! tile_kernel {
     ($(#[$doc:meta])* $name:ident, $features:literal, |$acc:ident, $x:ident, $w:ident| $madd:expr) => {
         $(#[$doc])*
@@ -206,6 +313,7 @@ macro_rules! tile_kernel {
     };
 }
 
+#[cfg(target_arch = "x86_64")]
 tile_kernel!(
     /// `vpmaddwd` + `vpaddd` (AVX-512BW).
     tile_bw,
@@ -213,6 +321,7 @@ tile_kernel!(
     |acc, x, w| _mm512_add_epi32(acc, _mm512_madd_epi16(x, w))
 );
 
+#[cfg(target_arch = "x86_64")]
 tile_kernel!(
     /// `vpdpwssd` (AVX-512 VNNI: Ice Lake, Zen 4 and later).
     tile_vnni,
@@ -275,6 +384,7 @@ mod tests {
         }
     }
 
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn vnni_and_bw_tiles_agree() {
         if !(available() && std::arch::is_x86_feature_detected!("avx512vnni")) {

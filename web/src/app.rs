@@ -78,7 +78,9 @@ pub fn App() -> impl IntoView {
     };
     provide_context(decisions);
 
-    // Preselect: for a multi-label model the codes above the threshold; otherwise the top code.
+    // Preselect the top code (the first-listed diagnosis candidate, even when the model is
+    // unsure: its score is shown beside it) and, for a multi-label model, every code above
+    // the threshold.
     Effect::new(move |_| {
         let threshold = decisions.threshold.get();
         let multi = matches!(client.status.get_untracked(), ModelStatus::Ready(ref m) if m.multi_label());
@@ -87,7 +89,7 @@ pub fn App() -> impl IntoView {
                 .predictions
                 .iter()
                 .enumerate()
-                .map(|(i, p)| (p.code.clone(), if multi { p.score >= threshold } else { i == 0 }))
+                .map(|(i, p)| (p.code.clone(), i == 0 || (multi && p.score >= threshold)))
                 .collect();
             decisions.accepted.set(pre);
         }

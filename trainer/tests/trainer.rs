@@ -90,6 +90,18 @@ fn train_args(base: &Path, data: &Path, labels: &Path, out: &Path, extra: &[&str
     Wrap::parse_from(argv).args
 }
 
+/// A temporary folder with a tiny random base model, a 3-code label file and the
+/// synthetic splits: (folder, base, labels, data).
+fn tiny_setup() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    tiny_base(&base);
+    let labels = tmp.path().join("labels.tsv");
+    let data = tmp.path().join("data");
+    write_dataset(&data, &labels);
+    (tmp, base, labels, data)
+}
+
 /// libtorch's random generator is process-wide: a test drawing from it while another
 /// seeds it and initializes a model changes that model. Tests take turns.
 fn serial() -> std::sync::MutexGuard<'static, ()> {
@@ -104,15 +116,11 @@ fn metrics(out: &Path) -> serde_json::Value {
 #[test]
 fn tiny_bert_learns_and_its_checkpoint_round_trips() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let base = tmp.path().join("base");
-    tiny_base(&base);
-    let labels = tmp.path().join("labels.tsv");
-    write_dataset(&tmp.path().join("data"), &labels);
+    let (tmp, base, labels, data) = tiny_setup();
     let out = tmp.path().join("run");
     let args = train_args(
         &base,
-        &tmp.path().join("data"),
+        &data,
         &labels,
         &out,
         &["--epochs", "8", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16"],
@@ -135,7 +143,7 @@ fn tiny_bert_learns_and_its_checkpoint_round_trips() {
     assert_eq!(cfg["icd"]["head"], "cls");
     // Notes are longer than 16 tokens, so they were split into chunks.
     assert!(data::load_split(
-        &tmp.path().join("data/test.jsonl"),
+        &data.join("test.jsonl"),
         &icd_core::LabelSpace::from_labels(vec![
             icd_core::labels::Label { code: "J45.909".into(), description: String::new() },
             icd_core::labels::Label { code: "I10".into(), description: String::new() },
@@ -152,7 +160,7 @@ fn tiny_bert_learns_and_its_checkpoint_round_trips() {
     // The checkpoint alone reproduces the reported test accuracy.
     let report = train::eval(&train::EvalArgs {
         checkpoint: out.clone(),
-        data: tmp.path().join("data/test.jsonl"),
+        data: data.join("test.jsonl"),
         device: "cpu".into(),
         batch_size: 4,
         json: None,
@@ -174,12 +182,7 @@ fn tiny_bert_learns_and_its_checkpoint_round_trips() {
 #[test]
 fn a_run_resumed_mid_epoch_matches_an_uninterrupted_run() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let base = tmp.path().join("base");
-    tiny_base(&base);
-    let labels = tmp.path().join("labels.tsv");
-    let data = tmp.path().join("data");
-    write_dataset(&data, &labels);
+    let (tmp, base, labels, data) = tiny_setup();
     // 60 notes, batch 8: 8 steps per epoch; stop after 3 and after 11 (inside epochs 1 and 2).
     let opts = ["--epochs", "3", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16"];
     let whole = tmp.path().join("whole");
@@ -216,15 +219,11 @@ fn a_run_resumed_mid_epoch_matches_an_uninterrupted_run() {
 #[test]
 fn label_attention_head_trains_on_multi_label_data() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let base = tmp.path().join("base");
-    tiny_base(&base);
-    let labels = tmp.path().join("labels.tsv");
-    write_dataset(&tmp.path().join("data"), &labels);
+    let (tmp, base, labels, data) = tiny_setup();
     let out = tmp.path().join("run");
     let args = train_args(
         &base,
-        &tmp.path().join("data"),
+        &data,
         &labels,
         &out,
         &[
@@ -257,15 +256,11 @@ fn label_attention_head_trains_on_multi_label_data() {
 #[test]
 fn frozen_layers_stay_unchanged_while_the_head_learns() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let base = tmp.path().join("base");
-    tiny_base(&base);
-    let labels = tmp.path().join("labels.tsv");
-    write_dataset(&tmp.path().join("data"), &labels);
+    let (tmp, base, labels, data) = tiny_setup();
     let out = tmp.path().join("run");
     let args = train_args(
         &base,
-        &tmp.path().join("data"),
+        &data,
         &labels,
         &out,
         &["--epochs", "4", "--batch-size", "8", "--lr", "1e-2", "--max-length", "16", "--freeze-layers", "2"],

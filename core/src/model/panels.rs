@@ -78,6 +78,8 @@ impl Panels {
         assert!(xq.len() >= rows * k && xscale.len() >= rows && scale.len() == out && y.len() >= rows * out);
         assert!(bias.is_none_or(|b| b.len() == out));
         let n = out.div_ceil(WIDTH);
+        // One raw pointer for all tiles' output rows (each row's range is in bounds: asserted).
+        let y0 = y.as_mut_ptr();
         for pb in (0..n).step_by(PANEL_BLOCK) {
             for r0 in (0..rows).step_by(4) {
                 let nr = (rows - r0).min(4);
@@ -89,13 +91,8 @@ impl Panels {
                     let o0 = p * WIDTH;
                     let panels = [self.panel(p), if np == 2 { self.panel(p + 1) } else { &[][..] }];
                     let epi = Epilogue {
-                        y: std::array::from_fn(|r| {
-                            if r < nr {
-                                y[(r0 + r) * out + o0..(r0 + r + 1) * out].as_mut_ptr()
-                            } else {
-                                std::ptr::null_mut()
-                            }
-                        }),
+                        // SAFETY: (r0 + r) * out + o0 < rows * out <= y.len() for r < nr.
+                        y: std::array::from_fn(|r| if r < nr { unsafe { y0.add((r0 + r) * out + o0) } } else { std::ptr::null_mut() }),
                         valid: out - o0,
                         xscale: xs,
                         scale: scale[o0..].as_ptr(),
@@ -398,8 +395,10 @@ mod tests {
         let (mut a, mut b) = (vec![0f32; 4 * 32], vec![0f32; 4 * 32]);
         let scale = vec![1f32; 32];
         for (kernel, y) in [(0, &mut a), (1, &mut b)] {
+            let base = y.as_mut_ptr();
             let epi = Epilogue {
-                y: std::array::from_fn(|r| y[r * 32..].as_mut_ptr()),
+                // SAFETY: `y` holds 4 rows of 32 outputs.
+                y: std::array::from_fn(|r| unsafe { base.add(r * 32) }),
                 valid: 32,
                 xscale: [1.0; 4],
                 scale: scale.as_ptr(),

@@ -35,32 +35,34 @@ pub fn attention(qkv: &Tensor, mask_bias: &Tensor, n_heads: usize) -> Result<Ten
         candle_core::bail!("attention: hidden size {h} is not a multiple of {n_heads} heads");
     }
     let dh = h / n_heads;
-    let flat = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
-    let (qkv, bias) = (flat(qkv)?, flat(mask_bias)?);
+    let bias = mask_bias.flatten_all()?.to_vec1::<f32>()?;
     let shape = Shape {
         s,
         stride: h3,
         dh,
         scale: 1.0 / (dh as f32).sqrt(),
     };
-    let run = |t: usize| {
-        let (bi, hi) = (t / n_heads, t % n_heads);
-        shape.head(&Head {
-            q: &qkv[..],
-            k: &qkv[h..],
-            v: &qkv[2 * h..],
-            bias: &bias[bi * s..(bi + 1) * s],
-            bi,
-            hi,
-        })
-    };
-    #[cfg(not(target_arch = "wasm32"))]
-    let per_head: Vec<Vec<f32>> = {
-        use rayon::prelude::*;
-        (0..b * n_heads).into_par_iter().map(run).collect()
-    };
-    #[cfg(target_arch = "wasm32")]
-    let per_head: Vec<Vec<f32>> = (0..b * n_heads).map(run).collect();
+    // qkv is read in place (no copy of [B, S, 3H]).
+    let per_head: Vec<Vec<f32>> = super::with_f32(qkv, |qkv| {
+        let run = |t: usize| {
+            let (bi, hi) = (t / n_heads, t % n_heads);
+            shape.head(&Head {
+                q: qkv,
+                k: &qkv[h..],
+                v: &qkv[2 * h..],
+                bias: &bias[bi * s..(bi + 1) * s],
+                bi,
+                hi,
+            })
+        };
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            use rayon::prelude::*;
+            (0..b * n_heads).into_par_iter().map(run).collect()
+        }
+        #[cfg(target_arch = "wasm32")]
+        (0..b * n_heads).map(run).collect()
+    })?;
 
     // [B, nh, S, dh] -> [B, S, H]
     let mut out = vec![0f32; b * s * h];

@@ -126,9 +126,11 @@ impl LayerNorm {
         }
         let mut v = x.flatten_all()?.to_vec1::<f32>()?;
         if let Some(r) = residual {
-            for (a, b) in v.iter_mut().zip(r.flatten_all()?.to_vec1::<f32>()?) {
-                *a += b;
-            }
+            super::with_f32(r, |r| {
+                for (a, b) in v.iter_mut().zip(r) {
+                    *a += b;
+                }
+            })?;
         }
         for row in v.chunks_exact_mut(h.max(1)) {
             let mean = lanes(row, 0.0, |a, b| a + b) / h as f32;

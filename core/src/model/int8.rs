@@ -96,8 +96,7 @@ impl I8Matmul {
             candle_core::bail!("int8 kernel: input has {k} features, weight expects {}", self.inp);
         }
         let rows = x.elem_count() / k.max(1);
-        let xs = x.flatten_all()?.to_vec1::<f32>()?;
-        let (xq, xscale) = quantize_rows(&xs, rows, k);
+        let (xq, xscale) = super::with_f32(x, |xs| quantize_rows(xs, rows, k))?;
         let mut y = vec![0f32; rows * self.out];
         self.matmul(&xq, &xscale, rows, &mut y);
         if gelu {

@@ -256,6 +256,21 @@ pub fn gguf_tensors(gguf: &[u8]) -> Result<Vec<(String, Tensor)>, ModelError> {
     Weights::from_gguf(gguf, &Device::Cpu, Int8Kernel::Dequantized)?.into_f32_tensors()
 }
 
+/// Runs `f` on a tensor's f32 values, in place where it is a contiguous CPU tensor (every
+/// activation of the encoder is), else on a copy. Saves the copy `to_vec1` makes of every
+/// layer input (4 % of a note's time natively).
+pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> candle_core::Result<R> {
+    {
+        let (storage, layout) = t.storage_and_layout();
+        if let (candle_core::Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) {
+            if let Ok(v) = cpu.as_slice::<f32>() {
+                return Ok(f(&v[start..end]));
+            }
+        }
+    }
+    Ok(f(&t.flatten_all()?.to_vec1::<f32>()?))
+}
+
 fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }

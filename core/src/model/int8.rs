@@ -255,18 +255,14 @@ fn dot4x2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
     w.map(|w| x.map(|x| dot(x, w)))
 }
 
-/// Four activation rows against two weight rows, in 8 register accumulators: AVX-512
-/// VNNI or BW (32 values a step) or AVX2 (16 values) when the CPU has them, else one
-/// SSE2 dot per pair.
+/// Four activation rows against two weight rows, in 8 register accumulators: AVX-512BW
+/// (`vpmaddwd` on 32 values) or AVX2 (16 values) when the CPU has them, else one SSE2
+/// dot per pair. (With AVX-512 the panel layout takes every even inner dimension.)
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn dot4x2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
     let n = x.iter().chain(&w).fold(usize::MAX, |n, v| n.min(v.len()));
     let (x, w) = (x.map(|x| &x[..n]), w.map(|w| &w[..n]));
-    if std::arch::is_x86_feature_detected!("avx512vnni") && std::arch::is_x86_feature_detected!("avx512bw") {
-        // SAFETY: the CPU has AVX-512F, BW and VNNI, checked just above.
-        return unsafe { dot4x2_avx512vnni(x, w) };
-    }
     if std::arch::is_x86_feature_detected!("avx512bw") {
         // SAFETY: the CPU has AVX-512F and BW (BW implies F), checked just above.
         return unsafe { dot4x2_avx512(x, w) };
@@ -278,60 +274,38 @@ fn dot4x2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
     w.map(|w| x.map(|x| dot(x, w)))
 }
 
-/// Defines [`dot4x2`] for AVX-512 with a given multiply-accumulate; every slice has the
-/// same length. The last partial block is read with masked loads (masked-off lanes are
-/// zero and are not read).
-macro_rules! dot4x2_avx512 {
-    ($(#[$doc:meta])* $name:ident, $features:literal, |$acc:ident, $x:ident, $w:ident| $madd:expr) => {
-        $(#[$doc])*
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = $features)]
-        unsafe fn $name(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
-            use std::arch::x86_64::*;
-            let n = w[0].len();
-            let mut acc = [[_mm512_setzero_si512(); 4]; 2];
-            let mut i = 0;
-            while i < n {
-                let m: __mmask32 = if n - i >= 32 { !0 } else { (1u32 << (n - i)) - 1 };
-                // SAFETY: lanes at i..min(i + 32, n) are in bounds; the mask stops the rest.
-                unsafe {
-                    let w0 = _mm512_maskz_loadu_epi16(m, w[0].as_ptr().add(i));
-                    let w1 = _mm512_maskz_loadu_epi16(m, w[1].as_ptr().add(i));
-                    for r in 0..4 {
-                        let xv = _mm512_maskz_loadu_epi16(m, x[r].as_ptr().add(i));
-                        for (c, wv) in [w0, w1].into_iter().enumerate() {
-                            let ($acc, $x, $w) = (acc[c][r], xv, wv);
-                            acc[c][r] = $madd;
-                        }
-                    }
-                }
-                i += 32;
+/// [`dot4x2`] with AVX-512BW; every slice has the same length. The last partial block is
+/// read with masked loads (masked-off lanes are zero and are not read).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn dot4x2_avx512(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
+    use std::arch::x86_64::*;
+    let n = w[0].len();
+    let mut acc = [[_mm512_setzero_si512(); 4]; 2];
+    let mut i = 0;
+    while i < n {
+        let m: __mmask32 = if n - i >= 32 { !0 } else { (1u32 << (n - i)) - 1 };
+        // SAFETY: lanes at i..min(i + 32, n) are in bounds; the mask stops the rest.
+        unsafe {
+            let w0 = _mm512_maskz_loadu_epi16(m, w[0].as_ptr().add(i));
+            let w1 = _mm512_maskz_loadu_epi16(m, w[1].as_ptr().add(i));
+            for r in 0..4 {
+                let xv = _mm512_maskz_loadu_epi16(m, x[r].as_ptr().add(i));
+                acc[0][r] = _mm512_add_epi32(acc[0][r], _mm512_madd_epi16(xv, w0));
+                acc[1][r] = _mm512_add_epi32(acc[1][r], _mm512_madd_epi16(xv, w1));
             }
-            // Each i32 lane holds n/16 products (bounded by MAX_K); their sum is taken in i64.
-            acc.map(|a| {
-                a.map(|a| {
-                    let lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(a));
-                    let hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(a));
-                    _mm512_reduce_add_epi64(_mm512_add_epi64(lo, hi))
-                })
-            })
         }
-    };
+        i += 32;
+    }
+    // Each i32 lane holds n/16 products (bounded by MAX_K); their sum is taken in i64.
+    acc.map(|a| {
+        a.map(|a| {
+            let lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(a));
+            let hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64::<1>(a));
+            _mm512_reduce_add_epi64(_mm512_add_epi64(lo, hi))
+        })
+    })
 }
-
-dot4x2_avx512!(
-    /// `vpmaddwd` then `vpaddd`.
-    dot4x2_avx512,
-    "avx512f,avx512bw",
-    |acc, x, w| _mm512_add_epi32(acc, _mm512_madd_epi16(x, w))
-);
-
-dot4x2_avx512!(
-    /// `vpdpwssd` (AVX-512 VNNI: Ice Lake, Zen 4 and later): the same sums in one instruction.
-    dot4x2_avx512vnni,
-    "avx512f,avx512bw,avx512vnni",
-    |acc, x, w| _mm512_dpwssd_epi32(acc, x, w)
-);
 
 /// [`dot4x2`] with AVX2; every slice has the same length.
 #[cfg(target_arch = "x86_64")]
@@ -518,9 +492,6 @@ mod tests {
                 }
                 if has!("avx512bw") {
                     assert_eq!(unsafe { dot4x2_avx512(x, w) }, want, "AVX-512BW, n = {n}");
-                }
-                if has!("avx512bw") && has!("avx512vnni") {
-                    assert_eq!(unsafe { dot4x2_avx512vnni(x, w) }, want, "AVX-512 VNNI, n = {n}");
                 }
             }
         }

@@ -165,10 +165,7 @@ impl AdamW {
         }
         let norm = self.grad_norm();
         let grad_scale = clip_scale(norm, max_norm);
-        self.steps += 1;
-        let t = self.steps as i32;
-        let bc1 = 1.0 - self.beta1.powi(t);
-        let bc2 = 1.0 - self.beta2.powi(t);
+        let (bc1, bc2) = self.next_step();
         tch::no_grad(|| {
             for p in &mut self.params {
                 let g = p.value.grad();
@@ -206,11 +203,8 @@ impl AdamW {
 
     /// The update as tensor ops on the flat buffers, one run per segment.
     fn step_flat(&mut self, lr: [f64; 2], max_norm: f64) -> f64 {
+        let (bc1, bc2) = self.next_step();
         let flat = self.flat.as_ref().expect("flat layout");
-        self.steps += 1;
-        let t = self.steps as i32;
-        let bc1 = 1.0 - self.beta1.powi(t);
-        let bc2 = 1.0 - self.beta2.powi(t);
         tch::no_grad(|| {
             let grads: Vec<Tensor> = self
                 .params
@@ -250,6 +244,13 @@ impl AdamW {
             }
             norm
         })
+    }
+
+    /// Counts one more update; returns the bias corrections `1 - β₁ᵗ` and `1 - β₂ᵗ`.
+    fn next_step(&mut self) -> (f64, f64) {
+        self.steps += 1;
+        let t = self.steps as i32;
+        (1.0 - self.beta1.powi(t), 1.0 - self.beta2.powi(t))
     }
 
     /// Writes both moments of every parameter (`exp_avg.NAME`, `exp_avg_sq.NAME`).

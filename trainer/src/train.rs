@@ -359,7 +359,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                     save_last(&last, &tr, tok, &opt, &state)?;
                     state.partial = None;
                     last_save = Instant::now();
-                    pb.println(format!("epoch {epoch}: checkpoint at batch {} of {}", bi + 1, batches.len()));
+                    // Through tracing, not the progress bar: the bar is hidden when stderr is a log file.
+                    tracing::info!(epoch, batch = bi + 1, of = batches.len(), "checkpoint inside the epoch");
                     if stop {
                         pb.finish_and_clear();
                         println!("stopped after {step} steps (--max-steps); --resume continues from {}", last.display());

@@ -1,7 +1,7 @@
 //! Loading a checkpoint: the contract's names, base-model name mapping, and errors that name
 //! the tensor. Uses a tiny synthetic model, so it needs no files.
 
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use icd_core::{Chunk, IcdModel, ModelError};
 use serde_json::json;
 
@@ -129,6 +129,22 @@ fn loads_both_heads_and_batches_with_padding() {
             }
         }
     }
+}
+
+/// The `cls` path computes only the first position in the last layer: it must be the full
+/// encoder's first row, bit for bit, padding included.
+#[test]
+fn first_position_alone_equals_the_full_encoder() {
+    let m = load("cls", &tensors("cls")).unwrap();
+    let ids = Tensor::new(&[[2u32, 5, 6, 7, 8, 9, 3], [2, 10, 3, 0, 0, 0, 0]], &Device::Cpu).unwrap();
+    let mask = Tensor::new(&[[1f32; 7], [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]], &Device::Cpu).unwrap();
+    let full = m.encoder().forward(&ids, &mask).unwrap();
+    let first = m.encoder().forward_first(&ids, &mask).unwrap();
+    assert_eq!(first.dims(), [2, 1, full.dim(2).unwrap()]);
+    let want: Vec<f32> = full.narrow(1, 0, 1).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let got: Vec<f32> = first.flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(got, want);
+    assert!(got.iter().all(|x| x.is_finite()) && got.iter().any(|&x| x != 0.0));
 }
 
 #[test]

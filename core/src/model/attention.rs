@@ -20,9 +20,14 @@ const QT: usize = 4;
 
 /// `qkv` `[B, S, 3H]`: q, k and v side by side, as the fused linear layer gives them (head
 /// `i` is features `i*dh..(i+1)*dh` of each); `mask_bias` `[B, S]` (0 on tokens, very
-/// negative on padding) -> `[B, S, H]`.
-pub fn attention(qkv: &Tensor, mask_bias: &Tensor, n_heads: usize) -> Result<Tensor> {
+/// negative on padding) -> `[B, queries, H]`: the first `queries` positions (S for all),
+/// over all keys. Each row is the same numbers whatever `queries` is: the `cls` head reads
+/// only `[CLS]` from the last layer, which then needs one query row instead of S.
+pub fn attention_rows(qkv: &Tensor, mask_bias: &Tensor, n_heads: usize, queries: usize) -> Result<Tensor> {
     let (b, s, h3) = qkv.dims3()?;
+    if queries == 0 || queries > s {
+        candle_core::bail!("attention: {queries} query rows of a sequence of {s}");
+    }
     let h = h3 / 3;
     if h3 % 3 != 0 || mask_bias.dims() != [b, s] {
         candle_core::bail!(
@@ -38,47 +43,60 @@ pub fn attention(qkv: &Tensor, mask_bias: &Tensor, n_heads: usize) -> Result<Ten
     let bias = mask_bias.flatten_all()?.to_vec1::<f32>()?;
     let shape = Shape {
         s,
+        nq: queries,
         stride: h3,
         dh,
         scale: 1.0 / (dh as f32).sqrt(),
     };
-    // qkv is read in place (no copy of [B, S, 3H]).
-    let per_head: Vec<Vec<f32>> = super::with_f32(qkv, |qkv| {
+    // qkv is read in place (no copy of [B, S, 3H]); each head writes its own columns of `out`.
+    let mut out = vec![0f32; b * queries * h];
+    let dst = Out(out.as_mut_ptr());
+    super::with_f32(qkv, |qkv| {
         let run = |t: usize| {
             let (bi, hi) = (t / n_heads, t % n_heads);
-            shape.head(&Head {
+            let x = Head {
                 q: qkv,
                 k: &qkv[h..],
                 v: &qkv[2 * h..],
                 bias: &bias[bi * s..(bi + 1) * s],
                 bi,
                 hi,
-            })
+            };
+            // SAFETY: `out` is [B, queries, H] and head (bi, hi) writes only features
+            // hi·dh..(hi+1)·dh of note bi's rows: no two tasks write the same element, and
+            // `out` outlives them.
+            unsafe { shape.head(&x, dst.at(bi * queries * h + hi * dh), h) }
         };
         #[cfg(not(target_arch = "wasm32"))]
         {
             use rayon::prelude::*;
-            (0..b * n_heads).into_par_iter().map(run).collect()
+            (0..b * n_heads).into_par_iter().for_each(run)
         }
         #[cfg(target_arch = "wasm32")]
-        (0..b * n_heads).map(run).collect()
+        (0..b * n_heads).for_each(run)
     })?;
+    Tensor::from_vec(out, (b, queries, h), &candle_core::Device::Cpu)
+}
 
-    // [B, nh, S, dh] -> [B, S, H]
-    let mut out = vec![0f32; b * s * h];
-    for (t, o) in per_head.iter().enumerate() {
-        let (bi, hi) = (t / n_heads, t % n_heads);
-        for j in 0..s {
-            let dst = (bi * s + j) * h + hi * dh;
-            out[dst..dst + dh].copy_from_slice(&o[j * dh..(j + 1) * dh]);
-        }
+/// The output buffer, shared by the heads (each writes its own columns).
+#[derive(Clone, Copy)]
+struct Out(*mut f32);
+// SAFETY: the tasks write disjoint elements (see `attention`).
+unsafe impl Send for Out {}
+unsafe impl Sync for Out {}
+
+impl Out {
+    /// A method, not `.0`: closures capture the whole (Sync) wrapper, not its raw field.
+    fn at(self, i: usize) -> *mut f32 {
+        self.0.wrapping_add(i)
     }
-    Tensor::from_vec(out, (b, s, h), &candle_core::Device::Cpu)
 }
 
 #[derive(Clone, Copy)]
 struct Shape {
     s: usize,
+    /// Query rows computed: the first `nq` (`s` for all).
+    nq: usize,
     /// Distance between rows of q (k, v): 3H.
     stride: usize,
     dh: usize,
@@ -98,45 +116,52 @@ struct Head<'a> {
 }
 
 impl Shape {
-    /// One head of one note: `[S, dh]`.
-    fn head(&self, x: &Head) -> Vec<f32> {
+    /// One head of one note: row `i` of its `[nq, dh]` result goes to `out.add(i * row)`.
+    ///
+    /// # Safety
+    /// `out.add(i * row + d)` must be writable for `i < nq`, `d < dh`.
+    unsafe fn head(&self, x: &Head, out: *mut f32, row: usize) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has AVX-512F (checked just above), which implies AVX2 and FMA.
-            return unsafe { self.head_avx512(x) };
+            return unsafe { self.head_avx512(x, out, row) };
         }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU has AVX2 and FMA (checked just above).
-            return unsafe { self.head_avx2(x) };
+            return unsafe { self.head_avx2(x, out, row) };
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return self.head_impl::<simd::Wasm, 1>(x);
+        return unsafe { self.head_impl::<simd::Wasm, 1>(x, out, row) };
         #[allow(unreachable_code)]
-        self.head_impl::<simd::Scalar, 1>(x)
+        unsafe {
+            self.head_impl::<simd::Scalar, 1>(x, out, row)
+        }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn head_avx2(&self, x: &Head) -> Vec<f32> {
+    unsafe fn head_avx2(&self, x: &Head, out: *mut f32, row: usize) {
         // Two blocks per tile: 8 independent FMA chains hide the FMA latency.
-        self.head_impl::<simd::Avx2, 2>(x)
+        unsafe { self.head_impl::<simd::Avx2, 2>(x, out, row) }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn head_avx512(&self, x: &Head) -> Vec<f32> {
+    unsafe fn head_avx512(&self, x: &Head, out: *mut f32, row: usize) {
         // 16 lanes, two blocks per tile: 32 keys or features.
-        self.head_impl::<simd::Avx512, 2>(x)
+        unsafe { self.head_impl::<simd::Avx512, 2>(x, out, row) }
     }
 
     #[inline(always)]
     /// `W`: blocks of [`simd::F32x8::LANES`] keys (or features) per register tile.
-    fn head_impl<V: simd::F32x8, const W: usize>(&self, x: &Head) -> Vec<f32> {
+    /// Safety: as [`Self::head`].
+    unsafe fn head_impl<V: simd::F32x8, const W: usize>(&self, x: &Head, out: *mut f32, row_stride: usize) {
         let &Head { q, k, v, bias, bi, hi } = x;
         let Shape {
             s,
+            nq,
             stride,
             dh,
             scale,
@@ -144,6 +169,9 @@ impl Shape {
         // Pad keys to whole register tiles and features to whole V::LANES; padded keys get
         // the mask's very negative bias (no weight), padded features are zero.
         let sp = s.next_multiple_of(V::LANES * W);
+        // Keys scored, in whole vectors: the softmax and the weighted sum stop here, not at sp
+        // (a 230-token note is 240 keys, not 256).
+        let sl = s.next_multiple_of(V::LANES);
         let dp = dh.next_multiple_of(V::LANES * W);
         fn row(x: &[f32], o: usize, dh: usize) -> &[f32] {
             &x[o..o + dh]
@@ -154,52 +182,81 @@ impl Shape {
         let blk = V::LANES * W;
         let mut kt = vec![0f32; dp * sp];
         let mut vh = vec![0f32; sp * dp]; // [sp, dp]
-        for j in 0..s {
-            let panel = &mut kt[(j / blk) * dp * blk..][..dp * blk];
-            for (d, &x) in row(k, at(j), dh).iter().enumerate() {
-                panel[d * blk + j % blk] = x;
-            }
-            vh[j * dp..j * dp + dh].copy_from_slice(row(v, at(j), dh));
-        }
+        gather_keys_values(&mut kt, &mut vh, |j| (row(k, at(j), dh), row(v, at(j), dh)), s, dp, blk);
         let mut bias_p = vec![-f32::MAX; sp];
         bias_p[..s].copy_from_slice(bias);
 
-        let mut out = vec![0f32; s * dh];
         let mut qt = vec![0f32; dp * QT]; // [dp, QT]: a tile of queries, transposed and scaled
         let mut sc = vec![0f32; QT * sp]; // [QT, sp]: scores, then probabilities
         let mut ot = vec![0f32; QT * dp]; // [QT, dp]
-        for i0 in (0..s).step_by(QT) {
-            let n = (s - i0).min(QT);
-            qt.fill(0.0);
-            for r in 0..n {
-                for (d, &x) in row(q, at(i0 + r), dh).iter().enumerate() {
-                    qt[d * QT + r] = x * scale;
-                }
-            }
-            scores::<V, W>(&qt, &kt, &bias_p, sp, &mut sc);
+        for i0 in (0..nq).step_by(QT) {
+            let n = (nq - i0).min(QT);
+            let rows: [&[f32]; QT] = std::array::from_fn(|r| if r < n { row(q, at(i0 + r), dh) } else { &[][..] });
+            transpose_queries(&mut qt, &rows, scale);
+            let max = scores::<V, W>(&qt, &kt, &bias_p, sp, sl, &mut sc);
             let mut inv = [0f32; QT];
             for (r, inv) in inv.iter_mut().enumerate().take(n) {
-                let p = &mut sc[r * sp..(r + 1) * sp];
-                // Compare-and-select, not `f32::max`: that is an `fmaxf` call in wasm (NaN rules).
-                let max = fastmath::lanes(p, -f32::MAX, |a, b| if b > a { b } else { a });
-                for x in p.iter_mut() {
-                    *x = fastmath::exp(*x - max);
-                }
-                *inv = 1.0 / fastmath::lanes(p, 0.0, |a, b| a + b);
+                let p = &mut sc[r * sp..r * sp + sl];
+                // 16 partial sums with 16-lane registers, else 8 (SIMD128's pair of f32x4).
+                let sum = if V::LANES == 16 {
+                    fastmath::exp_sum::<16, true>(p, max[r])
+                } else if V::FMA {
+                    fastmath::exp_sum::<8, true>(p, max[r])
+                } else {
+                    fastmath::exp_sum::<8, false>(p, max[r])
+                };
+                *inv = 1.0 / sum;
             }
-            weighted_values::<V, W>(&sc, &vh, dp, sp, &mut ot);
+            weighted_values::<V, W>(&sc, &vh, dp, sp, sl, &mut ot);
             for r in 0..n {
-                let o = &mut out[(i0 + r) * dh..(i0 + r + 1) * dh];
-                for (o, &x) in o.iter_mut().zip(&ot[r * dp..]) {
-                    *o = x * inv[r];
+                for (d, &x) in ot[r * dp..r * dp + dh].iter().enumerate() {
+                    // SAFETY: i0 + r < s and d < dh (the caller's contract).
+                    unsafe { *out.add((i0 + r) * row_stride + d) = x * inv[r] };
                 }
             }
         }
-        out
     }
 }
 
-/// `sc[r, j] = Σ_d qt[d, r] · k[j, d] + bias[j]`, for [`QT`] rows × `V::LANES W` keys at a time.
+/// Copies key `j < s` into its panel column of `kt` (`[sp / blk, dp, blk]`) and value `j`
+/// into row `j` of `vh` (`[sp, dp]`).
+///
+/// Not inlined into the SIMD forms on purpose: compiled with AVX-512, LLVM turns the column
+/// writes into `vscatterqps`, which is microcoded on AMD (a tenth of the head's time).
+#[inline(never)]
+fn gather_keys_values<'a>(
+    kt: &mut [f32],
+    vh: &mut [f32],
+    kv: impl Fn(usize) -> (&'a [f32], &'a [f32]),
+    s: usize,
+    dp: usize,
+    blk: usize,
+) {
+    for j in 0..s {
+        let (k, v) = kv(j);
+        let panel = &mut kt[(j / blk) * dp * blk..][..dp * blk];
+        for (d, &x) in k.iter().enumerate() {
+            panel[d * blk + j % blk] = x;
+        }
+        vh[j * dp..j * dp + v.len()].copy_from_slice(v);
+    }
+}
+
+/// `qt[d, r] = rows[r][d] · scale` (`[dp, QT]`; zero past a row's end). Not inlined, as
+/// [`gather_keys_values`] (the same scatter).
+#[inline(never)]
+fn transpose_queries(qt: &mut [f32], rows: &[&[f32]; QT], scale: f32) {
+    qt.fill(0.0);
+    for (r, x) in rows.iter().enumerate() {
+        for (d, &x) in x.iter().enumerate() {
+            qt[d * QT + r] = x * scale;
+        }
+    }
+}
+
+/// `sc[r, j] = Σ_d qt[d, r] · k[j, d] + bias[j]` for keys `j < sl`, [`QT`] rows × `V::LANES W`
+/// keys at a time (a last block of `V::LANES`, when `sl` ends there); returns each row's
+/// maximum (taken here, so the softmax needs no pass of its own).
 /// `qt` `[dp, QT]`, `kt` `[sp / (V::LANES W), dp, V::LANES W]`, `sc` `[QT, sp]`.
 #[inline(always)]
 fn scores<V: simd::F32x8, const W: usize>(
@@ -207,37 +264,69 @@ fn scores<V: simd::F32x8, const W: usize>(
     kt: &[f32],
     bias: &[f32],
     sp: usize,
+    sl: usize,
     sc: &mut [f32],
-) {
-    assert!(sp.is_multiple_of(V::LANES * W) && bias.len() >= sp && sc.len() >= QT * sp);
-    assert!(kt.len() / sp == qt.len() / QT);
-    for j0 in (0..sp).step_by(V::LANES * W) {
-        let mut acc = [[V::zero(); W]; QT];
-        let panel = &kt[j0 * (kt.len() / sp)..][..kt.len() / sp * V::LANES * W];
-        for (krow, qd) in panel.chunks_exact(V::LANES * W).zip(qt.chunks_exact(QT)) {
-            // SAFETY: (w + 1) * V::LANES <= V::LANES * W = krow.len().
-            let kv: [V; W] =
-                std::array::from_fn(|w| unsafe { V::load(krow.as_ptr().add(w * V::LANES)) });
-            for r in 0..QT {
-                let qr = V::splat(qd[r]);
-                for w in 0..W {
-                    acc[r][w] = V::madd(qr, kv[w], acc[r][w]);
-                }
+) -> [f32; QT] {
+    let blk = V::LANES * W;
+    assert!(W <= 2 && sp.is_multiple_of(blk) && sl.is_multiple_of(V::LANES) && sl <= sp);
+    assert!(bias.len() >= sp && sc.len() >= QT * sp && kt.len() / sp == qt.len() / QT);
+    let dp = kt.len() / sp;
+    let mut max = [V::splat(-f32::MAX); QT];
+    for j0 in (0..sl).step_by(blk) {
+        let panel = &kt[j0 * dp..][..dp * blk];
+        // SAFETY: j0 + blk <= sp: sc rows and bias have room for the block.
+        unsafe {
+            if j0 + blk <= sl {
+                score_block::<V, W>(qt, panel, blk, bias.as_ptr().add(j0), sc.as_mut_ptr().add(j0), sp, &mut max)
+            } else {
+                score_block::<V, 1>(qt, panel, blk, bias.as_ptr().add(j0), sc.as_mut_ptr().add(j0), sp, &mut max)
             }
         }
-        // SAFETY: j0 + V::LANES * W <= sp <= bias.len(); r * sp + j0 + V::LANES * W <= QT * sp <= sc.len().
+    }
+    let mut out = [0f32; QT];
+    for r in 0..QT {
+        out[r] = max[r].reduce_max();
+    }
+    out
+}
+
+/// One block of `V::LANES WW` keys of [`scores`]: `panel` rows are `blk` keys apart.
+/// Safety: `bias` and `sc.add(r * sp)` (r < QT) have `V::LANES WW` values.
+#[inline(always)]
+unsafe fn score_block<V: simd::F32x8, const WW: usize>(
+    qt: &[f32],
+    panel: &[f32],
+    blk: usize,
+    bias: *const f32,
+    sc: *mut f32,
+    sp: usize,
+    max: &mut [V; QT],
+) {
+    let mut acc = [[V::zero(); WW]; QT];
+    for (krow, qd) in panel.chunks_exact(blk).zip(qt.chunks_exact(QT)) {
+        // SAFETY: (w + 1) * V::LANES <= blk = krow.len().
+        let kv: [V; WW] = std::array::from_fn(|w| unsafe { V::load(krow.as_ptr().add(w * V::LANES)) });
+        for r in 0..QT {
+            let qr = V::splat(qd[r]);
+            for w in 0..WW {
+                acc[r][w] = V::madd(qr, kv[w], acc[r][w]);
+            }
+        }
+    }
+    for w in 0..WW {
+        // SAFETY: the caller's contract.
         unsafe {
-            for w in 0..W {
-                let b = V::load(bias.as_ptr().add(j0 + w * V::LANES));
-                for (r, acc) in acc.iter().enumerate() {
-                    V::add(acc[w], b).store(sc.as_mut_ptr().add(r * sp + j0 + w * V::LANES));
-                }
+            let b = V::load(bias.add(w * V::LANES));
+            for (r, acc) in acc.iter().enumerate() {
+                let x = V::add(acc[w], b);
+                max[r] = V::max(max[r], x);
+                x.store(sc.add(r * sp + w * V::LANES));
             }
         }
     }
 }
 
-/// `ot[r, d] = Σ_j sc[r, j] · vh[j, d]`, for [`QT`] rows × `V::LANES W` features at a time.
+/// `ot[r, d] = Σ_{j < sl} sc[r, j] · vh[j, d]`, for [`QT`] rows × `V::LANES W` features at a time.
 /// `sc` `[QT, sp]`, `vh` `[sp, dp]`, `ot` `[QT, dp]`.
 #[inline(always)]
 fn weighted_values<V: simd::F32x8, const W: usize>(
@@ -245,19 +334,21 @@ fn weighted_values<V: simd::F32x8, const W: usize>(
     vh: &[f32],
     dp: usize,
     sp: usize,
+    sl: usize,
     ot: &mut [f32],
 ) {
     assert!(dp.is_multiple_of(V::LANES * W) && ot.len() >= QT * dp);
     assert!(vh.len() == sp * dp && sc.len() == QT * sp);
-    let rows: [&[f32]; QT] = std::array::from_fn(|r| &sc[r * sp..(r + 1) * sp]);
+    assert!(sl <= sp);
+    let rows: [&[f32]; QT] = std::array::from_fn(|r| &sc[r * sp..r * sp + sl]);
     for d0 in (0..dp).step_by(V::LANES * W) {
         let mut acc = [[V::zero(); W]; QT];
-        for (j, vrow) in vh.chunks_exact(dp).enumerate() {
+        for (j, vrow) in vh[..sl * dp].chunks_exact(dp).enumerate() {
             // SAFETY: d0 + V::LANES * W <= dp = vrow.len().
             let vv: [V; W] =
                 std::array::from_fn(|w| unsafe { V::load(vrow.as_ptr().add(d0 + w * V::LANES)) });
             for r in 0..QT {
-                // SAFETY: j < sp = rows[r].len() (vh has sp rows, asserted above).
+                // SAFETY: j < sl = rows[r].len().
                 let p = V::splat(unsafe { *rows[r].get_unchecked(j) });
                 for w in 0..W {
                     acc[r][w] = V::madd(p, vv[w], acc[r][w]);
@@ -285,12 +376,24 @@ mod simd {
         /// `a * b + c` (fused where the target has FMA).
         fn madd(a: Self, b: Self, c: Self) -> Self;
         fn add(a: Self, b: Self) -> Self;
+        /// Lane-wise `if b > a { b } else { a }`.
+        fn max(a: Self, b: Self) -> Self;
+        /// Whether `madd` is fused: the caller is compiled with FMA.
+        const FMA: bool;
         /// # Safety
         /// `p..p + LANES` must be readable.
         unsafe fn load(p: *const f32) -> Self;
         /// # Safety
         /// `p..p + LANES` must be writable.
         unsafe fn store(self, p: *mut f32);
+        /// The largest lane (compare-and-select; no NaN rules).
+        #[inline(always)]
+        fn reduce_max(self) -> f32 {
+            let mut lanes = [0f32; 16];
+            // SAFETY: LANES <= 16.
+            unsafe { self.store(lanes.as_mut_ptr()) };
+            lanes[..Self::LANES].iter().fold(-f32::MAX, |a, &b| if b > a { b } else { a })
+        }
     }
 
     #[derive(Clone, Copy)]
@@ -314,6 +417,11 @@ mod simd {
         fn add(a: Self, b: Self) -> Self {
             Self(std::array::from_fn(|i| a.0[i] + b.0[i]))
         }
+        #[inline(always)]
+        fn max(a: Self, b: Self) -> Self {
+            Self(std::array::from_fn(|i| if b.0[i] > a.0[i] { b.0[i] } else { a.0[i] }))
+        }
+        const FMA: bool = false;
         #[inline(always)]
         unsafe fn load(p: *const f32) -> Self {
             Self(unsafe { std::ptr::read_unaligned(p as *const [f32; 8]) })
@@ -350,6 +458,12 @@ mod simd {
             Self(unsafe { std::arch::x86_64::_mm256_add_ps(a.0, b.0) })
         }
         #[inline(always)]
+        fn max(a: Self, b: Self) -> Self {
+            // maxps returns its second operand unless the first is greater.
+            Self(unsafe { std::arch::x86_64::_mm256_max_ps(b.0, a.0) })
+        }
+        const FMA: bool = true;
+        #[inline(always)]
         unsafe fn load(p: *const f32) -> Self {
             Self(unsafe { std::arch::x86_64::_mm256_loadu_ps(p) })
         }
@@ -384,6 +498,11 @@ mod simd {
         fn add(a: Self, b: Self) -> Self {
             Self(unsafe { std::arch::x86_64::_mm512_add_ps(a.0, b.0) })
         }
+        #[inline(always)]
+        fn max(a: Self, b: Self) -> Self {
+            Self(unsafe { std::arch::x86_64::_mm512_max_ps(b.0, a.0) })
+        }
+        const FMA: bool = true;
         #[inline(always)]
         unsafe fn load(p: *const f32) -> Self {
             Self(unsafe { std::arch::x86_64::_mm512_loadu_ps(p) })
@@ -424,6 +543,13 @@ mod simd {
             Self([f32x4_add(a.0[0], b.0[0]), f32x4_add(a.0[1], b.0[1])])
         }
         #[inline(always)]
+        fn max(a: Self, b: Self) -> Self {
+            // pmax(a, b) is `if a < b { b } else { a }`.
+            use core::arch::wasm32::f32x4_pmax;
+            Self([f32x4_pmax(a.0[0], b.0[0]), f32x4_pmax(a.0[1], b.0[1])])
+        }
+        const FMA: bool = false;
+        #[inline(always)]
         unsafe fn load(p: *const f32) -> Self {
             use core::arch::wasm32::{v128, v128_load};
             unsafe {
@@ -448,6 +574,29 @@ mod simd {
 mod tests {
     use super::*;
     use candle_core::Device;
+
+    fn attention(qkv: &Tensor, mask_bias: &Tensor, n_heads: usize) -> Result<Tensor> {
+        attention_rows(qkv, mask_bias, n_heads, qkv.dim(1)?)
+    }
+
+    /// The first rows alone are the full result's first rows, bit for bit (the `cls` fast path).
+    #[test]
+    fn first_query_rows_equal_the_full_result() {
+        let (b, s, h, nh) = (2, 37, 64, 4);
+        let qkv = Tensor::from_vec(det(b * s * 3 * h, 3), (b, s, 3 * h), &Device::Cpu).unwrap();
+        let mut mask = vec![0f32; b * s];
+        mask[s + 30..].fill(-f32::MAX);
+        let mask = Tensor::from_vec(mask, (b, s), &Device::Cpu).unwrap();
+        let full = attention(&qkv, &mask, nh).unwrap();
+        for rows in [1, 5] {
+            let got = attention_rows(&qkv, &mask, nh, rows).unwrap();
+            assert_eq!(got.dims(), [b, rows, h]);
+            let want = full.narrow(1, 0, rows).unwrap();
+            let (got, want) = (got.flatten_all().unwrap().to_vec1::<f32>().unwrap(), want.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+            assert_eq!(got, want, "{rows} rows");
+        }
+        assert!(attention_rows(&qkv, &mask, nh, 0).is_err() && attention_rows(&qkv, &mask, nh, s + 1).is_err());
+    }
 
     /// The unfused reference: candle ops, as the encoder computed attention before.
     fn reference(q: &Tensor, k: &Tensor, v: &Tensor, mask_bias: &Tensor, nh: usize) -> Tensor {
@@ -519,9 +668,18 @@ mod tests {
         let qkv = det(s * 3 * h, 9);
         let mut bias = vec![0f32; s];
         bias[40..].fill(-f32::MAX);
-        let shape = Shape { s, stride: 3 * h, dh: h / nh, scale: 0.125 };
+        let shape = Shape { s, nq: s, stride: 3 * h, dh: h / nh, scale: 0.125 };
         let head = Head { q: &qkv[..], k: &qkv[h..], v: &qkv[2 * h..], bias: &bias, bi: 0, hi: 1 };
-        let want = shape.head_impl::<simd::Scalar, 1>(&head);
+        let dh = h / nh;
+        // Runs one form into a fresh [s, dh] buffer (NaN where nothing was written).
+        let run = |f: &dyn Fn(*mut f32)| {
+            let mut o = vec![f32::NAN; s * dh];
+            f(o.as_mut_ptr());
+            o
+        };
+        // SAFETY (every form below): `o` holds s rows of dh values; row stride dh.
+        let want = run(&|o| unsafe { shape.head_impl::<simd::Scalar, 1>(&head, o, dh) });
+        assert!(want.iter().all(|x| x.is_finite()));
         let close = |got: Vec<f32>, name: &str| {
             let d = got.iter().zip(&want).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
             assert!(d < 1e-5, "{name}: max difference {d}");
@@ -531,14 +689,14 @@ mod tests {
             use std::arch::is_x86_feature_detected as has;
             if has!("avx2") && has!("fma") {
                 // SAFETY: the CPU has AVX2 and FMA.
-                close(unsafe { shape.head_avx2(&head) }, "AVX2");
+                close(run(&|o| unsafe { shape.head_avx2(&head, o, dh) }), "AVX2");
             }
             if has!("avx512f") {
                 // SAFETY: the CPU has AVX-512F.
-                close(unsafe { shape.head_avx512(&head) }, "AVX-512");
+                close(run(&|o| unsafe { shape.head_avx512(&head, o, dh) }), "AVX-512");
             }
         }
-        close(shape.head(&head), "dispatched");
+        close(run(&|o| unsafe { shape.head(&head, o, dh) }), "dispatched");
     }
 
     #[test]

@@ -97,8 +97,7 @@ impl I8Matmul {
         }
         let rows = x.elem_count() / k.max(1);
         let (xq, xscale) = super::with_f32(x, |xs| quantize_rows(xs, rows, k))?;
-        let mut y = vec![0f32; rows * self.out];
-        self.matmul(&xq, &xscale, rows, &mut y);
+        let mut y = self.matmul(&xq, &xscale, rows);
         if gelu {
             super::fastmath::gelu_in_place(&mut y);
         }
@@ -108,25 +107,30 @@ impl I8Matmul {
     }
 
     /// `y[rows, out] = (xq · wᵀ) * xscale[row] * scale[out]`.
-    fn matmul(&self, xq: &[i16], xscale: &[f32], rows: usize, y: &mut [f32]) {
+    fn matmul(&self, xq: &[i16], xscale: &[f32], rows: usize) -> Vec<f32> {
         let k = self.inp;
+        #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+        if let Some(p) = &self.panels {
+            let mut y = Vec::with_capacity(rows * self.out);
+            let ys = &mut y.spare_capacity_mut()[..rows * self.out];
+            #[cfg(not(target_arch = "wasm32"))]
+            {
+                use rayon::prelude::*;
+                // One group of rows per thread: each group reads the weights once.
+                let group = rows.div_ceil(rayon::current_num_threads().max(1)).div_ceil(ROW_TILE).max(1) * ROW_TILE;
+                ys.par_chunks_mut(group * self.out).enumerate().for_each(|(g, ys)| {
+                    let (r0, n) = (g * group, ys.len() / self.out);
+                    p.matmul(&xq[r0 * k..(r0 + n) * k], n, &xscale[r0..r0 + n], &self.scale, self.bias.as_deref(), ys);
+                });
+            }
+            #[cfg(target_arch = "wasm32")]
+            p.matmul(xq, rows, xscale, &self.scale, self.bias.as_deref(), ys);
+            // SAFETY: the panel kernel wrote all rows · out elements (its contract).
+            unsafe { y.set_len(rows * self.out) };
+            return y;
+        }
+        let mut y = vec![0f32; rows * self.out];
         let bias = |o: usize| self.bias.as_ref().map_or(0.0, |b| b[o]);
-        #[cfg(target_arch = "x86_64")]
-        if let Some(p) = &self.panels {
-            use rayon::prelude::*;
-            // One group of rows per thread: each group reads the weights once.
-            let group = rows.div_ceil(rayon::current_num_threads().max(1)).div_ceil(ROW_TILE).max(1) * ROW_TILE;
-            y.par_chunks_mut(group * self.out).enumerate().for_each(|(g, ys)| {
-                let (r0, n) = (g * group, ys.len() / self.out);
-                p.matmul(&xq[r0 * k..(r0 + n) * k], n, &xscale[r0..r0 + n], &self.scale, self.bias.as_deref(), ys);
-            });
-            return;
-        }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if let Some(p) = &self.panels {
-            p.matmul(xq, rows, xscale, &self.scale, self.bias.as_deref(), y);
-            return;
-        }
         let tile = |r0: usize, y: &mut [f32]| {
             let n = (rows - r0).min(ROW_TILE);
             let x = |r: usize| &xq[(r0 + r) * k..(r0 + r + 1) * k];
@@ -164,6 +168,7 @@ impl I8Matmul {
         for (i, ys) in y.chunks_mut(ROW_TILE * self.out).enumerate() {
             tile(i * ROW_TILE, ys);
         }
+        y
     }
 }
 

@@ -149,6 +149,11 @@ impl IcdModel {
         })
     }
 
+    /// The encoder alone (hidden states, e.g. for embeddings or tests).
+    pub fn encoder(&self) -> &BertEncoder {
+        &self.encoder
+    }
+
     pub fn config(&self) -> &ModelConfig {
         &self.config
     }
@@ -208,11 +213,11 @@ impl IcdModel {
         }
         let ids = Tensor::from_vec(ids, (n, s), &self.device)?;
         let mask = Tensor::from_vec(mask, (n, s), &self.device)?;
-        let hidden = self.encoder.forward(&ids, &mask)?; // [C, S, H]
-
         let (logits, attention) = match &self.head {
-            Head::Cls(head) => (head.forward(&hidden)?, None),
+            // The head reads [CLS] only: the last layer computes that row alone.
+            Head::Cls(head) => (head.forward(&self.encoder.forward_first(&ids, &mask)?)?, None), // [C, 1, H]
             Head::LabelAttention(head) => {
+                let hidden = self.encoder.forward(&ids, &mask)?; // [C, S, H]
                 let parts = chunks
                     .iter()
                     .enumerate()

@@ -72,14 +72,23 @@ impl Panels {
 
     /// `y[r, o] = (xq[r] · w[o]) * xscale[r] * scale[o] + bias[o]` for `rows` rows of `xq`
     /// (`[rows, k]`), written into `y` (`[rows, out]`): the row layout's arithmetic, in
-    /// the same order, 16 outputs at a time.
-    pub(crate) fn matmul(&self, xq: &[i16], rows: usize, xscale: &[f32], scale: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+    /// the same order, 16 outputs at a time. Every element of `y` is written, so it may
+    /// start uninitialized (no memset of the output).
+    pub(crate) fn matmul(
+        &self,
+        xq: &[i16],
+        rows: usize,
+        xscale: &[f32],
+        scale: &[f32],
+        bias: Option<&[f32]>,
+        y: &mut [std::mem::MaybeUninit<f32>],
+    ) {
         let (k, out) = (self.k, self.out);
         assert!(xq.len() >= rows * k && xscale.len() >= rows && scale.len() == out && y.len() >= rows * out);
         assert!(bias.is_none_or(|b| b.len() == out));
         let n = out.div_ceil(WIDTH);
         // One raw pointer for all tiles' output rows (each row's range is in bounds: asserted).
-        let y0 = y.as_mut_ptr();
+        let y0 = y.as_mut_ptr() as *mut f32;
         for pb in (0..n).step_by(PANEL_BLOCK) {
             for r0 in (0..rows).step_by(4) {
                 let nr = (rows - r0).min(4);
@@ -337,8 +346,14 @@ mod tests {
     /// `matmul` with unit scales: the exact sum, rounded to f32 once.
     fn sums(p: &Panels, x: &[i16], rows: usize) -> Vec<f32> {
         let mut y = vec![f32::NAN; rows * p.out];
-        p.matmul(x, rows, &vec![1.0; rows], &vec![1.0; p.out], None, &mut y);
+        p.matmul(x, rows, &vec![1.0; rows], &vec![1.0; p.out], None, uninit(&mut y));
         y
+    }
+
+    /// The NaNs stay where nothing was written.
+    fn uninit(y: &mut [f32]) -> &mut [std::mem::MaybeUninit<f32>] {
+        // SAFETY: MaybeUninit<f32> has f32's layout, and the kernel writes only f32 values.
+        unsafe { &mut *(y as *mut [f32] as *mut [std::mem::MaybeUninit<f32>]) }
     }
 
     /// Every tile shape and a row long enough to need two i32 blocks, against plain sums.
@@ -371,7 +386,7 @@ mod tests {
         let scale: Vec<f32> = (0..out).map(|o| 0.0007 * (o + 3) as f32).collect();
         let bias: Vec<f32> = (0..out).map(|o| o as f32 * 0.25 - 2.0).collect();
         let mut y = vec![f32::NAN; rows * out];
-        Panels::pack(&w, out, k).matmul(&x, rows, &xscale, &scale, Some(&bias), &mut y);
+        Panels::pack(&w, out, k).matmul(&x, rows, &xscale, &scale, Some(&bias), uninit(&mut y));
         for r in 0..rows {
             for o in 0..out {
                 let s: i64 = (0..k).map(|i| x[r * k + i] as i64 * w[o * k + i] as i64).sum();

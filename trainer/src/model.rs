@@ -177,6 +177,17 @@ impl IcdModel {
         }
     }
 
+    /// Cross-entropy of the primary code among the note's documented codes only: `logits`
+    /// `[B, L]`, `multi_hot` `[B, L]` (the sigmoid targets), `primary` `[B]` label ids. Other
+    /// labels are left to the sigmoid loss (their logits get no gradient here), and a note
+    /// with one code adds nothing. It teaches a multi-label model which documented code is
+    /// the first-listed diagnosis: the sigmoid loss alone ranks them by chance.
+    pub fn primary_loss(logits: &Tensor, multi_hot: &Tensor, primary: &Tensor) -> Tensor {
+        // A large finite negative, not -inf: no NaN in the backward pass, in bf16 either.
+        let documented = logits.to_kind(Kind::Float).masked_fill(&multi_hot.eq(0.0), -1e4);
+        documented.cross_entropy_for_logits(primary)
+    }
+
     /// logits -> per-label scores (softmax or sigmoid).
     pub fn scores(&self, logits: &Tensor) -> Tensor {
         match self.settings.objective {
@@ -220,5 +231,25 @@ mod tests {
         let n = [0, 0, 1, 2, 2, 2];
         assert_eq!(max_chunks(&n), 3);
         assert_eq!(slot_of_chunk(&n, 3), [0, 1, 3, 6, 7, 8]);
+    }
+
+    #[test]
+    fn primary_loss_ranks_documented_codes_only() {
+        // Note 0 documents labels 1 (primary) and 3; note 1 only label 0.
+        let multi_hot = Tensor::from_slice(&[0f32, 1., 0., 1., 1., 0., 0., 0.]).view([2, 4]);
+        let primary = Tensor::from_slice(&[1i64, 0]);
+        let logits = Tensor::from_slice(&[9f32, 2., -3., 1., 0.5, 7., 7., 7.]).view([2, 4]).set_requires_grad(true);
+        let loss = IcdModel::primary_loss(&logits, &multi_hot, &primary);
+        // Note 0: -log(e^2 / (e^2 + e^1)); note 1: one documented code, log 1 = 0. Mean of the two.
+        let want = (1.0 + (-1f64).exp()).ln() / 2.0;
+        assert!((loss.double_value(&[]) - want).abs() < 1e-6, "{} vs {want}", loss.double_value(&[]));
+        loss.backward();
+        let g: Vec<f32> = Vec::try_from(logits.grad().view([-1])).unwrap();
+        // Undocumented labels (and a lone code) get no gradient; the primary is pushed up,
+        // the other documented code down.
+        for i in [0, 2, 4, 5, 6, 7] {
+            assert_eq!(g[i], 0.0, "label {i}: {g:?}");
+        }
+        assert!(g[1] < 0.0 && g[3] > 0.0, "{g:?}");
     }
 }

@@ -62,6 +62,10 @@ pub struct TrainArgs {
     pub chunk_overlap: usize,
     #[arg(long, default_value_t = 256)]
     pub label_attention_dim: i64,
+    /// Sigmoid objective: add this weight × the cross-entropy of the primary (first-listed)
+    /// code among the note's documented codes, so it ranks first (0 = off)
+    #[arg(long, default_value_t = 0.0)]
+    pub primary_weight: f64,
     #[arg(long, default_value_t = 0.1)]
     pub warmup_ratio: f64,
     #[arg(long, default_value_t = 0.01)]
@@ -247,6 +251,12 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         threshold: 0.5,
         base_model: base.name.clone(),
     };
+    if args.primary_weight != 0.0 && (settings.objective != Objective::Sigmoid || !(args.primary_weight > 0.0)) {
+        bail!(
+            "--primary-weight {} needs the sigmoid objective and a positive weight (softmax already trains on the primary code)",
+            args.primary_weight
+        );
+    }
 
     let tok = &base.tokenizer;
     let load = |name: &str| data::load_split(&args.data.join(name), &labels, tok, args.max_length, args.chunk_overlap);
@@ -336,7 +346,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 let (hidden, batch) = tr.hidden(&train, idx, cache_of(0), true);
                 let (logits, _) = tr.model.head_forward(&hidden, &batch, true);
                 let targets = tr.targets(&train, idx);
-                tr.model.loss(&logits, &targets)
+                let loss = tr.model.loss(&logits, &targets);
+                if args.primary_weight > 0.0 && tr.model.settings.objective == Objective::Sigmoid {
+                    let primary: Vec<i64> = idx.iter().map(|&i| train[i].labels[0] as i64).collect();
+                    let primary = Tensor::from_slice(&primary).to(tr.device);
+                    loss + IcdModel::primary_loss(&logits, &targets, &primary) * args.primary_weight
+                } else {
+                    loss
+                }
             });
             let loss_value = loss.double_value(&[]);
             if !loss_value.is_finite() {

@@ -12,6 +12,14 @@ use candle_core::{Result, Tensor};
 /// e^x; 0 below -87 (so masked attention scores get exactly no weight), e^88 above 88.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
+    exp_with::<false>(x)
+}
+
+/// [`exp`], or with `FMA` the same range and clamps with fused multiply-adds and a degree-5
+/// minimax polynomial (Cephes' `expf`): a third cheaper where the caller is compiled with
+/// FMA (elsewhere `mul_add` is a libm call). Relative error < 2e-7 either way.
+#[inline(always)]
+fn exp_with<const FMA: bool>(x: f32) -> f32 {
     let under = x < -87.0;
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
@@ -21,13 +29,26 @@ pub fn exp(x: f32) -> f32 {
     // Round to nearest by the 1.5 * 2^23 trick: `f32::round` is a libm call on baseline x86-64
     // (no SSE4.1), which would stop the loop from vectorizing.
     const MAGIC: f32 = 12_582_912.0;
-    let n = (x * LOG2E + MAGIC) - MAGIC;
-    let r = x - n * LN2_HI - n * LN2_LO;
-    // e^r by its Taylor polynomial to degree 6 (Horner); error < 2e-7 on |r| <= 0.347.
-    let p = 1.0
-        + r * (1.0
-            + r * (0.5
-                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    let (n, p) = if FMA {
+        let n = x.mul_add(LOG2E, MAGIC) - MAGIC;
+        let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, x));
+        let p = 1.987_569_1e-4f32
+            .mul_add(r, 1.398_199_9e-3)
+            .mul_add(r, 8.333_452e-3)
+            .mul_add(r, 4.166_579_6e-2)
+            .mul_add(r, 0.166_666_65)
+            .mul_add(r, 0.5);
+        (n, p.mul_add(r * r, r) + 1.0)
+    } else {
+        let n = (x * LOG2E + MAGIC) - MAGIC;
+        let r = x - n * LN2_HI - n * LN2_LO;
+        // e^r by its Taylor polynomial to degree 6 (Horner); error < 2e-7 on |r| <= 0.347.
+        let p = 1.0
+            + r * (1.0
+                + r * (0.5
+                    + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+        (n, p)
+    };
     // 2^n through the exponent bits (n in [-126, 127] after the clamp). The biased exponent
     // n + 127 is read from the low mantissa bits of 2^23 + n + 127, not with `as i32`: Rust's
     // saturating float-to-int cast has NaN checks that keep the loop scalar.
@@ -39,51 +60,22 @@ pub fn exp(x: f32) -> f32 {
     }
 }
 
-/// e^x as [`exp`] (same range and clamps), with fused multiply-adds and a degree-5 minimax
-/// polynomial (Cephes' `expf`): for callers compiled with FMA, where it is a third
-/// cheaper. Relative error < 2e-7.
-#[inline(always)]
-pub fn exp_fma(x: f32) -> f32 {
-    let under = x < -87.0;
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const MAGIC: f32 = 12_582_912.0;
-    let x = x.clamp(-87.0, 88.0);
-    let n = x.mul_add(LOG2E, MAGIC) - MAGIC;
-    let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, x));
-    let p = 1.987_569_1e-4f32
-        .mul_add(r, 1.398_199_9e-3)
-        .mul_add(r, 8.333_452e-3)
-        .mul_add(r, 4.166_579_6e-2)
-        .mul_add(r, 0.166_666_65)
-        .mul_add(r, 0.5);
-    let e = p.mul_add(r * r, r) + 1.0;
-    let y = e * f32::from_bits((n + 8_388_735.0).to_bits() << 23);
-    if under {
-        0.0
-    } else {
-        y
-    }
-}
-
 /// `p[i] = e^(p[i] - max)` in place; returns their sum, over `L` interleaved partial sums
-/// reduced in order (as [`lanes`]). `FMA` picks [`exp_fma`] (only where the caller is
-/// compiled with FMA: elsewhere `mul_add` is a libm call).
+/// reduced in order (as [`lanes`]). `FMA`: as in [`exp_with`].
 #[inline(always)]
 pub(crate) fn exp_sum<const L: usize, const FMA: bool>(p: &mut [f32], max: f32) -> f32 {
     let mut acc = [0f32; L];
     let mut chunks = p.chunks_exact_mut(L);
     for c in &mut chunks {
         for j in 0..L {
-            let e = if FMA { exp_fma(c[j] - max) } else { exp(c[j] - max) };
+            let e = exp_with::<FMA>(c[j] - max);
             c[j] = e;
             acc[j] += e;
         }
     }
     let mut sum = acc.into_iter().reduce(|a, b| a + b).unwrap_or(0.0);
     for x in chunks.into_remainder() {
-        *x = if FMA { exp_fma(*x - max) } else { exp(*x - max) };
+        *x = exp_with::<FMA>(*x - max);
         sum += *x;
     }
     sum
@@ -240,15 +232,15 @@ mod tests {
             let x = i as f32 / 100.0 + 0.003;
             let rel = |e: f32| ((e as f64 - (x as f64).exp()) / (x as f64).exp()).abs() as f32;
             worst.0 = worst.0.max(rel(exp(x)));
-            worst.2 = worst.2.max(rel(exp_fma(x)));
+            worst.2 = worst.2.max(rel(exp_with::<true>(x)));
         }
         for i in -600..=600 {
             let x = i as f32 / 100.0 + 0.001;
             worst.1 = worst.1.max((erf(x) - libm_erf(x)).abs());
         }
         assert!(worst.0 < 1e-6, "exp max relative error {}", worst.0);
-        assert!(worst.2 < 1e-6, "exp_fma max relative error {}", worst.2);
-        assert_eq!((exp_fma(-1000.0), exp_fma(0.0)), (0.0, 1.0));
+        assert!(worst.2 < 1e-6, "exp with FMA: max relative error {}", worst.2);
+        assert_eq!((exp_with::<true>(-1000.0), exp_with::<true>(0.0)), (0.0, 1.0));
         assert!(worst.1 < 1e-6, "erf max absolute error {}", worst.1);
         assert!(exp(-1000.0).is_finite());
         assert!(exp(1000.0).is_finite());

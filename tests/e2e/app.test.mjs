@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import path from "node:path";
 import {
-  ARTIFACTS, HAS_BUNDLE, NO_BUNDLE_REASON, launch, modelReady, openApp, searchReady, serviceWorkerReady, startServer,
+  ARTIFACTS, DIST, HAS_BUNDLE, NO_BUNDLE_REASON, launch, modelReady, openApp, searchReady, serviceWorkerReady, startServer,
 } from "./harness.mjs";
 
 const ASTHMA = "Patient presents with chronic cough and shortness of breath. History of asthma.";
@@ -197,6 +197,11 @@ test("model: becomes ready, codes the asthma sample J45.909 first with evidence 
     await page.locator("#evidence mark").first().waitFor();
     const marked = (await page.locator("#evidence mark").allInnerTexts()).join(" ");
     assert.match(marked, /asthma/i);
+    // A cls model's evidence (sentence occlusion) follows the codes as a second message.
+    const manifest = JSON.parse(await readFile(path.join(DIST, "bundle/manifest.json"), "utf8"));
+    if (manifest.icd.head === "cls") {
+      assert.match(await page.locator("#predictions + .hint").innerText(), /^\d+ ms on this device; evidence \d+ ms$/);
+    }
     // The top code is preselected and exports.
     await page.locator('#accepted li[data-code="J45.909"]').waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, "app-coded.png"), fullPage: true });

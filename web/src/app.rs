@@ -10,7 +10,7 @@ use icd_web::export::Accepted;
 use icd_web::samples::SAMPLES;
 use leptos::prelude::*;
 
-use crate::client::{Client, ModelStatus};
+use crate::client::{Client, LateEvidence, ModelStatus};
 use crate::dom;
 use crate::panels::{BatchPanel, CodeSearch, ExportPanel, ModelPanel};
 
@@ -205,6 +205,7 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
         if r.predictions.is_empty() {
             return view! { <p class="hint">"No codes."</p> }.into_any();
         }
+        let (id, ms, pending) = (r.id, r.ms, r.evidence_pending);
         let items = r
             .predictions
             .into_iter()
@@ -248,7 +249,7 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
             .collect_view();
         view! {
             <ol class="predictions" id="predictions">{items}</ol>
-            <p class="hint">{format!("{:.0} ms on this device", r.ms)}</p>
+            <p class="hint">{move || timing(id, ms, pending, client.evidence.get().as_ref())}</p>
         }
         .into_any()
     };
@@ -266,6 +267,14 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
     }
 }
 
+/// "120 ms on this device", and the evidence's own time once it has come.
+fn timing(id: u32, ms: f64, evidence_pending: bool, late: Option<&LateEvidence>) -> String {
+    match late.filter(|e| evidence_pending && e.id == id) {
+        Some(e) => format!("{ms:.0} ms on this device; evidence {:.0} ms", e.ms),
+        None => format!("{ms:.0} ms on this device"),
+    }
+}
+
 #[component]
 fn Evidence() -> impl IntoView {
     let client = expect_context::<Client>();
@@ -274,7 +283,26 @@ fn Evidence() -> impl IntoView {
         let r = client.result.get()?;
         let code = d.selected.get()?;
         let p = r.predictions.iter().find(|p| p.code == code)?;
-        let pieces = evidence::segments(&r.text, &p.evidence)
+        // A `cls` model's evidence follows the codes (client::LateEvidence).
+        let spans = if r.evidence_pending {
+            match client.evidence.get().filter(|e| e.id == r.id) {
+                Some(e) => e.predictions.into_iter().find(|p| p.code == code).map(|p| p.evidence).unwrap_or_default(),
+                None => {
+                    return Some(
+                        view! {
+                            <h3>"Evidence for " <code>{code}</code></h3>
+                            <p class="hint" id="evidence-pending">
+                                "Finding the evidence: the model re-reads the note without each sentence…"
+                            </p>
+                        }
+                        .into_any(),
+                    )
+                }
+            }
+        } else {
+            p.evidence.clone()
+        };
+        let pieces = evidence::segments(&r.text, &spans)
             .into_iter()
             .map(|(text, w)| match w {
                 // Four strengths, as classes (the CSP allows no inline styles).
@@ -285,12 +313,15 @@ fn Evidence() -> impl IntoView {
                 None => view! { <span>{text}</span> }.into_any(),
             })
             .collect_view();
-        let none = p.evidence.is_empty().then(|| view! { <p class="hint">"The model gave no evidence for this code."</p> });
-        Some(view! {
-            <h3>"Evidence for " <code>{code}</code></h3>
-            <p class="evidence" id="evidence">{pieces}</p>
-            {none}
-        })
+        let none = spans.is_empty().then(|| view! { <p class="hint">"The model gave no evidence for this code."</p> });
+        Some(
+            view! {
+                <h3>"Evidence for " <code>{code}</code></h3>
+                <p class="evidence" id="evidence">{pieces}</p>
+                {none}
+            }
+            .into_any(),
+        )
     };
     view! { <div class="evidence-box" aria-live="polite">{body}</div> }
 }

@@ -24,8 +24,20 @@ pub enum ModelStatus {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CodeResult {
+    /// The request's id: `Client::evidence` belongs to this result when its id is the same.
+    pub id: u32,
     /// The text that was coded (evidence offsets point into it).
     pub text: String,
+    pub predictions: Vec<Prediction>,
+    pub ms: f64,
+    /// The evidence comes later, in `Client::evidence` (a `cls` head's sentence occlusion).
+    pub evidence_pending: bool,
+}
+
+/// Evidence that followed a result: the same codes with their spans, and its time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LateEvidence {
+    pub id: u32,
     pub predictions: Vec<Prediction>,
     pub ms: f64,
 }
@@ -45,6 +57,9 @@ pub struct Client {
     pending: StoredValue<Option<(u32, String)>>,
     pub status: RwSignal<ModelStatus>,
     pub result: RwSignal<Option<CodeResult>>,
+    /// Kept apart from `result` so its arrival does not re-run what a new result resets
+    /// (preselected codes, the selected code).
+    pub evidence: RwSignal<Option<LateEvidence>>,
     pub coding: RwSignal<bool>,
     pub code_error: RwSignal<Option<String>>,
     pub batch: RwSignal<BatchState>,
@@ -59,6 +74,7 @@ impl Client {
             pending: StoredValue::new(None),
             status: RwSignal::new(ModelStatus::Starting),
             result: RwSignal::new(None),
+            evidence: RwSignal::new(None),
             coding: RwSignal::new(false),
             code_error: RwSignal::new(None),
             batch: RwSignal::new(BatchState::Idle),
@@ -178,18 +194,26 @@ impl Client {
                 if self.pending.get_value().is_some_and(|(p, _)| p == id) {
                     self.coding.set(false);
                     self.code_error.set(Some(message));
+                } else if self.result.with_untracked(|r| r.as_ref().is_some_and(|r| r.id == id)) {
+                    self.code_error.set(Some(format!("The evidence could not be computed: {message}")));
                 } else {
                     self.batch_error.set(Some(message));
                     self.batch.set(BatchState::Idle);
                 }
             }
-            FromWorker::Result { id, predictions, ms } => {
+            FromWorker::Result { id, predictions, ms, evidence_pending } => {
                 if let Some((p, text)) = self.pending.get_value() {
                     if p == id {
                         self.pending.set_value(None);
                         self.coding.set(false);
-                        self.result.set(Some(CodeResult { text, predictions, ms }));
+                        self.evidence.set(None);
+                        self.result.set(Some(CodeResult { id, text, predictions, ms, evidence_pending }));
                     }
+                }
+            }
+            FromWorker::Evidence { id, predictions, ms } => {
+                if self.result.with_untracked(|r| r.as_ref().is_some_and(|r| r.id == id)) {
+                    self.evidence.set(Some(LateEvidence { id, predictions, ms }));
                 }
             }
             FromWorker::BatchProgress { done, total, .. } => self.batch.set(BatchState::Running { done, total }),

@@ -4,7 +4,8 @@
 //! page → worker                          worker → page
 //!                                        Started (the worker's handler is in place)
 //! Load { base_url }                  →   Progress { loaded, total } …, then Ready { model } or Error
-//! Code { id, text, top_k }           →   Result { id, predictions, ms } or Error { id }
+//! Code { id, text, top_k }           →   Result { id, predictions, ms, evidence_pending } or Error { id }
+//!                                        then, if evidence_pending: Evidence { id, predictions, ms }
 //! Batch { id, notes, top_k }         →   BatchProgress { id, done, total } …, then BatchDone { id, results }
 //! ```
 //! Nothing here leaves the device: the worker's only network use is fetching the bundle
@@ -32,7 +33,18 @@ pub enum FromWorker {
     Ready { model: ModelSummary },
     /// `id` is the request that failed; `None` for the load itself.
     Error { id: Option<u32>, message: String },
-    Result { id: u32, predictions: Vec<Prediction>, ms: f64 },
+    /// The codes. `evidence_pending`: their evidence is slow to compute (a `cls` head's sentence
+    /// occlusion, one forward pass per sentence), so it follows as `Evidence` with the same id;
+    /// the codes are shown meanwhile.
+    Result {
+        id: u32,
+        predictions: Vec<Prediction>,
+        ms: f64,
+        evidence_pending: bool,
+    },
+    /// The same codes as `Result { id }`, with their evidence; `ms` is the evidence's own time.
+    /// Not sent when a newer note was sent before it started.
+    Evidence { id: u32, predictions: Vec<Prediction>, ms: f64 },
     BatchProgress { id: u32, done: usize, total: usize },
     BatchDone { id: u32, results: Vec<NoteResult> },
 }
@@ -141,6 +153,12 @@ mod tests {
         assert_eq!(serde_json::from_str::<ToWorker>(&j).unwrap(), m);
         let r = FromWorker::Error { id: None, message: "x".into() };
         assert_eq!(serde_json::from_str::<FromWorker>(&r.to_json()).unwrap(), r);
+        let p = Prediction { code: "J45.909".into(), description: "Asthma".into(), score: 0.6, chapter: 10, evidence: vec![] };
+        let r = FromWorker::Result { id: 3, predictions: vec![p.clone()], ms: 1.0, evidence_pending: true };
+        assert_eq!(serde_json::from_str::<FromWorker>(&r.to_json()).unwrap(), r);
+        let e = FromWorker::Evidence { id: 3, predictions: vec![p], ms: 2.0 };
+        assert!(e.to_json().contains(r#""type":"Evidence""#));
+        assert_eq!(serde_json::from_str::<FromWorker>(&e.to_json()).unwrap(), e);
     }
 
     #[test]

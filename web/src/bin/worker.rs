@@ -6,7 +6,7 @@
 //! from the same origin. Notes arrive by `postMessage` and never leave the worker except as
 //! results posted back to the page.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use icd_web::protocol::{FromWorker, ModelSummary, Note, NoteResult, ToWorker};
@@ -21,7 +21,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultRea
 mod model {
     use std::collections::HashMap;
 
-    use icd_core::Coder;
+    use icd_core::{Coder, EvidenceMethod};
     use icd_web::protocol::{Prediction, Span};
 
     pub struct Model(Coder);
@@ -30,6 +30,11 @@ mod model {
     /// int8 weights. A mismatch is an error naming the file.
     pub fn load(manifest: &[u8], files: &HashMap<String, Vec<u8>>) -> Result<Model, String> {
         Coder::from_bundle(manifest, files).map(Model).map_err(|e| e.to_string())
+    }
+
+    /// Evidence that costs a forward pass per sentence (a `cls` head): sent after the codes.
+    pub fn slow_evidence(model: &Model) -> bool {
+        model.0.evidence_method() == EvidenceMethod::Occlusion
     }
 
     /// The model's top `top_k` codes for `text`, with evidence (label attention, or sentence
@@ -55,6 +60,16 @@ mod model {
 
 thread_local! {
     static MODEL: RefCell<Option<model::Model>> = const { RefCell::new(None) };
+    /// The id of the latest `Code` request: evidence for an older note is not computed.
+    static LATEST_CODE: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Lets queued messages run first (a zero-delay timer is a new task).
+async fn yield_to_messages() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = JsFuture::from(promise).await;
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -145,10 +160,27 @@ fn handle(msg: ToWorker) {
             }
         }),
         ToWorker::Code { id, text, top_k } => {
+            LATEST_CODE.with(|l| l.set(id));
             let t0 = js_sys::Date::now();
-            match with_model(|m| model::code(m, &text, top_k, true)) {
-                Ok(predictions) => post(&FromWorker::Result { id, predictions, ms: js_sys::Date::now() - t0 }),
-                Err(message) => post(&FromWorker::Error { id: Some(id), message }),
+            let later = with_model(|m| Ok(model::slow_evidence(m))).unwrap_or(false);
+            match with_model(|m| model::code(m, &text, top_k, !later)) {
+                Ok(predictions) => {
+                    post(&FromWorker::Result { id, predictions, ms: js_sys::Date::now() - t0, evidence_pending: later })
+                }
+                Err(message) => return post(&FromWorker::Error { id: Some(id), message }),
+            }
+            if later {
+                spawn_local(async move {
+                    yield_to_messages().await;
+                    if LATEST_CODE.with(|l| l.get()) != id {
+                        return;
+                    }
+                    let t1 = js_sys::Date::now();
+                    match with_model(|m| model::code(m, &text, top_k, true)) {
+                        Ok(predictions) => post(&FromWorker::Evidence { id, predictions, ms: js_sys::Date::now() - t1 }),
+                        Err(message) => post(&FromWorker::Error { id: Some(id), message }),
+                    }
+                });
             }
         }
         ToWorker::Batch { id, notes, top_k } => {

@@ -7,6 +7,7 @@ import path from "node:path";
 import { DIST, HAS_BUNDLE, launch, modelReady, searchReady, serviceWorkerReady, startServer } from "./harness.mjs";
 
 const SENT = "Patient presents with chronic cough and shortness of breath, worse at night, with wheezing on exam. ";
+const LATE_EVIDENCE = HAS_BUNDLE && JSON.parse(readFileSync(path.join(DIST, "bundle/manifest.json"), "utf8")).icd.head === "cls";
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const browser = await launch();
@@ -37,6 +38,7 @@ if (HAS_BUNDLE) {
     // ~20 tokens per sentence (WordPiece, MiniLM vocabulary).
     const note = SENT.repeat(Math.round(tokens / 20)).trim();
     const ms = [];
+    const evMs = [];
     for (let i = 0; i < 6; i++) {
       await page.fill("#note", note + " ".repeat(i));
       await page.click("#code-note");
@@ -45,8 +47,19 @@ if (HAS_BUNDLE) {
         throw e;
       });
       ms.push(parseFloat(await page.locator("#predictions + p.hint").innerText()));
+      if (LATE_EVIDENCE) {
+        // A cls model's occlusion evidence follows the codes: "… ms on this device; evidence N ms".
+        const hint = page.locator("#predictions + p.hint", { hasText: /evidence \d+ ms/ });
+        await hint.waitFor({ timeout: 300_000 });
+        evMs.push(parseFloat((await hint.innerText()).match(/evidence (\d+) ms/)[1]));
+      }
     }
-    rows.push([`coding one note, ~${tokens} tokens (median of 5, incl. evidence)`, `${median(ms.slice(1))} ms`]);
+    if (LATE_EVIDENCE) {
+      rows.push([`one note, ~${tokens} tokens: codes shown (median of 5)`, `${median(ms.slice(1))} ms`]);
+      rows.push([`one note, ~${tokens} tokens: evidence after that (occlusion, ${Math.round(tokens / 20)} sentences)`, `${median(evMs.slice(1))} ms`]);
+    } else {
+      rows.push([`coding one note, ~${tokens} tokens (median of 5, incl. evidence)`, `${median(ms.slice(1))} ms`]);
+    }
   }
 }
 const group = (f) => (f.endsWith(".wasm") ? "wasm" : f.endsWith(".js") ? "JS" : f.startsWith("bundle/") ? "model bundle" : f === "icd10cm.table" ? "code table" : "other");

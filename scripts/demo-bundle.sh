@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The default bundle (artifacts/bundle): synthetic notes -> CPU demo model -> int8 bundle.
-# Used by the main job (main.sh) and by the test command (test.sh), so the end-to-end tests
-# run against the same trained model that users get.
+# Built by the test command (test.sh), which tests the whole pipeline with it, and served by
+# `ICD_MODEL=demo scripts/main.sh`. The default app serves bundles/default-recipe instead.
 #
 # The trained run is cached in $ICD_CACHE/runs/demo-KEY, where KEY hashes everything that
 # decides the weights: the notes, the labels, the base model, the trainer's source and the

@@ -26,12 +26,21 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p icd-core --target wasm32-unknown-unknown --test wasm_parity
 phase_end
 
-# The trained default bundle, so the end-to-end tests code notes with the real model
-# (cached after the first run: see the script).
+# The CPU demo pipeline end to end: notes -> train -> int8 bundle (cached after the first run:
+# see the script); then the demo bundle must code the seed example J45.909 first.
 bash scripts/demo-bundle.sh
 
-phase_start "web app build (trunk, release, with the default bundle)"
-(cd web && ICD_REQUIRE_BUNDLE=1 trunk build --release)
+phase_start "demo bundle codes the seed example (icd predict)"
+SEED="Patient presents with chronic cough and shortness of breath. History of asthma."
+TOP="$("${CARGO_TARGET_DIR:-target}/release/icd" predict --bundle artifacts/bundle --text "$SEED" --format csv --top-k 1 --no-evidence | sed -n 2p | cut -d, -f3)"
+[ "$TOP" = J45.909 ] || { echo "the demo bundle codes the seed example $TOP first, not J45.909" >&2; exit 1; }
+echo "seed example: $TOP first"
+phase_end
+
+# The app as users get it: the shipped model (bundles/default-recipe), so the end-to-end tests
+# code notes with the same weights main.sh serves.
+phase_start "web app build (trunk, release, with the shipped bundle)"
+(cd web && ICD_REQUIRE_BUNDLE=1 ICD_BUNDLE_DIR="$ICD_ROOT/bundles/default-recipe" trunk build --release)
 phase_end
 
 phase_start "end-to-end tests (headless Chromium)"

@@ -102,7 +102,10 @@ pub fn split_codes(s: &str) -> Vec<String> {
 /// Strict CSV (RFC 4180): quoted fields may hold commas, doubled quotes and newlines; a
 /// quote inside an unquoted field, text after a closing quote, or an unterminated quote
 /// rejects the row, and reading resumes on the line after the row's first line.
-fn csv_records(bytes: &[u8]) -> Vec<(usize, Vec<u8>, Result<Vec<Vec<u8>>, String>)> {
+/// One CSV row: its first line number, its raw bytes, and its fields or why it was rejected.
+type CsvRecord = (usize, Vec<u8>, Result<Vec<Vec<u8>>, String>);
+
+fn csv_records(bytes: &[u8]) -> Vec<CsvRecord> {
     let mut out = Vec::new();
     // Line start offsets.
     let mut starts = vec![0usize];
@@ -169,7 +172,11 @@ fn csv_records(bytes: &[u8]) -> Vec<(usize, Vec<u8>, Result<Vec<Vec<u8>>, String
                     i += 1;
                 }
                 b'"' => {
-                    err = Some(if closed { "text after a closing quote (broken CSV quoting)".into() } else { "quote inside an unquoted field (broken CSV quoting)".into() });
+                    err = Some(if closed {
+                        "text after a closing quote (broken CSV quoting)".into()
+                    } else {
+                        "quote inside an unquoted field (broken CSV quoting)".into()
+                    });
                     break;
                 }
                 _ if closed => {
@@ -206,12 +213,10 @@ fn csv_records(bytes: &[u8]) -> Vec<(usize, Vec<u8>, Result<Vec<Vec<u8>>, String
 
 fn read_csv(bytes: &[u8]) -> Result<Vec<RawRow>, String> {
     let mut recs = csv_records(bytes).into_iter();
-    let header = loop {
-        match recs.next() {
-            None => return Err("empty file (no header row)".into()),
-            Some((_, _, Ok(h))) => break h,
-            Some((line, _, Err(e))) => return Err(format!("line {line}: header row: {e}")),
-        }
+    let header = match recs.next() {
+        None => return Err("empty file (no header row)".into()),
+        Some((_, _, Ok(h))) => h,
+        Some((line, _, Err(e))) => return Err(format!("line {line}: header row: {e}")),
     };
     let names: Vec<String> = header.iter().map(|h| lossy(h).trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect();
     let find = |opts: &[&str]| names.iter().position(|n| opts.contains(&n.as_str()));
@@ -250,7 +255,9 @@ fn read_jsonl(bytes: &[u8]) -> Vec<RawRow> {
                 None => return Err("no \"text\" field".into()),
             };
             let codes = match obj.get("codes").or_else(|| obj.get("code")) {
-                Some(serde_json::Value::Array(a)) => a.iter().map(|c| c.as_str().map(str::to_string).ok_or("a code is not a string")).collect::<Result<Vec<_>, _>>()?,
+                Some(serde_json::Value::Array(a)) => {
+                    a.iter().map(|c| c.as_str().map(str::to_string).ok_or("a code is not a string")).collect::<Result<Vec<_>, _>>()?
+                }
                 Some(serde_json::Value::String(s)) => split_codes(s),
                 Some(_) => return Err("\"codes\" is neither a list nor a string".into()),
                 None => return Err("no \"codes\" field".into()),
@@ -356,7 +363,10 @@ pub fn split(records: Vec<Record>, test_ratio: f64, valid_ratio: f64, seed: u64)
 
 /// Reads, validates, splits and writes; returns the summary line.
 pub fn run(inputs: &[PathBuf], table: &CodeTable, labels: Option<&LabelSpace>, out: &Path, opts: &Options) -> Result<String> {
-    anyhow::ensure!((0.0..1.0).contains(&opts.test_ratio) && (0.0..1.0).contains(&opts.valid_ratio) && opts.test_ratio + opts.valid_ratio < 1.0, "test and valid ratios must be in [0, 1) and sum below 1");
+    anyhow::ensure!(
+        (0.0..1.0).contains(&opts.test_ratio) && (0.0..1.0).contains(&opts.valid_ratio) && opts.test_ratio + opts.valid_ratio < 1.0,
+        "test and valid ratios must be in [0, 1) and sum below 1"
+    );
     let imp = read(inputs, table, labels, opts.format)?;
     for r in &imp.rejects {
         eprintln!("{r}");

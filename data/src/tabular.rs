@@ -26,13 +26,7 @@ pub fn parse(xml: &str, path: &str, release: &str) -> Result<TableSource, Tabula
     let mut reader = Reader::from_str(xml);
     reader.config_mut().trim_text(true);
 
-    let mut src = TableSource {
-        release: release.to_string(),
-        chapters: Vec::new(),
-        blocks: Vec::new(),
-        extension_sets: Vec::new(),
-        codes: Vec::new(),
-    };
+    let mut src = TableSource { release: release.to_string(), chapters: Vec::new(), blocks: Vec::new(), extension_sets: Vec::new(), codes: Vec::new() };
     let mut stack: Vec<String> = Vec::new();
     let mut diags: Vec<OpenDiag> = Vec::new();
     // Resolved 7th-character set of each code (own or inherited).
@@ -46,9 +40,7 @@ pub fn parse(xml: &str, path: &str, release: &str) -> Result<TableSource, Tabula
 
     loop {
         let pos = reader.buffer_position();
-        let ev = reader
-            .read_event()
-            .map_err(|e| TabularError::Xml { path: path.to_string(), pos: reader.error_position(), message: e.to_string() })?;
+        let ev = reader.read_event().map_err(|e| TabularError::Xml { path: path.to_string(), pos: reader.error_position(), message: e.to_string() })?;
         match ev {
             Event::Start(e) => {
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
@@ -87,11 +79,7 @@ pub fn parse(xml: &str, path: &str, release: &str) -> Result<TableSource, Tabula
                     }
                     "sevenChrDef" => pending_ext.clear(),
                     "extension" => {
-                        ext_char = e
-                            .try_get_attribute("char")
-                            .ok()
-                            .flatten()
-                            .and_then(|a| a.unescape_value().ok().and_then(|v| v.chars().next()));
+                        ext_char = e.try_get_attribute("char").ok().flatten().and_then(|a| a.unescape_value().ok().and_then(|v| v.chars().next()));
                         if ext_char.is_none() {
                             return Err(structure(pos, "<extension> without a char attribute".into()));
                         }
@@ -134,9 +122,7 @@ pub fn parse(xml: &str, path: &str, release: &str) -> Result<TableSource, Tabula
                     (Some("section"), Some("desc")) => src.blocks.last_mut().expect("in section").title = text,
                     (Some("diag"), Some("name")) => src.codes[diags.last().expect("in diag").index].code = text,
                     (Some("diag"), Some("desc")) => src.codes[diags.last().expect("in diag").index].description = text,
-                    (Some("sevenChrDef"), Some("extension")) => {
-                        pending_ext.push(Extension { char: ext_char.take().expect("extension char"), text })
-                    }
+                    (Some("sevenChrDef"), Some("extension")) => pending_ext.push(Extension { char: ext_char.take().expect("extension char"), text }),
                     (Some("notes"), Some("note")) => restrictions.extend(Restriction::from_note(&text)),
                     (Some(note_kind), Some("note")) if stack.iter().rev().nth(2).map(String::as_str) == Some("diag") => {
                         let c = &mut src.codes[diags.last().expect("in diag").index];
@@ -181,12 +167,8 @@ impl Restriction {
         let (chars, rest) = rest.split_once(" do not apply to codes in category ")?;
         let excluded: Vec<char> = chars.split(" and ").filter_map(|c| c.trim().chars().next()).collect();
         let (category, rest) = rest.split_once(' ')?;
-        let sixth: Vec<char> = rest
-            .split("6th character ")
-            .skip(1)
-            .chain(rest.split(", or ").skip(1))
-            .filter_map(|s| s.chars().next().filter(char::is_ascii_digit))
-            .collect();
+        let sixth: Vec<char> =
+            rest.split("6th character ").skip(1).chain(rest.split(", or ").skip(1)).filter_map(|s| s.chars().next().filter(char::is_ascii_digit)).collect();
         (!excluded.is_empty() && !sixth.is_empty()).then(|| Self { category: category.to_string(), excluded, sixth })
     }
 
@@ -259,7 +241,12 @@ mod tests {
 
     #[test]
     fn broken_xml_names_file_and_place() {
-        let err = parse("<ICD10CM.tabular><chapter><name>1</name><desc>x</desc><section id=\"A\"><diag><name>A00</name></diag></section></chapter></ICD10CM.tabular>", "bad.xml", "t").unwrap_err();
+        let err = parse(
+            "<ICD10CM.tabular><chapter><name>1</name><desc>x</desc><section id=\"A\"><diag><name>A00</name></diag></section></chapter></ICD10CM.tabular>",
+            "bad.xml",
+            "t",
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("bad.xml: line 1: <diag> without name or desc"), "{err}");
         let err = parse("<a><b></a>", "bad2.xml", "t").unwrap_err();
         assert!(err.to_string().starts_with("bad2.xml: "), "{err}");

@@ -44,7 +44,7 @@ fn csv_bad_rows_are_rejected_with_line_and_reason() {
     std::fs::write(&csv, &bytes).unwrap();
 
     let out = dir.path().join("out");
-    let summary = import::run(&[csv.clone()], &table, None, &out, &Options::default()).unwrap();
+    let summary = import::run(std::slice::from_ref(&csv), &table, None, &out, &Options::default()).unwrap();
     assert!(summary.contains("accepted 4, rejected 9"), "{summary}");
     assert!(summary.starts_with("13 rows"), "{summary}");
 
@@ -121,7 +121,12 @@ fn jsonl_bad_lines_and_label_space() {
 #[test]
 fn split_is_stratified_80_20() {
     let recs: Vec<_> = (0..50)
-        .map(|i| icd_core::dataset::Record { id: i.to_string(), text: "t".into(), codes: vec![if i < 40 { "I10".into() } else { "J45.909".into() }], meta: Default::default() })
+        .map(|i| icd_core::dataset::Record {
+            id: i.to_string(),
+            text: "t".into(),
+            codes: vec![if i < 40 { "I10".into() } else { "J45.909".into() }],
+            meta: Default::default(),
+        })
         .collect();
     let (train, valid, test) = import::split(recs, 0.2, 0.0, 7);
     assert_eq!((train.len(), valid.len(), test.len()), (40, 0, 10));

@@ -146,9 +146,8 @@ fn generate(labels: &PathBuf, table: &PathBuf, out: &PathBuf, cfg: &icd_data::ge
     let generator = Generator::new(&knowledge, &table, &labels)?;
     let t_load = t0.elapsed();
     let total = (cfg.train + cfg.valid + cfg.test) as u64;
-    let bar = indicatif::ProgressBar::new(total).with_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} notes").expect("static template").progress_chars("=> "),
-    );
+    let bar = indicatif::ProgressBar::new(total)
+        .with_style(indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} notes").expect("static template").progress_chars("=> "));
     bar.set_message("generating");
     let t1 = Instant::now();
     let data = generator.generate(cfg, Some(&bar))?;
@@ -196,8 +195,7 @@ fn generate(labels: &PathBuf, table: &PathBuf, out: &PathBuf, cfg: &icd_data::ge
 }
 
 fn build_table(xml_path: &PathBuf, out: &PathBuf, list: Option<&PathBuf>) -> Result<()> {
-    let xml = std::fs::read_to_string(xml_path)
-        .with_context(|| format!("reading {} (run scripts/setup.sh to fetch the CMS tabular)", xml_path.display()))?;
+    let xml = std::fs::read_to_string(xml_path).with_context(|| format!("reading {} (run scripts/setup.sh to fetch the CMS tabular)", xml_path.display()))?;
     let name = xml_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let release = icd_data::tabular::release_from_file_name(&name);
     let src = icd_data::tabular::parse(&xml, &xml_path.display().to_string(), &release)?;

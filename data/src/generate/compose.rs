@@ -9,6 +9,8 @@ use super::vocab::{self, Sec, SYSTEMS};
 use super::{conflicts, Generator, Lex};
 use crate::knowledge::{Kind, Setting, Sex};
 
+mod chart;
+
 pub(crate) struct Note {
     pub text: String,
     pub codes: Vec<String>,
@@ -26,6 +28,17 @@ enum NoteType {
     Ed,
     Discharge,
     Consult,
+    // v2: dictated, full-length chart documents (see `chart.rs`).
+    FullHp,
+    Operative,
+    Endoscopy,
+    Radiology,
+    HospitalDischarge,
+    ConsultLetter,
+    ChronicFollowUp,
+    Psych,
+    Obstetric,
+    Newborn,
 }
 
 impl NoteType {
@@ -40,7 +53,33 @@ impl NoteType {
             NoteType::Ed => "ed_note",
             NoteType::Discharge => "discharge_summary",
             NoteType::Consult => "consult",
+            NoteType::FullHp => "history_and_physical_full",
+            NoteType::Operative => "operative_report",
+            NoteType::Endoscopy => "endoscopy_report",
+            NoteType::Radiology => "radiology_report",
+            NoteType::HospitalDischarge => "discharge_summary_full",
+            NoteType::ConsultLetter => "consult_letter",
+            NoteType::ChronicFollowUp => "chronic_followup",
+            NoteType::Psych => "psychiatric_evaluation",
+            NoteType::Obstetric => "obstetric_note",
+            NoteType::Newborn => "newborn_note",
         }
+    }
+
+    /// The v1 short-note shapes (kept at a minority share in v2).
+    fn is_v1(self) -> bool {
+        matches!(
+            self,
+            NoteType::OneLiner
+                | NoteType::Brief
+                | NoteType::Nurse
+                | NoteType::Telehealth
+                | NoteType::Soap
+                | NoteType::Hp
+                | NoteType::Ed
+                | NoteType::Discharge
+                | NoteType::Consult
+        )
     }
 }
 
@@ -70,18 +109,109 @@ struct Case<'g, 'a> {
     vitals_from_primary: Vec<String>,
     exam: Vec<String>,
     surname: &'static str,
+    /// Sentences that name a sibling label's deciding words as absent (J44.9: "not in exacerbation").
+    contrast: Vec<String>,
+    /// Which first-listed-code guideline applied.
+    rule: &'static str,
+    /// Screening encounter whose finding is coded as the first secondary.
+    screen_finding: bool,
+    /// One name per secondary (v2 documents), drawn once so long notes do not re-roll the official title.
+    sec_names: Vec<String>,
 }
 
 /// Symptoms that read as a complaint ("crampy abdominal pain") rather than a statement
 /// ("no recent nighttime symptoms", "recently finished clindamycin").
 fn is_complaint(s: &str) -> bool {
     const NOT: &[&str] = &[
-        "no", "not", "denies", "denied", "adherent", "asymptomatic", "asymptomatic,", "recently", "recent", "found", "several", "history", "family", "patient",
-        "pt", "reports", "states", "was", "is", "has", "had", "took", "unable", "able", "currently", "otherwise", "mother", "father", "wife", "husband", "parents",
-        "last", "lives", "works", "uses", "using", "on", "off", "needs", "wants", "here", "referred", "seen", "sent", "presents", "brought", "started", "stopped",
-        "tried", "prior", "previous", "previously", "incidental", "screening", "routine", "up", "first", "due", "missed", "taking", "drinks", "smokes", "quit",
-        "sleeps", "feels", "teacher", "needed", "would", "wakes", "gets", "gained", "lost", "finished", "completed", "desires", "requests", "plans", "interested",
-        "good", "mild", "occasional", "rarely", "rescue", "home", "daily", "no,", "stable", "tolerating", "well",
+        "no",
+        "not",
+        "denies",
+        "denied",
+        "adherent",
+        "asymptomatic",
+        "asymptomatic,",
+        "recently",
+        "recent",
+        "found",
+        "several",
+        "history",
+        "family",
+        "patient",
+        "pt",
+        "reports",
+        "states",
+        "was",
+        "is",
+        "has",
+        "had",
+        "took",
+        "unable",
+        "able",
+        "currently",
+        "otherwise",
+        "mother",
+        "father",
+        "wife",
+        "husband",
+        "parents",
+        "last",
+        "lives",
+        "works",
+        "uses",
+        "using",
+        "on",
+        "off",
+        "needs",
+        "wants",
+        "here",
+        "referred",
+        "seen",
+        "sent",
+        "presents",
+        "brought",
+        "started",
+        "stopped",
+        "tried",
+        "prior",
+        "previous",
+        "previously",
+        "incidental",
+        "screening",
+        "routine",
+        "up",
+        "first",
+        "due",
+        "missed",
+        "taking",
+        "drinks",
+        "smokes",
+        "quit",
+        "sleeps",
+        "feels",
+        "teacher",
+        "needed",
+        "would",
+        "wakes",
+        "gets",
+        "gained",
+        "lost",
+        "finished",
+        "completed",
+        "desires",
+        "requests",
+        "plans",
+        "interested",
+        "good",
+        "mild",
+        "occasional",
+        "rarely",
+        "rescue",
+        "home",
+        "daily",
+        "no,",
+        "stable",
+        "tolerating",
+        "well",
     ];
     let first = s.split_whitespace().next().unwrap_or("").to_lowercase();
     let one_adjective = !s.contains(' ') && (first.ends_with("less") || first.ends_with("ful"));
@@ -129,9 +259,19 @@ fn term(rng: &R, l: &Lex) -> String {
 fn duration(rng: &R, kind: Kind) -> String {
     let n = rng.gen_range(2..=9);
     match kind {
-        Kind::Injury => pick(rng, &["today", "earlier today", "this morning", "last night", "about 2 hours prior to arrival", "yesterday evening", "just prior to arrival"]).to_string(),
+        Kind::Injury => {
+            pick(rng, &["today", "earlier today", "this morning", "last night", "about 2 hours prior to arrival", "yesterday evening", "just prior to arrival"])
+                .to_string()
+        }
         Kind::Chronic | Kind::Status => {
-            let opts = [format!("for {n} months"), "for several months".into(), "for the past year".into(), format!("x {n} mo"), "for years".into(), format!("over the past {n} weeks")];
+            let opts = [
+                format!("for {n} months"),
+                "for several months".into(),
+                "for the past year".into(),
+                format!("x {n} mo"),
+                "for years".into(),
+                format!("over the past {n} weeks"),
+            ];
             pick(rng, &opts).clone()
         }
         _ => {
@@ -256,7 +396,15 @@ impl<'g, 'a> Case<'g, 'a> {
         let intro = match (e.kind, self.pname(rng)) {
             (Kind::Encounter, Some(t)) => {
                 named = true;
-                pick(rng, &[format!("{}{with_pmh} presents for {t}.", cap(&who)), format!("This is a {who}{with_pmh} here for {t}."), format!("{} is a {who} seen today for {t}.", self.subject(rng))]).clone()
+                pick(
+                    rng,
+                    &[
+                        format!("{}{with_pmh} presents for {t}.", cap(&who)),
+                        format!("This is a {who}{with_pmh} here for {t}."),
+                        format!("{} is a {who} seen today for {t}.", self.subject(rng)),
+                    ],
+                )
+                .clone()
             }
             (Kind::Chronic | Kind::Status, Some(t)) if chance(rng, 0.5) => {
                 named = true;
@@ -276,7 +424,10 @@ impl<'g, 'a> Case<'g, 'a> {
                     format!("{}{with_pmh} presents with {c1} {dur}.", cap(&who)),
                     format!("Patient is a {who}{with_pmh} who comes in complaining of {c1} {dur}."),
                     format!("{} c/o {c1} {dur}.", cap(&who)),
-                    format!("This is a {who}{with_pmh} who reports {c1}, which started {}.", if matches!(e.kind, Kind::Injury) { dur.clone() } else { format!("about {} days ago", rng.gen_range(2..8)) }),
+                    format!(
+                        "This is a {who}{with_pmh} who reports {c1}, which started {}.",
+                        if matches!(e.kind, Kind::Injury) { dur.clone() } else { format!("about {} days ago", rng.gen_range(2..8)) }
+                    ),
                     format!("{} is a {who} presenting with {c1} {dur}.", self.subject(rng)),
                     format!("{} states, \"I have had {c1}.\" {} is a {who}{with_pmh}.", self.subject(rng), cap(self.he())),
                 ];
@@ -315,8 +466,15 @@ impl<'g, 'a> Case<'g, 'a> {
         if !named && chance(rng, 0.45) {
             if let Some(t) = self.pname(rng) {
                 let s = match e.kind {
-                    Kind::Chronic | Kind::Status => pick(rng, &[format!("History of {t}."), format!("Known {t}."), format!("{} has a long history of {t}.", cap(self.he())), format!("Hx {t}.")]).clone(),
-                    _ => pick(rng, &[format!("Seen at urgent care and told {t}."), format!("Presentation is suggestive of {t}."), format!("Referred for {t}.")]).clone(),
+                    Kind::Chronic | Kind::Status => pick(
+                        rng,
+                        &[format!("History of {t}."), format!("Known {t}."), format!("{} has a long history of {t}.", cap(self.he())), format!("Hx {t}.")],
+                    )
+                    .clone(),
+                    _ => {
+                        pick(rng, &[format!("Seen at urgent care and told {t}."), format!("Presentation is suggestive of {t}."), format!("Referred for {t}.")])
+                            .clone()
+                    }
                 };
                 out.push(s);
             }
@@ -335,8 +493,21 @@ impl<'g, 'a> Case<'g, 'a> {
             let l = prose_list(rng, &negs);
             out.push(pick(rng, &[format!("Denies {l}."), format!("No {l}."), format!("{} denies {l}.", cap(self.he())), format!("Negative for {l}.")]).clone());
         }
+        out.extend(self.contrast.iter().cloned());
         if long && chance(rng, 0.4) {
-            out.push(pick(rng, &["No recent travel or sick contacts.", "No prior similar episodes.", "Symptoms have been gradually worsening.", "Tried over-the-counter remedies without relief.", "Otherwise in usual state of health."]).to_string());
+            out.push(
+                pick(
+                    rng,
+                    &[
+                        "No recent travel or sick contacts.",
+                        "No prior similar episodes.",
+                        "Symptoms have been gradually worsening.",
+                        "Tried over-the-counter remedies without relief.",
+                        "Otherwise in usual state of health.",
+                    ],
+                )
+                .to_string(),
+            );
         }
         out.join(" ")
     }
@@ -387,11 +558,19 @@ impl<'g, 'a> Case<'g, 'a> {
     fn social(&self, rng: &R) -> String {
         let mut parts: Vec<String> = Vec::new();
         if self.age < 18 {
-            parts.push(if self.age < 5 { "Lives with parents.".into() } else { format!("Lives with parents, in grade {} at school.", (self.age.saturating_sub(5)).clamp(1, 12)) });
+            parts.push(if self.age < 5 {
+                "Lives with parents.".into()
+            } else {
+                format!("Lives with parents, in grade {} at school.", (self.age.saturating_sub(5)).clamp(1, 12))
+            });
             return parts.join(" ");
         }
         if chance(rng, 0.6) {
-            parts.push(if chance(rng, 0.5) { format!("Works as a {}.", pick(rng, vocab::OCCUPATIONS)) } else { format!("Lives with {}.", pick(rng, vocab::LIVES_WITH)) });
+            parts.push(if chance(rng, 0.5) {
+                format!("Works as a {}.", pick(rng, vocab::OCCUPATIONS))
+            } else {
+                format!("Lives with {}.", pick(rng, vocab::LIVES_WITH))
+            });
         }
         let find = |p: &str| self.secs.iter().find(|s| s.code.starts_with(p));
         match find("F17").or_else(|| find("Z87.891")) {
@@ -400,7 +579,8 @@ impl<'g, 'a> Case<'g, 'a> {
         }
         match find("F10") {
             Some(s) => parts.push(sentence(&format!("Alcohol: {}", term(rng, s)))),
-            None => parts.push(pick(rng, &["Occasional alcohol.", "Drinks socially.", "Denies alcohol use.", "1-2 glasses of wine per week.", "No EtOH."]).to_string()),
+            None => parts
+                .push(pick(rng, &["Occasional alcohol.", "Drinks socially.", "Denies alcohol use.", "1-2 glasses of wine per week.", "No EtOH."]).to_string()),
         }
         match find("F11").or_else(|| find("F12")) {
             Some(s) => parts.push(sentence(&format!("Substance use: {}", term(rng, s)))),
@@ -540,7 +720,11 @@ impl<'g, 'a> Case<'g, 'a> {
     }
 
     fn implied(&self, rng: &R) -> String {
-        pick(rng, &["Symptoms and findings as above", "Presentation as described in HPI", "Clinical picture as above", "Findings as documented above", "As above"]).to_string()
+        pick(
+            rng,
+            &["Symptoms and findings as above", "Presentation as described in HPI", "Clinical picture as above", "Findings as documented above", "As above"],
+        )
+        .to_string()
     }
 
     /// The assessment and plan, in one of three shapes.
@@ -552,7 +736,8 @@ impl<'g, 'a> Case<'g, 'a> {
         let plan = self.primary_plan(rng);
         let rule = self.distractors_of(&["ruled_out", "negated"]);
         let rule_s: String = rule.iter().filter(|_| chance(rng, 0.8)).map(|r| format!(" {}", sentence(r))).collect();
-        let secs: Vec<(String, String)> = self.secs_for_assessment(rng, pmh_shown, sh_shown).into_iter().map(|s| (term(rng, s), self.sec_plan(rng, s))).collect();
+        let secs: Vec<(String, String)> =
+            self.secs_for_assessment(rng, pmh_shown, sh_shown).into_iter().map(|s| (term(rng, s), self.sec_plan(rng, s))).collect();
         match rng.gen_range(0..3) {
             0 if st.numbered => {
                 let mut lines = vec![format!("1. {}{} {}.{rule_s}", cap(&pt), pick(rng, &[":", " -", "."]), plan.join("; "))];
@@ -573,7 +758,11 @@ impl<'g, 'a> Case<'g, 'a> {
                 for (t, sp) in &secs {
                     p.push(format!("{}: {sp}", cap(t)));
                 }
-                let body = if st.bullets { p.iter().map(|x| format!("- {x}")).collect::<Vec<_>>().join("\n") } else { p.iter().map(|x| sentence(x)).collect::<Vec<_>>().join(" ") };
+                let body = if st.bullets {
+                    p.iter().map(|x| format!("- {x}")).collect::<Vec<_>>().join("\n")
+                } else {
+                    p.iter().map(|x| sentence(x)).collect::<Vec<_>>().join(" ")
+                };
                 parts.push(st.section(rng, Sec::Plan, &body));
             }
             _ => {
@@ -613,7 +802,10 @@ impl<'g, 'a> Case<'g, 'a> {
                 if chance(rng, 0.6) {
                     s.push_str(&format!(" {}.", cap(pk(rng, &self.p.meds))));
                 }
-                s.push_str(&format!(" {}", pick(rng, &["MD notified.", "Will continue to monitor.", "Provider aware.", "Advised to call back if worse.", "Call light in reach."])));
+                s.push_str(&format!(
+                    " {}",
+                    pick(rng, &["MD notified.", "Will continue to monitor.", "Provider aware.", "Advised to call back if worse.", "Call light in reach."])
+                ));
                 return s.trim().to_string();
             }
             NoteType::Brief => {
@@ -644,7 +836,19 @@ impl<'g, 'a> Case<'g, 'a> {
                 if pmh_shown {
                     parts.push(st.section(rng, Sec::Pmh, &self.pmh(rng)));
                 }
-                parts.push(st.section(rng, Sec::Objective, pk(rng, &["Limited video exam: alert, conversant, no respiratory distress, speaking full sentences.", "Appears well on video. Normal work of breathing.", "Exam limited by virtual format.", "Patient-reported home readings reviewed."])));
+                parts.push(st.section(
+                    rng,
+                    Sec::Objective,
+                    pk(
+                        rng,
+                        &[
+                            "Limited video exam: alert, conversant, no respiratory distress, speaking full sentences.",
+                            "Appears well on video. Normal work of breathing.",
+                            "Exam limited by virtual format.",
+                            "Patient-reported home readings reviewed.",
+                        ],
+                    ),
+                ));
                 self.assessment_plan(rng, &mut parts, pmh_shown, false);
                 parts.push(format!("Total time {} minutes.", rng.gen_range(10..35)));
             }
@@ -679,6 +883,7 @@ impl<'g, 'a> Case<'g, 'a> {
                 }
             }
             NoteType::Hp | NoteType::Consult | NoteType::Discharge | NoteType::Ed => return self.long_note(rng, chronic),
+            _ => return self.chart(rng),
         }
         st.join_sections(&parts)
     }
@@ -713,7 +918,14 @@ impl<'g, 'a> Case<'g, 'a> {
                 if long {
                     head.push(st.section(rng, Sec::Exam, &self.exam(rng, false)));
                 }
-                head.push(st.section(rng, Sec::FollowUp, pk(rng, &["PCP in 1 week.", "Follow up with primary care within 7 days; return for worsening symptoms.", "Clinic in 2 weeks with labs prior."])));
+                head.push(st.section(
+                    rng,
+                    Sec::FollowUp,
+                    pk(
+                        rng,
+                        &["PCP in 1 week.", "Follow up with primary care within 7 days; return for worsening symptoms.", "Clinic in 2 weeks with labs prior."],
+                    ),
+                ));
                 return st.join_sections(&head);
             }
             _ => {
@@ -725,7 +937,15 @@ impl<'g, 'a> Case<'g, 'a> {
         head.push(st.section(rng, Sec::Hpi, &self.hpi(rng, long)));
         let mut hist = vec![
             st.section(rng, Sec::Pmh, &self.pmh(rng)),
-            st.section(rng, Sec::Psh, &if chance(rng, 0.5) { prose_list(rng, &pick_n(rng, &vocab::SURGERIES.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 2)) } else { "None".into() }),
+            st.section(
+                rng,
+                Sec::Psh,
+                &if chance(rng, 0.5) {
+                    prose_list(rng, &pick_n(rng, &vocab::SURGERIES.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 2))
+                } else {
+                    "None".into()
+                },
+            ),
             st.section(rng, Sec::Meds, &self.meds(rng, chronic)),
             st.section(rng, Sec::Allergies, pk(rng, vocab::ALLERGIES)),
             st.section(rng, Sec::Social, &self.social(rng)),
@@ -754,7 +974,15 @@ impl<'g, 'a> Case<'g, 'a> {
         head.push(st.section(rng, Sec::Data, &self.data(rng, long)));
         if self.nt == NoteType::Ed {
             let given: Vec<String> = pick_n(rng, &self.p.meds, 2);
-            head.push(st.section(rng, Sec::EdCourse, &format!("Received {}. {}", prose_list(rng, &given), pick(rng, &["Symptoms improved.", "Reassessed, feeling better.", "Tolerating PO.", "Remained hemodynamically stable."]))));
+            head.push(st.section(
+                rng,
+                Sec::EdCourse,
+                &format!(
+                    "Received {}. {}",
+                    prose_list(rng, &given),
+                    pick(rng, &["Symptoms improved.", "Reassessed, feeling better.", "Tolerating PO.", "Remained hemodynamically stable."])
+                ),
+            ));
             let neg = self.distractors_of(&["ruled_out", "negated"]);
             if !neg.is_empty() && chance(rng, 0.7) {
                 head.push(st.section(rng, Sec::Mdm, &neg.iter().map(|n| sentence(n)).collect::<Vec<_>>().join(" ")));
@@ -765,7 +993,10 @@ impl<'g, 'a> Case<'g, 'a> {
             let mut a = sentence(&pt);
             let other: Vec<String> = self.secs_for_assessment(rng, true, true).iter().map(|s| term(rng, s)).collect();
             if !other.is_empty() {
-                a.push_str(&format!(" {}", sentence(&format!("{} {}", pk(rng, &["Other active problems:", "Also", "Comorbidities:"]), prose_list(rng, &other)))));
+                a.push_str(&format!(
+                    " {}",
+                    sentence(&format!("{} {}", pk(rng, &["Other active problems:", "Also", "Comorbidities:"]), prose_list(rng, &other)))
+                ));
             }
             head.push(st.section(rng, Sec::Assessment, &a));
             let recs: Vec<String> = self.primary_plan(rng).iter().enumerate().map(|(i, r)| format!("{}. {}", i + 1, cap(r))).collect();
@@ -775,7 +1006,11 @@ impl<'g, 'a> Case<'g, 'a> {
             self.assessment_plan(rng, &mut head, true, true);
         }
         if self.nt == NoteType::Ed {
-            head.push(st.section(rng, Sec::Disposition, pk(rng, &["Discharged home with return precautions.", "Admit to medicine.", "Home, f/u PCP 2-3 days.", "Observation unit."])));
+            head.push(st.section(
+                rng,
+                Sec::Disposition,
+                pk(rng, &["Discharged home with return precautions.", "Admit to medicine.", "Home, f/u PCP 2-3 days.", "Observation unit."]),
+            ));
         }
         st.join_sections(&head)
     }
@@ -810,7 +1045,7 @@ impl<'g, 'a> Case<'g, 'a> {
             vec![
                 format!("Patient presents with {both}. Dx: {t}."),
                 format!("{} with {both} {}, consistent with {t}.", cap(&who), duration(rng, e.kind)),
-                format!("{} c/o {both}. Likely {t}.", cap(&who), ),
+                format!("{} c/o {both}. Likely {t}.", cap(&who),),
                 format!("{}: {}.", cap(&t), pick(rng, &self.p.meds)),
                 format!("Seen for {t}. {}.", cap(pk(rng, &e.plan))),
             ]
@@ -845,9 +1080,19 @@ fn social_code(code: &str) -> bool {
     ["F17", "Z87.891", "F10", "F11", "F12"].iter().any(|p| code.starts_with(p))
 }
 
-const VITAL_KEYS: &[&str] = &["bp ", "blood pressure", "hr ", "heart rate", "temperature", "temp ", "spo2", "o2 sat", "rr ", "febrile", "tachycard", "pulse ox"];
+const VITAL_KEYS: &[&str] =
+    &["bp ", "blood pressure", "hr ", "heart rate", "temperature", "temp ", "spo2", "o2 sat", "rr ", "febrile", "tachycard", "pulse ox"];
 
 fn pick_note_type(rng: &R, l: &Lex) -> NoteType {
+    // v2: about one note in six (besides the forced one-liners) keeps a v1 short shape;
+    // the rest are full-length dictated documents like real charts.
+    if chance(rng, 0.17) {
+        return pick_v1_type(rng, l);
+    }
+    chart::pick_chart_type(rng, l)
+}
+
+fn pick_v1_type(rng: &R, l: &Lex) -> NoteType {
     let r: f64 = rng.gen_f64();
     if r < 0.04 {
         return NoteType::OneLiner;
@@ -877,14 +1122,21 @@ fn fits(l: &Lex, age: u32, female: bool) -> bool {
 
 fn choose_secondaries<'g, 'a>(g: &'g Generator<'a>, rng: &R, p: &Lex, age: u32, female: bool, nt: NoteType) -> Vec<&'g Lex<'a>> {
     let n = match nt {
-        NoteType::OneLiner => 0,
+        NoteType::OneLiner | NoteType::Radiology => 0,
         NoteType::Nurse => usize::from(chance(rng, 0.2)),
+        NoteType::Newborn | NoteType::Obstetric => usize::from(chance(rng, 0.3)),
         _ if age < 18 => usize::from(chance(rng, 0.25)),
+        // A chronic follow-up visit reviews several problems: multi-label by nature.
+        NoteType::ChronicFollowUp => *pick(rng, &[2usize, 2, 3, 3, 4, 5]),
+        NoteType::Operative | NoteType::Endoscopy => *pick(rng, &[0usize, 0, 1, 1, 2, 3]),
+        NoteType::HospitalDischarge => *pick(rng, &[1usize, 2, 2, 3, 3, 4, 5]),
+        // Full H&Ps and consults document the whole active problem list.
+        NoteType::FullHp | NoteType::ConsultLetter | NoteType::Psych => *pick(rng, &[0usize, 1, 1, 2, 2, 3, 3, 4]),
         _ => *pick(rng, &[0usize, 0, 0, 1, 1, 1, 2, 2, 3, 4]),
     };
     let mut out: Vec<&Lex> = Vec::new();
     let mut tries = 0;
-    while out.len() < n && tries < 20 {
+    while out.len() < n && tries < 12 + 8 * n {
         tries += 1;
         let cand = if !p.entry.comorbid.is_empty() && chance(rng, 0.7) {
             match g.get(pk(rng, &p.entry.comorbid)) {
@@ -929,7 +1181,18 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
     let nt = if one_liner { NoteType::OneLiner } else { pick_note_type(rng, p) };
     let secs = choose_secondaries(g, rng, p, age, female, nt);
     let terse = matches!(nt, NoteType::OneLiner | NoteType::Nurse | NoteType::Brief);
-    let style = Style::random(rng, terse);
+    let style = if nt.is_v1() { Style::random(rng, terse) } else { Style::chart(rng) };
+    let mut secs = secs;
+    // Screening colonoscopy that finds something: the screening code stays first, the
+    // finding is coded after it (ICD-10-CM guidelines, section IV.A / I.C.21.c.5).
+    let mut screen_finding = false;
+    if nt == NoteType::Endoscopy && p.code.starts_with("Z12.11") && chance(rng, 0.45) {
+        let found = g.get(pk(rng, &["D12.6", "K63.5", "K57.30", "K64.9", "D12.6"])).filter(|f| !secs.iter().any(|s| conflicts(&s.code, &f.code)));
+        if let Some(f) = found {
+            secs.insert(0, f);
+            screen_finding = true;
+        }
+    }
     let may_imply = matches!(nt, NoteType::Soap | NoteType::Hp | NoteType::Ed | NoteType::Consult) && !matches!(e.kind, Kind::Encounter | Kind::Status);
     let (pterm, psource) = if may_imply && chance(rng, 0.07) {
         (None, "implied")
@@ -971,17 +1234,48 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
     let n_dis = match nt {
         NoteType::OneLiner => 0,
         NoteType::Nurse | NoteType::Brief | NoteType::Telehealth => rng.gen_range(0..=1),
+        NoteType::Radiology | NoteType::Endoscopy | NoteType::Operative => rng.gen_range(0..=2),
+        _ if !nt.is_v1() => rng.gen_range(1..=4),
         _ => rng.gen_range(0..=3),
     };
+    // "Ruled out" diagnoses are never coded: a symptom admission that excluded the
+    // dangerous cause keeps the symptom code, and the note says what was ruled out.
+    if nt != NoteType::OneLiner && chance(rng, 0.75) {
+        if let Some(other) = chart::ruled_out_for(&p.code).and_then(|c| g.get(c)) {
+            let name = pick(rng, &other.short).to_ascii_lowercase();
+            let clash = names.iter().any(|n| n.len() >= 3 && (contains_phrase_lc(n, &name) || contains_phrase_lc(&name, n)));
+            if !clash && super::leak::find_code_like(&name).is_none() {
+                let text = pick(
+                    rng,
+                    &[
+                        format!("{name} was ruled out"),
+                        format!("{name} was ruled out with serial testing"),
+                        format!("work-up for {name} was negative and it was ruled out"),
+                        format!("{name} has been excluded"),
+                    ],
+                )
+                .clone();
+                distractors.push(Distractor { kind: "ruled_out", code: Some(other.code.clone()), text });
+            }
+        }
+    }
+    // Procedure and imaging reports only carry negative findings.
+    let narrow = matches!(nt, NoteType::Radiology | NoteType::Endoscopy | NoteType::Operative);
     for _ in 0..n_dis {
-        let kind = *pick(rng, &["negated", "ruled_out", "family_history", "resolved", "negated"]);
+        let kind = if narrow { "negated" } else { *pick(rng, &["negated", "ruled_out", "family_history", "resolved", "negated"]) };
         for _ in 0..30 {
             let cand = &g.lex[rng.gen_range(0..g.lex.len())];
             let k = cand.entry.kind;
             let good_kind = match kind {
-                "negated" | "ruled_out" => matches!(k, Kind::Acute | Kind::Symptom | Kind::Injury) && (cand.chapter == p.chapter || chance(rng, 0.3)),
+                "negated" | "ruled_out" => {
+                    matches!(k, Kind::Acute | Kind::Symptom | Kind::Injury)
+                        && (cand.chapter == p.chapter || (!narrow && chance(rng, if nt.is_v1() { 0.3 } else { 0.1 })))
+                }
                 "family_history" => matches!(k, Kind::Chronic) && !cand.code.starts_with(['F', 'Z', 'O', 'P', 'Q', 'R']),
-                _ => matches!(k, Kind::Acute | Kind::Injury) && !["I21", "I63", "I26", "O", "P", "Z", "C", "A41", "B20", "T81", "S72"].iter().any(|x| cand.code.starts_with(x)),
+                _ => {
+                    matches!(k, Kind::Acute | Kind::Injury)
+                        && !["I21", "I63", "I26", "O", "P", "Z", "C", "A41", "B20", "T81", "S72"].iter().any(|x| cand.code.starts_with(x))
+                }
             };
             if !good_kind || distractors.iter().any(|d: &Distractor| d.code.as_deref() == Some(cand.code.as_str())) {
                 continue;
@@ -991,19 +1285,53 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
                 continue;
             }
             let text = match kind {
-                "negated" => pick(rng, &[format!("no evidence of {name}"), format!("imaging without evidence of {name}"), format!("doubt {name}"), format!("not consistent with {name}"), format!("negative for {name}")]).clone(),
+                "negated" => pick(
+                    rng,
+                    &[
+                        format!("no evidence of {name}"),
+                        format!("imaging without evidence of {name}"),
+                        format!("doubt {name}"),
+                        format!("not consistent with {name}"),
+                        format!("negative for {name}"),
+                    ],
+                )
+                .clone(),
                 "ruled_out" => pick(
                     rng,
-                    &[format!("r/o {name} - ruled out"), format!("initially concerned for {name}; work-up negative"), format!("{name} was considered and ruled out"), format!("differential included {name}, which was excluded"), format!("low suspicion for {name}")],
+                    &[
+                        format!("r/o {name} - ruled out"),
+                        format!("initially concerned for {name}; work-up negative"),
+                        format!("{name} was considered and ruled out"),
+                        format!("differential included {name}, which was excluded"),
+                        format!("low suspicion for {name}"),
+                    ],
                 )
                 .clone(),
                 "family_history" => {
                     let rel = pick(rng, vocab::RELATIVES);
-                    pick(rng, &[format!("{rel} with {name}"), format!("family history of {name} ({rel})"), format!("FH of {name} in {rel}"), format!("family history is negative for {name}")]).clone()
+                    pick(
+                        rng,
+                        &[
+                            format!("{rel} with {name}"),
+                            format!("family history of {name} ({rel})"),
+                            format!("FH of {name} in {rel}"),
+                            format!("family history is negative for {name}"),
+                        ],
+                    )
+                    .clone()
                 }
                 _ => {
                     let y = rng.gen_range(1995..2023);
-                    pick(rng, &[format!("{name} in {y}, resolved"), format!("remote history of {name}, treated"), format!("{name} several years ago, fully recovered"), format!("treated for {name} ({y}), no recurrence")]).clone()
+                    pick(
+                        rng,
+                        &[
+                            format!("{name} in {y}, resolved"),
+                            format!("remote history of {name}, treated"),
+                            format!("{name} several years ago, fully recovered"),
+                            format!("treated for {name} ({y}), no recurrence"),
+                        ],
+                    )
+                    .clone()
                 }
             };
             distractors.push(Distractor { kind, code: Some(cand.code.clone()), text });
@@ -1017,7 +1345,8 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
         .filter(|r| {
             let r = r.to_ascii_lowercase();
             // Substring, not phrase: "family history of colon polyps" names "colon polyp".
-            !(r.contains("family") || r.contains("mother") || r.contains("father") || r.contains("sibling")) || !names.iter().any(|n| n.len() >= 3 && r.contains(n))
+            !(r.contains("family") || r.contains("mother") || r.contains("father") || r.contains("sibling"))
+                || !names.iter().any(|n| n.len() >= 3 && r.contains(n))
         })
         .cloned()
         .collect();
@@ -1031,6 +1360,35 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
     let vitals_from_primary: Vec<String> = e.exam.iter().chain(&e.tests).filter(|s| is_vital(s)).take(2).cloned().collect();
     let exam: Vec<String> = findings.into_iter().filter(|f| !vitals_from_primary.contains(f) && !names_neg(f)).collect();
 
+    // Sibling labels (same category) compete on their deciding words.
+    let cues = [
+        "denies ",
+        "no evidence of ",
+        "negative for ",
+        "family history of ",
+        "fh of ",
+        "r/o ",
+        "doubt ",
+        "low suspicion for ",
+        "concerned for ",
+        "without evidence of ",
+        "no ",
+    ];
+    let contrast: Vec<String> = if !matches!(nt, NoteType::OneLiner | NoteType::Nurse) && chance(rng, 0.6) {
+        chart::contrast_for(&p.code)
+            .iter()
+            .filter(|c| {
+                let lc = c.to_ascii_lowercase();
+                !names.iter().any(|n| n.len() >= 3 && cues.iter().any(|cue| lc.contains(&format!("{cue}{n}"))))
+            })
+            .take(2)
+            .map(|c| c.to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let rule = chart::coding_rule(nt, p, screen_finding);
+    let sec_names: Vec<String> = secs.iter().map(|s| name_of(rng, s, 0.004).0).collect();
     let case = Case {
         p,
         secs,
@@ -1048,6 +1406,10 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
         vitals_from_primary,
         exam,
         surname: pk(rng, vocab::SURNAMES),
+        contrast,
+        rule,
+        screen_finding,
+        sec_names,
     };
     let mut text = fix_articles(&case.write(rng));
     text = abbreviate(rng, &text, case.style.abbrev);
@@ -1062,10 +1424,9 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
     meta.insert("sex".into(), json!(if case.female { "F" } else { "M" }));
     meta.insert("primary_term".into(), json!(case.pterm));
     meta.insert("term_source".into(), json!(case.psource));
-    meta.insert(
-        "distractors".into(),
-        Value::Array(case.distractors.iter().map(|d| json!({"kind": d.kind, "code": d.code, "text": d.text})).collect()),
-    );
+    meta.insert("distractors".into(), Value::Array(case.distractors.iter().map(|d| json!({"kind": d.kind, "code": d.code, "text": d.text})).collect()));
+    meta.insert("coding_rule".into(), json!(case.rule));
+    meta.insert("sibling_contrast".into(), json!(case.contrast));
     meta.insert("typos".into(), json!(n_typos));
     meta.insert("tokens".into(), json!(estimate_tokens(&text)));
     Note { text, codes, meta }

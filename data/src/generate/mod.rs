@@ -24,7 +24,7 @@ use crate::knowledge::{Entry, Kind, Knowledge};
 use leak::{contains_phrase_lc, find_code_like};
 
 /// Bumped whenever the output for a given seed changes.
-pub const GENERATOR_VERSION: &str = "icd-data-synth/1";
+pub const GENERATOR_VERSION: &str = "icd-data-synth/2";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -183,7 +183,7 @@ impl<'a> Generator<'a> {
         for l in labels.labels() {
             let entry = knowledge.get(&l.code).expect("checked");
             let code = table.get(&l.code).expect("labels are validated against the table");
-            let mut cms: Vec<String> = code.inclusion.iter().cloned().collect();
+            let mut cms: Vec<String> = code.inclusion.to_vec();
             for anc in table.ancestors(code) {
                 // An ancestor's inclusion terms name this code only if no other label sits under it.
                 let shared = labels.labels().iter().any(|o| o.code != l.code && o.code.starts_with(&anc.code));
@@ -201,7 +201,7 @@ impl<'a> Generator<'a> {
                     && !lt.eq_ignore_ascii_case(&l.description)
                     && t.len() <= 80
                     && !t.contains(['[', ']', '(', ')'])
-                    && !all_names.iter().any(|(c, names)| *c != l.code && names.iter().any(|n| *n == lt))
+                    && !all_names.iter().any(|(c, names)| *c != l.code && names.contains(&lt))
             });
             cms.sort();
             cms.dedup();
@@ -259,7 +259,19 @@ impl<'a> Generator<'a> {
                         || names.iter().any(|n| contains_phrase_lc(n, phrase))
                 })
                 .collect();
-            lex.push(Lex { code: l.code.clone(), entry, official: l.description.clone(), chapter: code.chapter, cms, short, names, risk, meds, blob, ros_blocked });
+            lex.push(Lex {
+                code: l.code.clone(),
+                entry,
+                official: l.description.clone(),
+                chapter: code.chapter,
+                cms,
+                short,
+                names,
+                risk,
+                meds,
+                blob,
+                ros_blocked,
+            });
         }
         let by_code: BTreeMap<String, usize> = lex.iter().enumerate().map(|(i, l)| (l.code.clone(), i)).collect();
         let prevalent = PREVALENT.iter().filter_map(|(c, w)| by_code.get(*c).map(|&i| (i, *w))).collect();
@@ -377,7 +389,24 @@ impl<'a> Generator<'a> {
 }
 
 /// Words that make a risk-factor string name a codable condition of its own.
-const RISKY_WORDS: &[&str] = &["diabet", "obes", "smok", "tobacco", "cigarette", "hypertens", "alcohol", "kidney disease", "ckd", "copd", "hiv", "depress", "anxiety", "atrial fib", "heart failure", "prediabet"];
+const RISKY_WORDS: &[&str] = &[
+    "diabet",
+    "obes",
+    "smok",
+    "tobacco",
+    "cigarette",
+    "hypertens",
+    "alcohol",
+    "kidney disease",
+    "ckd",
+    "copd",
+    "hiv",
+    "depress",
+    "anxiety",
+    "atrial fib",
+    "heart failure",
+    "prediabet",
+];
 
 /// Leakage and shape figures over a set of records.
 #[derive(Debug, Clone, Default, serde::Serialize)]

@@ -112,7 +112,40 @@ impl Style {
             bullets: chance(rng, 0.35),
             numbered: chance(rng, 0.65),
             abbrev: if terse { rng.gen_range(0.3..0.8) } else { *pick(rng, &[0.0, 0.05, 0.15, 0.3, 0.5]) },
-            colon: *pick(rng, &[":", ":", ":", ":", " -"]),
+            colon: pick::<&str>(rng, &[":", ":", ":", ":", " -"]),
+        }
+    }
+
+    /// Dictated-chart look (v2 long documents): mostly ALL-CAPS headers with colons,
+    /// sometimes without a colon or in Title Case; few abbreviations.
+    pub fn chart(rng: &R) -> Self {
+        Style {
+            hcase: *pick(rng, &[2u8, 2, 2, 2, 2, 2, 2, 1, 1, 3]),
+            inline: chance(rng, 0.5),
+            blank: chance(rng, 0.6),
+            bullets: chance(rng, 0.2),
+            numbered: chance(rng, 0.85),
+            abbrev: *pick(rng, &[0.0, 0.0, 0.05, 0.1]),
+            colon: pick::<&str>(rng, &[":", ":", ":", ":", ":", ":", ""]),
+        }
+    }
+
+    /// A section with a header outside [`Sec`]: `upper` ("PREOPERATIVE DIAGNOSIS") or its
+    /// Title Case form, by the style's header case.
+    pub fn custom(&self, rng: &R, upper: &str, title: &str, body: &str) -> String {
+        if body.trim().is_empty() {
+            return String::new();
+        }
+        let h = match self.hcase {
+            1 => title,
+            3 if chance(rng, 0.3) => title,
+            _ => upper,
+        };
+        let colon = if self.colon == " -" { ":" } else { self.colon };
+        if self.inline && !body.contains('\n') {
+            format!("{h}{colon} {body}")
+        } else {
+            format!("{h}{colon}\n{body}")
         }
     }
 

@@ -10,19 +10,10 @@ use clap::{Parser, Subcommand};
 use icd_core::{CodeTable, SearchIndex};
 
 #[derive(Parser)]
-#[command(
-    name = "icd",
-    version,
-    about = "Private ICD-10-CM coding of clinical notes"
-)]
+#[command(name = "icd", version, about = "Private ICD-10-CM coding of clinical notes")]
 struct Cli {
     /// The code table built by scripts/setup.sh
-    #[arg(
-        long,
-        global = true,
-        env = "ICD_TABLE",
-        default_value = "artifacts/icd10cm.table"
-    )]
+    #[arg(long, global = true, env = "ICD_TABLE", default_value = "artifacts/icd10cm.table")]
     table: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -43,6 +34,16 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Score a bundle on a labelled JSONL test set
     Eval(predict::EvalArgs),
+    /// Show a note's sections, and which hold the diagnostic statements (chief complaint,
+    /// assessment, impression, diagnoses, indication, problem list) a `diagnostic-first`
+    /// model reads in a window of their own
+    Sections {
+        /// A text file with one note, or with --jsonl a JSONL file of {"id", "text"}; - reads standard input
+        input: PathBuf,
+        /// The input is JSONL: print one JSON line per note
+        #[arg(long)]
+        jsonl: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,9 +66,8 @@ enum CodesCommand {
 }
 
 fn load_table(path: &Path) -> Result<CodeTable> {
-    let bytes = std::fs::read(path).with_context(|| {
-        format!("reading the code table {} (build it with scripts/setup.sh, or point --table / ICD_TABLE at it)", path.display())
-    })?;
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading the code table {} (build it with scripts/setup.sh, or point --table / ICD_TABLE at it)", path.display()))?;
     CodeTable::from_bytes(&bytes).with_context(|| format!("loading {}", path.display()))
 }
 
@@ -82,19 +82,48 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Eval(args) => predict::eval(args),
+        Command::Sections { input, jsonl } => sections(&input, jsonl),
         Command::Codes { command } => {
             let table = load_table(&cli.table)?;
             match command {
-                CodesCommand::Search {
-                    query,
-                    limit,
-                    billable,
-                    json,
-                } => search(&table, &query, limit, billable, json),
+                CodesCommand::Search { query, limit, billable, json } => search(&table, &query, limit, billable, json),
                 CodesCommand::Show { code } => show(&table, &code),
             }
         }
     }
+}
+
+fn sections(input: &Path, jsonl: bool) -> Result<()> {
+    let text = if input == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+    } else {
+        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?
+    };
+    if !jsonl {
+        for s in icd_core::sections::detect(&text) {
+            let body = text[s.body.0..s.body.1].replace('\n', " ");
+            let preview: String = body.chars().take(70).collect();
+            let mark = if s.kind.is_diagnostic() { '*' } else { ' ' };
+            println!("{mark} {:<22} {:<32} {preview}", format!("{:?}", s.kind), &text[s.header.0..s.header.1]);
+        }
+        eprintln!("(* = diagnostic section)");
+        return Ok(());
+    }
+    let name = input.display().to_string();
+    for (i, l) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let line = i + 1;
+        let v: serde_json::Value = serde_json::from_str(l).with_context(|| format!("{name}: line {line}: not JSON"))?;
+        let note = v["text"].as_str().with_context(|| format!("{name}: line {line}: field \"text\" is missing or not a string"))?;
+        let secs: Vec<serde_json::Value> = icd_core::sections::detect(note)
+            .iter()
+            .map(|s| {
+                serde_json::json!({"kind": s.kind, "diagnostic": s.kind.is_diagnostic(), "header": &note[s.header.0..s.header.1],
+                    "start": s.header.0, "end": s.span().1})
+            })
+            .collect();
+        println!("{}", serde_json::json!({"id": v["id"], "line": line, "sections": secs}));
+    }
+    Ok(())
 }
 
 fn search(table: &CodeTable, query: &str, limit: usize, billable: bool, json: bool) -> Result<()> {
@@ -108,17 +137,9 @@ fn search(table: &CodeTable, query: &str, limit: usize, billable: bool, json: bo
             continue;
         }
         if json {
-            println!(
-                "{}",
-                serde_json::json!({"code": c.code, "description": c.description, "billable": c.billable, "score": h.score})
-            );
+            println!("{}", serde_json::json!({"code": c.code, "description": c.description, "billable": c.billable, "score": h.score}));
         } else {
-            println!(
-                "{:<9} {} {}",
-                c.code,
-                if c.billable { ' ' } else { '*' },
-                c.description
-            );
+            println!("{:<9} {} {}", c.code, if c.billable { ' ' } else { '*' }, c.description);
         }
         shown += 1;
         if shown == limit {
@@ -135,20 +156,10 @@ fn search(table: &CodeTable, query: &str, limit: usize, billable: bool, json: bo
 
 fn show(table: &CodeTable, code: &str) -> Result<()> {
     let Some(c) = table.get(code) else {
-        anyhow::bail!(
-            "{code:?} is not an ICD-10-CM code in {} (try `icd codes search {code}`)",
-            table.release
-        );
+        anyhow::bail!("{code:?} is not an ICD-10-CM code in {} (try `icd codes search {code}`)", table.release);
     };
     println!("{}  {}", c.code, c.description);
-    println!(
-        "  billable: {}",
-        if c.billable {
-            "yes"
-        } else {
-            "no (use a more specific code)"
-        }
-    );
+    println!("  billable: {}", if c.billable { "yes" } else { "no (use a more specific code)" });
     if let Some(ch) = table.chapter(c) {
         println!("  chapter {}: {}", ch.number, ch.title);
     }
@@ -157,11 +168,7 @@ fn show(table: &CodeTable, code: &str) -> Result<()> {
     for a in table.ancestors(c) {
         println!("  in {}  {}", a.code, a.description);
     }
-    for (title, notes) in [
-        ("inclusion terms", &c.inclusion),
-        ("excludes1", &c.excludes1),
-        ("excludes2", &c.excludes2),
-    ] {
+    for (title, notes) in [("inclusion terms", &c.inclusion), ("excludes1", &c.excludes1), ("excludes2", &c.excludes2)] {
         if !notes.is_empty() {
             println!("  {title}:");
             for n in notes {

@@ -71,27 +71,18 @@ pub struct EvalArgs {
 /// Reads and verifies a bundle folder: every file the manifest lists, sha256 checked.
 pub fn load_bundle(dir: &Path) -> Result<Coder> {
     let mpath = dir.join(MANIFEST_FILE);
-    let manifest_json =
-        std::fs::read(&mpath).with_context(|| format!("reading {}", mpath.display()))?;
-    let manifest =
-        Manifest::from_json(&manifest_json).with_context(|| format!("{}", mpath.display()))?;
+    let manifest_json = std::fs::read(&mpath).with_context(|| format!("reading {}", mpath.display()))?;
+    let manifest = Manifest::from_json(&manifest_json).with_context(|| format!("{}", mpath.display()))?;
     let mut files = HashMap::new();
     for name in manifest.files.keys() {
         // Names come from the manifest: refuse paths that leave the folder.
         if name.contains('/') || name.contains('\\') || name.starts_with('.') {
-            bail!(
-                "{}: file name {name:?} is not a plain file name",
-                mpath.display()
-            );
+            bail!("{}: file name {name:?} is not a plain file name", mpath.display());
         }
         let p = dir.join(name);
-        files.insert(
-            name.clone(),
-            std::fs::read(&p).with_context(|| format!("reading bundle file {}", p.display()))?,
-        );
+        files.insert(name.clone(), std::fs::read(&p).with_context(|| format!("reading bundle file {}", p.display()))?);
     }
-    Coder::from_bundle(&manifest_json, &files)
-        .with_context(|| format!("refusing the bundle {}", dir.display()))
+    Coder::from_bundle(&manifest_json, &files).with_context(|| format!("refusing the bundle {}", dir.display()))
 }
 
 /// One note to code: its id (as given: string or number) and text.
@@ -107,12 +98,8 @@ struct InputLine {
 }
 
 fn progress(n: usize) -> ProgressBar {
-    let bar = ProgressBar::new(n as u64).with_style(
-        ProgressStyle::with_template(
-            "{msg} {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}]",
-        )
-        .expect("valid template"),
-    );
+    let bar = ProgressBar::new(n as u64)
+        .with_style(ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}]").expect("valid template"));
     if n < 2 || !std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
@@ -122,47 +109,23 @@ fn progress(n: usize) -> ProgressBar {
 /// Reads the notes; bad JSONL lines are reported on stderr with their number and counted.
 fn read_notes(args: &PredictArgs) -> Result<(Vec<Note>, usize)> {
     if let Some(text) = &args.text {
-        return Ok((
-            vec![Note {
-                id: json!("text"),
-                text: text.clone(),
-            }],
-            0,
-        ));
+        return Ok((vec![Note { id: json!("text"), text: text.clone() }], 0));
     }
     if let Some(path) = &args.file {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        return Ok((
-            vec![Note {
-                id: json!(path.display().to_string()),
-                text,
-            }],
-            0,
-        ));
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok((vec![Note { id: json!(path.display().to_string()), text }], 0));
     }
     let Some(input) = &args.input else {
         let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("reading the note from stdin")?;
-        return Ok((
-            vec![Note {
-                id: json!("stdin"),
-                text,
-            }],
-            0,
-        ));
+        std::io::stdin().read_to_string(&mut text).context("reading the note from stdin")?;
+        return Ok((vec![Note { id: json!("stdin"), text }], 0));
     };
     let (name, content) = if input.as_os_str() == "-" {
         let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .context("reading JSONL from stdin")?;
+        std::io::stdin().read_to_string(&mut s).context("reading JSONL from stdin")?;
         ("stdin".to_string(), s)
     } else {
-        let s = std::fs::read_to_string(input)
-            .with_context(|| format!("reading {}", input.display()))?;
+        let s = std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
         (input.display().to_string(), s)
     };
     let mut notes = Vec::new();
@@ -172,10 +135,7 @@ fn read_notes(args: &PredictArgs) -> Result<(Vec<Note>, usize)> {
             continue;
         }
         match serde_json::from_str::<InputLine>(line) {
-            Ok(l) => notes.push(Note {
-                id: l.id,
-                text: l.text,
-            }),
+            Ok(l) => notes.push(Note { id: l.id, text: l.text }),
             Err(e) => {
                 eprintln!("{name}: line {}: skipped: {e}", i + 1);
                 bad += 1;
@@ -196,9 +156,7 @@ pub fn predict(args: PredictArgs) -> Result<usize> {
     let results: Vec<Result<Vec<CodedLabel>, String>> = notes
         .par_iter()
         .map(|n| {
-            let r = coder
-                .code_with(&n.text, args.top_k, !args.no_evidence)
-                .map_err(|e| e.to_string());
+            let r = coder.code_with(&n.text, args.top_k, !args.no_evidence).map_err(|e| e.to_string());
             bar.inc(1);
             r
         })
@@ -221,10 +179,7 @@ pub fn predict(args: PredictArgs) -> Result<usize> {
     write_output(&mut out, args.format, &ok, &coder)?;
     out.flush()?;
     if args.input.is_some() || bad_lines + failed > 0 {
-        eprintln!(
-            "coded {} note(s); skipped {bad_lines} bad input line(s) and {failed} note(s) that failed",
-            ok.len()
-        );
+        eprintln!("coded {} note(s); skipped {bad_lines} bad input line(s) and {failed} note(s) that failed", ok.len());
     }
     Ok(bad_lines + failed)
 }
@@ -244,12 +199,7 @@ fn note_json(id: &Value, preds: &[CodedLabel]) -> Value {
     json!({"id": id, "predictions": preds.iter().map(prediction_json).collect::<Vec<_>>()})
 }
 
-fn write_output(
-    out: &mut impl Write,
-    format: Format,
-    ok: &[(&Note, Vec<CodedLabel>)],
-    coder: &Coder,
-) -> Result<()> {
+fn write_output(out: &mut impl Write, format: Format, ok: &[(&Note, Vec<CodedLabel>)], coder: &Coder) -> Result<()> {
     match format {
         Format::Jsonl => {
             for (n, p) in ok {
@@ -267,24 +217,13 @@ fn write_output(
                 let id = id_text(&n.id);
                 for (rank, p) in preds.iter().enumerate() {
                     let ev: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
-                    w.write_record([
-                        id.as_str(),
-                        &(rank + 1).to_string(),
-                        &p.code,
-                        &p.description,
-                        &format!("{:.4}", p.score),
-                        &ev.join(" | "),
-                    ])?;
+                    w.write_record([id.as_str(), &(rank + 1).to_string(), &p.code, &p.description, &format!("{:.4}", p.score), &ev.join(" | ")])?;
                 }
             }
             w.flush()?;
         }
         Format::Fhir => {
-            writeln!(
-                out,
-                "{}",
-                serde_json::to_string_pretty(&fhir_bundle(ok, coder))?
-            )?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&fhir_bundle(ok, coder))?)?;
         }
         Format::Text => {
             for (n, preds) in ok {
@@ -292,20 +231,9 @@ fn write_output(
                     writeln!(out, "== {} ==", n.id)?;
                 }
                 for (rank, p) in preds.iter().enumerate() {
-                    writeln!(
-                        out,
-                        "{:>2}. {:<9} {:.3}  {}",
-                        rank + 1,
-                        p.code,
-                        p.score,
-                        p.description
-                    )?;
+                    writeln!(out, "{:>2}. {:<9} {:.3}  {}", rank + 1, p.code, p.score, p.description)?;
                     if !p.evidence.is_empty() {
-                        let ev: Vec<String> = p
-                            .evidence
-                            .iter()
-                            .map(|e| format!("\"{}\" ({:.2})", e.text, e.weight))
-                            .collect();
+                        let ev: Vec<String> = p.evidence.iter().map(|e| format!("\"{}\" ({:.2})", e.text, e.weight)).collect();
                         writeln!(out, "      evidence: {}", ev.join(", "))?;
                     }
                 }
@@ -316,8 +244,7 @@ fn write_output(
 }
 
 const ICD10CM_SYSTEM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
-const SCORE_EXTENSION: &str =
-    "https://github.com/icd10-coder/icd10-coder/fhir/StructureDefinition/model-score";
+const SCORE_EXTENSION: &str = "https://github.com/icd10-coder/icd10-coder/fhir/StructureDefinition/model-score";
 
 /// FHIR R4 Bundle (type collection): one provisional Condition per suggested code; the score
 /// is an extension (valueDecimal) and also in the note text.
@@ -361,8 +288,7 @@ fn fhir_bundle(ok: &[(&Note, Vec<CodedLabel>)], coder: &Coder) -> Value {
 
 pub fn eval(args: EvalArgs) -> Result<()> {
     let coder = load_bundle(&args.bundle)?;
-    let text = std::fs::read_to_string(&args.data)
-        .with_context(|| format!("reading {}", args.data.display()))?;
+    let text = std::fs::read_to_string(&args.data).with_context(|| format!("reading {}", args.data.display()))?;
     let name = args.data.display().to_string();
     let mut records = parse_jsonl(&text, &name)?;
     if let Some(n) = args.limit {
@@ -386,9 +312,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         .used
         .par_iter()
         .map(|&i| {
-            let s = coder
-                .scores(&records[i].text)
-                .with_context(|| format!("{name}: note {:?}", records[i].id));
+            let s = coder.scores(&records[i].text).with_context(|| format!("{name}: note {:?}", records[i].id));
             bar.inc(1);
             s
         })
@@ -405,16 +329,18 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     println!("{name}: {} notes", m.n);
     println!("accuracy (primary code)  {:.2} %", m.accuracy * 100.0);
     println!("top-5 accuracy           {:.2} %", m.top5_accuracy * 100.0);
-    println!(
-        "macro P / R / F1         {:.2} / {:.2} / {:.2} %",
-        m.macro_precision * 100.0,
-        m.macro_recall * 100.0,
-        m.macro_f1 * 100.0
-    );
+    println!("macro P / R / F1         {:.2} / {:.2} / {:.2} %", m.macro_precision * 100.0, m.macro_recall * 100.0, m.macro_f1 * 100.0);
     println!("weighted F1              {:.2} %", m.weighted_f1 * 100.0);
     if let Some(ml) = &report.multilabel {
-        println!("all codes @ {:.2}: micro P / R / F1 {:.2} / {:.2} / {:.2} %, macro F1 {:.2} %, P@5 {:.2} %",
-            ml.threshold, ml.micro_precision * 100.0, ml.micro_recall * 100.0, ml.micro_f1 * 100.0, ml.macro_f1 * 100.0, ml.precision_at_5 * 100.0);
+        println!(
+            "all codes @ {:.2}: micro P / R / F1 {:.2} / {:.2} / {:.2} %, macro F1 {:.2} %, P@5 {:.2} %",
+            ml.threshold,
+            ml.micro_precision * 100.0,
+            ml.micro_recall * 100.0,
+            ml.micro_f1 * 100.0,
+            ml.macro_f1 * 100.0,
+            ml.precision_at_5 * 100.0
+        );
     }
     Ok(())
 }

@@ -40,17 +40,9 @@ pub enum BundleError {
     #[error("manifest.json does not list {file}, so it cannot be verified")]
     Unlisted { file: String },
     #[error("bundle file {file} has {found} bytes, manifest.json says {expected} (truncated, or from another bundle)")]
-    Size {
-        file: String,
-        expected: u64,
-        found: u64,
-    },
+    Size { file: String, expected: u64, found: u64 },
     #[error("bundle file {file} has sha256 {found}, manifest.json says {expected} (corrupt, or from another bundle)")]
-    Hash {
-        file: String,
-        expected: String,
-        found: String,
-    },
+    Hash { file: String, expected: String, found: String },
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error(transparent)]
@@ -113,28 +105,9 @@ fn default_eps() -> f64 {
     1e-12
 }
 
-/// The checkpoint's `icd` object, as written there (checked by [`ModelConfig::from_json`]
-/// when a model is loaded).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IcdSettings {
-    /// `cls` or `label_attention`.
-    pub head: String,
-    /// `softmax` or `sigmoid`.
-    pub objective: String,
-    pub max_length: usize,
-    #[serde(default)]
-    pub chunk_overlap: usize,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub label_attention_dim: Option<usize>,
-    #[serde(default = "default_threshold")]
-    pub threshold: f32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub base_model: Option<String>,
-}
-
-fn default_threshold() -> f32 {
-    0.5
-}
+/// The checkpoint's `icd` object: one definition, [`crate::model::IcdConfig`], for the
+/// checkpoint's `config.json` and the bundle manifest.
+pub use crate::model::IcdConfig as IcdSettings;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WeightsInfo {
@@ -181,10 +154,7 @@ pub struct FileEntry {
 
 impl FileEntry {
     pub fn of(bytes: &[u8]) -> Self {
-        Self {
-            sha256: sha256_hex(bytes),
-            bytes: bytes.len() as u64,
-        }
+        Self { sha256: sha256_hex(bytes), bytes: bytes.len() as u64 }
     }
 }
 
@@ -218,24 +188,18 @@ pub struct Source {
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 impl Manifest {
     /// Parses `manifest.json` and checks the format and version.
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
-        let m: Manifest =
-            serde_json::from_slice(bytes).map_err(|e| BundleError::Manifest(e.to_string()))?;
+        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| BundleError::Manifest(e.to_string()))?;
         if m.format != FORMAT || m.format_version != FORMAT_VERSION {
-            return Err(BundleError::Format {
-                found: m.format,
-                version: m.format_version,
-            });
+            return Err(BundleError::Format { found: m.format, version: m.format_version });
         }
         if m.labels.is_empty() {
             return Err(BundleError::Manifest("labels: empty".into()));
@@ -250,9 +214,7 @@ impl Manifest {
     /// The architecture, `icd` object and labels of a checkpoint's `config.json`
     /// (checked with [`ModelConfig::from_json`] first). Labels get empty descriptions and
     /// chapter 0: `icd-quantize` fills them from the code table.
-    pub fn parts_from_config(
-        config_json: &[u8],
-    ) -> Result<(Architecture, IcdSettings, Vec<BundleLabel>), BundleError> {
+    pub fn parts_from_config(config_json: &[u8]) -> Result<(Architecture, IcdSettings, Vec<BundleLabel>), BundleError> {
         let config = ModelConfig::from_json(config_json)?;
         #[derive(Deserialize)]
         struct Parts {
@@ -260,8 +222,7 @@ impl Manifest {
             architecture: Architecture,
             icd: IcdSettings,
         }
-        let p: Parts =
-            serde_json::from_slice(config_json).map_err(|e| ModelError::Config(e.to_string()))?;
+        let p: Parts = serde_json::from_slice(config_json).map_err(|e| ModelError::Config(e.to_string()))?;
         let labels = config.labels.iter().map(|code| BundleLabel::code_only(code)).collect();
         Ok((p.architecture, p.icd, labels))
     }
@@ -269,12 +230,8 @@ impl Manifest {
     /// A checkpoint-style `config.json` (docs/checkpoint-format.md) for the model loader.
     pub fn config_json(&self) -> Vec<u8> {
         let mut v = serde_json::to_value(&self.architecture).expect("serializes");
-        let id2label: serde_json::Map<String, serde_json::Value> = self
-            .labels
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (i.to_string(), serde_json::Value::String(l.code.clone())))
-            .collect();
+        let id2label: serde_json::Map<String, serde_json::Value> =
+            self.labels.iter().enumerate().map(|(i, l)| (i.to_string(), serde_json::Value::String(l.code.clone()))).collect();
         v["id2label"] = serde_json::Value::Object(id2label);
         v["icd"] = serde_json::to_value(&self.icd).expect("serializes");
         serde_json::to_vec(&v).expect("serializes")
@@ -286,23 +243,13 @@ impl Manifest {
 /// uses listed ones.
 pub fn verify(manifest: &Manifest, files: &HashMap<String, Vec<u8>>) -> Result<(), BundleError> {
     for (name, entry) in &manifest.files {
-        let bytes = files
-            .get(name)
-            .ok_or_else(|| BundleError::MissingFile { file: name.clone() })?;
+        let bytes = files.get(name).ok_or_else(|| BundleError::MissingFile { file: name.clone() })?;
         if bytes.len() as u64 != entry.bytes {
-            return Err(BundleError::Size {
-                file: name.clone(),
-                expected: entry.bytes,
-                found: bytes.len() as u64,
-            });
+            return Err(BundleError::Size { file: name.clone(), expected: entry.bytes, found: bytes.len() as u64 });
         }
         let found = sha256_hex(bytes);
         if !found.eq_ignore_ascii_case(&entry.sha256) {
-            return Err(BundleError::Hash {
-                file: name.clone(),
-                expected: entry.sha256.clone(),
-                found,
-            });
+            return Err(BundleError::Hash { file: name.clone(), expected: entry.sha256.clone(), found });
         }
     }
     Ok(())
@@ -330,25 +277,17 @@ pub struct QuantizedGguf {
 /// bytes for 300 labels) and their rounding lands straight on the logits (on the test
 /// checkpoints, Q8_0 heads doubled the int8-vs-f32 logit difference).
 pub fn is_linear_weight(name: &str, dims: &[usize]) -> bool {
-    dims.len() == 2
-        && name.starts_with("bert.encoder.")
-        && name.ends_with(".weight")
-        && dims[1].is_multiple_of(Q8_BLOCK)
+    dims.len() == 2 && name.starts_with("bert.encoder.") && name.ends_with(".weight") && dims[1].is_multiple_of(Q8_BLOCK)
 }
 
 /// A checkpoint's `model.safetensors` (f32) -> `model.gguf` bytes: linear weights Q8_0,
 /// the rest f32, tensor names as in the checkpoint contract (base-model names mapped).
-pub fn quantize_gguf(
-    safetensors: &[u8],
-    opts: QuantizeOptions,
-) -> Result<QuantizedGguf, BundleError> {
+pub fn quantize_gguf(safetensors: &[u8], opts: QuantizeOptions) -> Result<QuantizedGguf, BundleError> {
     let tensors = checkpoint_tensors(safetensors)?;
     let mut q = Vec::with_capacity(tensors.len());
     let (mut q8_names, mut f32_names) = (Vec::new(), Vec::new());
     for (name, t) in &tensors {
-        let emb = opts.embeddings
-            && name == "bert.embeddings.word_embeddings.weight"
-            && t.dims().get(1).is_some_and(|d| d.is_multiple_of(Q8_BLOCK));
+        let emb = opts.embeddings && name == "bert.embeddings.word_embeddings.weight" && t.dims().get(1).is_some_and(|d| d.is_multiple_of(Q8_BLOCK));
         let dtype = if is_linear_weight(name, t.dims()) || emb {
             q8_names.push(name.clone());
             GgmlDType::Q8_0
@@ -356,26 +295,16 @@ pub fn quantize_gguf(
             f32_names.push(name.clone());
             GgmlDType::F32
         };
-        let qt = QTensor::quantize(t, dtype).map_err(|e| BundleError::Quantize {
-            tensor: name.clone(),
-            message: e.to_string(),
-        })?;
+        let qt = QTensor::quantize(t, dtype).map_err(|e| BundleError::Quantize { tensor: name.clone(), message: e.to_string() })?;
         q.push((name.as_str(), qt));
     }
     let arch = gguf_file::Value::String("bert".into());
     let version = gguf_file::Value::U32(FORMAT_VERSION);
-    let metadata = [
-        ("general.architecture", &arch),
-        ("icd10coder.bundle_format_version", &version),
-    ];
+    let metadata = [("general.architecture", &arch), ("icd10coder.bundle_format_version", &version)];
     let refs: Vec<(&str, &QTensor)> = q.iter().map(|(n, t)| (*n, t)).collect();
     let mut out = Cursor::new(Vec::new());
     gguf_file::write(&mut out, &metadata, &refs).map_err(|e| ModelError::Gguf(e.to_string()))?;
-    Ok(QuantizedGguf {
-        bytes: out.into_inner(),
-        q8_0: q8_names,
-        f32: f32_names,
-    })
+    Ok(QuantizedGguf { bytes: out.into_inner(), q8_0: q8_names, f32: f32_names })
 }
 
 /// A bundle in memory: the manifest and every file it lists.
@@ -415,16 +344,12 @@ pub fn build(
             let a: Vec<&str> = l.iter().map(|l| l.code.as_str()).collect();
             let b: Vec<&str> = config_labels.iter().map(|l| l.code.as_str()).collect();
             if a != b {
-                return Err(BundleError::Manifest(format!(
-                    "labels {a:?} differ from config.json id2label {b:?}"
-                )));
+                return Err(BundleError::Manifest(format!("labels {a:?} differ from config.json id2label {b:?}")));
             }
             l
         }
     };
-    let tokenizer = crate::tokenize::NoteTokenizer::from_tokenizer_json(tokenizer_json)?
-        .to_tokenizer_json()?
-        .into_bytes();
+    let tokenizer = crate::tokenize::NoteTokenizer::from_tokenizer_json(tokenizer_json)?.to_tokenizer_json()?.into_bytes();
     let gguf = quantize_gguf(safetensors, opts)?;
     let mut files = HashMap::new();
     let mut entries = BTreeMap::new();
@@ -450,12 +375,7 @@ pub fn build(
         metrics: None,
         source: None,
     };
-    Ok(BuiltBundle {
-        manifest,
-        files,
-        q8_0: gguf.q8_0,
-        f32: gguf.f32,
-    })
+    Ok(BuiltBundle { manifest, files, q8_0: gguf.q8_0, f32: gguf.f32 })
 }
 
 /// Gold labels of a test set in a model's label space (see [`eval_truth`]).
@@ -475,27 +395,17 @@ pub struct EvalTruth {
 /// for accuracy and is listed in `skipped` (callers report it); secondary codes outside the
 /// label space are dropped from `all`.
 pub fn eval_truth(labels: &[BundleLabel], records: &[crate::dataset::Record]) -> EvalTruth {
-    let index: HashMap<&str, usize> = labels
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.code.as_str(), i))
-        .collect();
+    let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.code.as_str(), i)).collect();
     let mut t = EvalTruth::default();
     for (i, r) in records.iter().enumerate() {
-        let ids: Vec<usize> = r
-            .codes
-            .iter()
-            .filter_map(|c| index.get(c.as_str()).copied())
-            .collect();
+        let ids: Vec<usize> = r.codes.iter().filter_map(|c| index.get(c.as_str()).copied()).collect();
         match r.codes.first().and_then(|c| index.get(c.as_str())) {
             Some(&p) => {
                 t.used.push(i);
                 t.primary.push(p);
                 t.all.push(ids);
             }
-            None => t
-                .skipped
-                .push((i, r.codes.first().cloned().unwrap_or_default())),
+            None => t.skipped.push((i, r.codes.first().cloned().unwrap_or_default())),
         }
     }
     t
@@ -503,12 +413,7 @@ pub fn eval_truth(labels: &[BundleLabel], records: &[crate::dataset::Record]) ->
 
 /// Metrics of `scores` (one row per used note, label-id order): multiclass on the primary
 /// code; multilabel too when `threshold` is given (sigmoid models).
-pub fn eval_report(
-    n_labels: usize,
-    truth: &EvalTruth,
-    scores: &[Vec<f32>],
-    threshold: Option<f32>,
-) -> EvalReport {
+pub fn eval_report(n_labels: usize, truth: &EvalTruth, scores: &[Vec<f32>], threshold: Option<f32>) -> EvalReport {
     EvalReport {
         multiclass: crate::metrics::multiclass(n_labels, &truth.primary, scores),
         multilabel: threshold.map(|t| crate::metrics::multilabel(n_labels, &truth.all, scores, t)),

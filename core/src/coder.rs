@@ -69,60 +69,32 @@ impl Coder {
     /// Verifies every file against the manifest (sha256 and size), then loads the tokenizer
     /// and the int8 model. `files` maps bundle file names (`model.gguf`, `tokenizer.json`) to
     /// their bytes.
-    pub fn from_bundle(
-        manifest_json: &[u8],
-        files: &HashMap<String, Vec<u8>>,
-    ) -> Result<Self, BundleError> {
+    pub fn from_bundle(manifest_json: &[u8], files: &HashMap<String, Vec<u8>>) -> Result<Self, BundleError> {
         Self::from_bundle_with(manifest_json, files, Int8Kernel::default())
     }
 
     /// [`Coder::from_bundle`] with a chosen int8 kernel (benchmarks).
-    pub fn from_bundle_with(
-        manifest_json: &[u8],
-        files: &HashMap<String, Vec<u8>>,
-        kernel: Int8Kernel,
-    ) -> Result<Self, BundleError> {
+    pub fn from_bundle_with(manifest_json: &[u8], files: &HashMap<String, Vec<u8>>, kernel: Int8Kernel) -> Result<Self, BundleError> {
         let manifest = Manifest::from_json(manifest_json)?;
         // Only listed files are verified, so the two we use must be listed.
         for needed in [manifest.weights.file.as_str(), TOKENIZER_FILE] {
             if !manifest.files.contains_key(needed) {
-                return Err(BundleError::Unlisted {
-                    file: needed.to_string(),
-                });
+                return Err(BundleError::Unlisted { file: needed.to_string() });
             }
         }
         bundle::verify(&manifest, files)?;
         let tokenizer = NoteTokenizer::from_tokenizer_json(&files[TOKENIZER_FILE])?;
-        let model = IcdModel::load_gguf(
-            &manifest.config_json(),
-            &files[&manifest.weights.file],
-            &Device::Cpu,
-            kernel,
-        )?;
-        Ok(Self {
-            model,
-            tokenizer,
-            labels: manifest.labels.clone(),
-            manifest: Some(manifest),
-        })
+        let model = IcdModel::load_gguf(&manifest.config_json(), &files[&manifest.weights.file], &Device::Cpu, kernel)?;
+        Ok(Self { model, tokenizer, labels: manifest.labels.clone(), manifest: Some(manifest) })
     }
 
     /// An f32 checkpoint (docs/checkpoint-format.md). Labels have empty descriptions until
     /// [`Coder::with_labels`].
-    pub fn from_checkpoint(
-        config_json: &[u8],
-        safetensors: &[u8],
-        tokenizer_json: &[u8],
-    ) -> Result<Self, BundleError> {
+    pub fn from_checkpoint(config_json: &[u8], safetensors: &[u8], tokenizer_json: &[u8]) -> Result<Self, BundleError> {
         let model = IcdModel::load(config_json, safetensors, &Device::Cpu)?;
         let tokenizer = NoteTokenizer::from_tokenizer_json(tokenizer_json)?;
         let labels = model.labels().iter().map(|code| BundleLabel::code_only(code)).collect();
-        Ok(Self {
-            model,
-            tokenizer,
-            labels,
-            manifest: None,
-        })
+        Ok(Self { model, tokenizer, labels, manifest: None })
     }
 
     /// Sets descriptions and chapters; `labels` must be the model's codes in label-id order.
@@ -130,9 +102,7 @@ impl Coder {
         let codes: Vec<&str> = labels.iter().map(|l| l.code.as_str()).collect();
         let ours: Vec<&str> = self.model.labels().iter().map(String::as_str).collect();
         if codes != ours {
-            return Err(BundleError::Manifest(format!(
-                "labels {codes:?} differ from the model's {ours:?}"
-            )));
+            return Err(BundleError::Manifest(format!("labels {codes:?} differ from the model's {ours:?}")));
         }
         self.labels = labels;
         Ok(self)
@@ -174,12 +144,7 @@ impl Coder {
 
     /// [`Coder::code`]; `with_evidence = false` skips the evidence (and, for the `cls` head,
     /// the occlusion passes).
-    pub fn code_with(
-        &self,
-        text: &str,
-        top_k_n: usize,
-        with_evidence: bool,
-    ) -> Result<Vec<CodedLabel>, ModelError> {
+    pub fn code_with(&self, text: &str, top_k_n: usize, with_evidence: bool) -> Result<Vec<CodedLabel>, ModelError> {
         let (enc, chunks, pred) = self.model.predict(&self.tokenizer, text)?;
         let top = top_k(&pred.scores, top_k_n);
         let mut occlusion = None;
@@ -194,10 +159,7 @@ impl Coder {
                 } else if let Some(occ) = &occlusion {
                     occ.evidence(l)
                 } else {
-                    evidence(&enc, &chunks, &pred, l, EVIDENCE_TOP_N)
-                        .into_iter()
-                        .map(|s| (s.start, s.end, s.weight))
-                        .collect()
+                    evidence(&enc, &chunks, &pred, l, EVIDENCE_TOP_N).into_iter().map(|s| (s.start, s.end, s.weight)).collect()
                 };
                 let info = &self.labels[l];
                 CodedLabel {
@@ -205,15 +167,7 @@ impl Coder {
                     description: info.description.clone(),
                     chapter: info.chapter,
                     score: pred.scores[l],
-                    evidence: spans
-                        .into_iter()
-                        .map(|(start, end, weight)| EvidenceSpan {
-                            start,
-                            end,
-                            text: text[start..end].to_string(),
-                            weight,
-                        })
-                        .collect(),
+                    evidence: spans.into_iter().map(|(start, end, weight)| EvidenceSpan { start, end, text: text[start..end].to_string(), weight }).collect(),
                 }
             })
             .collect())
@@ -227,13 +181,7 @@ impl Coder {
             // A space keeps the words on either side apart.
             let without = format!("{} {}", &text[..s], &text[e..]);
             let scores = self.scores(&without)?;
-            drops.push(
-                base.scores
-                    .iter()
-                    .zip(&scores)
-                    .map(|(b, o)| b - o)
-                    .collect::<Vec<f32>>(),
-            );
+            drops.push(base.scores.iter().zip(&scores).map(|(b, o)| b - o).collect::<Vec<f32>>());
         }
         Ok(Occlusion { spans, drops })
     }
@@ -247,13 +195,7 @@ struct Occlusion {
 
 impl Occlusion {
     fn evidence(&self, label: usize) -> Vec<(usize, usize, f32)> {
-        let mut out: Vec<(usize, usize, f32)> = self
-            .spans
-            .iter()
-            .zip(&self.drops)
-            .map(|(&(s, e), d)| (s, e, d[label]))
-            .filter(|x| x.2 > 0.0)
-            .collect();
+        let mut out: Vec<(usize, usize, f32)> = self.spans.iter().zip(&self.drops).map(|(&(s, e), d)| (s, e, d[label])).filter(|x| x.2 > 0.0).collect();
         out.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
         out.truncate(EVIDENCE_TOP_N);
         out
@@ -286,10 +228,7 @@ pub fn occlusion_spans(text: &str, max: usize) -> Vec<(usize, usize)> {
         return sentences;
     }
     let per = sentences.len().div_ceil(max);
-    sentences
-        .chunks(per)
-        .map(|run| (run[0].0, run[run.len() - 1].1))
-        .collect()
+    sentences.chunks(per).map(|run| (run[0].0, run[run.len() - 1].1)).collect()
 }
 
 fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<(usize, usize)>) {
@@ -308,26 +247,11 @@ mod tests {
     #[test]
     fn sentences_split_and_merge() {
         let t = "Cough for 3 days. BP 140/90; on lisinopril.\nNo fever! Temp 37.2 today";
-        let s: Vec<&str> = occlusion_spans(t, 40)
-            .iter()
-            .map(|&(a, b)| &t[a..b])
-            .collect();
-        assert_eq!(
-            s,
-            vec![
-                "Cough for 3 days.",
-                "BP 140/90;",
-                "on lisinopril.",
-                "No fever!",
-                "Temp 37.2 today"
-            ]
-        );
+        let s: Vec<&str> = occlusion_spans(t, 40).iter().map(|&(a, b)| &t[a..b]).collect();
+        assert_eq!(s, vec!["Cough for 3 days.", "BP 140/90;", "on lisinopril.", "No fever!", "Temp 37.2 today"]);
         let m = occlusion_spans(t, 2);
         assert_eq!(m.len(), 2);
-        assert_eq!(
-            &t[m[0].0..m[0].1],
-            "Cough for 3 days. BP 140/90; on lisinopril."
-        );
+        assert_eq!(&t[m[0].0..m[0].1], "Cough for 3 days. BP 140/90; on lisinopril.");
         assert_eq!(&t[m[1].0..m[1].1], "No fever! Temp 37.2 today");
         assert!(occlusion_spans("  \n ", 40).is_empty());
     }

@@ -9,6 +9,7 @@
 //! - [`labels`]: a model's label space (a TSV of billable codes), validated against the table.
 //! - [`dataset`]: the JSONL record every dataset uses.
 //! - [`metrics`]: classification metrics shared by the trainer, `icd eval` and the bundle.
+//! - [`sections`]: chart section headers, and which sections hold the diagnostic statements.
 //! - [`tokenize`]: note tokenization and chunking (shared with the trainer).
 //! - [`model`]: the BERT + ICD head forward pass (candle, f32 or Q8_0 weights), and evidence spans.
 //! - [`bundle`]: the int8 model bundle: manifest, sha256 verification, GGUF writing.
@@ -22,6 +23,7 @@ pub mod labels;
 pub mod metrics;
 pub mod model;
 pub mod search;
+pub mod sections;
 pub mod tokenize;
 
 pub use bundle::{verify, BundleError, BundleLabel, Manifest};
@@ -30,4 +32,5 @@ pub use codes::{Code, CodeTable, CodeTableError};
 pub use labels::{LabelError, LabelSpace};
 pub use model::{evidence, I8Matmul, IcdModel, Int8Kernel, ModelConfig, ModelError, Prediction, Span};
 pub use search::{SearchHit, SearchIndex};
-pub use tokenize::{Chunk, Encoded, NoteTokenizer, TokenizeError};
+pub use sections::{Section, SectionKind};
+pub use tokenize::{Chunk, Encoded, InputLayout, NoteTokenizer, TokenizeError};

@@ -55,13 +55,44 @@ pub struct Chunk {
     pub ids: Vec<u32>,
     /// Index into [`Encoded`] of the first real token (`ids[1]`).
     pub token_start: usize,
+    /// For a window of tokens gathered from several places (the diagnostic-statement window),
+    /// the [`Encoded`] index of each real token; `None` for a contiguous window.
+    pub gathered: Option<Vec<usize>>,
 }
 
 impl Chunk {
+    /// A contiguous window.
+    pub fn window(ids: Vec<u32>, token_start: usize) -> Self {
+        Self { ids, token_start, gathered: None }
+    }
+
     /// Number of real tokens (without `[CLS]`/`[SEP]`).
     pub fn n_tokens(&self) -> usize {
         self.ids.len() - 2
     }
+
+    /// The [`Encoded`] index of real token `p` (`ids[p + 1]`).
+    pub fn source(&self, p: usize) -> usize {
+        match &self.gathered {
+            Some(g) => g[p],
+            None => self.token_start + p,
+        }
+    }
+}
+
+/// How a note becomes model input windows (`icd.input` in a checkpoint's config).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputLayout {
+    /// Overlapping windows over the whole note.
+    #[default]
+    Windows,
+    /// First one window of the diagnostic sections' tokens (chief complaint, assessment,
+    /// impression, diagnoses, indication, problem list: [`crate::sections`]), then the
+    /// windows over the whole note. A note without such sections gets the windows alone.
+    /// The diagnostic statements then have a window of their own that long histories,
+    /// medication lists and exams cannot dilute.
+    DiagnosticFirst,
 }
 
 pub struct NoteTokenizer {
@@ -75,12 +106,9 @@ impl NoteTokenizer {
     /// From a Hugging Face `tokenizer.json`. Padding and truncation are turned off: the
     /// shipped all-MiniLM-L6-v2 file pads/truncates to 128, which would silently drop text.
     pub fn from_tokenizer_json(bytes: &[u8]) -> Result<Self, TokenizeError> {
-        let mut inner = Tokenizer::from_bytes(bytes)
-            .map_err(|e| TokenizeError::TokenizerJson(e.to_string()))?;
+        let mut inner = Tokenizer::from_bytes(bytes).map_err(|e| TokenizeError::TokenizerJson(e.to_string()))?;
         inner.with_padding(None);
-        inner
-            .with_truncation(None)
-            .map_err(|e| TokenizeError::TokenizerJson(e.to_string()))?;
+        inner.with_truncation(None).map_err(|e| TokenizeError::TokenizerJson(e.to_string()))?;
         Self::with_specials(inner)
     }
 
@@ -95,24 +123,16 @@ impl NoteTokenizer {
             if token.is_empty() {
                 continue;
             }
-            let id = u32::try_from(i)
-                .map_err(|_| TokenizeError::Vocab("more than u32::MAX lines".into()))?;
+            let id = u32::try_from(i).map_err(|_| TokenizeError::Vocab("more than u32::MAX lines".into()))?;
             if vocab.insert(token.to_string(), id).is_some() {
-                return Err(TokenizeError::Vocab(format!(
-                    "token {token:?} appears twice (line {})",
-                    i + 1
-                )));
+                return Err(TokenizeError::Vocab(format!("token {token:?} appears twice (line {})", i + 1)));
             }
         }
         if !vocab.contains_key("[UNK]") {
             return Err(TokenizeError::MissingSpecial("[UNK]"));
         }
-        let cls = *vocab
-            .get("[CLS]")
-            .ok_or(TokenizeError::MissingSpecial("[CLS]"))?;
-        let sep = *vocab
-            .get("[SEP]")
-            .ok_or(TokenizeError::MissingSpecial("[SEP]"))?;
+        let cls = *vocab.get("[CLS]").ok_or(TokenizeError::MissingSpecial("[CLS]"))?;
+        let sep = *vocab.get("[SEP]").ok_or(TokenizeError::MissingSpecial("[SEP]"))?;
         let model = WordPiece::builder()
             .vocab(vocab)
             .unk_token("[UNK]".into())
@@ -121,40 +141,23 @@ impl NoteTokenizer {
             .build()
             .map_err(|e| TokenizeError::Vocab(e.to_string()))?;
         let mut inner = Tokenizer::new(model);
-        inner
-            .with_normalizer(Some(BertNormalizer::new(
-                true,
-                true,
-                Some(lowercase),
-                lowercase,
-            )))
-            .map_err(|e| TokenizeError::Vocab(e.to_string()))?;
+        inner.with_normalizer(Some(BertNormalizer::new(true, true, Some(lowercase), lowercase))).map_err(|e| TokenizeError::Vocab(e.to_string()))?;
         inner.with_pre_tokenizer(Some(BertPreTokenizer));
         // Not used by `encode` (no special tokens), but keeps the saved tokenizer.json a
         // complete BERT tokenizer for other tools.
-        inner.with_post_processor(Some(BertProcessing::new(
-            ("[SEP]".into(), sep),
-            ("[CLS]".into(), cls),
-        )));
+        inner.with_post_processor(Some(BertProcessing::new(("[SEP]".into(), sep), ("[CLS]".into(), cls))));
         inner.with_decoder(Some(WordPieceDecoder::new("##".into(), true)));
         Self::with_specials(inner)
     }
 
     fn with_specials(inner: Tokenizer) -> Result<Self, TokenizeError> {
         let id = |t: &'static str| inner.token_to_id(t).ok_or(TokenizeError::MissingSpecial(t));
-        Ok(Self {
-            cls_id: id("[CLS]")?,
-            sep_id: id("[SEP]")?,
-            pad_id: id("[PAD]")?,
-            inner,
-        })
+        Ok(Self { cls_id: id("[CLS]")?, sep_id: id("[SEP]")?, pad_id: id("[PAD]")?, inner })
     }
 
     /// The tokenizer as a Hugging Face `tokenizer.json` (padding and truncation off).
     pub fn to_tokenizer_json(&self) -> Result<String, TokenizeError> {
-        self.inner
-            .to_string(false)
-            .map_err(|e| TokenizeError::TokenizerJson(e.to_string()))
+        self.inner.to_string(false).map_err(|e| TokenizeError::TokenizerJson(e.to_string()))
     }
 
     pub fn cls_id(&self) -> u32 {
@@ -180,41 +183,21 @@ impl NoteTokenizer {
 
     /// Tokenizes `text` without special tokens; offsets are byte offsets into `text`.
     pub fn encode(&self, text: &str) -> Result<Encoded, TokenizeError> {
-        let enc = self
-            .inner
-            .encode(text, false)
-            .map_err(|e| TokenizeError::Encode(e.to_string()))?;
+        let enc = self.inner.encode(text, false).map_err(|e| TokenizeError::Encode(e.to_string()))?;
         let ids = enc.get_ids().to_vec();
         let offsets = enc.get_offsets().to_vec();
         // Without special tokens every token has a word; fall back to its own index anyway
         // so a surprising tokenizer.json cannot merge unrelated tokens.
-        let words = enc
-            .get_word_ids()
-            .iter()
-            .enumerate()
-            .map(|(i, w)| w.unwrap_or(u32::MAX - i as u32))
-            .collect();
-        Ok(Encoded {
-            ids,
-            offsets,
-            words,
-        })
+        let words = enc.get_word_ids().iter().enumerate().map(|(i, w)| w.unwrap_or(u32::MAX - i as u32)).collect();
+        Ok(Encoded { ids, offsets, words })
     }
 
     /// Cuts a note into `[CLS] .. [SEP]` windows of at most `max_length` ids: window
     /// `W = max_length - 2` real tokens, starting at `0, W - overlap, 2(W - overlap), ...`
     /// until the tokens are covered. An empty note gives one chunk `[CLS][SEP]`.
-    pub fn chunks(
-        &self,
-        enc: &Encoded,
-        max_length: usize,
-        overlap: usize,
-    ) -> Result<Vec<Chunk>, TokenizeError> {
+    pub fn chunks(&self, enc: &Encoded, max_length: usize, overlap: usize) -> Result<Vec<Chunk>, TokenizeError> {
         if max_length < 3 || overlap >= max_length - 2 {
-            return Err(TokenizeError::ChunkParams {
-                max_length,
-                overlap,
-            });
+            return Err(TokenizeError::ChunkParams { max_length, overlap });
         }
         let window = max_length - 2;
         let stride = window - overlap;
@@ -227,16 +210,54 @@ impl NoteTokenizer {
             ids.push(self.cls_id);
             ids.extend_from_slice(&enc.ids[start..end]);
             ids.push(self.sep_id);
-            out.push(Chunk {
-                ids,
-                token_start: start,
-            });
+            out.push(Chunk::window(ids, start));
             if end >= n {
                 break;
             }
             start += stride;
         }
         Ok(out)
+    }
+
+    /// One window of the tokens that lie inside `spans` (byte ranges, in order), at most
+    /// `max_length - 2` of them, the first ones kept; `None` when no token lies inside.
+    pub fn gathered_chunk(&self, enc: &Encoded, spans: &[(usize, usize)], max_length: usize) -> Option<Chunk> {
+        let window = max_length.saturating_sub(2);
+        let mut picked = Vec::new();
+        let mut s = 0;
+        for (i, &(start, end)) in enc.offsets.iter().enumerate() {
+            while s < spans.len() && spans[s].1 <= start {
+                s += 1;
+            }
+            if s == spans.len() || picked.len() == window {
+                break;
+            }
+            if start >= spans[s].0 && end <= spans[s].1 {
+                picked.push(i);
+            }
+        }
+        if picked.is_empty() {
+            return None;
+        }
+        let mut ids = Vec::with_capacity(picked.len() + 2);
+        ids.push(self.cls_id);
+        ids.extend(picked.iter().map(|&i| enc.ids[i]));
+        ids.push(self.sep_id);
+        Some(Chunk { ids, token_start: picked[0], gathered: Some(picked) })
+    }
+
+    /// The model input of a note: [`NoteTokenizer::chunks`], preceded for
+    /// [`InputLayout::DiagnosticFirst`] by the window of its diagnostic sections.
+    /// The trainer and [`crate::IcdModel::predict`] both call this, so they cut notes alike.
+    pub fn input_chunks(&self, text: &str, enc: &Encoded, max_length: usize, overlap: usize, layout: InputLayout) -> Result<Vec<Chunk>, TokenizeError> {
+        let windows = self.chunks(enc, max_length, overlap)?;
+        match layout {
+            InputLayout::Windows => Ok(windows),
+            InputLayout::DiagnosticFirst => {
+                let spans = crate::sections::diagnostic_spans(text);
+                Ok(self.gathered_chunk(enc, &spans, max_length).into_iter().chain(windows).collect())
+            }
+        }
     }
 }
 
@@ -263,13 +284,7 @@ mod tests {
         let enc = t.encode("").unwrap();
         assert!(enc.is_empty());
         let chunks = t.chunks(&enc, 8, 0).unwrap();
-        assert_eq!(
-            chunks,
-            vec![Chunk {
-                ids: vec![2, 3],
-                token_start: 0
-            }]
-        );
+        assert_eq!(chunks, vec![Chunk::window(vec![2, 3], 0)]);
     }
 
     #[test]
@@ -280,17 +295,11 @@ mod tests {
         assert_eq!(enc.ids, vec![5, 6, 7, 8, 9, 5, 6, 7, 8, 9]);
         // W = 4, stride 4: starts 0, 4, 8
         let c = t.chunks(&enc, 6, 0).unwrap();
-        assert_eq!(
-            c.iter().map(|c| c.token_start).collect::<Vec<_>>(),
-            vec![0, 4, 8]
-        );
+        assert_eq!(c.iter().map(|c| c.token_start).collect::<Vec<_>>(), vec![0, 4, 8]);
         assert_eq!(c[2].ids, vec![2, 8, 9, 3]);
         // W = 4, overlap 1, stride 3: starts 0, 3, 6 (6 + 4 = 10 covers the end)
         let c = t.chunks(&enc, 6, 1).unwrap();
-        assert_eq!(
-            c.iter().map(|c| c.token_start).collect::<Vec<_>>(),
-            vec![0, 3, 6]
-        );
+        assert_eq!(c.iter().map(|c| c.token_start).collect::<Vec<_>>(), vec![0, 3, 6]);
         assert_eq!(c[1].ids, vec![2, 8, 9, 5, 6, 3]);
         // Exactly one full window: no empty trailing chunk.
         let c = t.chunks(&enc, 12, 0).unwrap();
@@ -309,6 +318,29 @@ mod tests {
         assert_eq!(enc.offsets, vec![(0, 2), (3, 4), (4, 5), (5, 6)]);
         assert_eq!(enc.words[1], enc.words[2]);
         assert_ne!(enc.words[2], enc.words[3]);
+    }
+
+    #[test]
+    fn diagnostic_first_puts_the_diagnostic_sections_in_a_window_of_their_own() {
+        let t = tok();
+        let text = "a b\nIMPRESSION: c d\nPLAN: e\n";
+        let enc = t.encode(text).unwrap();
+        let c = t.input_chunks(text, &enc, 6, 0, InputLayout::DiagnosticFirst).unwrap();
+        // "impression" is [UNK]; the gathered window holds it, ":" is no token here, then c d.
+        let g = c[0].gathered.as_ref().unwrap();
+        let words: Vec<&str> = g.iter().map(|&i| &text[enc.offsets[i].0..enc.offsets[i].1]).collect();
+        assert_eq!(words, vec!["IMPRESSION", ":", "c", "d"]);
+        assert_eq!(c[0].ids.len(), 6);
+        assert_eq!((0..4).map(|p| c[0].source(p)).collect::<Vec<_>>(), *g);
+        // Then the plain windows, unchanged.
+        assert_eq!(c[1..], t.chunks(&enc, 6, 0).unwrap()[..]);
+        // Truncated to the window; none without diagnostic sections; windows layout unchanged.
+        let c = t.input_chunks(text, &enc, 4, 0, InputLayout::DiagnosticFirst).unwrap();
+        assert_eq!(c[0].n_tokens(), 2);
+        let plain = "a b\nPLAN: e\n";
+        let enc = t.encode(plain).unwrap();
+        assert_eq!(t.input_chunks(plain, &enc, 6, 0, InputLayout::DiagnosticFirst).unwrap(), t.chunks(&enc, 6, 0).unwrap());
+        assert_eq!(t.input_chunks(text, &t.encode(text).unwrap(), 6, 0, InputLayout::Windows).unwrap(), t.chunks(&t.encode(text).unwrap(), 6, 0).unwrap());
     }
 
     #[test]

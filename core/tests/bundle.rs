@@ -6,9 +6,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use candle_core::quantized::{gguf_file, GgmlDType};
-use icd_core::bundle::{
-    self, BuiltBundle, BundleError, QuantizeOptions, MODEL_FILE, TOKENIZER_FILE,
-};
+use icd_core::bundle::{self, BuiltBundle, BundleError, QuantizeOptions, MODEL_FILE, TOKENIZER_FILE};
 use icd_core::{Coder, EvidenceMethod};
 
 mod common;
@@ -26,20 +24,8 @@ fn fixture(kind: &'static str) -> &'static Fixture {
     let cell = if kind == "cls" { &CLS } else { &LAAT };
     cell.get_or_init(|| {
         let dir = root().join("artifacts/test-checkpoints").join(kind);
-        let (config, weights, tok) = (
-            read(&dir.join("config.json")),
-            read(&dir.join("model.safetensors")),
-            read(&dir.join("tokenizer.json")),
-        );
-        let bundle = bundle::build(
-            kind,
-            &config,
-            &weights,
-            &tok,
-            None,
-            QuantizeOptions::default(),
-        )
-        .unwrap();
+        let (config, weights, tok) = (read(&dir.join("config.json")), read(&dir.join("model.safetensors")), read(&dir.join("tokenizer.json")));
+        let bundle = bundle::build(kind, &config, &weights, &tok, None, QuantizeOptions::default()).unwrap();
         let int8 = Coder::from_bundle(&bundle.manifest_json(), &bundle.files).unwrap();
         let f32 = Coder::from_checkpoint(&config, &weights, &tok).unwrap();
         Fixture { bundle, f32, int8 }
@@ -98,12 +84,7 @@ fn agreement(kind: &'static str) {
     let mut max_diff = 0f32;
     for note in NOTES {
         let a = fx.f32.model().predict(fx.f32.tokenizer(), note).unwrap().2;
-        let b = fx
-            .int8
-            .model()
-            .predict(fx.int8.tokenizer(), note)
-            .unwrap()
-            .2;
+        let b = fx.int8.model().predict(fx.int8.tokenizer(), note).unwrap().2;
         let (ta, tb) = (top1(&a.scores), top1(&b.scores));
         let order = icd_core::metrics::top_k(&a.logits, 2);
         let gap = a.logits[order[0]] - a.logits[order[1]];
@@ -114,12 +95,7 @@ fn agreement(kind: &'static str) {
         } else if ta != tb {
             println!("{kind}: near-tie flip (f32 gap {gap:.3}) on {note:.50}");
         }
-        max_diff = a
-            .logits
-            .iter()
-            .zip(&b.logits)
-            .map(|(x, y)| (x - y).abs())
-            .fold(max_diff, f32::max);
+        max_diff = a.logits.iter().zip(&b.logits).map(|(x, y)| (x - y).abs()).fold(max_diff, f32::max);
     }
     let n = NOTES.len();
     let share = decisive_agree as f64 / decisive as f64;
@@ -128,10 +104,7 @@ fn agreement(kind: &'static str) {
          {decisive_agree}/{decisive} = {share:.3}; max logit diff {max_diff:.3}",
         agree as f64 / n as f64
     );
-    assert!(
-        decisive >= 20,
-        "{kind}: only {decisive} decisive notes: the check would be vacuous"
-    );
+    assert!(decisive >= 20, "{kind}: only {decisive} decisive notes: the check would be vacuous");
     assert!(share >= 0.99, "{kind}: agreement {share} on decisive notes");
     // A broken dequantization moves logits by units, not tenths.
     assert!(max_diff < 0.6, "{kind}: max logit diff {max_diff}");
@@ -153,71 +126,34 @@ fn gguf_has_q8_linear_weights_and_f32_rest() {
     let gguf = &fx.bundle.files[MODEL_FILE];
     let content = gguf_file::Content::read(&mut std::io::Cursor::new(gguf)).unwrap();
     let dtype = |n: &str| content.tensor_infos[n].ggml_dtype;
-    assert_eq!(
-        dtype("bert.encoder.layer.0.attention.self.query.weight"),
-        GgmlDType::Q8_0
-    );
-    assert_eq!(
-        dtype("bert.encoder.layer.5.output.dense.weight"),
-        GgmlDType::Q8_0
-    );
+    assert_eq!(dtype("bert.encoder.layer.0.attention.self.query.weight"), GgmlDType::Q8_0);
+    assert_eq!(dtype("bert.encoder.layer.5.output.dense.weight"), GgmlDType::Q8_0);
     assert_eq!(dtype("label_attention.first.weight"), GgmlDType::F32);
-    assert_eq!(
-        dtype("bert.encoder.layer.0.attention.self.query.bias"),
-        GgmlDType::F32
-    );
-    assert_eq!(
-        dtype("bert.embeddings.word_embeddings.weight"),
-        GgmlDType::F32
-    );
+    assert_eq!(dtype("bert.encoder.layer.0.attention.self.query.bias"), GgmlDType::F32);
+    assert_eq!(dtype("bert.embeddings.word_embeddings.weight"), GgmlDType::F32);
     assert_eq!(dtype("bert.embeddings.LayerNorm.weight"), GgmlDType::F32);
     assert_eq!(dtype("label_attention.output.weight"), GgmlDType::F32);
     // 6 layers x 6 linear weights; the heads stay f32.
     assert_eq!(fx.bundle.q8_0.len(), 36, "{:?}", fx.bundle.q8_0);
     let f32_size = fx.bundle.manifest.weights.f32_bytes;
     let int8_size = gguf.len() as u64;
-    println!(
-        "laat: f32 {f32_size} bytes, int8 {int8_size} bytes ({:.2}x)",
-        f32_size as f64 / int8_size as f64
-    );
+    println!("laat: f32 {f32_size} bytes, int8 {int8_size} bytes ({:.2}x)", f32_size as f64 / int8_size as f64);
     assert!(int8_size < f32_size * 7 / 10, "{int8_size} vs {f32_size}");
 }
 
 #[test]
 fn quantized_embeddings_make_a_smaller_bundle_that_still_agrees() {
     let dir = root().join("artifacts/test-checkpoints/cls");
-    let (config, weights, tok) = (
-        read(&dir.join("config.json")),
-        read(&dir.join("model.safetensors")),
-        read(&dir.join("tokenizer.json")),
-    );
-    let b = bundle::build(
-        "cls",
-        &config,
-        &weights,
-        &tok,
-        None,
-        QuantizeOptions { embeddings: true },
-    )
-    .unwrap();
+    let (config, weights, tok) = (read(&dir.join("config.json")), read(&dir.join("model.safetensors")), read(&dir.join("tokenizer.json")));
+    let b = bundle::build("cls", &config, &weights, &tok, None, QuantizeOptions { embeddings: true }).unwrap();
     assert_eq!(b.manifest.weights.embeddings, "q8_0");
     let size = b.files[MODEL_FILE].len();
-    println!(
-        "cls with q8_0 embeddings: {size} bytes (f32 {})",
-        weights.len()
-    );
+    println!("cls with q8_0 embeddings: {size} bytes (f32 {})", weights.len());
     assert!(size < weights.len() * 3 / 10);
     let int8 = Coder::from_bundle(&b.manifest_json(), &b.files).unwrap();
     let f32 = &fixture("cls").f32;
-    let agree = NOTES
-        .iter()
-        .filter(|n| top1(&f32.scores(n).unwrap()) == top1(&int8.scores(n).unwrap()))
-        .count();
-    assert!(
-        agree as f64 / NOTES.len() as f64 >= 0.99,
-        "{agree}/{}",
-        NOTES.len()
-    );
+    let agree = NOTES.iter().filter(|n| top1(&f32.scores(n).unwrap()) == top1(&int8.scores(n).unwrap())).count();
+    assert!(agree as f64 / NOTES.len() as f64 >= 0.99, "{agree}/{}", NOTES.len());
 }
 
 #[test]
@@ -231,11 +167,7 @@ fn bundle_round_trips_through_files() {
     let manifest_json = std::fs::read(dir.path().join("manifest.json")).unwrap();
     let manifest = icd_core::Manifest::from_json(&manifest_json).unwrap();
     assert_eq!(manifest, fx.bundle.manifest);
-    let files: HashMap<String, Vec<u8>> = manifest
-        .files
-        .keys()
-        .map(|n| (n.clone(), std::fs::read(dir.path().join(n)).unwrap()))
-        .collect();
+    let files: HashMap<String, Vec<u8>> = manifest.files.keys().map(|n| (n.clone(), std::fs::read(dir.path().join(n)).unwrap())).collect();
     let coder = Coder::from_bundle(&manifest_json, &files).unwrap();
     assert_eq!(coder.manifest(), Some(&fx.bundle.manifest));
     for note in &NOTES[..4] {
@@ -261,17 +193,10 @@ fn tampered_files_are_refused_by_name() {
         f[mid] ^= 0x01;
         let e = refused(&files, &mj);
         let expected = &fx.bundle.manifest.files[name].sha256;
-        assert!(
-            e.contains(name) && e.contains("sha256") && e.contains(expected.as_str()),
-            "{e}"
-        );
+        assert!(e.contains(name) && e.contains("sha256") && e.contains(expected.as_str()), "{e}");
         let err = bundle::verify(&fx.bundle.manifest, &files).unwrap_err();
         match err {
-            BundleError::Hash {
-                file,
-                expected: ex,
-                found,
-            } => {
+            BundleError::Hash { file, expected: ex, found } => {
                 assert_eq!(file, name);
                 assert_eq!(&ex, expected);
                 assert_ne!(found, ex);
@@ -304,16 +229,7 @@ fn tampered_files_are_refused_by_name() {
 fn manifest_fields_are_present() {
     let fx = fixture("laat");
     let v: serde_json::Value = serde_json::from_slice(&fx.bundle.manifest_json()).unwrap();
-    for key in [
-        "format",
-        "format_version",
-        "name",
-        "architecture",
-        "icd",
-        "weights",
-        "labels",
-        "files",
-    ] {
+    for key in ["format", "format_version", "name", "architecture", "icd", "weights", "labels", "files"] {
         assert!(v.get(key).is_some(), "manifest lacks {key}: {v}");
     }
     assert_eq!(v["format"], "icd10-coder-bundle");
@@ -326,10 +242,7 @@ fn manifest_fields_are_present() {
     for f in [MODEL_FILE, TOKENIZER_FILE] {
         let e = &v["files"][f];
         assert_eq!(e["sha256"].as_str().unwrap().len(), 64, "{e}");
-        assert_eq!(
-            e["bytes"].as_u64().unwrap() as usize,
-            fx.bundle.files[f].len()
-        );
+        assert_eq!(e["bytes"].as_u64().unwrap() as usize, fx.bundle.files[f].len());
     }
 }
 
@@ -337,24 +250,15 @@ fn manifest_fields_are_present() {
 fn coder_ranks_codes_with_evidence() {
     let note = "Patient has asthma with wheezing. Blood pressure is 150/95, hypertension. \
                 Sugar is high, type 2 diabetes. Coughing at night.";
-    for (kind, method) in [
-        ("cls", EvidenceMethod::Occlusion),
-        ("laat", EvidenceMethod::Attention),
-    ] {
+    for (kind, method) in [("cls", EvidenceMethod::Occlusion), ("laat", EvidenceMethod::Attention)] {
         let coder = &fixture(kind).int8;
         assert_eq!(coder.evidence_method(), method);
         let out = coder.code(note, 5).unwrap();
         assert_eq!(out.len(), 5);
-        assert!(
-            out.windows(2).all(|w| w[0].score >= w[1].score),
-            "{kind}: not sorted"
-        );
+        assert!(out.windows(2).all(|w| w[0].score >= w[1].score), "{kind}: not sorted");
         let scores = coder.scores(note).unwrap();
         assert_eq!(out[0].score, scores[top1(&scores)]);
-        assert!(
-            out.iter().any(|c| !c.evidence.is_empty()),
-            "{kind}: no evidence at all"
-        );
+        assert!(out.iter().any(|c| !c.evidence.is_empty()), "{kind}: no evidence at all");
         for c in &out {
             assert!(c.evidence.windows(2).all(|w| w[0].weight >= w[1].weight));
             for e in &c.evidence {
@@ -367,10 +271,6 @@ fn coder_ranks_codes_with_evidence() {
         assert!(json[0]["evidence"].is_array() && json[0]["code"].is_string());
         // top_k beyond the label count gives every label once.
         assert_eq!(coder.code(note, 50).unwrap().len(), 6);
-        assert!(coder
-            .code_with(note, 2, false)
-            .unwrap()
-            .iter()
-            .all(|c| c.evidence.is_empty()));
+        assert!(coder.code_with(note, 2, false).unwrap().iter().all(|c| c.evidence.is_empty()));
     }
 }

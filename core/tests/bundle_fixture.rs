@@ -23,15 +23,12 @@ const TOL: f32 = 1e-4;
 
 /// The stored reference of each int8 kernel: the f32 path, and the integer GEMM that the
 /// browser (and `icd` on x86-64 with AVX2) runs.
-const KERNELS: [(icd_core::Int8Kernel, &str); 2] = [
-    (icd_core::Int8Kernel::Dequantized, "expected.json"),
-    (icd_core::Int8Kernel::I8Gemm, "expected-i8gemm.json"),
-];
+const KERNELS: [(icd_core::Int8Kernel, &str); 2] =
+    [(icd_core::Int8Kernel::Dequantized, "expected.json"), (icd_core::Int8Kernel::I8Gemm, "expected-i8gemm.json")];
 
 fn load_expected(kind: &str, file: &str) -> Value {
     let p = fixtures_dir(kind).join(file);
-    let bytes = std::fs::read(&p)
-        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/make_bundle_fixtures.sh", p.display()));
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}; run scripts/make_bundle_fixtures.sh", p.display()));
     serde_json::from_slice(&bytes).unwrap()
 }
 
@@ -48,9 +45,7 @@ const NOTES: &[&str] = &[
 ];
 
 fn fixtures_dir(kind: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(format!("bundle-tiny-{kind}"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(format!("bundle-tiny-{kind}"))
 }
 
 fn labels() -> Vec<BundleLabel> {
@@ -58,28 +53,18 @@ fn labels() -> Vec<BundleLabel> {
         ("J45.909", "Unspecified asthma, uncomplicated", 10),
         ("R05.9", "Cough, unspecified", 18),
         ("R06.02", "Shortness of breath", 18),
-        (
-            "J44.9",
-            "Chronic obstructive pulmonary disease, unspecified",
-            10,
-        ),
+        ("J44.9", "Chronic obstructive pulmonary disease, unspecified", 10),
         ("I10", "Essential (primary) hypertension", 9),
         ("E11.9", "Type 2 diabetes mellitus without complications", 4),
     ]
     .into_iter()
-    .map(|(code, description, chapter)| BundleLabel {
-        code: code.into(),
-        description: description.into(),
-        chapter,
-    })
+    .map(|(code, description, chapter)| BundleLabel { code: code.into(), description: description.into(), chapter })
     .collect()
 }
 
 /// Specials, letters, digits, punctuation, `##` letters and a few whole words.
 fn vocab() -> String {
-    let mut v: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-        .map(String::from)
-        .to_vec();
+    let mut v: Vec<String> = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].map(String::from).to_vec();
     v.extend(('a'..='z').map(String::from));
     v.extend(('0'..='9').map(String::from));
     v.extend(".,;:!?/%-()'".chars().map(String::from));
@@ -120,11 +105,7 @@ fn config(kind: &str, vocab_size: usize) -> Vec<u8> {
         json!({"head": "label_attention", "objective": "sigmoid", "max_length": 64, "chunk_overlap": 8,
                "label_attention_dim": A, "threshold": 0.5})
     };
-    let id2label: serde_json::Map<String, Value> = labels()
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i.to_string(), json!(l.code)))
-        .collect();
+    let id2label: serde_json::Map<String, Value> = labels().iter().enumerate().map(|(i, l)| (i.to_string(), json!(l.code))).collect();
     serde_json::to_vec(&json!({
         "vocab_size": vocab_size, "hidden_size": H, "num_hidden_layers": 2, "num_attention_heads": 4,
         "intermediate_size": M, "hidden_act": "gelu", "max_position_embeddings": P,
@@ -138,21 +119,9 @@ fn config(kind: &str, vocab_size: usize) -> Vec<u8> {
 fn weights(kind: &str, vocab_size: usize) -> Vec<u8> {
     let l = labels().len();
     let mut shapes: Vec<(String, Vec<usize>, f32)> = vec![
-        (
-            "bert.embeddings.word_embeddings.weight".into(),
-            vec![vocab_size, H],
-            1.0,
-        ),
-        (
-            "bert.embeddings.position_embeddings.weight".into(),
-            vec![P, H],
-            0.5,
-        ),
-        (
-            "bert.embeddings.token_type_embeddings.weight".into(),
-            vec![2, H],
-            0.5,
-        ),
+        ("bert.embeddings.word_embeddings.weight".into(), vec![vocab_size, H], 1.0),
+        ("bert.embeddings.position_embeddings.weight".into(), vec![P, H], 0.5),
+        ("bert.embeddings.token_type_embeddings.weight".into(), vec![2, H], 0.5),
     ];
     let mut ln = vec!["bert.embeddings.LayerNorm".to_string()];
     for i in 0..2 {
@@ -197,14 +166,8 @@ fn weights(kind: &str, vocab_size: usize) -> Vec<u8> {
     for p in ln {
         let w: Vec<f32> = (0..H).map(|_| 1.0 + 0.1 * next()).collect();
         let b: Vec<f32> = (0..H).map(|_| 0.1 * next()).collect();
-        tensors.insert(
-            format!("{p}.weight"),
-            Tensor::from_vec(w, H, &Device::Cpu).unwrap(),
-        );
-        tensors.insert(
-            format!("{p}.bias"),
-            Tensor::from_vec(b, H, &Device::Cpu).unwrap(),
-        );
+        tensors.insert(format!("{p}.weight"), Tensor::from_vec(w, H, &Device::Cpu).unwrap());
+        tensors.insert(format!("{p}.bias"), Tensor::from_vec(b, H, &Device::Cpu).unwrap());
     }
     let tmp = tempfile::NamedTempFile::new().unwrap();
     candle_core::safetensors::save(&tensors, tmp.path()).unwrap();
@@ -213,19 +176,9 @@ fn weights(kind: &str, vocab_size: usize) -> Vec<u8> {
 
 fn load(kind: &str) -> (Vec<u8>, HashMap<String, Vec<u8>>, Value) {
     let dir = fixtures_dir(kind);
-    let read = |n: &str| {
-        std::fs::read(dir.join(n)).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}; run scripts/make_bundle_fixtures.sh",
-                dir.join(n).display()
-            )
-        })
-    };
+    let read = |n: &str| std::fs::read(dir.join(n)).unwrap_or_else(|e| panic!("{}: {e}; run scripts/make_bundle_fixtures.sh", dir.join(n).display()));
     let manifest = read("manifest.json");
-    let files = ["model.gguf", "tokenizer.json"]
-        .into_iter()
-        .map(|n| (n.to_string(), read(n)))
-        .collect();
+    let files = ["model.gguf", "tokenizer.json"].into_iter().map(|n| (n.to_string(), read(n))).collect();
     let expected = serde_json::from_slice(&read("expected.json")).unwrap();
     (manifest, files, expected)
 }
@@ -280,10 +233,7 @@ fn write_bundle_fixtures() {
 /// `got` and `expected` (both [`result`] JSON) agree: same codes in the same order, scores
 /// within [`TOL`], same evidence spans.
 pub fn compare(got: &Value, expected: &Value) {
-    let (g, e) = (
-        got["notes"].as_array().unwrap(),
-        expected["notes"].as_array().unwrap(),
-    );
+    let (g, e) = (got["notes"].as_array().unwrap(), expected["notes"].as_array().unwrap());
     assert_eq!(g.len(), e.len());
     for (gn, en) in g.iter().zip(e) {
         let (gt, et) = (gn["top"].as_array().unwrap(), en["top"].as_array().unwrap());
@@ -291,17 +241,8 @@ pub fn compare(got: &Value, expected: &Value) {
         for (gc, ec) in gt.iter().zip(et) {
             assert_eq!(gc["code"], ec["code"], "note {}", en["text"]);
             let (gs, es) = (gc["score"].as_f64().unwrap(), ec["score"].as_f64().unwrap());
-            assert!(
-                (gs - es).abs() < TOL as f64,
-                "{}: {gs} vs {es} on {}",
-                ec["code"],
-                en["text"]
-            );
-            assert_eq!(
-                gc["evidence"], ec["evidence"],
-                "{} on {}",
-                ec["code"], en["text"]
-            );
+            assert!((gs - es).abs() < TOL as f64, "{}: {gs} vs {es} on {}", ec["code"], en["text"]);
+            assert_eq!(gc["evidence"], ec["evidence"], "{} on {}", ec["code"], en["text"]);
         }
     }
 }

@@ -76,10 +76,7 @@ fn safetensors(tensors: &[(String, Vec<usize>)]) -> Vec<u8> {
             state ^= state << 5;
             data.extend_from_slice(&((state as f32 / u32::MAX as f32) - 0.5).to_le_bytes());
         }
-        header.insert(
-            name.clone(),
-            json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
-        );
+        header.insert(name.clone(), json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}));
     }
     let mut h = serde_json::to_vec(&header).unwrap();
     while !h.len().is_multiple_of(8) {
@@ -96,10 +93,7 @@ fn load(head: &str, t: &[(String, Vec<usize>)]) -> Result<IcdModel, ModelError> 
 }
 
 fn chunk(ids: &[u32]) -> Chunk {
-    Chunk {
-        ids: ids.to_vec(),
-        token_start: 0,
-    }
+    Chunk::window(ids.to_vec(), 0)
 }
 
 #[test]
@@ -113,12 +107,7 @@ fn loads_both_heads_and_batches_with_padding() {
         if head == "cls" {
             // The mean over chunks is order-free; the padding sits on a different chunk.
             let ba = m.forward(&[b, a]).unwrap();
-            let d = ab
-                .logits
-                .iter()
-                .zip(&ba.logits)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0, f32::max);
+            let d = ab.logits.iter().zip(&ba.logits).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
             assert!(d < 1e-5, "{:?} vs {:?}", ab.logits, ba.logits);
             assert!(ab.attention.is_none());
         } else {
@@ -154,9 +143,7 @@ fn base_model_names_are_mapped() {
         .into_iter()
         .map(|(n, s)| {
             let n = n.strip_prefix("bert.").map(str::to_string).unwrap_or(n);
-            let n = n
-                .replace("LayerNorm.weight", "LayerNorm.gamma")
-                .replace("LayerNorm.bias", "LayerNorm.beta");
+            let n = n.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta");
             (n, s)
         })
         .collect();
@@ -171,31 +158,17 @@ fn base_model_names_are_mapped() {
 
 #[test]
 fn missing_tensor_is_named() {
-    let t: Vec<_> = tensors("label_attention")
-        .into_iter()
-        .filter(|(n, _)| n != "label_attention.second.weight")
-        .collect();
+    let t: Vec<_> = tensors("label_attention").into_iter().filter(|(n, _)| n != "label_attention.second.weight").collect();
     let e = load("label_attention", &t).err().expect("must fail").to_string();
     assert!(e.contains("label_attention.second.weight"), "{e}");
 }
 
 #[test]
 fn misshaped_tensor_is_named_with_shapes() {
-    let t: Vec<_> = tensors("cls")
-        .into_iter()
-        .map(|(n, s)| {
-            if n == "bert.encoder.layer.0.intermediate.dense.weight" {
-                (n, vec![H, 16])
-            } else {
-                (n, s)
-            }
-        })
-        .collect();
+    let t: Vec<_> =
+        tensors("cls").into_iter().map(|(n, s)| if n == "bert.encoder.layer.0.intermediate.dense.weight" { (n, vec![H, 16]) } else { (n, s) }).collect();
     let e = load("cls", &t).err().expect("must fail").to_string();
-    assert!(
-        e.contains("bert.encoder.layer.0.intermediate.dense.weight") && e.contains("[8, 16]") && e.contains("[16, 8]"),
-        "{e}"
-    );
+    assert!(e.contains("bert.encoder.layer.0.intermediate.dense.weight") && e.contains("[8, 16]") && e.contains("[16, 8]"), "{e}");
 }
 
 #[test]
@@ -208,14 +181,7 @@ fn bad_inputs_are_errors() {
     assert!(e.contains("17 ids"), "{e}");
     let mut cfg: serde_json::Value = serde_json::from_slice(&config("cls")).unwrap();
     cfg["hidden_act"] = json!("gelu_new");
-    let e = IcdModel::load(
-        &serde_json::to_vec(&cfg).unwrap(),
-        &safetensors(&tensors("cls")),
-        &Device::Cpu,
-    )
-    .err()
-    .unwrap()
-    .to_string();
+    let e = IcdModel::load(&serde_json::to_vec(&cfg).unwrap(), &safetensors(&tensors("cls")), &Device::Cpu).err().unwrap().to_string();
     assert!(e.contains("config.json") && e.contains("gelu_new"), "{e}");
     assert!(IcdModel::load(&config("cls"), b"not safetensors", &Device::Cpu).is_err());
 }

@@ -4,7 +4,6 @@
 //! them bit-identically from models/all-MiniLM-L6-v2) or `scripts/test-fixtures.sh` (also
 //! rewrites the fixtures in tests/fixtures/).
 
-
 use candle_core::Device;
 use icd_core::{evidence, Chunk, IcdModel, NoteTokenizer};
 use serde_json::{json, Value};
@@ -27,11 +26,7 @@ fn checkpoint(kind: &str) -> Checkpoint {
     let sha256 = Sha256::digest(&weights).iter().map(|b| format!("{b:02x}")).collect();
     let model = IcdModel::load(&read(&dir.join("config.json")), &weights, &Device::Cpu).unwrap();
     let tokenizer = NoteTokenizer::from_tokenizer_json(&read(&dir.join("tokenizer.json"))).unwrap();
-    Checkpoint {
-        tokenizer,
-        model,
-        sha256,
-    }
+    Checkpoint { tokenizer, model, sha256 }
 }
 
 fn chunk_note(ck: &Checkpoint, text: &str) -> Vec<Chunk> {
@@ -41,11 +36,7 @@ fn chunk_note(ck: &Checkpoint, text: &str) -> Vec<Chunk> {
 }
 
 fn floats(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number") as f32)
-        .collect()
+    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number") as f32).collect()
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -66,10 +57,7 @@ fn write_chunks() {
             .iter()
             .map(|t| {
                 let text = t.as_str().unwrap();
-                let chunks: Vec<Value> = chunk_note(&ck, text)
-                    .iter()
-                    .map(|c| json!({"ids": c.ids, "token_start": c.token_start}))
-                    .collect();
+                let chunks: Vec<Value> = chunk_note(&ck, text).iter().map(|c| json!({"ids": c.ids, "token_start": c.token_start})).collect();
                 json!({"text": text, "chunks": chunks})
             })
             .collect();
@@ -80,8 +68,7 @@ fn write_chunks() {
 }
 
 fn parity(kind: &str) {
-    let fixture: Value =
-        serde_json::from_slice(&read(&root().join(format!("tests/fixtures/parity-{kind}.json")))).unwrap();
+    let fixture: Value = serde_json::from_slice(&read(&root().join(format!("tests/fixtures/parity-{kind}.json")))).unwrap();
     let ck = checkpoint(kind);
     assert_eq!(
         fixture["checkpoint"]["model_safetensors_sha256"].as_str().unwrap(),
@@ -102,13 +89,9 @@ fn parity(kind: &str) {
             .unwrap()
             .iter()
             .map(|c| Chunk {
-                ids: c["ids"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|x| x.as_u64().unwrap() as u32)
-                    .collect(),
+                ids: c["ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect(),
                 token_start: c["token_start"].as_u64().unwrap() as usize,
+                gathered: None,
             })
             .collect();
         assert_eq!(chunks, want, "chunks differ from the fixture for note {text:.40?}");
@@ -117,12 +100,7 @@ fn parity(kind: &str) {
 
         let pred = ck.model.forward(&chunks).unwrap();
         let d = max_abs_diff(&pred.logits, &floats(&note["logits"]));
-        assert!(
-            d <= LOGIT_TOL,
-            "{kind}: logits differ by {d} (> {LOGIT_TOL}) on note {text:.40?}: {:?} vs {}",
-            pred.logits,
-            note["logits"]
-        );
+        assert!(d <= LOGIT_TOL, "{kind}: logits differ by {d} (> {LOGIT_TOL}) on note {text:.40?}: {:?} vs {}", pred.logits, note["logits"]);
         assert!(max_abs_diff(&pred.scores, &floats(&note["scores"])) <= 1e-5);
         worst_logit = worst_logit.max(d);
         if let Some(att) = note.get("attention") {
@@ -134,10 +112,7 @@ fn parity(kind: &str) {
         }
     }
     // The fixture must exercise multi-chunk notes, else the chunk/pad path goes untested.
-    assert!(
-        max_tokens > 512 && max_chunks > 1,
-        "fixture lacks a long note ({max_tokens} tokens, {max_chunks} chunks)"
-    );
+    assert!(max_tokens > 512 && max_chunks > 1, "fixture lacks a long note ({max_tokens} tokens, {max_chunks} chunks)");
     eprintln!("{kind}: max |logit diff| = {worst_logit:.3e}, max |attention diff| = {worst_att:.3e}, longest note {max_tokens} tokens in {max_chunks} chunks");
 }
 
@@ -162,12 +137,7 @@ fn laat_evidence_points_at_words() {
         let all = evidence(&enc, &chunks, &pred, label, usize::MAX);
         // Whole words: "shortness", "breath", ".", ... (no "##" pieces, no specials).
         let words: Vec<&str> = all.iter().map(|s| &text[s.start..s.end]).collect();
-        assert!(
-            words
-                .iter()
-                .all(|w| text.split(|c: char| c.is_whitespace() || c == '.').any(|t| t == *w) || *w == "."),
-            "{words:?}"
-        );
+        assert!(words.iter().all(|w| text.split(|c: char| c.is_whitespace() || c == '.').any(|t| t == *w) || *w == "."), "{words:?}");
         assert_eq!(all.len(), 14, "{words:?}");
         // Everything but [CLS] and [SEP] is accounted for, once.
         let row = att.label(label);
@@ -182,13 +152,7 @@ fn laat_evidence_points_at_words() {
 fn overlapping_chunks_sum_evidence() {
     let ck = checkpoint("laat");
     let notes: Value = serde_json::from_slice(&read(&root().join("tests/fixtures/parity-notes.json"))).unwrap();
-    let long = notes["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap())
-        .max_by_key(|n| n.len())
-        .unwrap();
+    let long = notes["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).max_by_key(|n| n.len()).unwrap();
     let (enc, chunks, pred) = ck.model.predict(&ck.tokenizer, long).unwrap();
     assert!(chunks.len() > 2 && ck.model.config().icd.chunk_overlap > 0);
     let att = pred.attention.as_ref().unwrap();
@@ -199,10 +163,7 @@ fn overlapping_chunks_sum_evidence() {
         specials += row[t] + row[t + c.ids.len() - 1];
         t += c.ids.len();
     }
-    let total: f32 = evidence(&enc, &chunks, &pred, 0, usize::MAX)
-        .iter()
-        .map(|s| s.weight)
-        .sum();
+    let total: f32 = evidence(&enc, &chunks, &pred, 0, usize::MAX).iter().map(|s| s.weight).sum();
     assert!((total - (1.0 - specials)).abs() < 1e-4, "{total} vs {}", 1.0 - specials);
     assert!(evidence(&enc, &chunks, &pred, 99, 5).is_empty());
 }

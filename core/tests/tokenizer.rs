@@ -33,10 +33,7 @@ fn vocab_tok() -> NoteTokenizer {
 #[test]
 fn tokenizer_json_and_vocab_txt_agree() {
     let (a, b) = (json_tok(), vocab_tok());
-    assert_eq!(
-        (a.cls_id(), a.sep_id(), a.pad_id()),
-        (b.cls_id(), b.sep_id(), b.pad_id())
-    );
+    assert_eq!((a.cls_id(), a.sep_id(), a.pad_id()), (b.cls_id(), b.sep_id(), b.pad_id()));
     for s in SENTENCES {
         let (ea, eb) = (a.encode(s).unwrap(), b.encode(s).unwrap());
         assert_eq!(ea, eb, "{s:?}");
@@ -104,10 +101,7 @@ fn chunks_cover_a_long_note() {
             assert_eq!(c.token_start, i * (w - overlap));
             assert!(c.ids.len() <= max_length);
             assert_eq!((c.ids[0], *c.ids.last().unwrap()), (t.cls_id(), t.sep_id()));
-            assert_eq!(
-                &c.ids[1..c.ids.len() - 1],
-                &enc.ids[c.token_start..c.token_start + c.n_tokens()]
-            );
+            assert_eq!(&c.ids[1..c.ids.len() - 1], &enc.ids[c.token_start..c.token_start + c.n_tokens()]);
         }
         let last = chunks.last().unwrap();
         assert_eq!(last.token_start + last.n_tokens(), enc.len());

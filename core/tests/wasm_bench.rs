@@ -36,10 +36,7 @@ fn note_of(coder: &Coder, n: usize) -> String {
 
 #[wasm_bindgen_test]
 fn ms_per_note() {
-    let files: HashMap<String, Vec<u8>> = [("model.gguf", GGUF), ("tokenizer.json", TOKENIZER)]
-        .into_iter()
-        .map(|(n, b)| (n.to_string(), b.to_vec()))
-        .collect();
+    let files: HashMap<String, Vec<u8>> = [("model.gguf", GGUF), ("tokenizer.json", TOKENIZER)].into_iter().map(|(n, b)| (n.to_string(), b.to_vec())).collect();
     let t = now();
     let coders = [
         ("int8 (dequantized at load)", Int8Kernel::Dequantized),

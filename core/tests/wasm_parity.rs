@@ -32,31 +32,11 @@ struct Fixture {
 macro_rules! fixture {
     ($kind:literal) => {
         Fixture {
-            manifest: include_bytes!(concat!(
-                "../../tests/fixtures/bundle-tiny-",
-                $kind,
-                "/manifest.json"
-            )),
-            gguf: include_bytes!(concat!(
-                "../../tests/fixtures/bundle-tiny-",
-                $kind,
-                "/model.gguf"
-            )),
-            tokenizer: include_bytes!(concat!(
-                "../../tests/fixtures/bundle-tiny-",
-                $kind,
-                "/tokenizer.json"
-            )),
-            expected: include_bytes!(concat!(
-                "../../tests/fixtures/bundle-tiny-",
-                $kind,
-                "/expected.json"
-            )),
-            expected_i8gemm: include_bytes!(concat!(
-                "../../tests/fixtures/bundle-tiny-",
-                $kind,
-                "/expected-i8gemm.json"
-            )),
+            manifest: include_bytes!(concat!("../../tests/fixtures/bundle-tiny-", $kind, "/manifest.json")),
+            gguf: include_bytes!(concat!("../../tests/fixtures/bundle-tiny-", $kind, "/model.gguf")),
+            tokenizer: include_bytes!(concat!("../../tests/fixtures/bundle-tiny-", $kind, "/tokenizer.json")),
+            expected: include_bytes!(concat!("../../tests/fixtures/bundle-tiny-", $kind, "/expected.json")),
+            expected_i8gemm: include_bytes!(concat!("../../tests/fixtures/bundle-tiny-", $kind, "/expected-i8gemm.json")),
         }
     };
 }
@@ -68,10 +48,8 @@ fn check(f: Fixture) {
 
 /// The wasm coder with `kernel` against what native stored with the same kernel.
 fn check_kernel(f: &Fixture, kernel: icd_core::Int8Kernel, expected: &[u8], tol: f64) {
-    let files: HashMap<String, Vec<u8>> = [("model.gguf", f.gguf), ("tokenizer.json", f.tokenizer)]
-        .into_iter()
-        .map(|(n, b)| (n.to_string(), b.to_vec()))
-        .collect();
+    let files: HashMap<String, Vec<u8>> =
+        [("model.gguf", f.gguf), ("tokenizer.json", f.tokenizer)].into_iter().map(|(n, b)| (n.to_string(), b.to_vec())).collect();
     let coder = Coder::from_bundle_with(f.manifest, &files, kernel).expect("bundle loads in wasm");
     let expected: Value = serde_json::from_slice(expected).unwrap();
     let k = expected["top_k"].as_u64().unwrap() as usize;
@@ -83,15 +61,9 @@ fn check_kernel(f: &Fixture, kernel: icd_core::Int8Kernel, expected: &[u8], tol:
         for (g, w) in got.iter().zip(want) {
             assert_eq!(g.code, w["code"].as_str().unwrap(), "{text}");
             let ws = w["score"].as_f64().unwrap();
-            assert!(
-                (g.score as f64 - ws).abs() < tol,
-                "{kernel:?} {}: wasm {} vs native {ws} on {text:?}",
-                g.code,
-                g.score
-            );
+            assert!((g.score as f64 - ws).abs() < tol, "{kernel:?} {}: wasm {} vs native {ws} on {text:?}", g.code, g.score);
             let spans: Vec<[usize; 2]> = g.evidence.iter().map(|e| [e.start, e.end]).collect();
-            let want_spans: Vec<[usize; 2]> =
-                serde_json::from_value(w["evidence"].clone()).unwrap();
+            let want_spans: Vec<[usize; 2]> = serde_json::from_value(w["evidence"].clone()).unwrap();
             assert_eq!(spans, want_spans, "{} evidence on {text:?}", g.code);
         }
     }
@@ -112,15 +84,8 @@ fn tampered_bundle_is_refused_in_wasm() {
     let f = fixture!("laat");
     let mut gguf = f.gguf.to_vec();
     gguf[1000] ^= 0x10;
-    let files: HashMap<String, Vec<u8>> = [
-        ("model.gguf".to_string(), gguf),
-        ("tokenizer.json".to_string(), f.tokenizer.to_vec()),
-    ]
-    .into();
-    let e = Coder::from_bundle(f.manifest, &files)
-        .err()
-        .expect("refused")
-        .to_string();
+    let files: HashMap<String, Vec<u8>> = [("model.gguf".to_string(), gguf), ("tokenizer.json".to_string(), f.tokenizer.to_vec())].into();
+    let e = Coder::from_bundle(f.manifest, &files).err().expect("refused").to_string();
     assert!(e.contains("model.gguf") && e.contains("sha256"), "{e}");
 }
 
@@ -130,9 +95,7 @@ fn tampered_bundle_is_refused_in_wasm() {
 fn i8_gemm_matches_f32_matmul() {
     use candle_core::{Device, Tensor};
     let (rows, k, out) = (7, 389, 11);
-    let val = |i: u32, seed: u32| {
-        ((i.wrapping_mul(2654435761).wrapping_add(seed * 40503) >> 7) % 2001) as f32 / 1000.0 - 1.0
-    };
+    let val = |i: u32, seed: u32| ((i.wrapping_mul(2654435761).wrapping_add(seed * 40503) >> 7) % 2001) as f32 / 1000.0 - 1.0;
     let x: Vec<f32> = (0..(rows * k) as u32).map(|i| val(i, 1)).collect();
     let w: Vec<f32> = (0..(out * k) as u32).map(|i| val(i, 2)).collect();
     let x = Tensor::from_vec(x, (rows, k), &Device::Cpu).unwrap();

@@ -29,8 +29,7 @@ fn codes_match_the_cms_code_list() {
     let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let chapters = lines.iter().filter(|l| l.chars().all(|c| c.is_ascii_digit())).count();
     let ranges = lines.iter().filter(|l| l.contains('-')).count();
-    let listed: BTreeSet<String> =
-        lines.iter().filter(|l| !l.contains('-') && !l.chars().all(|c| c.is_ascii_digit())).map(|l| l.to_string()).collect();
+    let listed: BTreeSet<String> = lines.iter().filter(|l| !l.contains('-') && !l.chars().all(|c| c.is_ascii_digit())).map(|l| l.to_string()).collect();
     let ours: BTreeSet<String> = t.codes().iter().map(|c| c.code.replace('.', "")).collect();
     assert_eq!(ours.len(), t.len(), "codes are unique");
     let missing: Vec<_> = listed.difference(&ours).take(10).collect();

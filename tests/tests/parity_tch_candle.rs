@@ -3,11 +3,11 @@
 
 use icd_core::labels::{Label, LabelSpace};
 use icd_core::model::IcdModel as CandleModel;
+use icd_tests::artefact;
 use icd_trainer::base::BaseModel;
 use icd_trainer::checkpoint;
 use icd_trainer::model::{Batch, HeadKind, IcdModel, IcdSettings, Objective};
 use icd_trainer::train::Trainer;
-use icd_tests::artefact;
 use tch::{nn, Device};
 
 const NOTES: &[&str] = &[
@@ -33,6 +33,7 @@ fn check(head: HeadKind, objective: Objective) {
         label_attention_dim: 64,
         threshold: 0.5,
         base_model: "all-MiniLM-L6-v2".into(),
+        input: Default::default(),
     };
     tch::manual_seed(11);
     let vs = nn::VarStore::new(Device::Cpu);
@@ -43,12 +44,9 @@ fn check(head: HeadKind, objective: Objective) {
     let ck = dir.path().join("ck");
     checkpoint::save(&ck, &tr, &base.tokenizer).unwrap();
 
-    let candle = CandleModel::load(
-        &std::fs::read(ck.join("config.json")).unwrap(),
-        &std::fs::read(ck.join("model.safetensors")).unwrap(),
-        &candle_core::Device::Cpu,
-    )
-    .unwrap();
+    let candle =
+        CandleModel::load(&std::fs::read(ck.join("config.json")).unwrap(), &std::fs::read(ck.join("model.safetensors")).unwrap(), &candle_core::Device::Cpu)
+            .unwrap();
     let tok = icd_core::tokenize::NoteTokenizer::from_tokenizer_json(&std::fs::read(ck.join("tokenizer.json")).unwrap()).unwrap();
     let long = long_note();
     let mut notes: Vec<&str> = NOTES.to_vec();

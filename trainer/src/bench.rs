@@ -49,6 +49,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         label_attention_dim: 256,
         threshold: 0.5,
         base_model: a.shape.clone(),
+        input: Default::default(),
     };
     let labels = 300i64;
     let vs = nn::VarStore::new(device);

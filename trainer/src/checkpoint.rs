@@ -24,8 +24,7 @@ pub struct Metrics {
 /// config.json: the BERT config, the labels and the `icd` settings.
 pub fn config_json(tr: &Trainer) -> serde_json::Value {
     let mut v = serde_json::to_value(&tr.model.bert.config).expect("config serializes");
-    let id2label: BTreeMap<String, String> =
-        tr.labels.labels().iter().enumerate().map(|(i, l)| (i.to_string(), l.code.clone())).collect();
+    let id2label: BTreeMap<String, String> = tr.labels.labels().iter().enumerate().map(|(i, l)| (i.to_string(), l.code.clone())).collect();
     let label2id: BTreeMap<String, usize> = tr.labels.labels().iter().enumerate().map(|(i, l)| (l.code.clone(), i)).collect();
     let obj = v.as_object_mut().expect("object");
     obj.insert("model_type".into(), "bert".into());
@@ -89,6 +88,58 @@ pub fn load_weights(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Warm start: every variable from a trained model at `path`, a checkpoint folder or an int8
+/// bundle (weights dequantized). Its labels must be `labels`, in order. Returns the tensors set.
+pub fn init_from(vs: &mut nn::VarStore, path: &Path, labels: &icd_core::LabelSpace) -> Result<usize> {
+    let ours: Vec<&str> = labels.labels().iter().map(|l| l.code.as_str()).collect();
+    let manifest_path = path.join(icd_core::bundle::MANIFEST_FILE);
+    let tensors: Vec<(String, tch::Tensor)> = if manifest_path.exists() {
+        let manifest = icd_core::Manifest::from_json(&std::fs::read(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?)
+            .with_context(|| format!("{}", manifest_path.display()))?;
+        let theirs: Vec<&str> = manifest.labels.iter().map(|l| l.code.as_str()).collect();
+        if theirs != ours {
+            anyhow::bail!("--init {}: its {} labels are not this run's {} labels in the same order", path.display(), theirs.len(), ours.len());
+        }
+        let gguf_path = path.join(&manifest.weights.file);
+        let gguf = std::fs::read(&gguf_path).with_context(|| format!("reading {}", gguf_path.display()))?;
+        let candle = icd_core::model::gguf_tensors(&gguf).with_context(|| format!("{}", gguf_path.display()))?;
+        candle
+            .into_iter()
+            .map(|(name, t)| {
+                let dims: Vec<i64> = t.dims().iter().map(|&d| d as i64).collect();
+                let data: Vec<f32> = t.flatten_all()?.to_vec1()?;
+                Ok((name, tch::Tensor::from_slice(&data).view(dims.as_slice())))
+            })
+            .collect::<candle_core::Result<_>>()
+            .with_context(|| format!("{}", gguf_path.display()))?
+    } else {
+        let labels_path = path.join("labels.tsv");
+        let text = std::fs::read_to_string(&labels_path).with_context(|| format!("--init {}: reading {}", path.display(), labels_path.display()))?;
+        let theirs: Vec<&str> = text.lines().skip(1).filter(|l| !l.trim().is_empty()).map(|l| l.split('\t').next().unwrap_or(l)).collect();
+        if theirs != ours {
+            anyhow::bail!("--init {}: its {} labels are not this run's {} labels in the same order", path.display(), theirs.len(), ours.len());
+        }
+        let st = path.join("model.safetensors");
+        tch::Tensor::read_safetensors(&st).with_context(|| format!("reading {}", st.display()))?
+    };
+    let vars = vs.variables();
+    let mut set = 0;
+    tch::no_grad(|| -> Result<()> {
+        for (name, var) in &vars {
+            let Some((_, t)) = tensors.iter().find(|(n, _)| n == name) else {
+                anyhow::bail!("--init {}: no tensor {name} (a different head or encoder?)", path.display());
+            };
+            if t.size() != var.size() {
+                anyhow::bail!("--init {}: {name} has shape {:?}, this run's model {:?}", path.display(), t.size(), var.size());
+            }
+            var.shallow_clone().copy_(&t.to_device(var.device()));
+            set += 1;
+        }
+        Ok(())
+    })?;
+    Ok(set)
+}
+
 pub fn write_log_csv(path: &Path, log: &[EpochLog]) -> Result<()> {
     let mut s = String::from("epoch,train_loss,seconds,samples_per_s,valid_accuracy,valid_top5,valid_macro_f1,valid_weighted_f1,valid_micro_f1\n");
     for e in log {
@@ -116,12 +167,11 @@ pub fn load(dir: &Path, device: tch::Device) -> Result<(Trainer, NoteTokenizer)>
     use icd_core::labels::{Label, LabelSpace};
 
     let cfg_path = dir.join("config.json");
-    let raw: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&cfg_path).with_context(|| format!("reading {}", cfg_path.display()))?)
-            .with_context(|| format!("{}: not JSON", cfg_path.display()))?;
+    let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg_path).with_context(|| format!("reading {}", cfg_path.display()))?)
+        .with_context(|| format!("{}: not JSON", cfg_path.display()))?;
     let config: BertConfig = serde_json::from_value(raw.clone()).with_context(|| format!("{}: BERT fields", cfg_path.display()))?;
-    let settings: IcdSettings = serde_json::from_value(raw.get("icd").cloned().unwrap_or_default())
-        .with_context(|| format!("{}: the \"icd\" object", cfg_path.display()))?;
+    let settings: IcdSettings =
+        serde_json::from_value(raw.get("icd").cloned().unwrap_or_default()).with_context(|| format!("{}: the \"icd\" object", cfg_path.display()))?;
     let labels_path = dir.join("labels.tsv");
     let text = std::fs::read_to_string(&labels_path).with_context(|| format!("reading {}", labels_path.display()))?;
     let labels: Vec<Label> = text

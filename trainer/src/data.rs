@@ -6,6 +6,8 @@ use anyhow::{bail, Context, Result};
 use icd_core::dataset::parse_jsonl_numbered;
 use icd_core::tokenize::NoteTokenizer;
 use icd_core::LabelSpace;
+
+use crate::model::IcdSettings;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
@@ -24,7 +26,8 @@ impl Example {
 }
 
 /// Reads and tokenizes a split. A code missing from the label space is an error with its line.
-pub fn load_split(path: &Path, labels: &LabelSpace, tok: &NoteTokenizer, max_length: usize, overlap: usize) -> Result<Vec<Example>> {
+/// Notes are cut as the checkpoint's `settings` say, by the same core function as inference.
+pub fn load_split(path: &Path, labels: &LabelSpace, tok: &NoteTokenizer, settings: &IcdSettings) -> Result<Vec<Example>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path.display().to_string();
     let records = parse_jsonl_numbered(&text, &name)?;
@@ -41,7 +44,7 @@ pub fn load_split(path: &Path, labels: &LabelSpace, tok: &NoteTokenizer, max_len
             }
         }
         let enc = tok.encode(&r.text).with_context(|| format!("{name}: line {line}: tokenizing"))?;
-        let chunks = tok.chunks(&enc, max_length, overlap)?.into_iter().map(|c| c.ids).collect();
+        let chunks = tok.input_chunks(&r.text, &enc, settings.max_length, settings.chunk_overlap, settings.input)?.into_iter().map(|c| c.ids).collect();
         out.push(Example { id: r.id, chunks, labels: ids });
     }
     Ok(out)

@@ -1,6 +1,7 @@
 //! The coding model: BERT encoder + a `cls` or label-wise attention head.
 //! A batch holds several notes; each note holds one or more 512-token chunks.
 
+use icd_core::InputLayout;
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
@@ -36,6 +37,13 @@ pub struct IcdSettings {
     pub label_attention_dim: i64,
     pub threshold: f32,
     pub base_model: String,
+    /// How notes become windows (absent in checkpoints from before it existed: windows).
+    #[serde(default, skip_serializing_if = "is_windows")]
+    pub input: InputLayout,
+}
+
+fn is_windows(l: &InputLayout) -> bool {
+    *l == InputLayout::Windows
 }
 
 #[derive(Debug)]
@@ -130,9 +138,8 @@ impl IcdModel {
             Head::Cls { classifier } => {
                 let cls = hidden.select(1, 0); // [N, H]
                 let sums = Tensor::zeros([batch.notes, h], (cls.kind(), device)).index_add(0, &note_idx, &cls);
-                let counts = Tensor::zeros([batch.notes], (Kind::Float, device))
-                    .index_add(0, &note_idx, &Tensor::ones([n], (Kind::Float, device)))
-                    .unsqueeze(1);
+                let counts =
+                    Tensor::zeros([batch.notes], (Kind::Float, device)).index_add(0, &note_idx, &Tensor::ones([n], (Kind::Float, device))).unsqueeze(1);
                 let v = dropout(&(sums / counts.to_kind(cls.kind())), self.bert.config.hidden_dropout_prob, train);
                 (classifier.forward(&v), None)
             }
@@ -151,8 +158,7 @@ impl IcdModel {
                 let scores = scores.masked_fill(&m.logical_not(), f64::NEG_INFINITY);
                 let att = scores.softmax(-1, scores.kind()); // [B, L, CT]
                 let v = dropout(&att.matmul(&hs), self.bert.config.hidden_dropout_prob, train); // [B, L, H]
-                let logits = (v * out_w.unsqueeze(0).to_kind(hidden.kind())).sum_dim_intlist(-1, false, None::<Kind>)
-                    + out_b.to_kind(hidden.kind());
+                let logits = (v * out_w.unsqueeze(0).to_kind(hidden.kind())).sum_dim_intlist(-1, false, None::<Kind>) + out_b.to_kind(hidden.kind());
                 (logits, Some(att))
             }
         }
@@ -168,12 +174,7 @@ impl IcdModel {
     pub fn loss(&self, logits: &Tensor, targets: &Tensor) -> Tensor {
         match self.settings.objective {
             Objective::Softmax => logits.to_kind(Kind::Float).cross_entropy_for_logits(targets),
-            Objective::Sigmoid => logits.to_kind(Kind::Float).binary_cross_entropy_with_logits::<Tensor>(
-                targets,
-                None,
-                None,
-                tch::Reduction::Mean,
-            ),
+            Objective::Sigmoid => logits.to_kind(Kind::Float).binary_cross_entropy_with_logits::<Tensor>(targets, None, None, tch::Reduction::Mean),
         }
     }
 

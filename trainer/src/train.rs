@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use icd_core::metrics::{self, MulticlassReport, MultilabelReport};
-use icd_core::{CodeTable, LabelSpace};
+use icd_core::{CodeTable, InputLayout, LabelSpace};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use tch::nn;
@@ -23,6 +23,9 @@ use crate::data::{self, Example};
 use crate::dropout;
 use crate::model::{Batch, HeadKind, IcdModel, IcdSettings, Objective};
 use crate::optim::AdamW;
+
+/// Per-note label scores `[n][L]` and each note's gold label ids.
+pub type ScoresAndGold = (Vec<Vec<f32>>, Vec<Vec<usize>>);
 
 #[derive(Debug, Clone, Serialize, Deserialize, clap::Args)]
 pub struct TrainArgs {
@@ -60,6 +63,11 @@ pub struct TrainArgs {
     /// Tokens shared by consecutive chunks of a long note
     #[arg(long, default_value_t = 0)]
     pub chunk_overlap: usize,
+    /// How notes become model input: `windows` (the whole note in windows), or
+    /// `diagnostic-first` (a window of the chart's diagnostic sections, then the windows)
+    #[arg(long, default_value = "windows", value_parser = parse_input)]
+    #[serde(default)]
+    pub input: InputLayout,
     #[arg(long, default_value_t = 256)]
     pub label_attention_dim: i64,
     /// Sigmoid objective: add this weight × the cross-entropy of the primary (first-listed)
@@ -103,6 +111,12 @@ pub struct TrainArgs {
     /// CPU threads for libtorch (0 = libtorch's default)
     #[arg(long, default_value_t = 0)]
     pub threads: i32,
+    /// Start from a trained model instead of the base model's weights alone (a warm start):
+    /// a checkpoint folder (model.safetensors), or an int8 bundle (manifest.json; its weights
+    /// are dequantized). It must have this run's head, shape and labels
+    #[arg(long)]
+    #[serde(default)]
+    pub init: Option<PathBuf>,
     /// Continue from OUT/checkpoint-last
     #[arg(long)]
     pub resume: bool,
@@ -112,6 +126,14 @@ pub struct TrainArgs {
     /// Stop after this many optimizer steps in all, checkpointed for --resume (0 = run to the end)
     #[arg(long, default_value_t = 0)]
     pub max_steps: usize,
+}
+
+fn parse_input(s: &str) -> Result<InputLayout, String> {
+    match s {
+        "windows" => Ok(InputLayout::Windows),
+        "diagnostic-first" | "diagnostic_first" => Ok(InputLayout::DiagnosticFirst),
+        _ => Err(format!("{s:?}: expected windows or diagnostic-first")),
+    }
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -135,7 +157,7 @@ pub struct EvalArgs {
 pub fn eval(a: &EvalArgs) -> Result<EvalReport> {
     let device = base::device(&a.device)?;
     let (tr, tok) = checkpoint::load(&a.checkpoint, device)?;
-    let set = data::load_split(&a.data, &tr.labels, &tok, tr.model.settings.max_length, tr.model.settings.chunk_overlap)?;
+    let set = data::load_split(&a.data, &tr.labels, &tok, &tr.model.settings)?;
     let report = tr.evaluate(&set, None, a.batch_size, Some(tr.model.settings.threshold))?;
     let p = &report.primary;
     println!(
@@ -250,16 +272,14 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         label_attention_dim: args.label_attention_dim,
         threshold: 0.5,
         base_model: base.name.clone(),
+        input: args.input,
     };
-    if args.primary_weight != 0.0 && (settings.objective != Objective::Sigmoid || !(args.primary_weight > 0.0)) {
-        bail!(
-            "--primary-weight {} needs the sigmoid objective and a positive weight (softmax already trains on the primary code)",
-            args.primary_weight
-        );
+    if args.primary_weight != 0.0 && (settings.objective != Objective::Sigmoid || args.primary_weight.is_nan() || args.primary_weight <= 0.0) {
+        bail!("--primary-weight {} needs the sigmoid objective and a positive weight (softmax already trains on the primary code)", args.primary_weight);
     }
 
     let tok = &base.tokenizer;
-    let load = |name: &str| data::load_split(&args.data.join(name), &labels, tok, args.max_length, args.chunk_overlap);
+    let load = |name: &str| data::load_split(&args.data.join(name), &labels, tok, &settings);
     let mut train = load("train.jsonl")?;
     if args.limit_train > 0 {
         train.truncate(args.limit_train);
@@ -277,6 +297,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let copied = base.copy_into(&vs.variables())?;
     tracing::info!(tensors = copied, base = %base.dir.display(), "base weights loaded");
     let mut tr = Trainer { model, vs, device, labels, pad_id: tok.pad_id(), autocast: args.bf16 && device.is_cuda() };
+    if let (Some(init), false) = (&args.init, args.resume) {
+        let n = checkpoint::init_from(&mut tr.vs, init, &tr.labels)?;
+        tracing::info!(tensors = n, init = %init.display(), "warm start");
+    }
 
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let last = args.out.join("checkpoint-last");
@@ -392,13 +416,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         pb.finish_and_clear();
         let train_secs = epoch_secs();
         let valid_report = tr.evaluate(&valid, cache_of(1), args.eval_batch_size, None)?;
-        let entry = EpochLog {
-            epoch,
-            train_loss: loss_sum / loss_n.max(1) as f64,
-            seconds: train_secs,
-            samples_per_s: seen as f64 / train_secs,
-            valid: valid_report,
-        };
+        let entry =
+            EpochLog { epoch, train_loss: loss_sum / loss_n.max(1) as f64, seconds: train_secs, samples_per_s: seen as f64 / train_secs, valid: valid_report };
         println!(
             "epoch {epoch}: loss {:.4}, valid accuracy {:.2} %, macro-F1 {:.2} %{}, {:.0} s ({:.1} samples/s)",
             entry.train_loss,
@@ -535,7 +554,7 @@ impl Trainer {
     }
 
     /// Scores [n][L] in example order, and the gold labels.
-    pub fn predict(&self, set: &[Example], cache: Option<&FrozenCache>, batch_size: usize) -> Result<(Vec<Vec<f32>>, Vec<Vec<usize>>)> {
+    pub fn predict(&self, set: &[Example], cache: Option<&FrozenCache>, batch_size: usize) -> Result<ScoresAndGold> {
         let mut scores: Vec<Vec<f32>> = vec![Vec::new(); set.len()];
         tch::no_grad(|| -> Result<()> {
             for idx in data::eval_batches(set, batch_size) {
@@ -570,11 +589,7 @@ impl Trainer {
 fn freeze(vs: &nn::VarStore, layers: usize) {
     for (name, t) in vs.variables() {
         let frozen = name.starts_with("bert.embeddings.")
-            || name
-                .strip_prefix("bert.encoder.layer.")
-                .and_then(|r| r.split('.').next())
-                .and_then(|n| n.parse::<usize>().ok())
-                .is_some_and(|n| n < layers);
+            || name.strip_prefix("bert.encoder.layer.").and_then(|r| r.split('.').next()).and_then(|n| n.parse::<usize>().ok()).is_some_and(|n| n < layers);
         if frozen {
             let _ = t.set_requires_grad(false);
         }
@@ -583,9 +598,7 @@ fn freeze(vs: &nn::VarStore, layers: usize) {
 
 fn progress(len: usize, msg: &str) -> ProgressBar {
     let pb = ProgressBar::new(len as u64);
-    pb.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}").expect("valid template").progress_chars("=> "),
-    );
+    pb.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}").expect("valid template").progress_chars("=> "));
     pb.set_prefix(msg.to_string());
     pb
 }
@@ -596,12 +609,7 @@ fn print_summary(m: &checkpoint::Metrics, labels: &LabelSpace) {
     println!("  accuracy            {:6.2} %", 100.0 * p.accuracy);
     println!("  top-5 accuracy      {:6.2} %", 100.0 * p.top5_accuracy);
     println!("  macro  P / R / F1   {:6.2} / {:6.2} / {:6.2} %", 100.0 * p.macro_precision, 100.0 * p.macro_recall, 100.0 * p.macro_f1);
-    println!(
-        "  weighted P / R / F1 {:6.2} / {:6.2} / {:6.2} %",
-        100.0 * p.weighted_precision,
-        100.0 * p.weighted_recall,
-        100.0 * p.weighted_f1
-    );
+    println!("  weighted P / R / F1 {:6.2} / {:6.2} / {:6.2} %", 100.0 * p.weighted_precision, 100.0 * p.weighted_recall, 100.0 * p.weighted_f1);
     if let Some(ml) = &m.test.multilabel {
         println!(
             "  multi-label: micro-F1 {:.2} %, macro-F1 {:.2} %, P@5 {:.2} % (threshold {:.2})",

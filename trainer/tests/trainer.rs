@@ -15,9 +15,33 @@ fn root() -> PathBuf {
 }
 
 const WORDS: &[&str] = &[
-    "patient", "presents", "with", "history", "of", "denies", "reports", "today", "clinic", "visit", "wheeze", "inhaler",
-    "asthma", "albuterol", "cough", "blood", "pressure", "hypertension", "lisinopril", "headache", "diabetes",
-    "metformin", "glucose", "thirst", "a1c", ".", ",",
+    "patient",
+    "presents",
+    "with",
+    "history",
+    "of",
+    "denies",
+    "reports",
+    "today",
+    "clinic",
+    "visit",
+    "wheeze",
+    "inhaler",
+    "asthma",
+    "albuterol",
+    "cough",
+    "blood",
+    "pressure",
+    "hypertension",
+    "lisinopril",
+    "headache",
+    "diabetes",
+    "metformin",
+    "glucose",
+    "thirst",
+    "a1c",
+    ".",
+    ",",
 ];
 
 /// A tiny uncased BERT base folder in the Bio_ClinicalBERT layout pieces we need:
@@ -118,13 +142,7 @@ fn tiny_bert_learns_and_its_checkpoint_round_trips() {
     let _serial = serial();
     let (tmp, base, labels, data) = tiny_setup();
     let out = tmp.path().join("run");
-    let args = train_args(
-        &base,
-        &data,
-        &labels,
-        &out,
-        &["--epochs", "8", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16"],
-    );
+    let args = train_args(&base, &data, &labels, &out, &["--epochs", "8", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16"]);
     train::run(&args).unwrap();
 
     let m = metrics(&out);
@@ -150,22 +168,15 @@ fn tiny_bert_learns_and_its_checkpoint_round_trips() {
             icd_core::labels::Label { code: "E11.9".into(), description: String::new() },
         ]),
         &BaseModel::load(&base).unwrap().tokenizer,
-        16,
-        0
+        &serde_json::from_value::<IcdSettings>(cfg["icd"].clone()).unwrap()
     )
     .unwrap()
     .iter()
     .any(|e| e.chunks.len() > 1));
 
     // The checkpoint alone reproduces the reported test accuracy.
-    let report = train::eval(&train::EvalArgs {
-        checkpoint: out.clone(),
-        data: data.join("test.jsonl"),
-        device: "cpu".into(),
-        batch_size: 4,
-        json: None,
-    })
-    .unwrap();
+    let report =
+        train::eval(&train::EvalArgs { checkpoint: out.clone(), data: data.join("test.jsonl"), device: "cpu".into(), batch_size: 4, json: None }).unwrap();
     assert!((report.primary.accuracy - acc).abs() < 1e-9, "{} vs {acc}", report.primary.accuracy);
 
     // --resume continues after the last finished epoch.
@@ -194,8 +205,7 @@ fn a_run_resumed_mid_epoch_matches_an_uninterrupted_run() {
         a.resume = resume;
         train::run(&a).unwrap();
         if max_steps == "3" {
-            let state: serde_json::Value =
-                serde_json::from_slice(&std::fs::read(parts.join("checkpoint-last/state.json")).unwrap()).unwrap();
+            let state: serde_json::Value = serde_json::from_slice(&std::fs::read(parts.join("checkpoint-last/state.json")).unwrap()).unwrap();
             assert_eq!(state["partial"]["batches_done"], 3, "{state}");
             assert!(parts.join("checkpoint-last/optimizer.safetensors").exists());
             assert!(!parts.join("metrics.json").exists(), "a stopped run has no test metrics yet");
@@ -216,6 +226,36 @@ fn a_run_resumed_mid_epoch_matches_an_uninterrupted_run() {
     assert_eq!(metrics(&whole)["test"], metrics(&parts)["test"]);
 }
 
+/// --init starts from a trained model: with a learning rate of 0 the warm-started run reports
+/// exactly the first run's test metrics; a model with other labels is refused.
+#[test]
+fn init_warm_starts_from_a_trained_checkpoint() {
+    let _serial = serial();
+    let (tmp, base, labels, data) = tiny_setup();
+    let opts = ["--epochs", "3", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16", "--input", "diagnostic-first"];
+    let first = tmp.path().join("first");
+    train::run(&train_args(&base, &data, &labels, &first, &opts)).unwrap();
+    let warm = tmp.path().join("warm");
+    let mut a =
+        train_args(&base, &data, &labels, &warm, &["--epochs", "1", "--batch-size", "8", "--lr", "0", "--max-length", "16", "--input", "diagnostic-first"]);
+    a.init = Some(first.clone());
+    train::run(&a).unwrap();
+    assert_eq!(metrics(&warm)["test"], metrics(&first)["test"]);
+    let cold = tmp.path().join("cold");
+    train::run(&train_args(&base, &data, &labels, &cold, &["--epochs", "1", "--batch-size", "8", "--lr", "0", "--max-length", "16"])).unwrap();
+    assert_ne!(metrics(&cold)["test"], metrics(&first)["test"], "without --init the head is random");
+
+    // Another label order is refused with the folder named.
+    let other = tmp.path().join("other.tsv");
+    let mut lines: Vec<String> = std::fs::read_to_string(&labels).unwrap().lines().map(String::from).collect();
+    lines[1..].reverse();
+    std::fs::write(&other, lines.join("\n") + "\n").unwrap();
+    let mut b = train_args(&base, &data, &other, &tmp.path().join("bad"), &["--epochs", "1", "--max-length", "16"]);
+    b.init = Some(first.clone());
+    let e = format!("{:#}", train::run(&b).unwrap_err());
+    assert!(e.contains("--init") && e.contains("labels"), "{e}");
+}
+
 #[test]
 fn label_attention_head_trains_on_multi_label_data() {
     let _serial = serial();
@@ -226,20 +266,7 @@ fn label_attention_head_trains_on_multi_label_data() {
         &data,
         &labels,
         &out,
-        &[
-            "--head",
-            "label-attention",
-            "--epochs",
-            "6",
-            "--batch-size",
-            "8",
-            "--lr",
-            "3e-3",
-            "--max-length",
-            "16",
-            "--label-attention-dim",
-            "16",
-        ],
+        &["--head", "label-attention", "--epochs", "6", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16", "--label-attention-dim", "16"],
     );
     train::run(&args).unwrap();
     let m = metrics(&out);
@@ -258,13 +285,7 @@ fn frozen_layers_stay_unchanged_while_the_head_learns() {
     let _serial = serial();
     let (tmp, base, labels, data) = tiny_setup();
     let out = tmp.path().join("run");
-    let args = train_args(
-        &base,
-        &data,
-        &labels,
-        &out,
-        &["--epochs", "4", "--batch-size", "8", "--lr", "1e-2", "--max-length", "16", "--freeze-layers", "2"],
-    );
+    let args = train_args(&base, &data, &labels, &out, &["--epochs", "4", "--batch-size", "8", "--lr", "1e-2", "--max-length", "16", "--freeze-layers", "2"]);
     train::run(&args).unwrap();
     let m = metrics(&out);
     let epochs = m["epochs"].as_array().unwrap();
@@ -337,16 +358,14 @@ torch.save(sd, sys.argv[2])
 #[test]
 fn minilm_encoder_matches_hugging_face_transformers() {
     let _serial = serial();
-    let fixture: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(root().join("trainer/tests/fixtures/minilm-hidden.json")).unwrap()).unwrap();
+    let fixture: serde_json::Value = serde_json::from_slice(&std::fs::read(root().join("trainer/tests/fixtures/minilm-hidden.json")).unwrap()).unwrap();
     let base = BaseModel::load(&root().join("models/all-MiniLM-L6-v2")).expect("run scripts/setup.sh for the base model");
     let vs = nn::VarStore::new(Device::Cpu);
     let bert = Bert::new(&(vs.root() / "bert"), &base.config);
     base.copy_into(&vs.variables()).unwrap();
     let inputs = fixture["inputs"].as_array().unwrap();
     // Both inputs in one padded batch: padding must not change the real tokens' states.
-    let chunks: Vec<Vec<Vec<u32>>> =
-        inputs.iter().map(|i| vec![i["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect()]).collect();
+    let chunks: Vec<Vec<Vec<u32>>> = inputs.iter().map(|i| vec![i["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect()]).collect();
     // Our tokenizer gives the same ids as Hugging Face's.
     for (inp, c) in inputs.iter().zip(&chunks) {
         let enc = base.tokenizer.encode(inp["text"].as_str().unwrap()).unwrap();
@@ -383,6 +402,7 @@ fn long_notes_are_chunked_and_pooled_over_every_chunk() {
             label_attention_dim: 8,
             threshold: 0.5,
             base_model: "tiny".into(),
+            input: Default::default(),
         };
         let model = IcdModel::new(&(vs.root() / format!("{head:?}")), &config, &settings, 4);
         // One note of three chunks next to a note of one chunk.

@@ -30,38 +30,21 @@ pub fn attention_rows(qkv: &Tensor, mask_bias: &Tensor, n_heads: usize, queries:
     }
     let h = h3 / 3;
     if h3 % 3 != 0 || mask_bias.dims() != [b, s] {
-        candle_core::bail!(
-            "attention: qkv {:?} is not [B, S, 3H] or mask {:?} is not [B, S]",
-            qkv.dims(),
-            mask_bias.dims()
-        );
+        candle_core::bail!("attention: qkv {:?} is not [B, S, 3H] or mask {:?} is not [B, S]", qkv.dims(), mask_bias.dims());
     }
     if n_heads == 0 || h % n_heads != 0 {
         candle_core::bail!("attention: hidden size {h} is not a multiple of {n_heads} heads");
     }
     let dh = h / n_heads;
     let bias = mask_bias.flatten_all()?.to_vec1::<f32>()?;
-    let shape = Shape {
-        s,
-        nq: queries,
-        stride: h3,
-        dh,
-        scale: 1.0 / (dh as f32).sqrt(),
-    };
+    let shape = Shape { s, nq: queries, stride: h3, dh, scale: 1.0 / (dh as f32).sqrt() };
     // qkv is read in place (no copy of [B, S, 3H]); each head writes its own columns of `out`.
     let mut out = vec![0f32; b * queries * h];
     let dst = Out(out.as_mut_ptr());
     super::with_f32(qkv, |qkv| {
         let run = |t: usize| {
             let (bi, hi) = (t / n_heads, t % n_heads);
-            let x = Head {
-                q: qkv,
-                k: &qkv[h..],
-                v: &qkv[2 * h..],
-                bias: &bias[bi * s..(bi + 1) * s],
-                bi,
-                hi,
-            };
+            let x = Head { q: qkv, k: &qkv[h..], v: &qkv[2 * h..], bias: &bias[bi * s..(bi + 1) * s], bi, hi };
             // SAFETY: `out` is [B, queries, H] and head (bi, hi) writes only features
             // hi·dh..(hi+1)·dh of note bi's rows: no two tasks write the same element, and
             // `out` outlives them.
@@ -127,8 +110,7 @@ impl Shape {
             return unsafe { self.head_avx512(x, out, row) };
         }
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             // SAFETY: the CPU has AVX2 and FMA (checked just above).
             return unsafe { self.head_avx2(x, out, row) };
         }
@@ -159,13 +141,7 @@ impl Shape {
     /// Safety: as [`Self::head`].
     unsafe fn head_impl<V: simd::F32x8, const W: usize>(&self, x: &Head, out: *mut f32, row_stride: usize) {
         let &Head { q, k, v, bias, bi, hi } = x;
-        let Shape {
-            s,
-            nq,
-            stride,
-            dh,
-            scale,
-        } = *self;
+        let Shape { s, nq, stride, dh, scale } = *self;
         // Pad keys to whole register tiles and features to whole V::LANES; padded keys get
         // the mask's very negative bias (no weight), padded features are zero.
         let sp = s.next_multiple_of(V::LANES * W);
@@ -224,14 +200,7 @@ impl Shape {
 /// Not inlined into the SIMD forms on purpose: compiled with AVX-512, LLVM turns the column
 /// writes into `vscatterqps`, which is microcoded on AMD (a tenth of the head's time).
 #[inline(never)]
-fn gather_keys_values<'a>(
-    kt: &mut [f32],
-    vh: &mut [f32],
-    kv: impl Fn(usize) -> (&'a [f32], &'a [f32]),
-    s: usize,
-    dp: usize,
-    blk: usize,
-) {
+fn gather_keys_values<'a>(kt: &mut [f32], vh: &mut [f32], kv: impl Fn(usize) -> (&'a [f32], &'a [f32]), s: usize, dp: usize, blk: usize) {
     for j in 0..s {
         let (k, v) = kv(j);
         let panel = &mut kt[(j / blk) * dp * blk..][..dp * blk];
@@ -259,14 +228,7 @@ fn transpose_queries(qt: &mut [f32], rows: &[&[f32]; QT], scale: f32) {
 /// maximum (taken here, so the softmax needs no pass of its own).
 /// `qt` `[dp, QT]`, `kt` `[sp / (V::LANES W), dp, V::LANES W]`, `sc` `[QT, sp]`.
 #[inline(always)]
-fn scores<V: simd::F32x8, const W: usize>(
-    qt: &[f32],
-    kt: &[f32],
-    bias: &[f32],
-    sp: usize,
-    sl: usize,
-    sc: &mut [f32],
-) -> [f32; QT] {
+fn scores<V: simd::F32x8, const W: usize>(qt: &[f32], kt: &[f32], bias: &[f32], sp: usize, sl: usize, sc: &mut [f32]) -> [f32; QT] {
     let blk = V::LANES * W;
     assert!(W <= 2 && sp.is_multiple_of(blk) && sl.is_multiple_of(V::LANES) && sl <= sp);
     assert!(bias.len() >= sp && sc.len() >= QT * sp && kt.len() / sp == qt.len() / QT);
@@ -293,15 +255,7 @@ fn scores<V: simd::F32x8, const W: usize>(
 /// One block of `V::LANES WW` keys of [`scores`]: `panel` rows are `blk` keys apart.
 /// Safety: `bias` and `sc.add(r * sp)` (r < QT) have `V::LANES WW` values.
 #[inline(always)]
-unsafe fn score_block<V: simd::F32x8, const WW: usize>(
-    qt: &[f32],
-    panel: &[f32],
-    blk: usize,
-    bias: *const f32,
-    sc: *mut f32,
-    sp: usize,
-    max: &mut [V; QT],
-) {
+unsafe fn score_block<V: simd::F32x8, const WW: usize>(qt: &[f32], panel: &[f32], blk: usize, bias: *const f32, sc: *mut f32, sp: usize, max: &mut [V; QT]) {
     let mut acc = [[V::zero(); WW]; QT];
     for (krow, qd) in panel.chunks_exact(blk).zip(qt.chunks_exact(QT)) {
         // SAFETY: (w + 1) * V::LANES <= blk = krow.len().
@@ -329,14 +283,7 @@ unsafe fn score_block<V: simd::F32x8, const WW: usize>(
 /// `ot[r, d] = Σ_{j < sl} sc[r, j] · vh[j, d]`, for [`QT`] rows × `V::LANES W` features at a time.
 /// `sc` `[QT, sp]`, `vh` `[sp, dp]`, `ot` `[QT, dp]`.
 #[inline(always)]
-fn weighted_values<V: simd::F32x8, const W: usize>(
-    sc: &[f32],
-    vh: &[f32],
-    dp: usize,
-    sp: usize,
-    sl: usize,
-    ot: &mut [f32],
-) {
+fn weighted_values<V: simd::F32x8, const W: usize>(sc: &[f32], vh: &[f32], dp: usize, sp: usize, sl: usize, ot: &mut [f32]) {
     assert!(dp.is_multiple_of(V::LANES * W) && ot.len() >= QT * dp);
     assert!(vh.len() == sp * dp && sc.len() == QT * sp);
     assert!(sl <= sp);
@@ -345,8 +292,7 @@ fn weighted_values<V: simd::F32x8, const W: usize>(
         let mut acc = [[V::zero(); W]; QT];
         for (j, vrow) in vh[..sl * dp].chunks_exact(dp).enumerate() {
             // SAFETY: d0 + V::LANES * W <= dp = vrow.len().
-            let vv: [V; W] =
-                std::array::from_fn(|w| unsafe { V::load(vrow.as_ptr().add(d0 + w * V::LANES)) });
+            let vv: [V; W] = std::array::from_fn(|w| unsafe { V::load(vrow.as_ptr().add(d0 + w * V::LANES)) });
             for r in 0..QT {
                 // SAFETY: j < sl = rows[r].len().
                 let p = V::splat(unsafe { *rows[r].get_unchecked(j) });
@@ -532,10 +478,7 @@ mod simd {
         #[inline(always)]
         fn madd(a: Self, b: Self, c: Self) -> Self {
             use core::arch::wasm32::{f32x4_add, f32x4_mul};
-            Self([
-                f32x4_add(f32x4_mul(a.0[0], b.0[0]), c.0[0]),
-                f32x4_add(f32x4_mul(a.0[1], b.0[1]), c.0[1]),
-            ])
+            Self([f32x4_add(f32x4_mul(a.0[0], b.0[0]), c.0[0]), f32x4_add(f32x4_mul(a.0[1], b.0[1]), c.0[1])])
         }
         #[inline(always)]
         fn add(a: Self, b: Self) -> Self {
@@ -552,12 +495,7 @@ mod simd {
         #[inline(always)]
         unsafe fn load(p: *const f32) -> Self {
             use core::arch::wasm32::{v128, v128_load};
-            unsafe {
-                Self([
-                    v128_load(p as *const v128),
-                    v128_load(p.add(4) as *const v128),
-                ])
-            }
+            unsafe { Self([v128_load(p as *const v128), v128_load(p.add(4) as *const v128)]) }
         }
         #[inline(always)]
         unsafe fn store(self, p: *mut f32) {
@@ -602,34 +540,18 @@ mod tests {
     fn reference(q: &Tensor, k: &Tensor, v: &Tensor, mask_bias: &Tensor, nh: usize) -> Tensor {
         let (b, s, h) = q.dims3().unwrap();
         let dh = h / nh;
-        let heads = |t: &Tensor| {
-            t.reshape((b, s, nh, dh))
-                .unwrap()
-                .transpose(1, 2)
-                .unwrap()
-                .contiguous()
-                .unwrap()
-        };
+        let heads = |t: &Tensor| t.reshape((b, s, nh, dh)).unwrap().transpose(1, 2).unwrap().contiguous().unwrap();
         let (q, k, v) = (heads(q), heads(k), heads(v));
         let scores = (q.matmul(&k.t().unwrap()).unwrap() / (dh as f64).sqrt()).unwrap();
-        let scores = scores
-            .broadcast_add(&mask_bias.reshape((b, 1, 1, s)).unwrap())
-            .unwrap();
+        let scores = scores.broadcast_add(&mask_bias.reshape((b, 1, 1, s)).unwrap()).unwrap();
         let p = candle_nn::ops::softmax_last_dim(&scores).unwrap();
-        p.matmul(&v)
-            .unwrap()
-            .transpose(1, 2)
-            .unwrap()
-            .reshape((b, s, h))
-            .unwrap()
+        p.matmul(&v).unwrap().transpose(1, 2).unwrap().reshape((b, s, h)).unwrap()
     }
 
     fn det(n: usize, seed: u32) -> Vec<f32> {
         (0..n)
             .map(|i| {
-                let x = (i as u32)
-                    .wrapping_mul(2654435761)
-                    .wrapping_add(seed.wrapping_mul(40503));
+                let x = (i as u32).wrapping_mul(2654435761).wrapping_add(seed.wrapping_mul(40503));
                 ((x >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0) * 3.0
             })
             .collect()
@@ -653,10 +575,7 @@ mod tests {
             let got = attention(&qkv, &mask, nh).unwrap();
             let want = reference(&q, &k, &v, &mask, nh);
             let diff = crate::model::max_abs_diff(&got, &want);
-            assert!(
-                diff < 1e-5,
-                "b {b} s {s} h {h} nh {nh}: max difference {diff}"
-            );
+            assert!(diff < 1e-5, "b {b} s {s} h {h} nh {nh}: max difference {diff}");
         }
     }
 
@@ -708,12 +627,7 @@ mod tests {
         let v = Tensor::new(&[[[1f32; 8], [1.0; 8], [1000.0; 8]]], &dev).unwrap();
         let mask = Tensor::new(&[[0f32, 0.0, -f32::MAX]], &dev).unwrap();
         let qkv = Tensor::cat(&[&q, &k, &v], 2).unwrap();
-        let got: Vec<f32> = attention(&qkv, &mask, 2)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let got: Vec<f32> = attention(&qkv, &mask, 2).unwrap().flatten_all().unwrap().to_vec1().unwrap();
         assert!(got.iter().all(|&x| (x - 1.0).abs() < 1e-6), "{got:?}");
     }
 

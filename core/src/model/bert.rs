@@ -19,16 +19,10 @@ struct Embeddings {
 impl Embeddings {
     fn load(w: &Weights, c: &ModelConfig) -> Result<Self, ModelError> {
         let h = c.hidden_size;
-        let token_type = w.get(
-            "bert.embeddings.token_type_embeddings.weight",
-            &[c.type_vocab_size, h],
-        )?;
+        let token_type = w.get("bert.embeddings.token_type_embeddings.weight", &[c.type_vocab_size, h])?;
         Ok(Self {
             word: w.get("bert.embeddings.word_embeddings.weight", &[c.vocab_size, h])?,
-            position: w.get(
-                "bert.embeddings.position_embeddings.weight",
-                &[c.max_position_embeddings, h],
-            )?,
+            position: w.get("bert.embeddings.position_embeddings.weight", &[c.max_position_embeddings, h])?,
             token_type0: token_type.get(0)?,
             layer_norm: w.layer_norm("bert.embeddings.LayerNorm", h, c.layer_norm_eps)?,
         })
@@ -38,10 +32,7 @@ impl Embeddings {
     fn forward(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
         let (b, s) = ids.dims2()?;
         let h = self.word.dim(1)?;
-        let x = self
-            .word
-            .index_select(&ids.flatten_all()?, 0)?
-            .reshape((b, s, h))?;
+        let x = self.word.index_select(&ids.flatten_all()?, 0)?.reshape((b, s, h))?;
         let pos = self.position.narrow(0, 0, s)?; // [S, H]
         let x = x.broadcast_add(&pos)?.broadcast_add(&self.token_type0)?;
         self.layer_norm.forward(&x)
@@ -64,15 +55,7 @@ impl Layer {
         let (h, m, eps) = (c.hidden_size, c.intermediate_size, c.layer_norm_eps);
         let p = format!("bert.encoder.layer.{i}");
         Ok(Self {
-            qkv: w.linear_concat(
-                &[
-                    &format!("{p}.attention.self.query"),
-                    &format!("{p}.attention.self.key"),
-                    &format!("{p}.attention.self.value"),
-                ],
-                h,
-                h,
-            )?,
+            qkv: w.linear_concat(&[&format!("{p}.attention.self.query"), &format!("{p}.attention.self.key"), &format!("{p}.attention.self.value")], h, h)?,
             attn_out: w.linear(&format!("{p}.attention.output.dense"), h, h)?,
             attn_norm: w.layer_norm(&format!("{p}.attention.output.LayerNorm"), h, eps)?,
             intermediate: w.linear(&format!("{p}.intermediate.dense"), h, m)?,
@@ -88,18 +71,11 @@ impl Layer {
     fn forward(&self, x: &Tensor, mask_bias: &Tensor, rows: usize) -> candle_core::Result<Tensor> {
         let qkv = self.qkv.forward(x)?; // [B, S, 3H]: keys and values of every position
         let ctx = attention::attention_rows(&qkv, mask_bias, self.n_heads, rows)?; // [B, R, H]
-        let x = if rows == x.dim(1)? {
-            x.clone()
-        } else {
-            x.narrow(1, 0, rows)?.contiguous()?
-        };
+        let x = if rows == x.dim(1)? { x.clone() } else { x.narrow(1, 0, rows)?.contiguous()? };
         let x = &x;
-        let x = self
-            .attn_norm
-            .forward_residual(&self.attn_out.forward(&ctx)?, Some(x))?;
+        let x = self.attn_norm.forward_residual(&self.attn_out.forward(&ctx)?, Some(x))?;
         let inter = self.intermediate.forward_gelu(&x)?; // [B, S, M]
-        self.out_norm
-            .forward_residual(&self.output.forward(&inter)?, Some(&x))
+        self.out_norm.forward_residual(&self.output.forward(&inter)?, Some(&x))
     }
 }
 
@@ -111,9 +87,7 @@ pub struct BertEncoder {
 impl BertEncoder {
     pub(crate) fn load(w: &Weights, c: &ModelConfig) -> Result<Self, ModelError> {
         let embeddings = Embeddings::load(w, c)?;
-        let layers = (0..c.num_hidden_layers)
-            .map(|i| Layer::load(w, c, i))
-            .collect::<Result<_, _>>()?;
+        let layers = (0..c.num_hidden_layers).map(|i| Layer::load(w, c, i)).collect::<Result<_, _>>()?;
         Ok(Self { embeddings, layers })
     }
 
@@ -129,12 +103,7 @@ impl BertEncoder {
         self.forward_rows(ids, mask, 1)
     }
 
-    fn forward_rows(
-        &self,
-        ids: &Tensor,
-        mask: &Tensor,
-        rows: usize,
-    ) -> candle_core::Result<Tensor> {
+    fn forward_rows(&self, ids: &Tensor, mask: &Tensor, rows: usize) -> candle_core::Result<Tensor> {
         // (mask - 1) * big: 0 on tokens; finite (not -inf) so a row never becomes NaN.
         let mask_bias = ((mask.to_dtype(DType::F32)? - 1.0)? * f64::from(f32::MAX))?; // [B, S]
         let mut x = self.embeddings.forward(ids)?;

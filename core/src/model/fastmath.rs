@@ -32,21 +32,13 @@ fn exp_with<const FMA: bool>(x: f32) -> f32 {
     let (n, p) = if FMA {
         let n = x.mul_add(LOG2E, MAGIC) - MAGIC;
         let r = n.mul_add(-LN2_LO, n.mul_add(-LN2_HI, x));
-        let p = 1.987_569_1e-4f32
-            .mul_add(r, 1.398_199_9e-3)
-            .mul_add(r, 8.333_452e-3)
-            .mul_add(r, 4.166_579_6e-2)
-            .mul_add(r, 0.166_666_65)
-            .mul_add(r, 0.5);
+        let p = 1.987_569_1e-4f32.mul_add(r, 1.398_199_9e-3).mul_add(r, 8.333_452e-3).mul_add(r, 4.166_579_6e-2).mul_add(r, 0.166_666_65).mul_add(r, 0.5);
         (n, p.mul_add(r * r, r) + 1.0)
     } else {
         let n = (x * LOG2E + MAGIC) - MAGIC;
         let r = x - n * LN2_HI - n * LN2_LO;
         // e^r by its Taylor polynomial to degree 6 (Horner); error < 2e-7 on |r| <= 0.347.
-        let p = 1.0
-            + r * (1.0
-                + r * (0.5
-                    + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+        let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
         (n, p)
     };
     // 2^n through the exponent bits (n in [-126, 127] after the clamp). The biased exponent
@@ -85,13 +77,7 @@ pub(crate) fn exp_sum<const L: usize, const FMA: bool>(p: &mut [f32], max: f32) 
 #[inline(always)]
 pub fn erf(x: f32) -> f32 {
     const P: f32 = 0.327_591_1;
-    const A: [f32; 5] = [
-        0.254_829_6,
-        -0.284_496_74,
-        1.421_413_7,
-        -1.453_152_1,
-        1.061_405_4,
-    ];
+    const A: [f32; 5] = [0.254_829_6, -0.284_496_74, 1.421_413_7, -1.453_152_1, 1.061_405_4];
     let a = x.abs();
     let t = 1.0 / (1.0 + P * a);
     let poly = t * (A[0] + t * (A[1] + t * (A[2] + t * (A[3] + t * A[4]))));
@@ -160,11 +146,7 @@ impl LayerNorm {
     pub fn forward_residual(&self, x: &Tensor, residual: Option<&Tensor>) -> Result<Tensor> {
         let h = self.weight.len();
         if x.dims().last() != Some(&h) || residual.is_some_and(|r| r.dims() != x.dims()) {
-            candle_core::bail!(
-                "layer norm over {h} features: input {:?}, residual {:?}",
-                x.dims(),
-                residual.map(|r| r.dims().to_vec())
-            );
+            candle_core::bail!("layer norm over {h} features: input {:?}, residual {:?}", x.dims(), residual.map(|r| r.dims().to_vec()));
         }
         let mut v = x.flatten_all()?.to_vec1::<f32>()?;
         if let Some(r) = residual {
@@ -216,8 +198,7 @@ pub(crate) fn lanes(v: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
             acc[j] = f(acc[j], c[j]);
         }
     }
-    tail.iter()
-        .fold(acc.into_iter().reduce(&f).unwrap_or(init), |a, &b| f(a, b))
+    tail.iter().fold(acc.into_iter().reduce(&f).unwrap_or(init), |a, &b| f(a, b))
 }
 
 #[cfg(test)]
@@ -291,9 +272,7 @@ mod tests {
     #[test]
     fn gelu_matches_candle() {
         let dev = Device::Cpu;
-        let x: Vec<f32> = (0..2 * 3 * 4 * 4)
-            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
-            .collect();
+        let x: Vec<f32> = (0..2 * 3 * 4 * 4).map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0).collect();
         let x = Tensor::from_vec(x, (2, 3, 4, 4), &dev).unwrap();
         let max_diff = crate::model::max_abs_diff;
         assert!(max_diff(&gelu(&x).unwrap(), &x.gelu_erf().unwrap()) < 1e-5);

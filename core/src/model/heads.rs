@@ -13,9 +13,7 @@ pub struct ClsHead {
 
 impl ClsHead {
     pub(crate) fn load(w: &Weights, hidden: usize, n_labels: usize) -> Result<Self, ModelError> {
-        Ok(Self {
-            classifier: w.linear("classifier", hidden, n_labels)?,
-        })
+        Ok(Self { classifier: w.linear("classifier", hidden, n_labels)? })
     }
 
     /// `hidden` `[C, S, H]` -> logits `[L]`.
@@ -36,12 +34,7 @@ pub struct LabelAttentionHead {
 }
 
 impl LabelAttentionHead {
-    pub(crate) fn load(
-        w: &Weights,
-        hidden: usize,
-        dim: usize,
-        n_labels: usize,
-    ) -> Result<Self, ModelError> {
+    pub(crate) fn load(w: &Weights, hidden: usize, dim: usize, n_labels: usize) -> Result<Self, ModelError> {
         Ok(Self {
             first: w.linear_no_bias("label_attention.first", hidden, dim)?,
             second: w.linear_no_bias("label_attention.second", dim, n_labels)?,

@@ -142,8 +142,7 @@ impl I8Matmul {
                     let acc = dot4x2([x(0), x(1), x(2), x(3)], [w(o), w(o + 1)]);
                     for (c, acc) in acc.iter().enumerate() {
                         for r in 0..ROW_TILE {
-                            y[r * self.out + o + c] =
-                                acc[r] as f32 * xscale[r0 + r] * self.scale[o + c] + bias(o + c);
+                            y[r * self.out + o + c] = acc[r] as f32 * xscale[r0 + r] * self.scale[o + c] + bias(o + c);
                         }
                     }
                     o += 2;
@@ -160,9 +159,7 @@ impl I8Matmul {
         #[cfg(not(target_arch = "wasm32"))]
         {
             use rayon::prelude::*;
-            y.par_chunks_mut(ROW_TILE * self.out)
-                .enumerate()
-                .for_each(|(i, ys)| tile(i * ROW_TILE, ys));
+            y.par_chunks_mut(ROW_TILE * self.out).enumerate().for_each(|(i, ys)| tile(i * ROW_TILE, ys));
         }
         #[cfg(target_arch = "wasm32")]
         for (i, ys) in y.chunks_mut(ROW_TILE * self.out).enumerate() {
@@ -247,10 +244,7 @@ fn dot4x2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
 #[inline]
 fn lanes_sum(a: core::arch::wasm32::v128) -> i64 {
     use core::arch::wasm32::i32x4_extract_lane;
-    i32x4_extract_lane::<0>(a) as i64
-        + i32x4_extract_lane::<1>(a) as i64
-        + i32x4_extract_lane::<2>(a) as i64
-        + i32x4_extract_lane::<3>(a) as i64
+    i32x4_extract_lane::<0>(a) as i64 + i32x4_extract_lane::<1>(a) as i64 + i32x4_extract_lane::<2>(a) as i64 + i32x4_extract_lane::<3>(a) as i64
 }
 
 /// Four activation rows against two weight rows.
@@ -339,8 +333,7 @@ unsafe fn dot4x2_avx2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
             let mut lanes = [0i32; 8];
             // SAFETY: `lanes` holds 8 i32 (unaligned store).
             unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, acc[c][r]) };
-            out[c][r] = lanes.iter().map(|&l| l as i64).sum::<i64>()
-                + x[r][i..].iter().zip(&w[c][i..]).map(|(&a, &b)| a as i64 * b as i64).sum::<i64>();
+            out[c][r] = lanes.iter().map(|&l| l as i64).sum::<i64>() + x[r][i..].iter().zip(&w[c][i..]).map(|(&a, &b)| a as i64 * b as i64).sum::<i64>();
         }
     }
     out
@@ -463,7 +456,11 @@ mod tests {
             .map(|i| {
                 let h = (i as u32).wrapping_mul(2654435761).wrapping_add(seed.wrapping_mul(40503));
                 let v = (h >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0;
-                if h.is_multiple_of(97) { v * 6.0 } else { v }
+                if h.is_multiple_of(97) {
+                    v * 6.0
+                } else {
+                    v
+                }
             })
             .collect()
     }
@@ -481,9 +478,7 @@ mod tests {
     #[test]
     fn dot4x2_matches_scalar_at_every_length() {
         for n in [0, 1, 7, 15, 16, 17, 31, 32, 33, 100, 384] {
-            let rows: Vec<Vec<i16>> = (0..6)
-                .map(|s| (0..n).map(|i| ((i * 37 + s * 1011) % 4095 - 2047) as i16).collect())
-                .collect();
+            let rows: Vec<Vec<i16>> = (0..6).map(|s| (0..n).map(|i| ((i * 37 + s * 1011) % 4095 - 2047) as i16).collect()).collect();
             let x = [&rows[0][..], &rows[1], &rows[2], &rows[3]];
             let w = [&rows[4][..], &rows[5]];
             let want = w.map(|w| x.map(|x| x.iter().zip(w).map(|(&a, &b)| a as i64 * b as i64).sum::<i64>()));

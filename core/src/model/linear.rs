@@ -87,10 +87,7 @@ impl Linear {
     pub fn q8(weight: Arc<QTensor>, bias: Option<Tensor>, kernel: Int8Kernel) -> Result<Self> {
         match kernel {
             // candle's kernel keeps the blocks as they are.
-            Int8Kernel::CandleQMatMul => Ok(Self::Q8(Q8Linear {
-                kernel: Q8Kernel::CandleQMatMul(QMatMul::from_arc(weight)?),
-                bias,
-            })),
+            Int8Kernel::CandleQMatMul => Ok(Self::Q8(Q8Linear { kernel: Q8Kernel::CandleQMatMul(QMatMul::from_arc(weight)?), bias })),
             _ => Self::from_int8_values(weight.dequantize(&weight.device())?, bias, kernel),
         }
     }

@@ -40,12 +40,7 @@ pub enum ModelError {
     #[error("{file} has no tensor {name}")]
     MissingTensor { file: &'static str, name: String },
     #[error("{file}: tensor {name} has shape {found:?}, expected {expected:?}")]
-    Shape {
-        file: &'static str,
-        name: String,
-        expected: Vec<usize>,
-        found: Vec<usize>,
-    },
+    Shape { file: &'static str, name: String, expected: Vec<usize>, found: Vec<usize> },
     #[error("bad model input: {0}")]
     Input(String),
     #[error(transparent)]
@@ -105,11 +100,7 @@ pub struct Span {
 }
 
 impl IcdModel {
-    pub fn load(
-        config_json: &[u8],
-        safetensors: &[u8],
-        device: &Device,
-    ) -> Result<Self, ModelError> {
+    pub fn load(config_json: &[u8], safetensors: &[u8], device: &Device) -> Result<Self, ModelError> {
         let config = ModelConfig::from_json(config_json)?;
         let w = Weights::from_safetensors(safetensors, device)?;
         Self::from_weights(config, &w, device)
@@ -117,12 +108,7 @@ impl IcdModel {
 
     /// From a bundle's `model.gguf` bytes (Q8_0 linear weights, f32 rest); `config_json` is a
     /// checkpoint-style config (the bundle module builds it from the manifest).
-    pub fn load_gguf(
-        config_json: &[u8],
-        gguf: &[u8],
-        device: &Device,
-        kernel: Int8Kernel,
-    ) -> Result<Self, ModelError> {
+    pub fn load_gguf(config_json: &[u8], gguf: &[u8], device: &Device, kernel: Int8Kernel) -> Result<Self, ModelError> {
         let config = ModelConfig::from_json(config_json)?;
         let w = Weights::from_gguf(gguf, device, kernel)?;
         Self::from_weights(config, &w, device)
@@ -134,19 +120,11 @@ impl IcdModel {
         let head = match config.icd.head {
             HeadKind::Cls => Head::Cls(ClsHead::load(w, h, l)?),
             HeadKind::LabelAttention => {
-                let dim = config
-                    .icd
-                    .label_attention_dim
-                    .expect("checked in ModelConfig::from_json");
+                let dim = config.icd.label_attention_dim.expect("checked in ModelConfig::from_json");
                 Head::LabelAttention(LabelAttentionHead::load(w, h, dim, l)?)
             }
         };
-        Ok(Self {
-            config,
-            encoder,
-            head,
-            device: device.clone(),
-        })
+        Ok(Self { config, encoder, head, device: device.clone() })
     }
 
     /// The encoder alone (hidden states, e.g. for embeddings or tests).
@@ -164,17 +142,10 @@ impl IcdModel {
     }
 
     /// Tokenizes, chunks (with the checkpoint's `max_length`/`chunk_overlap`) and runs one note.
-    pub fn predict(
-        &self,
-        tokenizer: &NoteTokenizer,
-        text: &str,
-    ) -> Result<(Encoded, Vec<Chunk>, Prediction), ModelError> {
+    pub fn predict(&self, tokenizer: &NoteTokenizer, text: &str) -> Result<(Encoded, Vec<Chunk>, Prediction), ModelError> {
         let enc = tokenizer.encode(text)?;
-        let chunks = tokenizer.chunks(
-            &enc,
-            self.config.icd.max_length,
-            self.config.icd.chunk_overlap,
-        )?;
+        let icd = &self.config.icd;
+        let chunks = tokenizer.input_chunks(text, &enc, icd.max_length, icd.chunk_overlap, icd.input)?;
         let pred = self.forward(&chunks)?;
         Ok((enc, chunks, pred))
     }
@@ -182,29 +153,19 @@ impl IcdModel {
     /// Runs all chunks of one note as one batch (padded to the longest chunk).
     pub fn forward(&self, chunks: &[Chunk]) -> Result<Prediction, ModelError> {
         if chunks.is_empty() {
-            return Err(ModelError::Input(
-                "no chunks (an empty note is one [CLS][SEP] chunk)".into(),
-            ));
+            return Err(ModelError::Input("no chunks (an empty note is one [CLS][SEP] chunk)".into()));
         }
         let max_pos = self.config.max_position_embeddings;
         let vocab = self.config.vocab_size;
         for (i, c) in chunks.iter().enumerate() {
             if c.ids.len() < 2 || c.ids.len() > max_pos {
-                return Err(ModelError::Input(format!(
-                    "chunk {i} has {} ids, must be 2..={max_pos} ([CLS] .. [SEP])",
-                    c.ids.len()
-                )));
+                return Err(ModelError::Input(format!("chunk {i} has {} ids, must be 2..={max_pos} ([CLS] .. [SEP])", c.ids.len())));
             }
             if let Some(&id) = c.ids.iter().find(|&&id| id as usize >= vocab) {
-                return Err(ModelError::Input(format!(
-                    "chunk {i} has token id {id}, vocab_size is {vocab}"
-                )));
+                return Err(ModelError::Input(format!("chunk {i} has token id {id}, vocab_size is {vocab}")));
             }
         }
-        let (n, s) = (
-            chunks.len(),
-            chunks.iter().map(|c| c.ids.len()).max().expect("non-empty"),
-        );
+        let (n, s) = (chunks.len(), chunks.iter().map(|c| c.ids.len()).max().expect("non-empty"));
         let mut ids = vec![self.config.pad_token_id; n * s];
         let mut mask = vec![0f32; n * s];
         for (i, c) in chunks.iter().enumerate() {
@@ -218,23 +179,12 @@ impl IcdModel {
             Head::Cls(head) => (head.forward(&self.encoder.forward_first(&ids, &mask)?)?, None), // [C, 1, H]
             Head::LabelAttention(head) => {
                 let hidden = self.encoder.forward(&ids, &mask)?; // [C, S, H]
-                let parts = chunks
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| hidden.get(i)?.narrow(0, 0, c.ids.len()))
-                    .collect::<candle_core::Result<Vec<_>>>()?;
+                let parts = chunks.iter().enumerate().map(|(i, c)| hidden.get(i)?.narrow(0, 0, c.ids.len())).collect::<candle_core::Result<Vec<_>>>()?;
                 let hs = Tensor::cat(&parts, 0)?; // [T, H]
                 let (logits, att) = head.forward(&hs)?;
                 let (n_labels, n_tokens) = att.dims2()?;
                 let weights = att.flatten_all()?.to_vec1::<f32>()?;
-                (
-                    logits,
-                    Some(Attention {
-                        n_labels,
-                        n_tokens,
-                        weights,
-                    }),
-                )
+                (logits, Some(Attention { n_labels, n_tokens, weights }))
             }
         };
         let logits = logits.to_vec1::<f32>()?;
@@ -242,11 +192,7 @@ impl IcdModel {
             Objective::Softmax => softmax(&logits),
             Objective::Sigmoid => logits.iter().map(|&x| sigmoid(x)).collect(),
         };
-        Ok(Prediction {
-            logits,
-            scores,
-            attention,
-        })
+        Ok(Prediction { logits, scores, attention })
     }
 }
 
@@ -295,13 +241,7 @@ fn softmax(x: &[f32]) -> Vec<f32> {
 /// Word pieces of one word are summed into one span from the first piece's start to the last
 /// piece's end. `[CLS]`/`[SEP]` have no text and are skipped, so weights sum to at most 1.
 /// Empty for the `cls` head (no attention) or an out-of-range label.
-pub fn evidence(
-    enc: &Encoded,
-    chunks: &[Chunk],
-    pred: &Prediction,
-    label: usize,
-    top_n: usize,
-) -> Vec<Span> {
+pub fn evidence(enc: &Encoded, chunks: &[Chunk], pred: &Prediction, label: usize, top_n: usize) -> Vec<Span> {
     let Some(att) = &pred.attention else {
         return Vec::new();
     };
@@ -314,7 +254,7 @@ pub fn evidence(
     for c in chunks {
         // Positions 1..len-1 are the real tokens token_start.. of the note.
         for p in 1..c.ids.len() - 1 {
-            if let Some(w) = per_token.get_mut(c.token_start + p - 1) {
+            if let Some(w) = per_token.get_mut(c.source(p - 1)) {
                 *w += row[t + p];
             }
         }
@@ -329,11 +269,7 @@ pub fn evidence(
                 span.end = end;
                 span.weight += w;
             }
-            _ => spans.push(Span {
-                start,
-                end,
-                weight: w,
-            }),
+            _ => spans.push(Span { start, end, weight: w }),
         }
         last_word = Some(enc.words[i]);
     }
@@ -345,7 +281,5 @@ pub fn evidence(
 /// Largest |a - b| over all elements (tests of the kernels against candle's ops).
 #[cfg(test)]
 pub(crate) fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>())
-        .expect("same shapes")
+    (a - b).and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()).expect("same shapes")
 }

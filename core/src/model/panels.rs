@@ -74,15 +74,7 @@ impl Panels {
     /// (`[rows, k]`), written into `y` (`[rows, out]`): the row layout's arithmetic, in
     /// the same order, 16 outputs at a time. Every element of `y` is written, so it may
     /// start uninitialized (no memset of the output).
-    pub(crate) fn matmul(
-        &self,
-        xq: &[i16],
-        rows: usize,
-        xscale: &[f32],
-        scale: &[f32],
-        bias: Option<&[f32]>,
-        y: &mut [std::mem::MaybeUninit<f32>],
-    ) {
+    pub(crate) fn matmul(&self, xq: &[i16], rows: usize, xscale: &[f32], scale: &[f32], bias: Option<&[f32]>, y: &mut [std::mem::MaybeUninit<f32>]) {
         let (k, out) = (self.k, self.out);
         assert!(xq.len() >= rows * k && xscale.len() >= rows && scale.len() == out && y.len() >= rows * out);
         assert!(bias.is_none_or(|b| b.len() == out));
@@ -200,8 +192,7 @@ fn tile_wasm<const R: usize, const P: usize>(x: &[&[i16]; 4], panels: &[&[i16]; 
             for r in 0..R {
                 for p in 0..P {
                     let a = acc[r][p];
-                    let lanes =
-                        [i32x4_extract_lane::<0>(a), i32x4_extract_lane::<1>(a), i32x4_extract_lane::<2>(a), i32x4_extract_lane::<3>(a)];
+                    let lanes = [i32x4_extract_lane::<0>(a), i32x4_extract_lane::<1>(a), i32x4_extract_lane::<2>(a), i32x4_extract_lane::<3>(a)];
                     for (wd, l) in wide[r][p].iter_mut().zip(lanes) {
                         *wd += l as i64;
                     }
@@ -235,8 +226,7 @@ fn tile_wasm<const R: usize, const P: usize>(x: &[&[i16]; 4], panels: &[&[i16]; 
                 if lanes == WIDTH {
                     v128_store(y as *mut v128, v);
                 } else {
-                    let v =
-                        [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)];
+                    let v = [f32x4_extract_lane::<0>(v), f32x4_extract_lane::<1>(v), f32x4_extract_lane::<2>(v), f32x4_extract_lane::<3>(v)];
                     for (l, &x) in v.iter().enumerate().take(lanes) {
                         *y.add(l) = x;
                     }
@@ -408,7 +398,7 @@ mod tests {
         let x: [&[i16]; 4] = std::array::from_fn(|r| &xs[r * k..(r + 1) * k]);
         let panels = [w.panel(0), w.panel(1)];
         let (mut a, mut b) = (vec![0f32; 4 * 32], vec![0f32; 4 * 32]);
-        let scale = vec![1f32; 32];
+        let scale = [1f32; 32];
         for (kernel, y) in [(0, &mut a), (1, &mut b)] {
             let base = y.as_mut_ptr();
             let epi = Epilogue {

@@ -25,37 +25,23 @@ pub(crate) struct Weights {
 
 impl Weights {
     pub fn from_safetensors(bytes: &[u8], device: &Device) -> Result<Self, ModelError> {
-        let raw = candle_core::safetensors::load_buffer(bytes, device)
-            .map_err(|e| ModelError::Safetensors(e.to_string()))?;
+        let raw = candle_core::safetensors::load_buffer(bytes, device).map_err(|e| ModelError::Safetensors(e.to_string()))?;
         let mut tensors = HashMap::with_capacity(raw.len());
         for (name, t) in raw {
             let Some(name) = canonical_name(&name) else {
                 continue;
             };
             // Checkpoints are f32 by contract; f16/bf16 base models are widened on load.
-            let t = if t.dtype() == DType::F32 {
-                t
-            } else {
-                t.to_dtype(DType::F32)?
-            };
+            let t = if t.dtype() == DType::F32 { t } else { t.to_dtype(DType::F32)? };
             tensors.insert(name, t);
         }
-        Ok(Self {
-            tensors,
-            quantized: HashMap::new(),
-            kernel: Int8Kernel::default(),
-            file: "model.safetensors",
-        })
+        Ok(Self { tensors, quantized: HashMap::new(), kernel: Int8Kernel::default(), file: "model.safetensors" })
     }
 
     /// A bundle's `model.gguf` (bytes: core does no I/O). f32 tensors are read as tensors;
     /// quantized ones (Q8_0) stay blocks for [`Weights::linear`], or are widened to f32 when
     /// asked for with [`Weights::get`]. Names are the contract's (the quantizer writes them so).
-    pub fn from_gguf(
-        bytes: &[u8],
-        device: &Device,
-        kernel: Int8Kernel,
-    ) -> Result<Self, ModelError> {
+    pub fn from_gguf(bytes: &[u8], device: &Device, kernel: Int8Kernel) -> Result<Self, ModelError> {
         let gguf_err = |e: candle_core::Error| ModelError::Gguf(e.to_string());
         let mut reader = Cursor::new(bytes);
         let content = gguf_file::Content::read(&mut reader).map_err(gguf_err)?;
@@ -65,14 +51,10 @@ impl Weights {
         let mut names: Vec<&String> = content.tensor_infos.keys().collect();
         names.sort();
         for name in names {
-            let q = content
-                .tensor(&mut reader, name, device)
-                .map_err(|e| ModelError::Gguf(format!("tensor {name}: {e}")))?;
+            let q = content.tensor(&mut reader, name, device).map_err(|e| ModelError::Gguf(format!("tensor {name}: {e}")))?;
             match q.dtype() {
                 GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16 => {
-                    let t = q
-                        .dequantize(device)
-                        .map_err(|e| ModelError::Gguf(format!("tensor {name}: {e}")))?;
+                    let t = q.dequantize(device).map_err(|e| ModelError::Gguf(format!("tensor {name}: {e}")))?;
                     tensors.insert(name.clone(), t);
                 }
                 _ => {
@@ -80,12 +62,7 @@ impl Weights {
                 }
             }
         }
-        Ok(Self {
-            tensors,
-            quantized,
-            kernel,
-            file: "model.gguf",
-        })
+        Ok(Self { tensors, quantized, kernel, file: "model.gguf" })
     }
 
     /// Every tensor as f32, sorted by name (quantized ones widened): what the quantizer
@@ -102,12 +79,7 @@ impl Weights {
 
     fn check_shape(&self, name: &str, found: &[usize], shape: &[usize]) -> Result<(), ModelError> {
         if found != shape {
-            return Err(ModelError::Shape {
-                file: self.file,
-                name: name.to_string(),
-                expected: shape.to_vec(),
-                found: found.to_vec(),
-            });
+            return Err(ModelError::Shape { file: self.file, name: name.to_string(), expected: shape.to_vec(), found: found.to_vec() });
         }
         Ok(())
     }
@@ -122,19 +94,10 @@ impl Weights {
             self.check_shape(name, q.shape().dims(), shape)?;
             return Ok(q.dequantize(&q.device())?);
         }
-        Err(ModelError::MissingTensor {
-            file: self.file,
-            name: name.to_string(),
-        })
+        Err(ModelError::MissingTensor { file: self.file, name: name.to_string() })
     }
 
-    fn linear_weight(
-        &self,
-        prefix: &str,
-        in_dim: usize,
-        out_dim: usize,
-        bias: Option<Tensor>,
-    ) -> Result<Linear, ModelError> {
+    fn linear_weight(&self, prefix: &str, in_dim: usize, out_dim: usize, bias: Option<Tensor>) -> Result<Linear, ModelError> {
         let name = format!("{prefix}.weight");
         if let Some(q) = self.quantized.get(&name) {
             self.check_shape(&name, q.shape().dims(), &[out_dim, in_dim])?;
@@ -145,12 +108,7 @@ impl Weights {
     }
 
     /// `{prefix}.weight` `[out, in]` and `{prefix}.bias` `[out]`.
-    pub fn linear(
-        &self,
-        prefix: &str,
-        in_dim: usize,
-        out_dim: usize,
-    ) -> Result<Linear, ModelError> {
+    pub fn linear(&self, prefix: &str, in_dim: usize, out_dim: usize) -> Result<Linear, ModelError> {
         let b = self.get(&format!("{prefix}.bias"), &[out_dim])?;
         self.linear_weight(prefix, in_dim, out_dim, Some(b))
     }
@@ -158,12 +116,7 @@ impl Weights {
     /// One linear layer from several with the same input, their outputs concatenated
     /// (`prefixes[0]`'s first): `[out * prefixes.len(), in]`. Used for q, k and v, which
     /// then cost one pass over the input instead of three.
-    pub fn linear_concat(
-        &self,
-        prefixes: &[&str],
-        in_dim: usize,
-        out_dim: usize,
-    ) -> Result<Linear, ModelError> {
+    pub fn linear_concat(&self, prefixes: &[&str], in_dim: usize, out_dim: usize) -> Result<Linear, ModelError> {
         let mut ws = Vec::with_capacity(prefixes.len());
         let mut bs = Vec::with_capacity(prefixes.len());
         let mut any_quantized = false;
@@ -183,21 +136,11 @@ impl Weights {
         }
     }
 
-    pub fn linear_no_bias(
-        &self,
-        prefix: &str,
-        in_dim: usize,
-        out_dim: usize,
-    ) -> Result<Linear, ModelError> {
+    pub fn linear_no_bias(&self, prefix: &str, in_dim: usize, out_dim: usize) -> Result<Linear, ModelError> {
         self.linear_weight(prefix, in_dim, out_dim, None)
     }
 
-    pub fn layer_norm(
-        &self,
-        prefix: &str,
-        dim: usize,
-        eps: f64,
-    ) -> Result<LayerNorm, ModelError> {
+    pub fn layer_norm(&self, prefix: &str, dim: usize, eps: f64) -> Result<LayerNorm, ModelError> {
         let w = self.get(&format!("{prefix}.weight"), &[dim])?;
         let b = self.get(&format!("{prefix}.bias"), &[dim])?;
         Ok(LayerNorm::new(&w, &b, eps)?)
@@ -208,14 +151,8 @@ impl Weights {
 /// (pooler, pre-training heads). sentence-transformers' MiniLM lacks the `bert.` prefix;
 /// old BERT checkpoints name LayerNorm parameters `gamma`/`beta`.
 fn canonical_name(name: &str) -> Option<String> {
-    let name = if name.starts_with("embeddings.")
-        || name.starts_with("encoder.")
-        || name.starts_with("pooler.")
-    {
-        format!("bert.{name}")
-    } else {
-        name.to_string()
-    };
+    let name =
+        if name.starts_with("embeddings.") || name.starts_with("encoder.") || name.starts_with("pooler.") { format!("bert.{name}") } else { name.to_string() };
     if name.starts_with("bert.pooler.") || name.starts_with("cls.") {
         return None;
     }
@@ -235,22 +172,10 @@ mod tests {
 
     #[test]
     fn maps_base_model_names() {
-        assert_eq!(
-            canonical_name("embeddings.word_embeddings.weight").unwrap(),
-            "bert.embeddings.word_embeddings.weight"
-        );
-        assert_eq!(
-            canonical_name("bert.encoder.layer.0.output.LayerNorm.gamma").unwrap(),
-            "bert.encoder.layer.0.output.LayerNorm.weight"
-        );
-        assert_eq!(
-            canonical_name("bert.embeddings.LayerNorm.beta").unwrap(),
-            "bert.embeddings.LayerNorm.bias"
-        );
-        assert_eq!(
-            canonical_name("classifier.weight").unwrap(),
-            "classifier.weight"
-        );
+        assert_eq!(canonical_name("embeddings.word_embeddings.weight").unwrap(), "bert.embeddings.word_embeddings.weight");
+        assert_eq!(canonical_name("bert.encoder.layer.0.output.LayerNorm.gamma").unwrap(), "bert.encoder.layer.0.output.LayerNorm.weight");
+        assert_eq!(canonical_name("bert.embeddings.LayerNorm.beta").unwrap(), "bert.embeddings.LayerNorm.bias");
+        assert_eq!(canonical_name("classifier.weight").unwrap(), "classifier.weight");
         assert!(canonical_name("pooler.dense.weight").is_none());
         assert!(canonical_name("cls.predictions.bias").is_none());
     }

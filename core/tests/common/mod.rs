@@ -9,7 +9,5 @@ pub fn root() -> PathBuf {
 
 /// Reads a file the set-up made; the panic names the command that makes it.
 pub fn read(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_else(|e| {
-        panic!("{}: {e}; run scripts/test-fixtures.sh --checkpoints-only to build the test checkpoints", path.display())
-    })
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}; run scripts/test-fixtures.sh --checkpoints-only to build the test checkpoints", path.display()))
 }

@@ -9,6 +9,11 @@ phase_start "set-up"
 bash scripts/setup.sh
 phase_end
 
+phase_start "formatting and lints (cargo fmt --check, cargo clippy -D warnings)"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+phase_end
+
 phase_start "native build (workspace, all targets)"
 cargo build --workspace --all-targets
 phase_end

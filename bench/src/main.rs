@@ -10,10 +10,7 @@ use icd_core::bundle::Manifest;
 use icd_core::{CodeTable, Coder, Int8Kernel, SearchIndex};
 
 #[derive(Parser)]
-#[command(
-    name = "icd-bench",
-    about = "Benchmarks (print numbers; no assertions)"
-)]
+#[command(name = "icd-bench", about = "Benchmarks (print numbers; no assertions)")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -55,40 +52,18 @@ fn median_ms(mut v: Vec<f64>) -> f64 {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
-        Command::Predict {
-            bundle,
-            checkpoint,
-            threads,
-            tokens,
-            repeats,
-            worker,
-        } => {
+        Command::Predict { bundle, checkpoint, threads, tokens, repeats, worker } => {
             if worker {
                 return predict_worker(&bundle, checkpoint.as_deref(), &tokens, repeats);
             }
             // candle's CPU kernels size their pool once per process: one child per thread count.
             let exe = std::env::current_exe()?;
-            println!(
-                "ms/note (median of {repeats}), one note = one chunk, scores only (no evidence)"
-            );
+            println!("ms/note (median of {repeats}), one note = one chunk, scores only (no evidence)");
             for t in threads {
                 println!("-- {t} thread(s)");
                 let mut cmd = std::process::Command::new(&exe);
-                cmd.args([
-                    "predict",
-                    "--worker",
-                    "--repeats",
-                    &repeats.to_string(),
-                    "--bundle",
-                ])
-                .arg(&bundle);
-                cmd.arg("--tokens").arg(
-                    tokens
-                        .iter()
-                        .map(|t| t.to_string())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                );
+                cmd.args(["predict", "--worker", "--repeats", &repeats.to_string(), "--bundle"]).arg(&bundle);
+                cmd.arg("--tokens").arg(tokens.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(","));
                 if let Some(c) = &checkpoint {
                     cmd.arg("--checkpoint").arg(c);
                 }
@@ -100,8 +75,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Codes { table, repeats } => {
-            let bytes = std::fs::read(&table)
-                .with_context(|| format!("reading {} (run scripts/setup.sh)", table.display()))?;
+            let bytes = std::fs::read(&table).with_context(|| format!("reading {} (run scripts/setup.sh)", table.display()))?;
             let mut load = Vec::new();
             let mut build = Vec::new();
             let mut t = None;
@@ -120,12 +94,7 @@ fn main() -> Result<()> {
             println!("table: {} bytes, {} codes", bytes.len(), t.len());
             println!("load (median of {repeats}): {:.1} ms", median_ms(load));
             println!("index build (median): {:.1} ms", median_ms(build));
-            for q in [
-                "asthma",
-                "type 2 diabetes with hyperglycemia",
-                "fracture femur",
-                "J45.9",
-            ] {
+            for q in ["asthma", "type 2 diabetes with hyperglycemia", "fracture femur", "J45.9"] {
                 let mut times = Vec::new();
                 for _ in 0..repeats.max(1) {
                     let s = Instant::now();
@@ -156,46 +125,19 @@ fn note_of(coder: &Coder, n: usize) -> Result<String> {
     Ok(long[..enc.offsets[n - 1].1].to_string())
 }
 
-fn predict_worker(
-    bundle: &Path,
-    checkpoint: Option<&Path>,
-    tokens: &[usize],
-    repeats: usize,
-) -> Result<()> {
+fn predict_worker(bundle: &Path, checkpoint: Option<&Path>, tokens: &[usize], repeats: usize) -> Result<()> {
     let manifest_json = read(&bundle.join("manifest.json"))?;
     let manifest = Manifest::from_json(&manifest_json)?;
-    let files: HashMap<String, Vec<u8>> = manifest
-        .files
-        .keys()
-        .map(|n| Ok((n.clone(), read(&bundle.join(n))?)))
-        .collect::<Result<_>>()?;
+    let files: HashMap<String, Vec<u8>> = manifest.files.keys().map(|n| Ok((n.clone(), read(&bundle.join(n))?))).collect::<Result<_>>()?;
     let mut coders: Vec<(&str, Coder)> = vec![
-        (
-            "int8 (dequantized at load)",
-            Coder::from_bundle_with(&manifest_json, &files, Int8Kernel::Dequantized)?,
-        ),
-        (
-            "int8 (candle QMatMul)",
-            Coder::from_bundle_with(&manifest_json, &files, Int8Kernel::CandleQMatMul)?,
-        ),
-        (
-            "int8 (our i8 gemm)",
-            Coder::from_bundle_with(&manifest_json, &files, Int8Kernel::I8Gemm)?,
-        ),
+        ("int8 (dequantized at load)", Coder::from_bundle_with(&manifest_json, &files, Int8Kernel::Dequantized)?),
+        ("int8 (candle QMatMul)", Coder::from_bundle_with(&manifest_json, &files, Int8Kernel::CandleQMatMul)?),
+        ("int8 (our i8 gemm)", Coder::from_bundle_with(&manifest_json, &files, Int8Kernel::I8Gemm)?),
     ];
-    let ck = checkpoint.map(Path::to_path_buf).or_else(|| {
-        manifest
-            .source
-            .as_ref()
-            .map(|s| PathBuf::from(&s.checkpoint))
-    });
+    let ck = checkpoint.map(Path::to_path_buf).or_else(|| manifest.source.as_ref().map(|s| PathBuf::from(&s.checkpoint)));
     match ck {
         Some(ck) if ck.join("model.safetensors").exists() => {
-            let f32 = Coder::from_checkpoint(
-                &read(&ck.join("config.json"))?,
-                &read(&ck.join("model.safetensors"))?,
-                &read(&ck.join("tokenizer.json"))?,
-            )?;
+            let f32 = Coder::from_checkpoint(&read(&ck.join("config.json"))?, &read(&ck.join("model.safetensors"))?, &read(&ck.join("tokenizer.json"))?)?;
             coders.insert(0, ("f32 checkpoint", f32));
         }
         _ => println!("(no f32 checkpoint found: pass --checkpoint to compare)"),

@@ -21,22 +21,9 @@ fn bundle_dir(kind: &str) -> PathBuf {
         for kind in ["cls", "laat"] {
             let ck = root().join("artifacts/test-checkpoints").join(kind);
             let read = |n: &str| {
-                std::fs::read(ck.join(n)).unwrap_or_else(|e| {
-                    panic!(
-                        "{}: {e}; run scripts/test-fixtures.sh --checkpoints-only",
-                        ck.join(n).display()
-                    )
-                })
+                std::fs::read(ck.join(n)).unwrap_or_else(|e| panic!("{}: {e}; run scripts/test-fixtures.sh --checkpoints-only", ck.join(n).display()))
             };
-            let b = bundle::build(
-                kind,
-                &read("config.json"),
-                &read("model.safetensors"),
-                &read("tokenizer.json"),
-                None,
-                QuantizeOptions::default(),
-            )
-            .unwrap();
+            let b = bundle::build(kind, &read("config.json"), &read("model.safetensors"), &read("tokenizer.json"), None, QuantizeOptions::default()).unwrap();
             let out = tmp.path().join(kind);
             std::fs::create_dir_all(&out).unwrap();
             std::fs::write(out.join("manifest.json"), b.manifest_json()).unwrap();
@@ -50,13 +37,7 @@ fn bundle_dir(kind: &str) -> PathBuf {
 }
 
 fn icd(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_icd"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_icd")).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let input = stdin.unwrap_or("").to_string();
     let mut pipe = child.stdin.take().unwrap();
     std::thread::spawn(move || {
@@ -66,12 +47,7 @@ fn icd(args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "exit {:?}\nstderr:\n{}", o.status, String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
@@ -89,34 +65,14 @@ fn jsonl_keeps_input_order_and_reports_bad_lines() {
         let dir = bundle_dir(kind);
         let f = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(f.path(), JSONL).unwrap();
-        let o = icd(
-            &[
-                "predict",
-                "--bundle",
-                dir.to_str().unwrap(),
-                "--input",
-                f.path().to_str().unwrap(),
-                "--format",
-                "jsonl",
-                "--top-k",
-                "3",
-            ],
-            None,
-        );
+        let o = icd(&["predict", "--bundle", dir.to_str().unwrap(), "--input", f.path().to_str().unwrap(), "--format", "jsonl", "--top-k", "3"], None);
         // Bad lines: every good note is still written, and the exit status is 2.
         assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
         let out = String::from_utf8(o.stdout.clone()).unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
-        let lines: Vec<Value> = out
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let ids: Vec<Value> = lines.iter().map(|l| l["id"].clone()).collect();
-        assert_eq!(
-            ids,
-            vec![Value::from("n1"), Value::from(2), Value::from("n4")],
-            "{kind}"
-        );
+        assert_eq!(ids, vec![Value::from("n1"), Value::from(2), Value::from("n4")], "{kind}");
         for l in &lines {
             let preds = l["predictions"].as_array().unwrap();
             assert_eq!(preds.len(), 3);
@@ -130,12 +86,7 @@ fn jsonl_keeps_input_order_and_reports_bad_lines() {
                     }
                 }
             }
-            assert!(
-                preds
-                    .iter()
-                    .any(|p| !p["evidence"].as_array().unwrap().is_empty()),
-                "{kind}: no evidence"
-            );
+            assert!(preds.iter().any(|p| !p["evidence"].as_array().unwrap().is_empty()), "{kind}: no evidence");
         }
         assert!(err.contains("line 3") && err.contains("line 4"), "{err}");
         assert!(err.contains("skipped 2 bad input line(s)"), "{err}");
@@ -147,59 +98,23 @@ fn text_stdin_and_file_inputs() {
     let dir = bundle_dir("laat");
     let b = dir.to_str().unwrap();
     let note = "Chronic obstructive pulmonary disease with cough.";
-    let by_text = ok(&icd(
-        &["predict", "--bundle", b, "--text", note, "--format", "json"],
-        None,
-    ));
-    let by_stdin = ok(&icd(
-        &["predict", "--bundle", b, "--format", "json"],
-        Some(note),
-    ));
+    let by_text = ok(&icd(&["predict", "--bundle", b, "--text", note, "--format", "json"], None));
+    let by_stdin = ok(&icd(&["predict", "--bundle", b, "--format", "json"], Some(note)));
     let f = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(f.path(), note).unwrap();
-    let by_file = ok(&icd(
-        &[
-            "predict",
-            "--bundle",
-            b,
-            f.path().to_str().unwrap(),
-            "--format",
-            "json",
-        ],
-        None,
-    ));
+    let by_file = ok(&icd(&["predict", "--bundle", b, f.path().to_str().unwrap(), "--format", "json"], None));
     let preds = |s: &str| serde_json::from_str::<Value>(s).unwrap()[0]["predictions"].clone();
     assert_eq!(preds(&by_text), preds(&by_stdin));
     assert_eq!(preds(&by_text), preds(&by_file));
-    assert_eq!(
-        preds(&by_text).as_array().unwrap().len(),
-        5,
-        "default --top-k is 5"
-    );
+    assert_eq!(preds(&by_text).as_array().unwrap().len(), 5, "default --top-k is 5");
     let text = ok(&icd(&["predict", "--bundle", b, "--text", note], None));
-    assert!(
-        text.contains(" 1. ") && text.contains("evidence:"),
-        "{text}"
-    );
+    assert!(text.contains(" 1. ") && text.contains("evidence:"), "{text}");
 }
 
 #[test]
 fn csv_has_a_header_and_a_row_per_code() {
     let dir = bundle_dir("cls");
-    let out = ok(&icd(
-        &[
-            "predict",
-            "--bundle",
-            dir.to_str().unwrap(),
-            "--text",
-            "Hypertension, on amlodipine.",
-            "--format",
-            "csv",
-            "--top-k",
-            "2",
-        ],
-        None,
-    ));
+    let out = ok(&icd(&["predict", "--bundle", dir.to_str().unwrap(), "--text", "Hypertension, on amlodipine.", "--format", "csv", "--top-k", "2"], None));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "id,rank,code,description,score,evidence");
     assert_eq!(lines.len(), 3, "{out}");
@@ -209,20 +124,7 @@ fn csv_has_a_header_and_a_row_per_code() {
 #[test]
 fn fhir_is_a_bundle_of_conditions() {
     let dir = bundle_dir("laat");
-    let out = ok(&icd(
-        &[
-            "predict",
-            "--bundle",
-            dir.to_str().unwrap(),
-            "--text",
-            "Asthma.",
-            "--format",
-            "fhir",
-            "--top-k",
-            "2",
-        ],
-        None,
-    ));
+    let out = ok(&icd(&["predict", "--bundle", dir.to_str().unwrap(), "--text", "Asthma.", "--format", "fhir", "--top-k", "2"], None));
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["resourceType"], "Bundle");
     assert_eq!(v["type"], "collection");
@@ -250,22 +152,10 @@ fn tampered_bundle_is_refused_naming_the_file() {
     let i = bytes.len() / 3;
     bytes[i] ^= 0x20;
     std::fs::write(&p, bytes).unwrap();
-    let o = icd(
-        &[
-            "predict",
-            "--bundle",
-            tmp.path().to_str().unwrap(),
-            "--text",
-            "cough",
-        ],
-        None,
-    );
+    let o = icd(&["predict", "--bundle", tmp.path().to_str().unwrap(), "--text", "cough"], None);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("tokenizer.json") && err.contains("sha256"),
-        "{err}"
-    );
+    assert!(err.contains("tokenizer.json") && err.contains("sha256"), "{err}");
 }
 
 #[test]
@@ -279,38 +169,15 @@ fn eval_prints_metrics() {
          {\"id\":\"c\",\"text\":\"Fracture.\",\"codes\":[\"S72.001A\"]}\n",
     )
     .unwrap();
-    let o = icd(
-        &[
-            "eval",
-            "--bundle",
-            dir.to_str().unwrap(),
-            "--data",
-            f.path().to_str().unwrap(),
-        ],
-        None,
-    );
+    let o = icd(&["eval", "--bundle", dir.to_str().unwrap(), "--data", f.path().to_str().unwrap()], None);
     let out = ok(&o);
-    assert!(
-        out.contains("2 notes") && out.contains("accuracy") && out.contains("micro"),
-        "{out}"
-    );
+    assert!(out.contains("2 notes") && out.contains("accuracy") && out.contains("micro"), "{out}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("1 of 3 notes left out"));
 }
 
 #[test]
 fn codes_search_still_works() {
     let table = root().join("artifacts/icd10cm.table");
-    let out = ok(&icd(
-        &[
-            "--table",
-            table.to_str().unwrap(),
-            "codes",
-            "search",
-            "asthma",
-            "-n",
-            "3",
-        ],
-        None,
-    ));
+    let out = ok(&icd(&["--table", table.to_str().unwrap(), "codes", "search", "asthma", "-n", "3"], None));
     assert_eq!(out.lines().count(), 3, "{out}");
 }

@@ -15,9 +15,7 @@ const MAGIC: &[u8; 8] = b"ICDTABLE";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodeTableError {
-    #[error(
-        "not an ICD-10-CM code table (bad magic bytes); rebuild it with `icd-data build-table`"
-    )]
+    #[error("not an ICD-10-CM code table (bad magic bytes); rebuild it with `icd-data build-table`")]
     BadMagic,
     #[error("code table format version {found}, this build reads version {expected}; rebuild it with `icd-data build-table`")]
     Version { found: u32, expected: u32 },
@@ -79,9 +77,7 @@ impl TableSource {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&TABLE_FORMAT_VERSION.to_le_bytes());
-        out.extend(
-            postcard::to_stdvec(self).expect("postcard serialization of owned data cannot fail"),
-        );
+        out.extend(postcard::to_stdvec(self).expect("postcard serialization of owned data cannot fail"));
         out
     }
 
@@ -91,10 +87,7 @@ impl TableSource {
         }
         let found = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
         if found != TABLE_FORMAT_VERSION {
-            return Err(CodeTableError::Version {
-                found,
-                expected: TABLE_FORMAT_VERSION,
-            });
+            return Err(CodeTableError::Version { found, expected: TABLE_FORMAT_VERSION });
         }
         postcard::from_bytes(&bytes[12..]).map_err(|e| CodeTableError::Corrupt(e.to_string()))
     }
@@ -138,19 +131,12 @@ impl CodeTable {
         let mut codes: Vec<Code> = Vec::with_capacity(src.codes.len() * 2);
         let mut by_code: HashMap<String, u32> = HashMap::with_capacity(src.codes.len() * 2);
         for sc in src.codes {
-            let block = src.blocks.get(sc.block as usize).ok_or_else(|| {
-                CodeTableError::Corrupt(format!(
-                    "{}: block index {} out of range",
-                    sc.code, sc.block
-                ))
-            })?;
+            let block =
+                src.blocks.get(sc.block as usize).ok_or_else(|| CodeTableError::Corrupt(format!("{}: block index {} out of range", sc.code, sc.block)))?;
             let chapter = block.chapter;
             let parent = parent_code(&sc.code).and_then(|p| by_code.get(&p).copied());
             if sc.code.len() > 3 && parent.is_none() {
-                return Err(CodeTableError::Corrupt(format!(
-                    "{}: parent code not found before it",
-                    sc.code
-                )));
+                return Err(CodeTableError::Corrupt(format!("{}: parent code not found before it", sc.code)));
             }
             let idx = codes.len() as u32;
             let billable = !sc.has_children && sc.seventh.is_none();
@@ -170,9 +156,7 @@ impl CodeTable {
             });
             // A 7th character applies to leaves only: inner codes pass it down.
             if let (Some(set), false) = (sc.seventh, sc.has_children) {
-                let exts = src.extension_sets.get(set as usize).ok_or_else(|| {
-                    CodeTableError::Corrupt(format!("{base}: extension set {set} out of range"))
-                })?;
+                let exts = src.extension_sets.get(set as usize).ok_or_else(|| CodeTableError::Corrupt(format!("{base}: extension set {set} out of range")))?;
                 for ext in exts {
                     let code = with_seventh(&base, ext.char);
                     by_code.insert(code.clone(), codes.len() as u32);
@@ -191,14 +175,7 @@ impl CodeTable {
             }
         }
         let subtree_end = subtree_ends(&codes);
-        Ok(Self {
-            release: src.release,
-            chapters: src.chapters,
-            blocks: src.blocks,
-            codes,
-            by_code,
-            subtree_end,
-        })
+        Ok(Self { release: src.release, chapters: src.chapters, blocks: src.blocks, codes, by_code, subtree_end })
     }
 
     pub fn len(&self) -> usize {
@@ -256,12 +233,7 @@ impl CodeTable {
 
 /// Upper-cases, trims and inserts the dot after the category: `j45909` -> `J45.909`.
 pub fn normalize_code(code: &str) -> String {
-    let s: String = code
-        .trim()
-        .chars()
-        .filter(|c| *c != '.')
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let s: String = code.trim().chars().filter(|c| *c != '.').map(|c| c.to_ascii_uppercase()).collect();
     if s.len() > 3 && s.is_ascii() {
         format!("{}.{}", &s[..3], &s[3..])
     } else {
@@ -369,25 +341,9 @@ mod tests {
         };
         TableSource {
             release: "test".into(),
-            chapters: vec![Chapter {
-                number: 19,
-                title: "Injury".into(),
-            }],
-            blocks: vec![Block {
-                id: "S00-S09".into(),
-                title: "Injuries to the head".into(),
-                chapter: 19,
-            }],
-            extension_sets: vec![vec![
-                Extension {
-                    char: 'A',
-                    text: "initial encounter".into(),
-                },
-                Extension {
-                    char: 'D',
-                    text: "subsequent encounter".into(),
-                },
-            ]],
+            chapters: vec![Chapter { number: 19, title: "Injury".into() }],
+            blocks: vec![Block { id: "S00-S09".into(), title: "Injuries to the head".into(), chapter: 19 }],
+            extension_sets: vec![vec![Extension { char: 'A', text: "initial encounter".into() }, Extension { char: 'D', text: "subsequent encounter".into() }]],
             codes: vec![
                 sc("S00", "Superficial injury of head", true, Some(0)),
                 sc("S00.0", "Superficial injury of scalp", true, Some(0)),
@@ -404,10 +360,7 @@ mod tests {
         assert_eq!(c.code, "S00.01XA");
         assert_eq!(c.description, "Abrasion of scalp, initial encounter");
         assert!(c.billable);
-        assert!(
-            !t.get("S00.01").unwrap().billable,
-            "a code that needs a 7th character is not billable"
-        );
+        assert!(!t.get("S00.01").unwrap().billable, "a code that needs a 7th character is not billable");
         assert_eq!(t.parent(c).unwrap().code, "S00.01");
         let anc: Vec<_> = t.ancestors(c).map(|a| a.code.as_str()).collect();
         assert_eq!(anc, ["S00.01", "S00.0", "S00"]);
@@ -418,10 +371,7 @@ mod tests {
     fn subtrees_are_contiguous() {
         let t = CodeTable::from_source(tiny()).unwrap();
         let s00 = t.index_of("S00").unwrap();
-        let codes: Vec<_> = t
-            .descendants(s00)
-            .map(|i| t.codes()[i].code.as_str())
-            .collect();
+        let codes: Vec<_> = t.descendants(s00).map(|i| t.codes()[i].code.as_str()).collect();
         assert_eq!(codes, ["S00.0", "S00.01", "S00.01XA", "S00.01XD"]);
         let kids: Vec<_> = t.children(s00).collect();
         assert_eq!(kids.len(), 1);
@@ -433,21 +383,12 @@ mod tests {
         let src = tiny();
         let bytes = src.to_bytes();
         assert_eq!(TableSource::from_bytes(&bytes).unwrap(), src);
-        assert!(matches!(
-            TableSource::from_bytes(b"nonsense bytes"),
-            Err(CodeTableError::BadMagic)
-        ));
+        assert!(matches!(TableSource::from_bytes(b"nonsense bytes"), Err(CodeTableError::BadMagic)));
         let mut old = bytes.clone();
         old[8] = 99;
-        assert!(matches!(
-            TableSource::from_bytes(&old),
-            Err(CodeTableError::Version { found: 99, .. })
-        ));
+        assert!(matches!(TableSource::from_bytes(&old), Err(CodeTableError::Version { found: 99, .. })));
         let truncated = &bytes[..bytes.len() / 2];
-        assert!(matches!(
-            TableSource::from_bytes(truncated),
-            Err(CodeTableError::Corrupt(_))
-        ));
+        assert!(matches!(TableSource::from_bytes(truncated), Err(CodeTableError::Corrupt(_))));
     }
 
     #[test]

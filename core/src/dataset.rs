@@ -24,33 +24,19 @@ pub struct JsonlError {
 
 /// Parses JSONL text; blank lines are skipped, the first bad line is an error with its number.
 pub fn parse_jsonl(text: &str, source_name: &str) -> Result<Vec<Record>, JsonlError> {
-    Ok(parse_jsonl_numbered(text, source_name)?
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect())
+    Ok(parse_jsonl_numbered(text, source_name)?.into_iter().map(|(_, r)| r).collect())
 }
 
 /// Like [`parse_jsonl`], keeping each record's 1-based line number for later error messages.
-pub fn parse_jsonl_numbered(
-    text: &str,
-    source_name: &str,
-) -> Result<Vec<(usize, Record)>, JsonlError> {
+pub fn parse_jsonl_numbered(text: &str, source_name: &str) -> Result<Vec<(usize, Record)>, JsonlError> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let rec: Record = serde_json::from_str(line).map_err(|e| JsonlError {
-            source_name: source_name.into(),
-            line: i + 1,
-            message: e.to_string(),
-        })?;
+        let rec: Record = serde_json::from_str(line).map_err(|e| JsonlError { source_name: source_name.into(), line: i + 1, message: e.to_string() })?;
         if rec.codes.is_empty() {
-            return Err(JsonlError {
-                source_name: source_name.into(),
-                line: i + 1,
-                message: "\"codes\" is empty".into(),
-            });
+            return Err(JsonlError { source_name: source_name.into(), line: i + 1, message: "\"codes\" is empty".into() });
         }
         out.push((i + 1, rec));
     }
@@ -72,15 +58,10 @@ mod tests {
 
     #[test]
     fn round_trips_and_reports_bad_lines() {
-        let recs =
-            parse_jsonl("{\"id\":\"a\",\"text\":\"t\",\"codes\":[\"I10\"]}\n\n", "x").unwrap();
+        let recs = parse_jsonl("{\"id\":\"a\",\"text\":\"t\",\"codes\":[\"I10\"]}\n\n", "x").unwrap();
         assert_eq!(recs.len(), 1);
         assert_eq!(parse_jsonl(&to_jsonl(&recs), "y").unwrap(), recs);
-        let err = parse_jsonl(
-            "{\"id\":\"a\",\"text\":\"t\",\"codes\":[\"I10\"]}\n{\"id\":1}\n",
-            "d.jsonl",
-        )
-        .unwrap_err();
+        let err = parse_jsonl("{\"id\":\"a\",\"text\":\"t\",\"codes\":[\"I10\"]}\n{\"id\":1}\n", "d.jsonl").unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.to_string().starts_with("d.jsonl: line 2: "), "{err}");
         let err = parse_jsonl("{\"id\":\"a\",\"text\":\"t\",\"codes\":[]}", "d.jsonl").unwrap_err();

@@ -32,10 +32,7 @@ pub struct LineProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum LabelError {
     #[error("{source_name}: {}", display_problems(.problems))]
-    Invalid {
-        source_name: String,
-        problems: Vec<LineProblem>,
-    },
+    Invalid { source_name: String, problems: Vec<LineProblem> },
     #[error("{source_name}: no labels (the file has no code lines)")]
     Empty { source_name: String },
     #[error("unknown label code {0:?} (not in this model's label space)")]
@@ -43,16 +40,8 @@ pub enum LabelError {
 }
 
 fn display_problems(p: &[LineProblem]) -> String {
-    let shown: Vec<String> = p
-        .iter()
-        .take(20)
-        .map(|p| format!("line {}: {}", p.line, p.message))
-        .collect();
-    let more = if p.len() > 20 {
-        format!("\n  ... and {} more", p.len() - 20)
-    } else {
-        String::new()
-    };
+    let shown: Vec<String> = p.iter().take(20).map(|p| format!("line {}: {}", p.line, p.message)).collect();
+    let more = if p.len() > 20 { format!("\n  ... and {} more", p.len() - 20) } else { String::new() };
     format!("{} problem(s)\n  {}{}", p.len(), shown.join("\n  "), more)
 }
 
@@ -72,39 +61,25 @@ impl LabelSpace {
             if line_no == 1 && cols[0].trim().eq_ignore_ascii_case("code") {
                 continue;
             }
-            let mut problem = |m: String| {
-                problems.push(LineProblem {
-                    line: line_no,
-                    message: m,
-                })
-            };
+            let mut problem = |m: String| problems.push(LineProblem { line: line_no, message: m });
             let code = normalize_code(cols[0]);
             let Some(entry) = table.get(&code) else {
                 problem(format!("code {code:?} is not in {}", table.release));
                 continue;
             };
             if !entry.billable {
-                problem(format!(
-                    "code {code} ({}) is not billable: use one of its subcodes",
-                    entry.description
-                ));
+                problem(format!("code {code} ({}) is not billable: use one of its subcodes", entry.description));
                 continue;
             }
             if let Some(desc) = cols.get(1).map(|d| d.trim()).filter(|d| !d.is_empty()) {
                 if desc != entry.description {
-                    problem(format!(
-                        "code {code}: description {desc:?} differs from the official {:?}",
-                        entry.description
-                    ));
+                    problem(format!("code {code}: description {desc:?} differs from the official {:?}", entry.description));
                     continue;
                 }
             }
             if let Some(ch) = cols.get(2).map(|c| c.trim()).filter(|c| !c.is_empty()) {
                 if ch.parse::<u8>().ok() != Some(entry.chapter) {
-                    problem(format!(
-                        "code {code}: chapter {ch:?}, but the code is in chapter {}",
-                        entry.chapter
-                    ));
+                    problem(format!("code {code}: chapter {ch:?}, but the code is in chapter {}", entry.chapter));
                     continue;
                 }
             }
@@ -113,32 +88,20 @@ impl LabelSpace {
                 continue;
             }
             seen.insert(code.clone(), line_no);
-            labels.push(Label {
-                code,
-                description: entry.description.clone(),
-            });
+            labels.push(Label { code, description: entry.description.clone() });
         }
         if !problems.is_empty() {
-            return Err(LabelError::Invalid {
-                source_name: source_name.to_string(),
-                problems,
-            });
+            return Err(LabelError::Invalid { source_name: source_name.to_string(), problems });
         }
         if labels.is_empty() {
-            return Err(LabelError::Empty {
-                source_name: source_name.to_string(),
-            });
+            return Err(LabelError::Empty { source_name: source_name.to_string() });
         }
         Ok(Self::from_labels(labels))
     }
 
     /// Builds from already-validated labels (e.g. read back from a model's config).
     pub fn from_labels(labels: Vec<Label>) -> Self {
-        let index = labels
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.code.clone(), i))
-            .collect();
+        let index = labels.iter().enumerate().map(|(i, l)| (l.code.clone(), i)).collect();
         Self { labels, index }
     }
 
@@ -160,10 +123,7 @@ impl LabelSpace {
 
     /// Label id of a code (any spelling `normalize_code` accepts).
     pub fn id_of(&self, code: &str) -> Result<usize, LabelError> {
-        self.index
-            .get(&normalize_code(code))
-            .copied()
-            .ok_or_else(|| LabelError::UnknownLabel(code.to_string()))
+        self.index.get(&normalize_code(code)).copied().ok_or_else(|| LabelError::UnknownLabel(code.to_string()))
     }
 
     pub fn contains(&self, code: &str) -> bool {
@@ -217,17 +177,12 @@ mod tests {
         let t = table();
         let text = "J45.909\nJ45.90\nZ99.999\nJ45.909\nJ45.901\tAsthma attack\n";
         let err = LabelSpace::parse_tsv(text, &t, "labels.tsv").unwrap_err();
-        let LabelError::Invalid { problems, .. } = &err else {
-            panic!("{err}")
-        };
+        let LabelError::Invalid { problems, .. } = &err else { panic!("{err}") };
         let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
         assert_eq!(lines, [2, 3, 4, 5]);
         let msg = err.to_string();
         assert!(msg.starts_with("labels.tsv: 4 problem(s)"), "{msg}");
-        assert!(
-            msg.contains("line 2: code J45.90 (Unspecified asthma) is not billable"),
-            "{msg}"
-        );
+        assert!(msg.contains("line 2: code J45.90 (Unspecified asthma) is not billable"), "{msg}");
         assert!(msg.contains("line 3: code \"Z99.999\" is not in"), "{msg}");
         assert!(msg.contains("line 4: code J45.909 repeats line 1"), "{msg}");
         assert!(msg.contains("line 5: code J45.901: description"), "{msg}");
@@ -235,9 +190,6 @@ mod tests {
 
     #[test]
     fn empty_file_is_an_error() {
-        assert!(matches!(
-            LabelSpace::parse_tsv("code\tdescription\n", &table(), "e"),
-            Err(LabelError::Empty { .. })
-        ));
+        assert!(matches!(LabelSpace::parse_tsv("code\tdescription\n", &table(), "e"), Err(LabelError::Empty { .. })));
     }
 }

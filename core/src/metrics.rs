@@ -58,22 +58,14 @@ pub fn top_k(scores: &[f32], k: usize) -> Vec<usize> {
 pub fn multiclass(num_labels: usize, truth: &[usize], scores: &[Vec<f32>]) -> MulticlassReport {
     assert_eq!(truth.len(), scores.len(), "one score row per example");
     let pred: Vec<usize> = scores.iter().map(|s| top_k(s, 1)[0]).collect();
-    let top5 = truth
-        .iter()
-        .zip(scores)
-        .filter(|(t, s)| top_k(s, 5).contains(t))
-        .count();
+    let top5 = truth.iter().zip(scores).filter(|(t, s)| top_k(s, 5).contains(t)).count();
     let mut rep = multiclass_from_predictions(num_labels, truth, &pred);
     rep.top5_accuracy = ratio(top5, truth.len());
     rep
 }
 
 /// Like [`multiclass`] from hard predictions; `top5_accuracy` is left at 0.
-pub fn multiclass_from_predictions(
-    num_labels: usize,
-    truth: &[usize],
-    pred: &[usize],
-) -> MulticlassReport {
+pub fn multiclass_from_predictions(num_labels: usize, truth: &[usize], pred: &[usize]) -> MulticlassReport {
     assert_eq!(truth.len(), pred.len());
     let mut tp = vec![0usize; num_labels];
     let mut support = vec![0usize; num_labels];
@@ -91,13 +83,7 @@ pub fn multiclass_from_predictions(
         .map(|l| {
             let precision = ratio(tp[l], predicted[l]);
             let recall = ratio(tp[l], support[l]);
-            LabelStats {
-                label: l,
-                support: support[l],
-                precision,
-                recall,
-                f1: f1(precision, recall),
-            }
+            LabelStats { label: l, support: support[l], precision, recall, f1: f1(precision, recall) }
         })
         .collect();
     let m = per_label.len().max(1) as f64;
@@ -106,11 +92,7 @@ pub fn multiclass_from_predictions(
         if n == 0 {
             0.0
         } else {
-            per_label
-                .iter()
-                .map(|s| f(s) * s.support as f64)
-                .sum::<f64>()
-                / n as f64
+            per_label.iter().map(|s| f(s) * s.support as f64).sum::<f64>() / n as f64
         }
     };
     MulticlassReport {
@@ -143,18 +125,9 @@ pub struct MultilabelReport {
 }
 
 /// `truth[i]` are the gold labels of example i; a label is predicted when its score ≥ `threshold`.
-pub fn multilabel(
-    num_labels: usize,
-    truth: &[Vec<usize>],
-    scores: &[Vec<f32>],
-    threshold: f32,
-) -> MultilabelReport {
+pub fn multilabel(num_labels: usize, truth: &[Vec<usize>], scores: &[Vec<f32>], threshold: f32) -> MultilabelReport {
     assert_eq!(truth.len(), scores.len());
-    let (mut tp, mut fp, mut fnn) = (
-        vec![0usize; num_labels],
-        vec![0usize; num_labels],
-        vec![0usize; num_labels],
-    );
+    let (mut tp, mut fp, mut fnn) = (vec![0usize; num_labels], vec![0usize; num_labels], vec![0usize; num_labels]);
     let mut p_at_5 = 0.0;
     let mut top1 = 0usize;
     for (gold, s) in truth.iter().zip(scores) {
@@ -172,18 +145,11 @@ pub fn multilabel(
             top1 += 1;
         }
     }
-    let (stp, sfp, sfn): (usize, usize, usize) =
-        (tp.iter().sum(), fp.iter().sum(), fnn.iter().sum());
+    let (stp, sfp, sfn): (usize, usize, usize) = (tp.iter().sum(), fp.iter().sum(), fnn.iter().sum());
     let micro_precision = ratio(stp, stp + sfp);
     let micro_recall = ratio(stp, stp + sfn);
-    let active: Vec<usize> = (0..num_labels)
-        .filter(|&l| tp[l] + fp[l] + fnn[l] > 0)
-        .collect();
-    let macro_f1 = active
-        .iter()
-        .map(|&l| f1(ratio(tp[l], tp[l] + fp[l]), ratio(tp[l], tp[l] + fnn[l])))
-        .sum::<f64>()
-        / active.len().max(1) as f64;
+    let active: Vec<usize> = (0..num_labels).filter(|&l| tp[l] + fp[l] + fnn[l] > 0).collect();
+    let macro_f1 = active.iter().map(|&l| f1(ratio(tp[l], tp[l] + fp[l]), ratio(tp[l], tp[l] + fnn[l]))).sum::<f64>() / active.len().max(1) as f64;
     let n = truth.len();
     MultilabelReport {
         n,
@@ -230,17 +196,10 @@ mod tests {
         close(r.macro_precision, (1.0 + 0.5 + 0.5) / 3.0);
         close(r.macro_recall, (2.0 / 3.0 + 0.5 + 1.0) / 3.0);
         close(r.macro_f1, (0.8 + 0.5 + 2.0 / 3.0) / 3.0);
-        close(
-            r.weighted_precision,
-            (3.0 * 1.0 + 2.0 * 0.5 + 1.0 * 0.5) / 6.0,
-        );
+        close(r.weighted_precision, (3.0 * 1.0 + 2.0 * 0.5 + 1.0 * 0.5) / 6.0);
         close(r.weighted_recall, 4.0 / 6.0);
         close(r.weighted_f1, (3.0 * 0.8 + 2.0 * 0.5 + 2.0 / 3.0) / 6.0);
-        assert_eq!(
-            r.per_label.len(),
-            3,
-            "label 3 never occurs and is not averaged"
-        );
+        assert_eq!(r.per_label.len(), 3, "label 3 never occurs and is not averaged");
     }
 
     #[test]

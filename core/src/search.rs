@@ -40,9 +40,7 @@ enum Field {
 
 /// Lower-case alphanumeric tokens.
 pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .map(|t| t.to_lowercase())
+    text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).map(|t| t.to_lowercase())
 }
 
 impl SearchIndex {
@@ -69,22 +67,9 @@ impl SearchIndex {
             }
             postings.last_mut().unwrap().push((i, f));
         }
-        let plain_codes = table
-            .codes()
-            .iter()
-            .map(|c| c.code.replace('.', ""))
-            .collect();
-        let title_len = table
-            .codes()
-            .iter()
-            .map(|c| tokenize(&c.description).count().max(1) as u16)
-            .collect();
-        Self {
-            vocab,
-            postings,
-            plain_codes,
-            title_len,
-        }
+        let plain_codes = table.codes().iter().map(|c| c.code.replace('.', "")).collect();
+        let title_len = table.codes().iter().map(|c| tokenize(&c.description).count().max(1) as u16).collect();
+        Self { vocab, postings, plain_codes, title_len }
     }
 
     /// Up to `limit` hits, best first. Ties prefer billable codes, then shorter titles.
@@ -116,10 +101,10 @@ impl SearchIndex {
             }
             // Descendants inherit a title match as an ancestor match.
             let mut via_ancestor = vec![0f32; n];
-            for i in 0..n {
+            for (i, &o) in own.iter().enumerate() {
                 // Only title matches pass down (an inclusion match scores below any title match).
-                if own[i] >= W_TITLE * PREFIX_DISCOUNT {
-                    let w = W_ANCESTOR * own[i] / W_TITLE;
+                if o >= W_TITLE * PREFIX_DISCOUNT {
+                    let w = W_ANCESTOR * o / W_TITLE;
                     for j in table.descendants(i) {
                         via_ancestor[j] = via_ancestor[j].max(w);
                     }
@@ -140,10 +125,7 @@ impl SearchIndex {
             .filter(|&i| matched_all[i] && total[i] > 0.0)
             .map(|i| {
                 let coverage = (title_hits[i] as f32 / self.title_len[i] as f32).min(1.0);
-                SearchHit {
-                    index: i,
-                    score: total[i] + W_COVERAGE * coverage,
-                }
+                SearchHit { index: i, score: total[i] + W_COVERAGE * coverage }
             })
             .collect();
         let codes = table.codes();
@@ -151,12 +133,7 @@ impl SearchIndex {
             b.score
                 .total_cmp(&a.score)
                 .then(codes[b.index].billable.cmp(&codes[a.index].billable))
-                .then(
-                    codes[a.index]
-                        .description
-                        .len()
-                        .cmp(&codes[b.index].description.len()),
-                )
+                .then(codes[a.index].description.len().cmp(&codes[b.index].description.len()))
                 .then(a.index.cmp(&b.index))
         });
         hits.truncate(limit);
@@ -187,10 +164,7 @@ impl SearchIndex {
             .enumerate()
             .filter(|(_, c)| c.starts_with(&p))
             .take(limit)
-            .map(|(i, c)| SearchHit {
-                index: i,
-                score: if *c == p { 2.0 } else { 1.0 },
-            })
+            .map(|(i, c)| SearchHit { index: i, score: if *c == p { 2.0 } else { 1.0 } })
             .collect()
     }
 }
@@ -198,11 +172,7 @@ impl SearchIndex {
 /// `J45`, `j45.9`, `S72001A`: a letter, a digit, then code characters only.
 fn looks_like_code(q: &str) -> bool {
     let b = q.as_bytes();
-    b.len() >= 2
-        && b.len() <= 8
-        && b[0].is_ascii_alphabetic()
-        && b[1].is_ascii_digit()
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'.')
+    b.len() >= 2 && b.len() <= 8 && b[0].is_ascii_alphabetic() && b[1].is_ascii_digit() && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'.')
 }
 
 #[cfg(test)]
@@ -226,9 +196,7 @@ mod tests {
     }
 
     fn codes(t: &CodeTable, hits: &[SearchHit]) -> Vec<String> {
-        hits.iter()
-            .map(|h| t.codes()[h.index].code.clone())
-            .collect()
+        hits.iter().map(|h| t.codes()[h.index].code.clone()).collect()
     }
 
     #[test]
@@ -238,10 +206,7 @@ mod tests {
         let got = codes(&t, &idx.search(&t, "asthma", 10));
         let first_other = got.iter().position(|c| !c.starts_with("J45")).unwrap();
         assert_eq!(first_other, 4, "all J45 codes come first: {got:?}");
-        assert!(
-            got.contains(&"J44.89".to_string()),
-            "inclusion terms are searched: {got:?}"
-        );
+        assert!(got.contains(&"J44.89".to_string()), "inclusion terms are searched: {got:?}");
     }
 
     #[test]
@@ -256,10 +221,7 @@ mod tests {
     fn code_prefixes() {
         let t = table();
         let idx = SearchIndex::build(&t);
-        assert_eq!(
-            codes(&t, &idx.search(&t, "j45.90", 10)),
-            ["J45.90", "J45.909"]
-        );
+        assert_eq!(codes(&t, &idx.search(&t, "j45.90", 10)), ["J45.90", "J45.909"]);
         assert_eq!(codes(&t, &idx.search(&t, "J82", 1)), ["J82"]);
     }
 }

@@ -49,8 +49,7 @@ fn read(path: &Path) -> Result<Vec<u8>, BaseError> {
 impl BaseModel {
     pub fn load(dir: &Path) -> Result<Self, BaseError> {
         let cfg_path = dir.join("config.json");
-        let config: BertConfig = serde_json::from_slice(&read(&cfg_path)?)
-            .map_err(|e| BaseError::Config { path: cfg_path.clone(), message: e.to_string() })?;
+        let config: BertConfig = serde_json::from_slice(&read(&cfg_path)?).map_err(|e| BaseError::Config { path: cfg_path.clone(), message: e.to_string() })?;
         if config.hidden_size % config.num_attention_heads != 0 {
             return Err(BaseError::Config { path: cfg_path, message: "hidden_size is not a multiple of num_attention_heads".into() });
         }
@@ -177,10 +176,7 @@ mod tests {
     #[test]
     fn hugging_face_names_map_onto_ours() {
         assert_eq!(canonical_name("embeddings.word_embeddings.weight").unwrap(), "bert.embeddings.word_embeddings.weight");
-        assert_eq!(
-            canonical_name("bert.encoder.layer.3.output.LayerNorm.gamma").unwrap(),
-            "bert.encoder.layer.3.output.LayerNorm.weight"
-        );
+        assert_eq!(canonical_name("bert.encoder.layer.3.output.LayerNorm.gamma").unwrap(), "bert.encoder.layer.3.output.LayerNorm.weight");
         assert_eq!(canonical_name("bert.embeddings.LayerNorm.beta").unwrap(), "bert.embeddings.LayerNorm.bias");
         assert_eq!(canonical_name("cls.predictions.bias"), None);
         assert_eq!(canonical_name("bert.pooler.dense.weight"), None);

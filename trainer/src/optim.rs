@@ -79,9 +79,7 @@ impl AdamW {
 
     pub fn with_layout(vs: &nn::VarStore, weight_decay: f64, layout: Layout) -> Self {
         let vars = vs.variables_.lock().expect("var store lock");
-        let name_of = |t: &Tensor| {
-            vars.named_variables.iter().find(|(_, v)| v.data_ptr() == t.data_ptr()).map(|(n, _)| n.clone()).unwrap_or_default()
-        };
+        let name_of = |t: &Tensor| vars.named_variables.iter().find(|(_, v)| v.data_ptr() == t.data_ptr()).map(|(n, _)| n.clone()).unwrap_or_default();
         let mut params: Vec<Param> = vars
             .trainable_variables
             .iter()
@@ -271,9 +269,7 @@ impl AdamW {
             for p in &mut self.params {
                 for (kind, dst) in [("exp_avg", &mut p.exp_avg), ("exp_avg_sq", &mut p.exp_avg_sq)] {
                     let key = format!("{kind}.{}", p.name);
-                    let Some(t) = found.remove(&key) else {
-                        bail!("{}: no {key}; the optimizer state does not belong to this model", path.display())
-                    };
+                    let Some(t) = found.remove(&key) else { bail!("{}: no {key}; the optimizer state does not belong to this model", path.display()) };
                     if t.size() != dst.size() {
                         bail!("{}: {key} has shape {:?}, the parameter has {:?}", path.display(), t.size(), dst.size());
                     }
@@ -318,6 +314,9 @@ fn cpu_slice(t: &Tensor) -> Option<&[f32]> {
 
 /// # Safety
 /// `t` must be a contiguous f32 CPU tensor that nothing else reads or writes meanwhile.
+// A `Tensor` is a shared handle to its storage, so `&Tensor` is all tch gives; exclusivity is
+// this function's contract, not the borrow's.
+#[allow(clippy::mut_from_ref)]
 unsafe fn slice_mut(t: &Tensor) -> &mut [f32] {
     std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, t.numel())
 }

@@ -70,12 +70,8 @@ pub fn App() -> impl IntoView {
     provide_context(client);
     leptos::task::spawn_local(client.start());
     let codes = LocalResource::new(load_codes);
-    let decisions = Decisions {
-        accepted: RwSignal::new(HashMap::new()),
-        manual: RwSignal::new(Vec::new()),
-        threshold: RwSignal::new(0.5),
-        selected: RwSignal::new(None),
-    };
+    let decisions =
+        Decisions { accepted: RwSignal::new(HashMap::new()), manual: RwSignal::new(Vec::new()), threshold: RwSignal::new(0.5), selected: RwSignal::new(None) };
     provide_context(decisions);
 
     // Preselect the top code (the first-listed diagnosis candidate, even when the model is
@@ -85,12 +81,7 @@ pub fn App() -> impl IntoView {
         let threshold = decisions.threshold.get();
         let multi = matches!(client.status.get_untracked(), ModelStatus::Ready(ref m) if m.multi_label());
         if let Some(r) = client.result.get() {
-            let pre = r
-                .predictions
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p.code.clone(), i == 0 || (multi && p.score >= threshold)))
-                .collect();
+            let pre = r.predictions.iter().enumerate().map(|(i, p)| (p.code.clone(), i == 0 || (multi && p.score >= threshold))).collect();
             decisions.accepted.set(pre);
         }
     });

@@ -17,7 +17,10 @@ pub enum ModelStatus {
     Starting,
     /// The site was built without a model bundle (`build.json`): code search and export still work.
     NoBundle,
-    Loading { loaded: u64, total: u64 },
+    Loading {
+        loaded: u64,
+        total: u64,
+    },
     Ready(ModelSummary),
     Failed(String),
 }

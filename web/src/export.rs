@@ -26,8 +26,7 @@ pub fn csv(codes: &[Accepted]) -> String {
     w.write_record(["code", "description", "score", "source"]).unwrap();
     for c in codes {
         let score = c.score.map(|s| format!("{s:.4}")).unwrap_or_default();
-        w.write_record([c.code.as_str(), &c.description, &score, if c.score.is_some() { "model" } else { "manual" }])
-            .unwrap();
+        w.write_record([c.code.as_str(), &c.description, &score, if c.score.is_some() { "model" } else { "manual" }]).unwrap();
     }
     String::from_utf8(w.into_inner().unwrap()).unwrap()
 }
@@ -69,8 +68,7 @@ pub fn fhir_bundle(codes: &[Accepted], mut uuid: impl FnMut() -> String, now: &s
 pub fn predict_jsonl(results: &[NoteResult]) -> String {
     let mut out = String::new();
     for r in results {
-        let preds: Vec<_> =
-            r.predictions.iter().map(|p| json!({"code": p.code, "description": p.description, "score": p.score})).collect();
+        let preds: Vec<_> = r.predictions.iter().map(|p| json!({"code": p.code, "description": p.description, "score": p.score})).collect();
         let mut line = json!({"id": r.id, "predictions": preds});
         if let Some(e) = &r.error {
             line["error"] = json!(e);
@@ -87,8 +85,7 @@ pub fn predict_csv(results: &[NoteResult]) -> String {
     w.write_record(["id", "rank", "code", "description", "score"]).unwrap();
     for r in results {
         for (i, p) in r.predictions.iter().enumerate() {
-            w.write_record([r.id.as_str(), &(i + 1).to_string(), &p.code, &p.description, &format!("{:.4}", p.score)])
-                .unwrap();
+            w.write_record([r.id.as_str(), &(i + 1).to_string(), &p.code, &p.description, &format!("{:.4}", p.score)]).unwrap();
         }
     }
     String::from_utf8(w.into_inner().unwrap()).unwrap()
@@ -109,17 +106,21 @@ mod tests {
     #[test]
     fn csv_quotes_and_marks_the_source() {
         let s = csv(&codes());
-        assert_eq!(
-            s,
-            "code,description,score,source\nJ45.909,\"Unspecified asthma, uncomplicated\",0.9100,model\nR05.9,\"Cough, unspecified\",,manual\n"
-        );
+        assert_eq!(s, "code,description,score,source\nJ45.909,\"Unspecified asthma, uncomplicated\",0.9100,model\nR05.9,\"Cough, unspecified\",,manual\n");
         assert_eq!(clipboard_text(&codes()).lines().next(), Some("J45.909\tUnspecified asthma, uncomplicated"));
     }
 
     #[test]
     fn fhir_bundle_has_one_condition_per_code() {
         let mut n = 0;
-        let b = fhir_bundle(&codes(), || { n += 1; format!("00000000-0000-4000-8000-00000000000{n}") }, "2026-01-01T00:00:00Z");
+        let b = fhir_bundle(
+            &codes(),
+            || {
+                n += 1;
+                format!("00000000-0000-4000-8000-00000000000{n}")
+            },
+            "2026-01-01T00:00:00Z",
+        );
         assert_eq!(b["resourceType"], "Bundle");
         let e = b["entry"].as_array().unwrap();
         assert_eq!(e.len(), 2);

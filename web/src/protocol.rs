@@ -17,9 +17,19 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "type")]
 pub enum ToWorker {
     /// Fetch, verify and load the bundle under `base_url` (relative to the worker, e.g. `./bundle/`).
-    Load { base_url: String },
-    Code { id: u32, text: String, top_k: usize },
-    Batch { id: u32, notes: Vec<Note>, top_k: usize },
+    Load {
+        base_url: String,
+    },
+    Code {
+        id: u32,
+        text: String,
+        top_k: usize,
+    },
+    Batch {
+        id: u32,
+        notes: Vec<Note>,
+        top_k: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,10 +39,18 @@ pub enum FromWorker {
     /// asynchronously), so the page sends `Load` only after it.
     Started,
     /// Bytes of the bundle fetched so far; `total` from the manifest.
-    Progress { loaded: u64, total: u64 },
-    Ready { model: ModelSummary },
+    Progress {
+        loaded: u64,
+        total: u64,
+    },
+    Ready {
+        model: ModelSummary,
+    },
     /// `id` is the request that failed; `None` for the load itself.
-    Error { id: Option<u32>, message: String },
+    Error {
+        id: Option<u32>,
+        message: String,
+    },
     /// The codes. `evidence_pending`: their evidence is slow to compute (a `cls` head's sentence
     /// occlusion, one forward pass per sentence), so it follows as `Evidence` with the same id;
     /// the codes are shown meanwhile.
@@ -44,9 +62,20 @@ pub enum FromWorker {
     },
     /// The same codes as `Result { id }`, with their evidence; `ms` is the evidence's own time.
     /// Not sent when a newer note was sent before it started.
-    Evidence { id: u32, predictions: Vec<Prediction>, ms: f64 },
-    BatchProgress { id: u32, done: usize, total: usize },
-    BatchDone { id: u32, results: Vec<NoteResult> },
+    Evidence {
+        id: u32,
+        predictions: Vec<Prediction>,
+        ms: f64,
+    },
+    BatchProgress {
+        id: u32,
+        done: usize,
+        total: usize,
+    },
+    BatchDone {
+        id: u32,
+        results: Vec<NoteResult>,
+    },
 }
 
 /// One note of a batch.

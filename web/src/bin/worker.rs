@@ -46,12 +46,7 @@ mod model {
             .into_iter()
             .map(|c| {
                 let max = c.evidence.iter().map(|s| s.weight).fold(0f32, f32::max);
-                let evidence = c
-                    .evidence
-                    .iter()
-                    .filter(|_| max > 0.0)
-                    .map(|s| Span { start: s.start, end: s.end, weight: s.weight / max })
-                    .collect();
+                let evidence = c.evidence.iter().filter(|_| max > 0.0).map(|s| Span { start: s.start, end: s.end, weight: s.weight / max }).collect();
                 Prediction { code: c.code, description: c.description, score: c.score, chapter: c.chapter, evidence }
             })
             .collect())
@@ -81,9 +76,7 @@ fn post(msg: &FromWorker) {
 }
 
 fn js_err(e: JsValue) -> String {
-    e.as_string()
-        .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())))
-        .unwrap_or_else(|| format!("{e:?}"))
+    e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message()))).unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// Fetches `url` (same origin, relative to the worker), reporting progress as bytes arrive.
@@ -114,8 +107,7 @@ async fn load(base_url: &str) -> Result<ModelSummary, String> {
     let t0 = js_sys::Date::now();
     let manifest_url = format!("{base_url}manifest.json");
     let manifest_bytes = fetch_bytes(&manifest_url, |_| {}).await?;
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&manifest_bytes).map_err(|e| format!("{manifest_url}: not JSON: {e}"))?;
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest_bytes).map_err(|e| format!("{manifest_url}: not JSON: {e}"))?;
     let files = manifest["files"].as_object().ok_or_else(|| format!("{manifest_url}: no \"files\""))?;
     let total: u64 = files.values().filter_map(|f| f["bytes"].as_u64()).sum();
     let mut loaded = 0u64;
@@ -138,8 +130,7 @@ async fn load(base_url: &str) -> Result<ModelSummary, String> {
         contents.insert(name.clone(), bytes);
     }
     let model = model::load(&manifest_bytes, &contents)?;
-    let summary =
-        ModelSummary::from_manifest(&manifest, total + manifest_bytes.len() as u64, js_sys::Date::now() - t0);
+    let summary = ModelSummary::from_manifest(&manifest, total + manifest_bytes.len() as u64, js_sys::Date::now() - t0);
     MODEL.with(|m| *m.borrow_mut() = Some(model));
     Ok(summary)
 }
@@ -164,9 +155,7 @@ fn handle(msg: ToWorker) {
             let t0 = js_sys::Date::now();
             let later = with_model(|m| Ok(model::slow_evidence(m))).unwrap_or(false);
             match with_model(|m| model::code(m, &text, top_k, !later)) {
-                Ok(predictions) => {
-                    post(&FromWorker::Result { id, predictions, ms: js_sys::Date::now() - t0, evidence_pending: later })
-                }
+                Ok(predictions) => post(&FromWorker::Result { id, predictions, ms: js_sys::Date::now() - t0, evidence_pending: later }),
                 Err(message) => return post(&FromWorker::Error { id: Some(id), message }),
             }
             if later {

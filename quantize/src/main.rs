@@ -254,8 +254,8 @@ mod tests {
     #[test]
     fn the_gate_passes_close_models() {
         assert!(gate(&metrics(0.90, 0.90, 1.0)).is_empty());
-        // At the limits: 99 % agreement and a 0.5-point drop still pass; int8 may be better.
-        assert!(gate(&metrics(0.900, 0.895, 0.99)).is_empty());
+        // Just inside the limits: 99 % agreement and a 0.4-point drop pass; int8 may be better.
+        assert!(gate(&metrics(0.900, 0.896, 0.99)).is_empty());
         assert!(gate(&metrics(0.80, 0.85, 0.995)).is_empty());
     }
 

@@ -22,7 +22,7 @@ pub enum Format {
     Json,
     /// One JSON object per note, input order
     Jsonl,
-    /// id,rank,code,description,score,evidence
+    /// id,rank,code,description,score,evidence,undocumented,score_from
     Csv,
     /// FHIR R4 Bundle (collection) of Condition resources
     Fhir,
@@ -184,15 +184,9 @@ pub fn predict(args: PredictArgs) -> Result<usize> {
     Ok(bad_lines + failed)
 }
 
+/// The core type's own serialization ([`CodedLabel`]): one definition of a prediction.
 fn prediction_json(p: &CodedLabel) -> Value {
-    json!({
-        "code": p.code,
-        "description": p.description,
-        "score": p.score,
-        "evidence": p.evidence.iter().map(|e| json!({
-            "start": e.start, "end": e.end, "text": e.text, "weight": e.weight,
-        })).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(p).expect("a prediction serializes")
 }
 
 fn note_json(id: &Value, preds: &[CodedLabel]) -> Value {
@@ -212,12 +206,22 @@ fn write_output(out: &mut impl Write, format: Format, ok: &[(&Note, Vec<CodedLab
         }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
-            w.write_record(["id", "rank", "code", "description", "score", "evidence"])?;
+            w.write_record(["id", "rank", "code", "description", "score", "evidence", "undocumented", "score_from"])?;
             for (n, preds) in ok {
                 let id = id_text(&n.id);
                 for (rank, p) in preds.iter().enumerate() {
                     let ev: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
-                    w.write_record([id.as_str(), &(rank + 1).to_string(), &p.code, &p.description, &format!("{:.4}", p.score), &ev.join(" | ")])?;
+                    let fields = [
+                        id.as_str(),
+                        &(rank + 1).to_string(),
+                        &p.code,
+                        &p.description,
+                        &format!("{:.4}", p.score),
+                        &ev.join(" | "),
+                        &p.undocumented.join("; "),
+                        p.score_from.as_deref().unwrap_or(""),
+                    ];
+                    w.write_record(fields)?;
                 }
             }
             w.flush()?;
@@ -232,6 +236,12 @@ fn write_output(out: &mut impl Write, format: Format, ok: &[(&Note, Vec<CodedLab
                 }
                 for (rank, p) in preds.iter().enumerate() {
                     writeln!(out, "{:>2}. {:<9} {:.3}  {}", rank + 1, p.code, p.score, p.description)?;
+                    if let (Some(from), Some(own)) = (&p.score_from, p.model_score) {
+                        writeln!(out, "      score of {from}, whose fact the note does not document (own score {own:.3})")?;
+                    }
+                    if !p.undocumented.is_empty() {
+                        writeln!(out, "      not documented: {} (ranked below the code without it)", p.undocumented.join(", "))?;
+                    }
                     if !p.evidence.is_empty() {
                         let ev: Vec<String> = p.evidence.iter().map(|e| format!("\"{}\" ({:.2})", e.text, e.weight)).collect();
                         writeln!(out, "      evidence: {}", ev.join(", "))?;
@@ -277,8 +287,9 @@ fn fhir_bundle(ok: &[(&Note, Vec<CodedLabel>)], coder: &Coder) -> Value {
                     },
                     "subject": {"display": format!("note {note_id}")},
                     "note": [{"text": format!(
-                        "Suggested by icd10-coder model {model} (rank {}, score {:.4}); evidence: {}",
-                        rank + 1, p.score, if evidence.is_empty() { "none".to_string() } else { evidence.join(" | ") })}],
+                        "Suggested by icd10-coder model {model} (rank {}, score {:.4}); evidence: {}{}",
+                        rank + 1, p.score, if evidence.is_empty() { "none".to_string() } else { evidence.join(" | ") },
+                        if p.undocumented.is_empty() { String::new() } else { format!("; not documented: {}", p.undocumented.join(", ")) })}],
                 }
             }));
         }

@@ -115,3 +115,45 @@ fn codes_short_notes_with_the_expected_code_near_the_top() {
         assert!(rank.is_some_and(|r| r < within), "{code} not within the first {within} for {text:?}: {codes:?}");
     }
 }
+
+fn predictions(text: &str) -> Vec<Value> {
+    let table = root().join("artifacts/icd10cm.table");
+    let o = Command::new(env!("CARGO_BIN_EXE_icd"))
+        .args(["--table", table.to_str().unwrap(), "predict", "--bundle"])
+        .arg(bundle())
+        .args(["--text", text, "--format", "jsonl", "--top-k", "3", "--no-evidence"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["predictions"].as_array().unwrap().clone()
+}
+
+/// The shipped weights score "COPD with (acute) lower respiratory infection" and "with
+/// (acute) exacerbation" above plain COPD for a note that names neither (written for this
+/// test): the coder may not assign either, so J44.9 comes first with the higher one's score
+/// and both are flagged. Once the note documents the exacerbation, J44.1 is not flagged.
+#[test]
+fn a_fact_the_note_does_not_document_is_flagged_and_ranked_below_the_plain_code() {
+    let p = predictions("COPD with increased dyspnea and sputum, started prednisone and azithromycin.");
+    let code = |i: usize| p[i]["code"].as_str().unwrap().to_string();
+    assert_eq!(code(0), "J44.9", "{p:?}");
+    assert!(p[0].get("undocumented").is_none(), "{p:?}");
+    let flagged: Vec<(String, String)> = p
+        .iter()
+        .filter_map(|x| {
+            Some((x["code"].as_str()?.to_string(), x.get("undocumented")?.as_array()?.iter().map(|f| f.as_str().unwrap()).collect::<Vec<_>>().join(",")))
+        })
+        .collect();
+    assert!(flagged.contains(&("J44.1".into(), "exacerbation".into())), "{p:?}");
+    // J44.9 carries the score of the flagged code it stands in for, and keeps its own.
+    let from = p[0]["score_from"].as_str().unwrap_or_else(|| panic!("{p:?}"));
+    let carried = p.iter().find(|x| x["code"] == from).unwrap_or_else(|| panic!("{from} listed: {p:?}"));
+    assert!(carried.get("undocumented").is_some(), "{p:?}");
+    assert_eq!(p[0]["score"], carried["score"], "{p:?}");
+    assert!(p[0]["model_score"].as_f64().unwrap() < p[0]["score"].as_f64().unwrap(), "{p:?}");
+
+    let p = predictions("COPD with acute exacerbation: increased dyspnea and sputum, started prednisone and azithromycin.");
+    let j441 = p.iter().find(|x| x["code"] == "J44.1").unwrap_or_else(|| panic!("J44.1 among the first three: {p:?}"));
+    assert!(j441.get("undocumented").is_none(), "{p:?}");
+}

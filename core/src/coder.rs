@@ -15,7 +15,7 @@ use candle_core::Device;
 use serde::Serialize;
 
 use crate::bundle::{self, BundleError, BundleLabel, Manifest, TOKENIZER_FILE};
-use crate::metrics::top_k;
+use crate::documentation::DocumentationRules;
 use crate::model::{evidence, HeadKind, IcdModel, Int8Kernel, ModelError, Prediction};
 use crate::tokenize::NoteTokenizer;
 
@@ -32,10 +32,24 @@ pub struct CodedLabel {
     pub description: String,
     /// ICD-10-CM chapter (1-22; 0 when unknown).
     pub chapter: u8,
-    /// Softmax or sigmoid score, per the model's objective.
+    /// Softmax or sigmoid score, per the model's objective; for a code that stands in for a
+    /// more specific one whose asserted fact the note does not document, that code's score
+    /// (see `score_from`).
     pub score: f32,
+    /// The code whose score `score` carries ([`crate::documentation`]); absent when `score`
+    /// is this code's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score_from: Option<String>,
+    /// This code's own score, given when `score_from` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_score: Option<f32>,
     /// Heaviest first.
     pub evidence: Vec<EvidenceSpan>,
+    /// Facts the code's title asserts that the note does not document ("exacerbation"); such
+    /// a code ranks just below the same category's code without them
+    /// ([`crate::documentation`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undocumented: Vec<String>,
 }
 
 /// A piece of the note that supports a code.
@@ -62,6 +76,7 @@ pub struct Coder {
     model: IcdModel,
     tokenizer: NoteTokenizer,
     labels: Vec<BundleLabel>,
+    documentation: DocumentationRules,
     manifest: Option<Manifest>,
 }
 
@@ -85,7 +100,8 @@ impl Coder {
         bundle::verify(&manifest, files)?;
         let tokenizer = NoteTokenizer::from_tokenizer_json(&files[TOKENIZER_FILE])?;
         let model = IcdModel::load_gguf(&manifest.config_json(), &files[&manifest.weights.file], &Device::Cpu, kernel)?;
-        Ok(Self { model, tokenizer, labels: manifest.labels.clone(), manifest: Some(manifest) })
+        let documentation = rules_for(&manifest.labels);
+        Ok(Self { model, tokenizer, documentation, labels: manifest.labels.clone(), manifest: Some(manifest) })
     }
 
     /// An f32 checkpoint (docs/checkpoint-format.md). Labels have empty descriptions until
@@ -94,7 +110,7 @@ impl Coder {
         let model = IcdModel::load(config_json, safetensors, &Device::Cpu)?;
         let tokenizer = NoteTokenizer::from_tokenizer_json(tokenizer_json)?;
         let labels = model.labels().iter().map(|code| BundleLabel::code_only(code)).collect();
-        Ok(Self { model, tokenizer, labels, manifest: None })
+        Ok(Self { model, tokenizer, labels, documentation: DocumentationRules::default(), manifest: None })
     }
 
     /// Sets descriptions and chapters; `labels` must be the model's codes in label-id order.
@@ -104,6 +120,7 @@ impl Coder {
         if codes != ours {
             return Err(BundleError::Manifest(format!("labels {codes:?} differ from the model's {ours:?}")));
         }
+        self.documentation = rules_for(&labels);
         self.labels = labels;
         Ok(self)
     }
@@ -146,14 +163,15 @@ impl Coder {
     /// the occlusion passes).
     pub fn code_with(&self, text: &str, top_k_n: usize, with_evidence: bool) -> Result<Vec<CodedLabel>, ModelError> {
         let (enc, chunks, pred) = self.model.predict(&self.tokenizer, text)?;
-        let top = top_k(&pred.scores, top_k_n);
+        let top = self.documentation.rank(text, &pred.scores, top_k_n);
         let mut occlusion = None;
         if with_evidence && self.evidence_method() == EvidenceMethod::Occlusion && !top.is_empty() {
             occlusion = Some(self.occlusion(text, &pred)?);
         }
         Ok(top
             .into_iter()
-            .map(|l| {
+            .map(|ranked| {
+                let l = ranked.label;
                 let spans = if !with_evidence {
                     Vec::new()
                 } else if let Some(occ) = &occlusion {
@@ -166,8 +184,11 @@ impl Coder {
                     code: info.code.clone(),
                     description: info.description.clone(),
                     chapter: info.chapter,
-                    score: pred.scores[l],
+                    score: ranked.score,
+                    score_from: ranked.carried_from.map(|c| self.labels[c].code.clone()),
+                    model_score: ranked.carried_from.map(|_| pred.scores[l]),
                     evidence: spans.into_iter().map(|(start, end, weight)| EvidenceSpan { start, end, text: text[start..end].to_string(), weight }).collect(),
+                    undocumented: ranked.undocumented.iter().map(|f| f.to_string()).collect(),
                 }
             })
             .collect())
@@ -185,6 +206,10 @@ impl Coder {
         }
         Ok(Occlusion { spans, drops })
     }
+}
+
+fn rules_for(labels: &[BundleLabel]) -> DocumentationRules {
+    DocumentationRules::new(labels.iter().map(|l| (l.code.as_str(), l.description.as_str())))
 }
 
 struct Occlusion {

@@ -8,6 +8,7 @@
 //! - [`search`]: ranked free-text and code-prefix search over that table.
 //! - [`labels`]: a model's label space (a TSV of billable codes), validated against the table.
 //! - [`dataset`]: the JSONL record every dataset uses.
+//! - [`documentation`]: facts a code's title asserts that the note must document (J45.901's exacerbation).
 //! - [`metrics`]: classification metrics shared by the trainer, `icd eval` and the bundle.
 //! - [`sections`]: chart section headers, and which sections hold the diagnostic statements.
 //! - [`tokenize`]: note tokenization and chunking (shared with the trainer).
@@ -19,6 +20,7 @@ pub mod bundle;
 pub mod coder;
 pub mod codes;
 pub mod dataset;
+pub mod documentation;
 pub mod labels;
 pub mod metrics;
 pub mod model;

@@ -113,7 +113,11 @@ test("a batch file is read in the browser (not uploaded)", async () => {
       const rows = out.text.trim().split("\n").map((l) => JSON.parse(l));
       assert.deepEqual(rows.map((r) => r.id), ["n1", "n2", "n3"]);
       assert.equal(rows[0].predictions[0].code, "J45.909");
-      for (const p of rows[0].predictions) assert.deepEqual(Object.keys(p).sort(), ["code", "description", "score"]);
+      for (const p of rows[0].predictions) {
+        const keys = Object.keys(p).sort().filter((k) => k !== "undocumented" && k !== "score_from");
+        assert.deepEqual(keys, ["code", "description", "score"]);
+        if (p.undocumented) assert.ok(p.undocumented.length > 0 && p.undocumented.every((f) => typeof f === "string"), JSON.stringify(p));
+      }
     }
     assert.deepEqual(errors, []);
   });
@@ -205,6 +209,27 @@ test("model: becomes ready, codes the asthma sample J45.909 first with evidence 
     // The top code is preselected and exports.
     await page.locator('#accepted li[data-code="J45.909"]').waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, "app-coded.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("a code asserting a fact the note does not document ranks below the plain code, flagged", needsModel, async () => {
+  await withApp({}, async ({ page, errors }) => {
+    await modelReady(page);
+    // The shipped weights score J44.0 and J44.1 above J44.9 for this note, which names
+    // neither an infection nor an exacerbation (cli/tests/shipped_model.rs checks the scores).
+    await page.fill("#note", "COPD with increased dyspnea and sputum, started prednisone and azithromycin.");
+    await page.focus("#note");
+    await page.keyboard.press("Control+Enter");
+    const first = page.locator("#predictions li").first();
+    await first.waitFor();
+    assert.equal(await first.getAttribute("data-code"), "J44.9");
+    assert.doesNotMatch(await first.innerText(), /not documented/);
+    assert.match(await first.innerText(), /score of J44\.[01]/);
+    const j441 = page.locator('#predictions li[data-code="J44.1"]');
+    assert.match(await j441.innerText(), /not documented: exacerbation/);
+    await page.locator('#accepted li[data-code="J44.9"]').waitFor();
+    assert.equal(await page.locator('#accepted li[data-code="J44.1"]').count(), 0, "a flagged code is not preselected");
     assert.deepEqual(errors, []);
   });
 });

@@ -76,12 +76,17 @@ pub fn App() -> impl IntoView {
 
     // Preselect the top code (the first-listed diagnosis candidate, even when the model is
     // unsure: its score is shown beside it) and, for a multi-label model, every code above
-    // the threshold.
+    // the threshold, except codes asserting a fact the note does not document.
     Effect::new(move |_| {
         let threshold = decisions.threshold.get();
         let multi = matches!(client.status.get_untracked(), ModelStatus::Ready(ref m) if m.multi_label());
         if let Some(r) = client.result.get() {
-            let pre = r.predictions.iter().enumerate().map(|(i, p)| (p.code.clone(), i == 0 || (multi && p.score >= threshold))).collect();
+            let pre = r
+                .predictions
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.code.clone(), p.undocumented.is_empty() && (i == 0 || (multi && p.score >= threshold))))
+                .collect();
             decisions.accepted.set(pre);
         }
     });
@@ -216,6 +221,21 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                 let id = format!("accept-{}", p.code.replace('.', "_"));
                 let pct = format!("{:.0}%", p.score * 100.0);
                 let chapter = chapter_title(&codes, p.chapter);
+                let carried = p.score_from.clone().map(|from| {
+                    view! {
+                        <span class="undocumented" title="This code stands in for the more specific one, whose asserted fact the note does not document">
+                            {format!("score of {from}")}
+                        </span>
+                    }
+                });
+                let undocumented = (!p.undocumented.is_empty()).then(|| {
+                    let facts = p.undocumented.join(", ");
+                    view! {
+                        <span class="undocumented" title="The code's title asserts this; the note does not document it, so the code without it ranks first">
+                            {format!("not documented: {facts}")}
+                        </span>
+                    }
+                });
                 let select = {
                     let code = code.clone();
                     move |_| d.selected.set(Some(code.clone()))
@@ -229,6 +249,8 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                             <code>{p.code.clone()}</code>
                             <span class="desc">{p.description.clone()}</span>
                             <span class="chapter">{chapter}</span>
+                            {undocumented}
+                            {carried}
                         </button>
                         <span class="confidence">
                             <meter min="0" max="1" value=p.score.to_string() aria-label=format!("confidence {pct}")></meter>

@@ -64,11 +64,26 @@ pub fn fhir_bundle(codes: &[Accepted], mut uuid: impl FnMut() -> String, now: &s
     json!({"resourceType": "Bundle", "type": "collection", "timestamp": now, "entry": entries})
 }
 
-/// `icd predict` JSONL: `{"id": …, "predictions": [{"code", "description", "score"}…]}` per line.
+/// `icd predict` JSONL: `{"id": …, "predictions": [{"code", "description", "score"}…]}` per line,
+/// with `undocumented` on a prediction whose title asserts a fact the note does not document
+/// and `score_from` on the code that stands in for it.
 pub fn predict_jsonl(results: &[NoteResult]) -> String {
     let mut out = String::new();
     for r in results {
-        let preds: Vec<_> = r.predictions.iter().map(|p| json!({"code": p.code, "description": p.description, "score": p.score})).collect();
+        let preds: Vec<_> = r
+            .predictions
+            .iter()
+            .map(|p| {
+                let mut v = json!({"code": p.code, "description": p.description, "score": p.score});
+                if !p.undocumented.is_empty() {
+                    v["undocumented"] = json!(p.undocumented);
+                }
+                if let Some(from) = &p.score_from {
+                    v["score_from"] = json!(from);
+                }
+                v
+            })
+            .collect();
         let mut line = json!({"id": r.id, "predictions": preds});
         if let Some(e) = &r.error {
             line["error"] = json!(e);
@@ -79,13 +94,17 @@ pub fn predict_jsonl(results: &[NoteResult]) -> String {
     out
 }
 
-/// `icd predict` CSV: `id,rank,code,description,score`, one row per prediction.
+/// `icd predict` CSV without the evidence: `id,rank,code,description,score,undocumented,score_from`,
+/// one row per prediction.
 pub fn predict_csv(results: &[NoteResult]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["id", "rank", "code", "description", "score"]).unwrap();
+    w.write_record(["id", "rank", "code", "description", "score", "undocumented", "score_from"]).unwrap();
     for r in results {
         for (i, p) in r.predictions.iter().enumerate() {
-            w.write_record([r.id.as_str(), &(i + 1).to_string(), &p.code, &p.description, &format!("{:.4}", p.score)]).unwrap();
+            let rank = (i + 1).to_string();
+            let fields =
+                [r.id.as_str(), &rank, &p.code, &p.description, &format!("{:.4}", p.score), &p.undocumented.join("; "), p.score_from.as_deref().unwrap_or("")];
+            w.write_record(fields).unwrap();
         }
     }
     String::from_utf8(w.into_inner().unwrap()).unwrap()
@@ -134,10 +153,44 @@ mod tests {
     fn predict_shapes() {
         let r = vec![NoteResult {
             id: "n1".into(),
-            predictions: vec![Prediction { code: "J45.909".into(), description: "Asthma".into(), score: 0.5, chapter: 10, evidence: vec![] }],
+            predictions: vec![Prediction {
+                code: "J45.909".into(),
+                description: "Asthma".into(),
+                score: 0.5,
+                chapter: 10,
+                evidence: vec![],
+                undocumented: vec![],
+                score_from: None,
+            }],
             error: None,
         }];
         assert_eq!(predict_jsonl(&r), "{\"id\":\"n1\",\"predictions\":[{\"code\":\"J45.909\",\"description\":\"Asthma\",\"score\":0.5}]}\n");
-        assert_eq!(predict_csv(&r), "id,rank,code,description,score\nn1,1,J45.909,Asthma,0.5000\n");
+        assert_eq!(predict_csv(&r), "id,rank,code,description,score,undocumented,score_from\nn1,1,J45.909,Asthma,0.5000,,\n");
+    }
+
+    #[test]
+    fn a_flagged_code_and_its_stand_in_keep_their_marks() {
+        let p = |code: &str, score: f32, undocumented: Vec<String>, score_from: Option<String>| Prediction {
+            code: code.into(),
+            description: String::new(),
+            score,
+            chapter: 10,
+            evidence: vec![],
+            undocumented,
+            score_from,
+        };
+        let r = vec![NoteResult {
+            id: "n1".into(),
+            predictions: vec![p("J45.909", 0.9, vec![], Some("J45.901".into())), p("J45.901", 0.9, vec!["exacerbation".into()], None)],
+            error: None,
+        }];
+        let line: serde_json::Value = serde_json::from_str(predict_jsonl(&r).trim()).unwrap();
+        assert_eq!(line["predictions"][0]["score_from"], "J45.901");
+        assert!(line["predictions"][0].get("undocumented").is_none());
+        assert_eq!(line["predictions"][1]["undocumented"], serde_json::json!(["exacerbation"]));
+        let csv = predict_csv(&r);
+        let rows: Vec<&str> = csv.lines().collect();
+        assert_eq!(rows[1], "n1,1,J45.909,,0.9000,,J45.901");
+        assert_eq!(rows[2], "n1,2,J45.901,,0.9000,exacerbation,");
     }
 }

@@ -104,6 +104,13 @@ pub struct Prediction {
     /// Byte ranges of the note that support this code, strongest first.
     #[serde(default)]
     pub evidence: Vec<Span>,
+    /// Facts the code's title asserts that the note does not document (core's
+    /// `CodedLabel::undocumented`): never preselected, shown beside the code.
+    #[serde(default)]
+    pub undocumented: Vec<String>,
+    /// The flagged code whose score this one carries (core's `CodedLabel::score_from`).
+    #[serde(default)]
+    pub score_from: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -182,7 +189,15 @@ mod tests {
         assert_eq!(serde_json::from_str::<ToWorker>(&j).unwrap(), m);
         let r = FromWorker::Error { id: None, message: "x".into() };
         assert_eq!(serde_json::from_str::<FromWorker>(&r.to_json()).unwrap(), r);
-        let p = Prediction { code: "J45.909".into(), description: "Asthma".into(), score: 0.6, chapter: 10, evidence: vec![] };
+        let p = Prediction {
+            code: "J45.909".into(),
+            description: "Asthma".into(),
+            score: 0.6,
+            chapter: 10,
+            evidence: vec![],
+            undocumented: vec![],
+            score_from: None,
+        };
         let r = FromWorker::Result { id: 3, predictions: vec![p.clone()], ms: 1.0, evidence_pending: true };
         assert_eq!(serde_json::from_str::<FromWorker>(&r.to_json()).unwrap(), r);
         let e = FromWorker::Evidence { id: 3, predictions: vec![p], ms: 2.0 };

@@ -47,7 +47,15 @@ mod model {
             .map(|c| {
                 let max = c.evidence.iter().map(|s| s.weight).fold(0f32, f32::max);
                 let evidence = c.evidence.iter().filter(|_| max > 0.0).map(|s| Span { start: s.start, end: s.end, weight: s.weight / max }).collect();
-                Prediction { code: c.code, description: c.description, score: c.score, chapter: c.chapter, evidence }
+                Prediction {
+                    code: c.code,
+                    description: c.description,
+                    score: c.score,
+                    chapter: c.chapter,
+                    evidence,
+                    undocumented: c.undocumented,
+                    score_from: c.score_from,
+                }
             })
             .collect())
     }

@@ -1,7 +1,8 @@
-//! `icd`: the native command: code notes with a model bundle (`predict`), score a bundle on
-//! a test set (`eval`), and search the ICD-10-CM table (`codes`).
+//! `icd`: the native command: code notes with a model bundle (`predict`), serve them over
+//! HTTP (`serve`), score a bundle on a test set (`eval`), and search the ICD-10-CM table (`codes`).
 
 mod predict;
+mod serve;
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,9 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Score a bundle on a labelled JSONL test set
     Eval(predict::EvalArgs),
+    /// Serve the coding API over HTTP (loopback by default): POST /v1/code, POST /v1/batch,
+    /// GET /v1/model, GET /healthz, GET /metrics
+    Serve(serve::ServeArgs),
     /// Show a note's sections, and which hold the diagnostic statements (chief complaint,
     /// assessment, impression, diagnoses, indication, problem list) a `diagnostic-first`
     /// model reads in a window of their own
@@ -82,6 +86,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Eval(args) => predict::eval(args),
+        Command::Serve(args) => serve::serve(args),
         Command::Sections { input, jsonl } => sections(&input, jsonl),
         Command::Codes { command } => {
             let table = load_table(&cli.table)?;

@@ -1,7 +1,7 @@
 //! `icd predict` and `icd eval`: a verified bundle, notes in, codes out.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -50,6 +50,13 @@ pub struct PredictArgs {
     /// Skip evidence (faster: the cls head's evidence re-scores the note once per sentence)
     #[arg(long)]
     no_evidence: bool,
+    /// Refuse notes longer than this many bytes (a bad line in JSONL input); time and memory
+    /// grow with a note's length
+    #[arg(long, default_value_t = icd_core::coder::MAX_NOTE_BYTES)]
+    max_note_bytes: usize,
+    /// Reject a JSONL line whose id repeats an earlier line's (default: warn and code it)
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Args)]
@@ -97,89 +104,171 @@ struct InputLine {
     text: String,
 }
 
-fn progress(n: usize) -> ProgressBar {
-    let bar = ProgressBar::new(n as u64)
-        .with_style(ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}]").expect("valid template"));
-    if n < 2 || !std::io::stderr().is_terminal() {
+/// A progress bar on stderr when it is a terminal; `len` when the count is known.
+fn progress(len: Option<usize>) -> ProgressBar {
+    let bar = match len {
+        Some(n) => ProgressBar::new(n as u64)
+            .with_style(ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}]").expect("valid template")),
+        None => ProgressBar::no_length().with_style(ProgressStyle::with_template("{msg} {pos} notes [{elapsed_precise}, {per_sec}]").expect("valid template")),
+    };
+    if !std::io::stderr().is_terminal() || len.is_some_and(|n| n < 2) {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar
 }
 
-/// Reads the notes; bad JSONL lines are reported on stderr with their number and counted.
-fn read_notes(args: &PredictArgs) -> Result<(Vec<Note>, usize)> {
-    if let Some(text) = &args.text {
-        return Ok((vec![Note { id: json!("text"), text: text.clone() }], 0));
-    }
-    if let Some(path) = &args.file {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        return Ok((vec![Note { id: json!(path.display().to_string()), text }], 0));
-    }
-    let Some(input) = &args.input else {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("reading the note from stdin")?;
-        return Ok((vec![Note { id: json!("stdin"), text }], 0));
-    };
-    let (name, content) = if input.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading JSONL from stdin")?;
-        ("stdin".to_string(), s)
-    } else {
-        let s = std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
-        (input.display().to_string(), s)
-    };
-    let mut notes = Vec::new();
-    let mut bad = 0;
-    for (i, line) in content.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+/// Notes coded per parallel batch: the output is written batch by batch, so memory holds one
+/// batch of notes and codes, however long the input.
+const BATCH: usize = 256;
+
+/// Where the notes come from: one note (`--text`, FILE, stdin) or JSONL lines, read as a stream.
+enum Source {
+    One(Option<Note>),
+    Jsonl { name: String, lines: std::io::Split<Box<dyn BufRead>>, line_no: usize, seen: HashMap<String, usize> },
+}
+
+/// Input problems met while reading: reported on stderr with their line, never fatal.
+#[derive(Default)]
+struct Rejections {
+    bad_lines: usize,
+}
+
+impl Source {
+    fn open(args: &PredictArgs) -> Result<Self> {
+        let one = |id: Value, text: String, what: &str| -> Result<Self> {
+            check_text(&text, args.max_note_bytes).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+            Ok(Source::One(Some(Note { id, text })))
+        };
+        if let Some(text) = &args.text {
+            return one(json!("text"), text.clone(), "--text");
         }
-        match serde_json::from_str::<InputLine>(line) {
-            Ok(l) => notes.push(Note { id: l.id, text: l.text }),
-            Err(e) => {
-                eprintln!("{name}: line {}: skipped: {e}", i + 1);
-                bad += 1;
+        if let Some(path) = &args.file {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let text = String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("{}: not valid UTF-8 (byte {})", path.display(), e.utf8_error().valid_up_to()))?;
+            return one(json!(path.display().to_string()), text, &path.display().to_string());
+        }
+        let Some(input) = &args.input else {
+            let mut bytes = Vec::new();
+            std::io::stdin().read_to_end(&mut bytes).context("reading the note from stdin")?;
+            let text = String::from_utf8(bytes).map_err(|e| anyhow::anyhow!("stdin: not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))?;
+            return one(json!("stdin"), text, "stdin");
+        };
+        let (name, reader): (String, Box<dyn BufRead>) = if input.as_os_str() == "-" {
+            ("stdin".into(), Box::new(BufReader::new(std::io::stdin())))
+        } else {
+            let f = std::fs::File::open(input).with_context(|| format!("reading {}", input.display()))?;
+            (input.display().to_string(), Box::new(BufReader::new(f)))
+        };
+        Ok(Source::Jsonl { name, lines: reader.split(b'\n'), line_no: 0, seen: HashMap::new() })
+    }
+
+    /// Up to `n` notes; bad lines are reported and counted in `rej`, then skipped.
+    fn next_batch(&mut self, n: usize, strict: bool, max_bytes: usize, rej: &mut Rejections) -> Result<Vec<Note>> {
+        let mut out = Vec::new();
+        match self {
+            Source::One(note) => out.extend(note.take()),
+            Source::Jsonl { name, lines, line_no, seen } => {
+                while out.len() < n {
+                    let Some(line) = lines.next() else { break };
+                    let line = line.with_context(|| format!("reading {name}"))?;
+                    *line_no += 1;
+                    match parse_line(&line, max_bytes) {
+                        Ok(None) => {}
+                        Ok(Some(note)) => {
+                            let key = note.id.to_string();
+                            if let Some(first) = seen.get(&key) {
+                                if strict {
+                                    eprintln!("{name}: line {line_no}: skipped: id {key} repeats line {first} (--strict)");
+                                    rej.bad_lines += 1;
+                                    continue;
+                                }
+                                eprintln!("{name}: line {line_no}: warning: id {key} repeats line {first}; coded again (--strict rejects it)");
+                            } else {
+                                seen.insert(key, *line_no);
+                            }
+                            out.push(note);
+                        }
+                        Err(e) => {
+                            eprintln!("{name}: line {line_no}: skipped: {e}");
+                            rej.bad_lines += 1;
+                        }
+                    }
+                }
             }
         }
+        Ok(out)
     }
-    Ok((notes, bad))
+}
+
+/// A JSONL line: `Ok(None)` for a blank line, `Err` says what is wrong with it.
+fn parse_line(line: &[u8], max_bytes: usize) -> Result<Option<Note>, String> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = std::str::from_utf8(line).map_err(|e| format!("not valid UTF-8 (byte {} of the line)", e.valid_up_to() + 1))?;
+    if line.trim().is_empty() {
+        return Ok(None);
+    }
+    let l: InputLine = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    check_text(&l.text, max_bytes).map_err(|e| format!("field `text`: {e}"))?;
+    Ok(Some(Note { id: l.id, text: l.text }))
+}
+
+/// A note must say something, and fit the stated limit (memory grows with a note's length).
+fn check_text(text: &str, max_bytes: usize) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("the note is empty".into());
+    }
+    if text.len() > max_bytes {
+        return Err(format!("the note is {} bytes, over the limit of {max_bytes} (--max-note-bytes)", text.len()));
+    }
+    Ok(())
 }
 
 /// Codes the notes and writes the output; returns how many input lines or notes were
 /// skipped (reported on stderr), so `main` can exit with status 2 when that is not zero.
 pub fn predict(args: PredictArgs) -> Result<usize> {
     let coder = load_bundle(&args.bundle)?;
-    let (notes, bad_lines) = read_notes(&args)?;
-    let bar = progress(notes.len());
-    bar.set_message("coding");
-    // One shared model; rayon keeps the input order in the collected results.
-    let results: Vec<Result<Vec<CodedLabel>, String>> = notes
-        .par_iter()
-        .map(|n| {
-            let r = coder.code_with(&n.text, args.top_k, !args.no_evidence).map_err(|e| e.to_string());
-            bar.inc(1);
-            r
-        })
-        .collect();
-    bar.finish_and_clear();
-
-    let mut ok: Vec<(&Note, Vec<CodedLabel>)> = Vec::with_capacity(notes.len());
-    let mut failed = 0;
-    for (n, r) in notes.iter().zip(results) {
-        match r {
-            Ok(p) => ok.push((n, p)),
-            Err(e) => {
-                eprintln!("note {}: skipped: {e}", n.id);
-                failed += 1;
-            }
-        }
-    }
+    let mut source = Source::open(&args)?;
+    let mut rej = Rejections::default();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    write_output(&mut out, args.format, &ok, &coder)?;
+    let mut sink = Sink::new(args.format, args.input.is_some());
+    let bar = progress(args.input.is_none().then_some(1));
+    bar.set_message("coding");
+    let (mut coded, mut failed) = (0, 0);
+    loop {
+        let notes = source.next_batch(BATCH, args.strict, args.max_note_bytes, &mut rej)?;
+        if notes.is_empty() {
+            break;
+        }
+        // One shared model; rayon keeps the input order in the collected results.
+        let results: Vec<Result<Vec<CodedLabel>, String>> = notes
+            .par_iter()
+            .map(|n| {
+                let r = coder.code_with(&n.text, args.top_k, !args.no_evidence).map_err(|e| e.to_string());
+                bar.inc(1);
+                r
+            })
+            .collect();
+        let mut ok: Vec<(&Note, Vec<CodedLabel>)> = Vec::with_capacity(notes.len());
+        for (n, r) in notes.iter().zip(results) {
+            match r {
+                Ok(p) => ok.push((n, p)),
+                Err(e) => {
+                    eprintln!("note {}: skipped: {e}", n.id);
+                    failed += 1;
+                }
+            }
+        }
+        coded += ok.len();
+        sink.write(&mut out, &ok, &coder)?;
+        out.flush()?;
+    }
+    bar.finish_and_clear();
+    sink.finish(&mut out, &coder)?;
     out.flush()?;
+    let bad_lines = rej.bad_lines;
     if args.input.is_some() || bad_lines + failed > 0 {
-        eprintln!("coded {} note(s); skipped {bad_lines} bad input line(s) and {failed} note(s) that failed", ok.len());
+        eprintln!("coded {coded} note(s); skipped {bad_lines} bad input line(s) and {failed} note(s) that failed");
     }
     Ok(bad_lines + failed)
 }
@@ -193,71 +282,97 @@ fn note_json(id: &Value, preds: &[CodedLabel]) -> Value {
     json!({"id": id, "predictions": preds.iter().map(prediction_json).collect::<Vec<_>>()})
 }
 
-fn write_output(out: &mut impl Write, format: Format, ok: &[(&Note, Vec<CodedLabel>)], coder: &Coder) -> Result<()> {
-    match format {
-        Format::Jsonl => {
-            for (n, p) in ok {
-                writeln!(out, "{}", serde_json::to_string(&note_json(&n.id, p))?)?;
-            }
-        }
-        Format::Json => {
-            let all: Vec<Value> = ok.iter().map(|(n, p)| note_json(&n.id, p)).collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(["id", "rank", "code", "description", "score", "evidence", "undocumented", "score_from"])?;
-            for (n, preds) in ok {
-                let id = id_text(&n.id);
-                for (rank, p) in preds.iter().enumerate() {
-                    let ev: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
-                    let fields = [
-                        id.as_str(),
-                        &(rank + 1).to_string(),
-                        &p.code,
-                        &p.description,
-                        &format!("{:.4}", p.score),
-                        &ev.join(" | "),
-                        &p.undocumented.join("; "),
-                        p.score_from.as_deref().unwrap_or(""),
-                    ];
-                    w.write_record(fields)?;
-                }
-            }
-            w.flush()?;
-        }
-        Format::Fhir => {
-            writeln!(out, "{}", serde_json::to_string_pretty(&fhir_bundle(ok, coder))?)?;
-        }
-        Format::Text => {
-            for (n, preds) in ok {
-                if ok.len() > 1 {
-                    writeln!(out, "== {} ==", n.id)?;
-                }
-                for (rank, p) in preds.iter().enumerate() {
-                    writeln!(out, "{:>2}. {:<9} {:.3}  {}", rank + 1, p.code, p.score, p.description)?;
-                    if let (Some(from), Some(own)) = (&p.score_from, p.model_score) {
-                        writeln!(out, "      score of {from}, whose fact the note does not document (own score {own:.3})")?;
-                    }
-                    if !p.undocumented.is_empty() {
-                        writeln!(out, "      not documented: {} (ranked below the code without it)", p.undocumented.join(", "))?;
-                    }
-                    if !p.evidence.is_empty() {
-                        let ev: Vec<String> = p.evidence.iter().map(|e| format!("\"{}\" ({:.2})", e.text, e.weight)).collect();
-                        writeln!(out, "      evidence: {}", ev.join(", "))?;
-                    }
-                }
-            }
-        }
+/// Writes each batch as it is coded (jsonl, csv, text); json and fhir are one document, so
+/// they hold every note's codes (not its text) until the end.
+struct Sink {
+    format: Format,
+    /// Text output names each note when the input is a JSONL file.
+    many: bool,
+    header_written: bool,
+    held: Vec<(Value, Vec<CodedLabel>)>,
+}
+
+impl Sink {
+    fn new(format: Format, many: bool) -> Self {
+        Self { format, many, header_written: false, held: Vec::new() }
     }
-    Ok(())
+
+    fn write(&mut self, out: &mut impl Write, ok: &[(&Note, Vec<CodedLabel>)], _coder: &Coder) -> Result<()> {
+        match self.format {
+            Format::Jsonl => {
+                for (n, p) in ok {
+                    writeln!(out, "{}", serde_json::to_string(&note_json(&n.id, p))?)?;
+                }
+            }
+            Format::Json | Format::Fhir => self.held.extend(ok.iter().map(|(n, p)| (n.id.clone(), p.clone()))),
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(out);
+                if !self.header_written {
+                    w.write_record(["id", "rank", "code", "description", "score", "evidence", "undocumented", "score_from"])?;
+                    self.header_written = true;
+                }
+                for (n, preds) in ok {
+                    let id = id_text(&n.id);
+                    for (rank, p) in preds.iter().enumerate() {
+                        let ev: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
+                        let fields = [
+                            id.as_str(),
+                            &(rank + 1).to_string(),
+                            &p.code,
+                            &p.description,
+                            &format!("{:.4}", p.score),
+                            &ev.join(" | "),
+                            &p.undocumented.join("; "),
+                            p.score_from.as_deref().unwrap_or(""),
+                        ];
+                        w.write_record(fields)?;
+                    }
+                }
+                w.flush()?;
+            }
+            Format::Text => {
+                for (n, preds) in ok {
+                    if self.many {
+                        writeln!(out, "== {} ==", id_text(&n.id))?;
+                    }
+                    for (rank, p) in preds.iter().enumerate() {
+                        writeln!(out, "{:>2}. {:<9} {:.3}  {}", rank + 1, p.code, p.score, p.description)?;
+                        if let (Some(from), Some(own)) = (&p.score_from, p.model_score) {
+                            writeln!(out, "      score of {from}, whose fact the note does not document (own score {own:.3})")?;
+                        }
+                        if !p.undocumented.is_empty() {
+                            writeln!(out, "      not documented: {} (ranked below the code without it)", p.undocumented.join(", "))?;
+                        }
+                        if !p.evidence.is_empty() {
+                            let ev: Vec<String> = p.evidence.iter().map(|e| format!("\"{}\" ({:.2})", e.text, e.weight)).collect();
+                            writeln!(out, "      evidence: {}", ev.join(", "))?;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut impl Write, coder: &Coder) -> Result<()> {
+        match self.format {
+            Format::Json => {
+                let all: Vec<Value> = self.held.iter().map(|(id, p)| note_json(id, p)).collect();
+                writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
+            }
+            Format::Fhir => writeln!(out, "{}", serde_json::to_string_pretty(&fhir_bundle(&self.held, coder))?)?,
+            Format::Csv if !self.header_written => {
+                csv::Writer::from_writer(out).write_record(["id", "rank", "code", "description", "score", "evidence", "undocumented", "score_from"])?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 const ICD10CM_SYSTEM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
 const SCORE_EXTENSION: &str = "https://github.com/icd10-coder/icd10-coder/fhir/StructureDefinition/model-score";
 
-/// FHIR R4 Bundle (type collection): one provisional Condition per suggested code; the score
-/// is an extension (valueDecimal) and also in the note text.
 /// A note id as plain text: strings without their JSON quotes, anything else as JSON.
 fn id_text(id: &Value) -> String {
     match id {
@@ -266,11 +381,13 @@ fn id_text(id: &Value) -> String {
     }
 }
 
-fn fhir_bundle(ok: &[(&Note, Vec<CodedLabel>)], coder: &Coder) -> Value {
+/// FHIR R4 Bundle (type collection): one provisional Condition per suggested code; the score
+/// is an extension (valueDecimal) and also in the note text.
+fn fhir_bundle(ok: &[(Value, Vec<CodedLabel>)], coder: &Coder) -> Value {
     let model = coder.manifest().map(|m| m.name.clone()).unwrap_or_default();
     let mut entries = Vec::new();
-    for (n, preds) in ok {
-        let note_id = id_text(&n.id);
+    for (id, preds) in ok {
+        let note_id = id_text(id);
         for (rank, p) in preds.iter().enumerate() {
             let evidence: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
             entries.push(json!({
@@ -317,7 +434,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     if truth.used.is_empty() {
         bail!("{name}: no note to score");
     }
-    let bar = progress(truth.used.len());
+    let bar = progress(Some(truth.used.len()));
     bar.set_message("scoring");
     let scores: Vec<Vec<f32>> = truth
         .used

@@ -181,3 +181,82 @@ fn codes_search_still_works() {
     let out = ok(&icd(&["--table", table.to_str().unwrap(), "codes", "search", "asthma", "-n", "3"], None));
     assert_eq!(out.lines().count(), 3, "{out}");
 }
+
+/// Bad input is that line's rejection, with its line number and what is wrong, never the
+/// run's end: invalid UTF-8, an empty note, a note over the size limit, a repeated id under
+/// `--strict` (without it, a warning).
+#[test]
+fn each_bad_line_is_rejected_alone_and_named() {
+    let dir = bundle_dir("cls");
+    let mut input = Vec::new();
+    input.extend_from_slice(b"{\"id\": \"a\", \"text\": \"Asthma with wheeze.\"}\n");
+    input.extend_from_slice(b"{\"id\": \"b\", \"text\": \"caf\xe9 au lait spots\"}\n"); // Latin-1, not UTF-8
+    input.extend_from_slice(b"{\"id\": \"c\", \"text\": \"   \"}\n");
+    input.extend_from_slice(b"{\"id\": \"d\", \"text\": \"Hypertension. ");
+    input.extend_from_slice("x".repeat(300).as_bytes());
+    input.extend_from_slice(b"\"}\n");
+    input.extend_from_slice(b"{\"id\": \"a\", \"text\": \"Type 2 diabetes.\"}\r\n");
+    input.extend_from_slice(b"{\"id\": \"e\", \"text\": \"Chronic cough.\"}");
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), &input).unwrap();
+    let path = f.path().to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "predict",
+            "--bundle",
+            dir.to_str().unwrap(),
+            "--input",
+            path,
+            "--format",
+            "jsonl",
+            "--top-k",
+            "1",
+            "--no-evidence",
+            "--max-note-bytes",
+            "200",
+        ];
+        args.extend_from_slice(extra);
+        icd(&args, None)
+    };
+    let ids = |o: &Output| -> Vec<String> {
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_str().unwrap().to_string()).collect()
+    };
+
+    let o = run(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(ids(&o), ["a", "a", "e"], "{err}");
+    assert!(err.contains("line 2: skipped: not valid UTF-8 (byte 25 of the line)"), "{err}");
+    assert!(err.contains("line 3: skipped: field `text`: the note is empty"), "{err}");
+    assert!(err.contains("line 4: skipped: field `text`: the note is 314 bytes, over the limit of 200 (--max-note-bytes)"), "{err}");
+    assert!(err.contains("line 5: warning: id \"a\" repeats line 1"), "{err}");
+    assert!(err.contains("coded 3 note(s); skipped 3 bad input line(s)"), "{err}");
+
+    let o = run(&["--strict"]);
+    assert_eq!(ids(&o), ["a", "e"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("line 5: skipped: id \"a\" repeats line 1 (--strict)"), "{err}");
+    assert!(err.contains("skipped 4 bad input line(s)"), "{err}");
+
+    // A single note gets the same checks, as an error.
+    let o = icd(&["predict", "--bundle", dir.to_str().unwrap(), "--text", " \n "], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--text: the note is empty"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Notes are coded and written in batches: more notes than one batch keep their order, and
+/// the CSV header is written once.
+#[test]
+fn a_long_input_streams_in_order() {
+    let dir = bundle_dir("laat");
+    let n = 600;
+    let text: String = (0..n).map(|i| format!("{{\"id\": {i}, \"text\": \"Note {i}: cough and wheeze.\"}}\n")).collect();
+    let o = icd(&["predict", "--bundle", dir.to_str().unwrap(), "--input", "-", "--format", "csv", "--top-k", "1", "--no-evidence"], Some(&text));
+    let out = ok(&o);
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows.len(), n + 1, "one header, one row per note");
+    assert!(rows[0].starts_with("id,rank,code"));
+    for (i, r) in rows[1..].iter().enumerate() {
+        assert!(r.starts_with(&format!("{i},1,")), "row {i}: {r}");
+    }
+}

@@ -21,6 +21,11 @@ use crate::tokenize::NoteTokenizer;
 
 /// Evidence spans returned per code.
 pub const EVIDENCE_TOP_N: usize = 5;
+/// The longest note `icd predict` and the app accept by default (bytes of UTF-8): time grows
+/// with a note's length, and memory with it too (the encoder runs a few windows at a time,
+/// but the label-attention head holds every token). About 150,000 words; the longest real
+/// discharge summaries are a tenth of it.
+pub const MAX_NOTE_BYTES: usize = 1 << 20;
 /// At most this many occlusion passes per note (the `cls` head's evidence).
 pub const MAX_OCCLUSION_SPANS: usize = 40;
 

@@ -29,6 +29,10 @@ pub use linear::{Int8Kernel, Linear};
 use crate::tokenize::{Chunk, Encoded, NoteTokenizer, TokenizeError};
 use weights::Weights;
 
+/// Windows per encoder pass: 8 windows of 512 tokens hold about 100 MB of attention scores
+/// at a time (12 heads), while a single pass over all of a long note's windows grew with it.
+pub const ENCODER_GROUP: usize = 8;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("config.json: {0}")]
@@ -150,7 +154,7 @@ impl IcdModel {
         Ok((enc, chunks, pred))
     }
 
-    /// Runs all chunks of one note as one batch (padded to the longest chunk).
+    /// Runs the chunks of one note, [`ENCODER_GROUP`] at a time through the encoder.
     pub fn forward(&self, chunks: &[Chunk]) -> Result<Prediction, ModelError> {
         if chunks.is_empty() {
             return Err(ModelError::Input("no chunks (an empty note is one [CLS][SEP] chunk)".into()));
@@ -165,22 +169,28 @@ impl IcdModel {
                 return Err(ModelError::Input(format!("chunk {i} has token id {id}, vocab_size is {vocab}")));
             }
         }
-        let (n, s) = (chunks.len(), chunks.iter().map(|c| c.ids.len()).max().expect("non-empty"));
-        let mut ids = vec![self.config.pad_token_id; n * s];
-        let mut mask = vec![0f32; n * s];
-        for (i, c) in chunks.iter().enumerate() {
-            ids[i * s..i * s + c.ids.len()].copy_from_slice(&c.ids);
-            mask[i * s..i * s + c.ids.len()].fill(1.0);
+        // The encoder runs ENCODER_GROUP windows at a time, so its activations (the attention
+        // scores above all, [G, heads, S, S]) stay bounded however long the note; windows are
+        // independent, so the numbers are those of one batch.
+        let mut first = Vec::new(); // cls: [G, 1, H] per group
+        let mut tokens = Vec::new(); // label attention: [len, H] per chunk
+        for group in chunks.chunks(ENCODER_GROUP) {
+            let (ids, mask) = self.batch(group)?;
+            match &self.head {
+                // The head reads [CLS] only: the last layer computes that row alone.
+                Head::Cls(_) => first.push(self.encoder.forward_first(&ids, &mask)?),
+                Head::LabelAttention(_) => {
+                    let hidden = self.encoder.forward(&ids, &mask)?; // [G, S, H]
+                    for (i, c) in group.iter().enumerate() {
+                        tokens.push(hidden.get(i)?.narrow(0, 0, c.ids.len())?);
+                    }
+                }
+            }
         }
-        let ids = Tensor::from_vec(ids, (n, s), &self.device)?;
-        let mask = Tensor::from_vec(mask, (n, s), &self.device)?;
         let (logits, attention) = match &self.head {
-            // The head reads [CLS] only: the last layer computes that row alone.
-            Head::Cls(head) => (head.forward(&self.encoder.forward_first(&ids, &mask)?)?, None), // [C, 1, H]
+            Head::Cls(head) => (head.forward(&Tensor::cat(&first, 0)?)?, None), // [C, 1, H]
             Head::LabelAttention(head) => {
-                let hidden = self.encoder.forward(&ids, &mask)?; // [C, S, H]
-                let parts = chunks.iter().enumerate().map(|(i, c)| hidden.get(i)?.narrow(0, 0, c.ids.len())).collect::<candle_core::Result<Vec<_>>>()?;
-                let hs = Tensor::cat(&parts, 0)?; // [T, H]
+                let hs = Tensor::cat(&tokens, 0)?; // [T, H]
                 let (logits, att) = head.forward(&hs)?;
                 let (n_labels, n_tokens) = att.dims2()?;
                 let weights = att.flatten_all()?.to_vec1::<f32>()?;
@@ -193,6 +203,18 @@ impl IcdModel {
             Objective::Sigmoid => logits.iter().map(|&x| sigmoid(x)).collect(),
         };
         Ok(Prediction { logits, scores, attention })
+    }
+
+    /// Token ids and attention mask of some windows, padded to the longest: `[G, S]` each.
+    fn batch(&self, group: &[Chunk]) -> Result<(Tensor, Tensor), ModelError> {
+        let (n, s) = (group.len(), group.iter().map(|c| c.ids.len()).max().expect("non-empty group"));
+        let mut ids = vec![self.config.pad_token_id; n * s];
+        let mut mask = vec![0f32; n * s];
+        for (i, c) in group.iter().enumerate() {
+            ids[i * s..i * s + c.ids.len()].copy_from_slice(&c.ids);
+            mask[i * s..i * s + c.ids.len()].fill(1.0);
+        }
+        Ok((Tensor::from_vec(ids, (n, s), &self.device)?, Tensor::from_vec(mask, (n, s), &self.device)?))
     }
 }
 

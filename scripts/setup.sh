@@ -16,6 +16,9 @@ if ! "$ICD_CACHE/venv/bin/python" -c "import torch,sys; sys.exit(torch.__version
   "$ICD_CACHE/venv/bin/pip" install -q --disable-pip-version-check "torch==$TORCH_VERSION" numpy
 fi
 "$ICD_CACHE/venv/bin/python" -c "import numpy" 2>/dev/null || "$ICD_CACHE/venv/bin/pip" install -q numpy
+# An independent FHIR R4 validator for the tests of icd serve's FHIR output (serve/tests/http.rs).
+"$ICD_CACHE/venv/bin/python" -c "import fhir.resources,sys; sys.exit(fhir.resources.__version__ != '8.1.0')" 2>/dev/null \
+  || "$ICD_CACHE/venv/bin/pip" install -q --disable-pip-version-check "fhir.resources==8.1.0"
 ln -sfn "$ICD_CACHE/venv" .venv
 phase_end
 

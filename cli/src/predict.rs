@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use icd_core::bundle::{self, Manifest, MANIFEST_FILE};
 use icd_core::dataset::parse_jsonl;
-use icd_core::{CodedLabel, Coder};
+use icd_core::{fhir, CodedLabel, Coder};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -370,9 +370,6 @@ impl Sink {
     }
 }
 
-const ICD10CM_SYSTEM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
-const SCORE_EXTENSION: &str = "https://github.com/icd10-coder/icd10-coder/fhir/StructureDefinition/model-score";
-
 /// A note id as plain text: strings without their JSON quotes, anything else as JSON.
 fn id_text(id: &Value) -> String {
     match id {
@@ -381,37 +378,17 @@ fn id_text(id: &Value) -> String {
     }
 }
 
-/// FHIR R4 Bundle (type collection): one provisional Condition per suggested code; the score
-/// is an extension (valueDecimal) and also in the note text.
+/// FHIR R4 Bundle (type collection) of provisional Conditions ([`icd_core::fhir`]).
 fn fhir_bundle(ok: &[(Value, Vec<CodedLabel>)], coder: &Coder) -> Value {
     let model = coder.manifest().map(|m| m.name.clone()).unwrap_or_default();
-    let mut entries = Vec::new();
-    for (id, preds) in ok {
-        let note_id = id_text(id);
-        for (rank, p) in preds.iter().enumerate() {
-            let evidence: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
-            entries.push(json!({
-                "fullUrl": format!("urn:icd10-coder:{}:{}", note_id.replace(' ', "_"), rank + 1),
-                "resource": {
-                    "resourceType": "Condition",
-                    "extension": [{"url": SCORE_EXTENSION, "valueDecimal": p.score}],
-                    "verificationStatus": {"coding": [{
-                        "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
-                        "code": "provisional"}]},
-                    "code": {
-                        "coding": [{"system": ICD10CM_SYSTEM, "code": p.code, "display": p.description}],
-                        "text": p.description,
-                    },
-                    "subject": {"display": format!("note {note_id}")},
-                    "note": [{"text": format!(
-                        "Suggested by icd10-coder model {model} (rank {}, score {:.4}); evidence: {}{}",
-                        rank + 1, p.score, if evidence.is_empty() { "none".to_string() } else { evidence.join(" | ") },
-                        if p.undocumented.is_empty() { String::new() } else { format!("; not documented: {}", p.undocumented.join(", ")) })}],
-                }
-            }));
-        }
-    }
-    json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    let notes: Vec<fhir::FhirNote> = ok
+        .iter()
+        .map(|(id, preds)| {
+            let key = id_text(id);
+            fhir::FhirNote { subject: fhir::note_subject(&key), key, document: None, predictions: preds }
+        })
+        .collect();
+    fhir::conditions_bundle(&notes, &model)
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {

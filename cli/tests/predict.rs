@@ -135,7 +135,9 @@ fn fhir_is_a_bundle_of_conditions() {
         assert_eq!(r["resourceType"], "Condition");
         let coding = &r["code"]["coding"][0];
         assert_eq!(coding["system"], "http://hl7.org/fhir/sid/icd-10-cm");
-        assert!(coding["code"].is_string() && coding["display"].is_string());
+        assert!(coding["code"].is_string());
+        // The test bundle's labels have no descriptions: FHIR strings are never empty.
+        assert!(coding.get("display").is_none_or(|d| !d.as_str().unwrap().is_empty()), "{coding}");
         assert!(r["extension"][0]["valueDecimal"].is_number());
     }
 }

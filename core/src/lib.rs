@@ -9,6 +9,7 @@
 //! - [`labels`]: a model's label space (a TSV of billable codes), validated against the table.
 //! - [`dataset`]: the JSONL record every dataset uses.
 //! - [`documentation`]: facts a code's title asserts that the note must document (J45.901's exacerbation).
+//! - [`fhir`]: suggested codes as FHIR R4 `Condition` resources (CLI and service).
 //! - [`metrics`]: classification metrics shared by the trainer, `icd eval` and the bundle.
 //! - [`sections`]: chart section headers, and which sections hold the diagnostic statements.
 //! - [`tokenize`]: note tokenization and chunking (shared with the trainer).
@@ -21,6 +22,7 @@ pub mod coder;
 pub mod codes;
 pub mod dataset;
 pub mod documentation;
+pub mod fhir;
 pub mod labels;
 pub mod metrics;
 pub mod model;

@@ -13,7 +13,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use icd_core::CodedLabel;
+use base64::Engine;
+use icd_core::{fhir, CodedLabel};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -29,7 +30,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/model", get(model))
         .route("/v1/code", post(code))
         .route("/v1/batch", post(batch))
+        .route("/fhir/r4/DocumentReference/$code", post(fhir_code))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
@@ -91,8 +94,17 @@ fn route_name(path: &str) -> &'static str {
         "/v1/code" => "/v1/code",
         "/v1/batch" => "/v1/batch",
         "/metrics" => "/metrics",
+        "/fhir/r4/DocumentReference/$code" => "/fhir/r4/DocumentReference/$code",
+        "/openapi.json" => "/openapi.json",
         _ => "other",
     }
+}
+
+/// The routes' contract, kept in the repository (serve/openapi.json).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 /// Authorization, then the request; counted and logged without its body.
@@ -147,7 +159,11 @@ async fn metrics(State(s): Shared) -> impl IntoResponse {
 async fn not_found(req: Request) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
-        format!("no route {} {}; the routes are GET /healthz, GET /v1/model, POST /v1/code, POST /v1/batch, GET /metrics", req.method(), req.uri().path()),
+        format!(
+            "no route {} {}; the routes are GET /healthz, GET /v1/model, POST /v1/code, POST /v1/batch, POST /fhir/r4/DocumentReference/$code, GET /metrics, GET /openapi.json",
+            req.method(),
+            req.uri().path()
+        ),
     )
 }
 
@@ -329,6 +345,125 @@ async fn batch(
     let mut r = Response::new(Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)));
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-ndjson"));
     Ok(r)
+}
+
+/// A FHIR error answer: an `OperationOutcome` (`application/fhir+json`).
+fn outcome(status: StatusCode, code: &str, diagnostics: &str, expression: Option<&str>) -> Response {
+    let mut r = (status, Json(fhir::operation_outcome(code, diagnostics, expression))).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/fhir+json"));
+    r
+}
+
+/// The note of a `DocumentReference`: the first `content.attachment` that is plain text with
+/// inline `data` (base64). `Err`: (FHIRPath, what is wrong).
+fn document_text(doc: &Value, path: &str) -> Result<String, (String, String)> {
+    if doc["resourceType"] != "DocumentReference" {
+        return Err((path.to_string(), format!("expected a DocumentReference, got {}", doc["resourceType"])));
+    }
+    let Some(content) = doc["content"].as_array().filter(|c| !c.is_empty()) else {
+        return Err((format!("{path}.content"), "DocumentReference.content is required (1..*)".into()));
+    };
+    let mut url_only = None;
+    for (j, c) in content.iter().enumerate() {
+        let a = &c["attachment"];
+        let at = format!("{path}.content[{j}].attachment");
+        let plain = a["contentType"].as_str().is_none_or(|t| t.to_ascii_lowercase().starts_with("text/plain"));
+        if !plain {
+            continue;
+        }
+        let Some(data) = a["data"].as_str() else {
+            if a.get("url").is_some() {
+                url_only = Some(at);
+            }
+            continue;
+        };
+        let bytes = base64::engine::general_purpose::STANDARD.decode(data.trim()).map_err(|e| (format!("{at}.data"), format!("not valid base64: {e}")))?;
+        return String::from_utf8(bytes)
+            .map_err(|e| (format!("{at}.data"), format!("the decoded note is not UTF-8 text (byte {})", e.utf8_error().valid_up_to() + 1)));
+    }
+    Err(match url_only {
+        Some(at) => {
+            (format!("{at}.url"), "attachment.url is not fetched (the service reaches nothing outside); send the note as attachment.data, base64".into())
+        }
+        None => (format!("{path}.content"), "no text/plain attachment with data (base64) to code".into()),
+    })
+}
+
+/// `POST /fhir/r4/DocumentReference/$code`: a DocumentReference, or a Bundle of them, in; a
+/// Bundle of provisional Conditions out (each linked to its document and patient).
+async fn fhir_code(State(s): Shared, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(r) => return outcome(r.status(), "too-long", &ApiError::body(r, s.config.max_body_bytes).message, None),
+    };
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return outcome(StatusCode::BAD_REQUEST, "invalid", &format!("invalid JSON: {e}"), None),
+    };
+    let docs: Vec<(String, &Value)> = match v["resourceType"].as_str() {
+        Some("DocumentReference") => vec![("DocumentReference".into(), &v)],
+        Some("Bundle") => v["entry"]
+            .as_array()
+            .map(|e| e.iter().enumerate().map(|(i, e)| (format!("Bundle.entry[{i}].resource"), &e["resource"])).collect())
+            .unwrap_or_default(),
+        other => {
+            return outcome(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                &format!("expected a DocumentReference or a Bundle of them, got resourceType {}", other.map_or("(none)".into(), |o| format!("{o:?}"))),
+                None,
+            )
+        }
+    };
+    if docs.is_empty() {
+        return outcome(StatusCode::BAD_REQUEST, "required", "the Bundle has no entry to code", Some("Bundle.entry"));
+    }
+    let mut notes = Vec::with_capacity(docs.len());
+    for (path, doc) in &docs {
+        let text = match document_text(doc, path) {
+            Ok(t) => t,
+            Err((at, m)) => return outcome(StatusCode::BAD_REQUEST, "invalid", &m, Some(&at)),
+        };
+        if let Err((status, m)) = check_text(&text, s.config.max_note_bytes) {
+            let code = if status == StatusCode::PAYLOAD_TOO_LARGE { "too-long" } else { "required" };
+            return outcome(status, code, &m.replace("field `text`", "the note"), Some(path));
+        }
+        notes.push(text);
+    }
+    let _admitted = match admit(&s) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut r = outcome(e.status, "transient", &e.message, None);
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return r;
+        }
+    };
+    let top_k = s.config.default_top_k.min(s.coder.labels().len());
+    let mut coded = Vec::with_capacity(notes.len());
+    for text in notes {
+        match code_note(s.clone(), text, top_k, true).await {
+            Ok(p) => coded.push(p),
+            Err((status, m)) => return outcome(status, if status == StatusCode::GATEWAY_TIMEOUT { "timeout" } else { "exception" }, &m, None),
+        }
+    }
+    let fhir_notes: Vec<fhir::FhirNote> = docs
+        .iter()
+        .zip(&coded)
+        .enumerate()
+        .map(|(i, ((_, doc), preds))| {
+            let key = doc["id"].as_str().map_or_else(|| format!("document-{}", i + 1), str::to_string);
+            fhir::FhirNote {
+                subject: if doc["subject"].is_object() { doc["subject"].clone() } else { fhir::note_subject(&key) },
+                document: doc["id"].as_str().map(|id| json!({"reference": format!("DocumentReference/{id}")})),
+                key,
+                predictions: preds,
+            }
+        })
+        .collect();
+    let name = s.model["name"].as_str().unwrap_or_default().to_string();
+    let mut r = Json(fhir::conditions_bundle(&fhir_notes, &name)).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/fhir+json"));
+    r
 }
 
 #[cfg(test)]

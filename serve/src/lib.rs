@@ -5,7 +5,9 @@
 //! - `POST /v1/code` `{"text", "top_k", "evidence"}` → `{"predictions", "model"}`;
 //! - `POST /v1/batch`: JSONL `{"id", "text"}` lines in, JSONL out in input order, streamed;
 //!   a bad line gets `{"id", "error", "line"}` in its place and never stops the batch;
-//! - `GET /healthz`, `GET /v1/model`, `GET /metrics` (Prometheus text).
+//! - `POST /fhir/r4/DocumentReference/$code`: FHIR R4 documents in, provisional Conditions out;
+//! - `GET /healthz`, `GET /v1/model`, `GET /metrics` (Prometheus text), `GET /openapi.json`
+//!   (`serve/openapi.json`, the contract).
 //!
 //! Limits answer with an error that names them: the body size (413), the note size (413), a
 //! bounded queue (503 with `Retry-After`), a request timeout (504); invalid JSON or UTF-8 is a
@@ -25,7 +27,7 @@ use icd_core::Coder;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-pub use api::router;
+pub use api::{router, OPENAPI};
 pub use metrics::Metrics;
 
 /// How the service runs; `Default` is what `icd serve` starts with.

@@ -251,3 +251,136 @@ fn a_full_queue_answers_503_with_retry_after() {
     assert!(metrics.contains("icd_rejected_busy_total "), "{metrics}");
     assert!(!metrics.contains("icd_rejected_busy_total 0"), "{metrics}");
 }
+
+/// Validates FHIR JSON with an independent implementation: the PyPI `fhir.resources` R4B
+/// models (installed into the project venv by scripts/setup.sh). Panics with the validator's
+/// message when the resource is not valid.
+fn validate_fhir(resource: &Value) {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    let script = "import json,sys,importlib\n\
+        v=json.load(sys.stdin); t=v['resourceType']\n\
+        mod={'Bundle':'bundle','OperationOutcome':'operationoutcome'}[t]\n\
+        cls=getattr(importlib.import_module('fhir.resources.R4B.'+mod), t)\n\
+        cls.model_validate(v)\n";
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/setup.sh (it installs fhir.resources into the venv)", python.display()));
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(resource.to_string().as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "not valid FHIR R4: {}\n{resource}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn document(id: &str, text: &str) -> Value {
+    use base64::Engine;
+    json!({
+        "resourceType": "DocumentReference",
+        "id": id,
+        "status": "current",
+        "subject": {"reference": "Patient/p1"},
+        "content": [{"attachment": {"contentType": "text/plain; charset=utf-8", "data": base64::engine::general_purpose::STANDARD.encode(text)}}],
+    })
+}
+
+#[test]
+fn fhir_documents_in_conditions_out_valid_r4() {
+    let base = start(Config::default());
+    let url = format!("{base}/fhir/r4/DocumentReference/$code");
+    let post = |v: &Value| send("POST", &url, Some(v.to_string().as_bytes()), None);
+
+    let a = post(&document("d1", ASTHMA));
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.headers["content-type"], "application/fhir+json");
+    let b = a.json();
+    validate_fhir(&b);
+    let entries = b["entry"].as_array().unwrap();
+    assert!(!entries.is_empty());
+    for e in entries {
+        let c = &e["resource"];
+        assert_eq!(c["subject"]["reference"], "Patient/p1", "the document's patient");
+        assert_eq!(c["evidence"][0]["detail"][0]["reference"], "DocumentReference/d1");
+        assert_eq!(c["verificationStatus"]["coding"][0]["code"], "provisional");
+    }
+
+    // A Bundle of two documents: each one's Conditions point at it.
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": document("d1", ASTHMA)}, {"resource": document("d2", "Type 2 diabetes mellitus on metformin.")}]});
+    let b = post(&bundle).json();
+    validate_fhir(&b);
+    let docs: std::collections::BTreeSet<&str> =
+        b["entry"].as_array().unwrap().iter().map(|e| e["resource"]["evidence"][0]["detail"][0]["reference"].as_str().unwrap()).collect();
+    assert_eq!(docs.into_iter().collect::<Vec<_>>(), ["DocumentReference/d1", "DocumentReference/d2"]);
+
+    // Invalid input: an OperationOutcome that says what and where, itself valid FHIR.
+    let mut bad_b64 = document("d3", ASTHMA);
+    bad_b64["content"][0]["attachment"]["data"] = json!("not base64!");
+    let mut url_only = document("d4", ASTHMA);
+    url_only["content"][0]["attachment"] = json!({"contentType": "text/plain", "url": "https://ehr.example/notes/4"});
+    for (input, expression, words) in [
+        (json!({"resourceType": "Patient"}), None, "expected a DocumentReference or a Bundle"),
+        (bad_b64, Some("DocumentReference.content[0].attachment.data"), "not valid base64"),
+        (url_only, Some("DocumentReference.content[0].attachment.url"), "is not fetched"),
+        (
+            json!({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": document("d5", "  ")}]}),
+            Some("Bundle.entry[0].resource"),
+            "the note is empty",
+        ),
+    ] {
+        let a = post(&input);
+        assert_eq!(a.status, 400, "{}", a.body);
+        let o = a.json();
+        validate_fhir(&o);
+        assert_eq!(o["resourceType"], "OperationOutcome");
+        assert!(o["issue"][0]["diagnostics"].as_str().unwrap().contains(words), "{o}");
+        assert_eq!(o["issue"][0]["expression"][0].as_str(), expression, "{o}");
+    }
+    let a = send("POST", &url, Some(b"{not json"), None);
+    assert_eq!(a.status, 400);
+    validate_fhir(&a.json());
+}
+
+/// The OpenAPI document is served as kept in the repository, and names every route the server
+/// answers (and no other).
+#[test]
+fn the_openapi_document_covers_every_route() {
+    let base = start(Config::default());
+    let a = send("GET", &format!("{base}/openapi.json"), None, None);
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body, icd_serve::OPENAPI);
+    let doc = a.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    for p in &paths {
+        let method = doc["paths"][p].as_object().unwrap().keys().next().unwrap().to_uppercase();
+        let body = (method == "POST").then_some(b"{}".as_slice());
+        let answer = send(&method, &format!("{base}{p}"), body, None);
+        assert_ne!(answer.status, 404, "{method} {p} is documented but not served: {}", answer.body);
+    }
+    let nf = send("GET", &format!("{base}/nope"), None, None).json();
+    let listed = nf["error"].as_str().unwrap();
+    for p in &paths {
+        assert!(listed.contains(p), "the 404 message lists {p}: {listed}");
+    }
+}
+
+/// A note that takes longer than the timeout gets 504 (a line error in a batch), and the
+/// service goes on answering.
+#[test]
+fn a_slow_note_times_out_with_504() {
+    let base = start(Config { timeout: Duration::from_millis(1), ..Config::default() });
+    let long = format!("{ASTHMA} {}", "Chronic cough for months, worse at night. ".repeat(60));
+    let a = send("POST", &format!("{base}/v1/code"), Some(json!({"text": long}).to_string().as_bytes()), None);
+    assert_eq!(a.status, 504, "{}", a.body);
+    assert!(a.json()["error"].as_str().unwrap().contains("longer than the limit of 0.001 s"), "{}", a.body);
+    let batch = format!("{}\n", json!({"id": "slow", "text": long}));
+    let b = send("POST", &format!("{base}/v1/batch"), Some(batch.as_bytes()), None);
+    assert_eq!(b.status, 200);
+    let line: Value = serde_json::from_str(b.body.trim()).unwrap();
+    assert_eq!((line["id"].as_str(), line["line"].as_u64()), (Some("slow"), Some(1)), "{line}");
+    assert!(line["error"].as_str().unwrap().contains("longer than the limit"), "{line}");
+    assert_eq!(send("GET", &format!("{base}/healthz"), None, None).status, 200);
+}

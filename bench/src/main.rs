@@ -25,6 +25,20 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         repeats: usize,
     },
+    /// `icd serve` under load over loopback: notes/s and p50/p99 latency per client count and
+    /// note length, beside coding the same notes in-process on all cores (what `icd predict`
+    /// does); then a burst against a small queue (503s, every request answered)
+    Serve {
+        #[arg(long)]
+        bundle: PathBuf,
+        #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+        clients: Vec<usize>,
+        #[arg(long, value_delimiter = ',', default_value = "128,512")]
+        tokens: Vec<usize>,
+        /// Requests per (clients, tokens) cell
+        #[arg(long, default_value_t = 48)]
+        requests: usize,
+    },
     /// ms per note at 128/256/512 tokens: f32 checkpoint vs int8 bundle, 1 and 2 threads
     Predict {
         /// Bundle folder
@@ -74,6 +88,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Serve { bundle, clients, tokens, requests } => serve_load(&bundle, &clients, &tokens, requests),
         Command::Codes { table, repeats } => {
             let bytes = std::fs::read(&table).with_context(|| format!("reading {} (run scripts/setup.sh)", table.display()))?;
             let mut load = Vec::new();
@@ -159,5 +174,104 @@ fn predict_worker(bundle: &Path, checkpoint: Option<&Path>, tokens: &[usize], re
         }
         println!("{line}");
     }
+    Ok(())
+}
+
+fn load_coder(bundle: &Path) -> Result<Coder> {
+    let manifest_json = read(&bundle.join("manifest.json"))?;
+    let manifest = Manifest::from_json(&manifest_json)?;
+    let files: HashMap<String, Vec<u8>> = manifest.files.keys().map(|n| Ok((n.clone(), read(&bundle.join(n))?))).collect::<Result<_>>()?;
+    Ok(Coder::from_bundle(&manifest_json, &files)?)
+}
+
+/// Peak resident memory of this process so far (Linux), MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// `n` requests from `clients` threads; (wall seconds, sorted latencies in ms, status counts).
+fn hammer(url: &str, body: &str, clients: usize, n: usize) -> (f64, Vec<f64>, HashMap<u16, usize>) {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let t0 = Instant::now();
+    let results: Vec<(f64, u16)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                s.spawn(|| {
+                    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                    let mut out = Vec::new();
+                    while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                        let t = Instant::now();
+                        let status = match agent.post(url).send(body) {
+                            Ok(mut r) => {
+                                let _ = r.body_mut().read_to_string();
+                                r.status().as_u16()
+                            }
+                            Err(_) => 0, // no answer at all
+                        };
+                        out.push((t.elapsed().as_secs_f64() * 1e3, status));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("client thread")).collect()
+    });
+    let wall = t0.elapsed().as_secs_f64();
+    let mut lat: Vec<f64> = results.iter().map(|r| r.0).collect();
+    lat.sort_by(f64::total_cmp);
+    let mut statuses = HashMap::new();
+    for (_, s) in &results {
+        *statuses.entry(*s).or_default() += 1;
+    }
+    (wall, lat, statuses)
+}
+
+fn start_server(coder: Coder, config: icd_serve::Config) -> Result<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send");
+            icd_serve::serve(listener, icd_serve::AppState::new(coder, config)).await.expect("serve");
+        });
+    });
+    Ok(format!("http://{}", rx.recv()?))
+}
+
+fn serve_load(bundle: &Path, clients: &[usize], tokens: &[usize], requests: usize) -> Result<()> {
+    use rayon::prelude::*;
+    let probe = load_coder(bundle)?;
+    let config = icd_serve::Config::default();
+    println!("icd serve on loopback, {} workers, queue {}; {requests} requests per cell, no evidence, top 10", config.workers, config.queue);
+    let base = start_server(load_coder(bundle)?, config)?;
+    let url = format!("{base}/v1/code");
+    println!("{:>7} {:>8} {:>9} {:>9} {:>9} {:>10}", "tokens", "clients", "notes/s", "p50 ms", "p99 ms", "statuses");
+    for &n in tokens {
+        let text = note_of(&probe, n)?;
+        let body = serde_json::json!({"text": text, "evidence": false, "top_k": 10}).to_string();
+        hammer(&url, &body, 1, 2); // warm-up
+        for &c in clients {
+            let (wall, lat, statuses) = hammer(&url, &body, c, requests);
+            let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
+            println!("{:>7} {c:>8} {:>9.1} {:>9.1} {:>9.1} {:>10}", n + 2, requests as f64 / wall, pct(0.5), pct(0.99), format!("{statuses:?}"));
+        }
+        // The anchor: the same notes coded in this process on all cores, as `icd predict` does.
+        let t0 = Instant::now();
+        (0..requests).into_par_iter().try_for_each(|_| probe.code_with(&text, 10, false).map(|_| ()))?;
+        println!("{:>7} {:>8} {:>9.1}   (in-process, rayon on all cores: the icd predict anchor)", n + 2, "-", requests as f64 / t0.elapsed().as_secs_f64());
+    }
+    println!("peak memory of this process (server + clients + anchor): {:.0} MB", peak_rss_mb());
+
+    // A burst beyond the queue: 1 worker, queue 4, 32 clients. Every request must be answered.
+    let small = icd_serve::Config { workers: 1, queue: 4, ..icd_serve::Config::default() };
+    let base = start_server(load_coder(bundle)?, small)?;
+    let text = note_of(&probe, 128)?;
+    let body = serde_json::json!({"text": text, "evidence": false}).to_string();
+    let (wall, _, statuses) = hammer(&format!("{base}/v1/code"), &body, 32, 320);
+    println!("burst: 32 clients, 320 requests, 1 worker + queue 4: {statuses:?} in {wall:.1} s (0 = no answer)");
     Ok(())
 }

@@ -19,6 +19,8 @@ fi
 # An independent FHIR R4 validator for the tests of icd serve's FHIR output (serve/tests/http.rs).
 "$ICD_CACHE/venv/bin/python" -c "import fhir.resources,sys; sys.exit(fhir.resources.__version__ != '8.1.0')" 2>/dev/null \
   || "$ICD_CACHE/venv/bin/pip" install -q --disable-pip-version-check "fhir.resources==8.1.0"
+# A YAML parser for the test of the Kubernetes manifests (cli/tests/deploy.rs).
+"$ICD_CACHE/venv/bin/python" -c "import yaml" 2>/dev/null || "$ICD_CACHE/venv/bin/pip" install -q --disable-pip-version-check "PyYAML==6.0.2"
 ln -sfn "$ICD_CACHE/venv" .venv
 phase_end
 

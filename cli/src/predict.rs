@@ -54,9 +54,19 @@ pub struct PredictArgs {
     /// grow with a note's length
     #[arg(long, default_value_t = icd_core::coder::MAX_NOTE_BYTES)]
     max_note_bytes: usize,
-    /// Reject a JSONL line whose id repeats an earlier line's (default: warn and code it)
+    /// Reject a JSONL line whose id repeats an earlier line's (default: warn and code it;
+    /// with --shard, within the shard)
     #[arg(long)]
     strict: bool,
+    /// Write the output to this file (complete or absent: it is written as FILE.partial and
+    /// renamed at the end) instead of standard output
+    #[arg(long, short = 'o')]
+    output: Option<PathBuf>,
+    /// Code only the K-th of N contiguous shares of --input's lines (K from 0): N processes
+    /// or machines (a Kubernetes Indexed Job) code a file together; their outputs,
+    /// concatenated in K order, are one run's
+    #[arg(long, value_name = "K/N", value_parser = parse_shard, requires = "input")]
+    shard: Option<Shard>,
 }
 
 #[derive(Args)]
@@ -124,7 +134,14 @@ const BATCH: usize = 256;
 /// Where the notes come from: one note (`--text`, FILE, stdin) or JSONL lines, read as a stream.
 enum Source {
     One(Option<Note>),
-    Jsonl { name: String, lines: std::io::Split<Box<dyn BufRead>>, line_no: usize, seen: HashMap<String, usize> },
+    Jsonl {
+        name: String,
+        lines: std::io::Split<Box<dyn BufRead>>,
+        line_no: usize,
+        seen: HashMap<String, usize>,
+        /// The lines (1-based, end excluded) this process codes (`--shard`); others are skipped.
+        range: (usize, usize),
+    },
 }
 
 /// Input problems met while reading: reported on stderr with their line, never fatal.
@@ -159,7 +176,17 @@ impl Source {
             let f = std::fs::File::open(input).with_context(|| format!("reading {}", input.display()))?;
             (input.display().to_string(), Box::new(BufReader::new(f)))
         };
-        Ok(Source::Jsonl { name, lines: reader.split(b'\n'), line_no: 0, seen: HashMap::new() })
+        let range = match args.shard {
+            None => (1, usize::MAX),
+            Some(Shard { index, count }) => {
+                if input.as_os_str() == "-" {
+                    bail!("--shard needs a file (--input FILE): the lines are counted before coding");
+                }
+                let lines = count_lines(input)?;
+                (index * lines / count + 1, (index + 1) * lines / count + 1)
+            }
+        };
+        Ok(Source::Jsonl { name, lines: reader.split(b'\n'), line_no: 0, seen: HashMap::new(), range })
     }
 
     /// Up to `n` notes; bad lines are reported and counted in `rej`, then skipped.
@@ -167,11 +194,14 @@ impl Source {
         let mut out = Vec::new();
         match self {
             Source::One(note) => out.extend(note.take()),
-            Source::Jsonl { name, lines, line_no, seen } => {
-                while out.len() < n {
+            Source::Jsonl { name, lines, line_no, seen, range } => {
+                while out.len() < n && *line_no + 1 < range.1 {
                     let Some(line) = lines.next() else { break };
                     let line = line.with_context(|| format!("reading {name}"))?;
                     *line_no += 1;
+                    if *line_no < range.0 {
+                        continue;
+                    }
                     match parse_line(&line, max_bytes) {
                         Ok(None) => {}
                         Ok(Some(note)) => {
@@ -198,6 +228,40 @@ impl Source {
         }
         Ok(out)
     }
+}
+
+/// `--shard K/N`: this process codes the K-th of N contiguous shares of the input's lines
+/// (K from 0), so the outputs of K = 0..N, concatenated in order, are one run's output.
+#[derive(Debug, Clone, Copy)]
+pub struct Shard {
+    index: usize,
+    count: usize,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let (k, n) = s.split_once('/').ok_or_else(|| format!("{s:?}: expected K/N, e.g. 0/4"))?;
+    let (index, count): (usize, usize) = (k.trim().parse().map_err(|e| format!("{k:?}: {e}"))?, n.trim().parse().map_err(|e| format!("{n:?}: {e}"))?);
+    if count == 0 || index >= count {
+        return Err(format!("{s:?}: K must be 0 to N-1 and N at least 1"));
+    }
+    Ok(Shard { index, count })
+}
+
+/// Lines of a file, as `split(b'\n')` yields them (a last line without a newline counts).
+fn count_lines(path: &Path) -> Result<usize> {
+    let mut r = BufReader::new(std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?);
+    let (mut lines, mut last) = (0, b'\n');
+    loop {
+        let buf = r.fill_buf().with_context(|| format!("reading {}", path.display()))?;
+        if buf.is_empty() {
+            break;
+        }
+        lines += buf.iter().filter(|&&b| b == b'\n').count();
+        last = *buf.last().expect("non-empty");
+        let n = buf.len();
+        r.consume(n);
+    }
+    Ok(lines + usize::from(last != b'\n'))
 }
 
 /// A JSONL line: `Ok(None)` for a blank line, `Err` says what is wrong with it.
@@ -229,8 +293,13 @@ pub fn predict(args: PredictArgs) -> Result<usize> {
     let coder = load_bundle(&args.bundle)?;
     let mut source = Source::open(&args)?;
     let mut rej = Rejections::default();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    // --output: written to FILE.partial and renamed at the end, so a run that dies (a killed
+    // pod) never leaves a file that looks complete.
+    let partial = args.output.as_ref().map(|p| PathBuf::from(format!("{}.partial", p.display())));
+    let mut out: std::io::BufWriter<Box<dyn Write>> = std::io::BufWriter::new(match &partial {
+        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    });
     let mut sink = Sink::new(args.format, args.input.is_some());
     let bar = progress(args.input.is_none().then_some(1));
     bar.set_message("coding");
@@ -266,6 +335,10 @@ pub fn predict(args: PredictArgs) -> Result<usize> {
     bar.finish_and_clear();
     sink.finish(&mut out, &coder)?;
     out.flush()?;
+    drop(out);
+    if let (Some(tmp), Some(dest)) = (&partial, &args.output) {
+        std::fs::rename(tmp, dest).with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
+    }
     let bad_lines = rej.bad_lines;
     if args.input.is_some() || bad_lines + failed > 0 {
         eprintln!("coded {coded} note(s); skipped {bad_lines} bad input line(s) and {failed} note(s) that failed");

@@ -262,3 +262,65 @@ fn a_long_input_streams_in_order() {
         assert!(r.starts_with(&format!("{i},1,")), "row {i}: {r}");
     }
 }
+
+/// `--shard K/N` (what the Kubernetes Indexed Job in deploy/k8s/code-job.yaml runs): N
+/// processes over one file, their `--output` files concatenated in K order equal one run,
+/// bad lines included (each reported by the shard that holds it, with its line number).
+#[test]
+fn sharded_runs_concatenate_to_one_run() {
+    let dir = bundle_dir("cls");
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("notes.jsonl");
+    let mut text: String = (0..23).map(|i| format!("{{\"id\": {i}, \"text\": \"Note {i}: hypertension and cough.\"}}\n")).collect();
+    text.push_str("not json\n{\"id\": 99, \"text\": \"Asthma.\"}"); // a bad line, and no final newline
+    std::fs::write(&input, &text).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args =
+            vec!["predict", "--bundle", dir.to_str().unwrap(), "--input", input.to_str().unwrap(), "--format", "jsonl", "--top-k", "2", "--no-evidence"];
+        args.extend_from_slice(extra);
+        icd(&args, None)
+    };
+    let whole = run(&[]);
+    assert_eq!(whole.status.code(), Some(2));
+    let n = 4;
+    let shards: Vec<_> = (0..n)
+        .map(|k| {
+            let out = tmp.path().join(format!("part-{k}.jsonl"));
+            let (shard, o) = (format!("{k}/{n}"), out.to_str().unwrap().to_string());
+            let (dir, input) = (dir.clone(), input.clone());
+            std::thread::spawn(move || {
+                let args = [
+                    "predict",
+                    "--bundle",
+                    dir.to_str().unwrap(),
+                    "--input",
+                    input.to_str().unwrap(),
+                    "--format",
+                    "jsonl",
+                    "--top-k",
+                    "2",
+                    "--no-evidence",
+                    "--shard",
+                    &shard,
+                    "--output",
+                    &o,
+                ];
+                (icd(&args, None), out)
+            })
+        })
+        .collect();
+    let mut merged = String::new();
+    let mut errors = String::new();
+    for h in shards {
+        let (o, out) = h.join().unwrap();
+        assert!(o.stdout.is_empty(), "--output takes the codes off stdout");
+        assert!(!Path::new(&format!("{}.partial", out.display())).exists());
+        merged.push_str(&std::fs::read_to_string(&out).unwrap());
+        errors.push_str(&String::from_utf8_lossy(&o.stderr));
+    }
+    assert_eq!(merged, String::from_utf8(whole.stdout).unwrap());
+    assert_eq!(merged.lines().count(), 24);
+    assert!(errors.contains("line 24: skipped"), "{errors}");
+    let o = icd(&["predict", "--bundle", dir.to_str().unwrap(), "--input", input.to_str().unwrap(), "--shard", "4/4"], None);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("K must be 0 to N-1"), "{}", String::from_utf8_lossy(&o.stderr));
+}

@@ -38,6 +38,9 @@ enum Command {
         /// Requests per (clients, tokens) cell
         #[arg(long, default_value_t = 48)]
         requests: usize,
+        /// The `icd` binary, to time `icd predict --input` on the same notes as a second anchor
+        #[arg(long)]
+        icd: Option<PathBuf>,
     },
     /// ms per note at 128/256/512 tokens: f32 checkpoint vs int8 bundle, 1 and 2 threads
     Predict {
@@ -88,7 +91,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Serve { bundle, clients, tokens, requests } => serve_load(&bundle, &clients, &tokens, requests),
+        Command::Serve { bundle, clients, tokens, requests, icd } => serve_load(&bundle, &clients, &tokens, requests, icd.as_deref()),
         Command::Codes { table, repeats } => {
             let bytes = std::fs::read(&table).with_context(|| format!("reading {} (run scripts/setup.sh)", table.display()))?;
             let mut load = Vec::new();
@@ -242,7 +245,7 @@ fn start_server(coder: Coder, config: icd_serve::Config) -> Result<String> {
     Ok(format!("http://{}", rx.recv()?))
 }
 
-fn serve_load(bundle: &Path, clients: &[usize], tokens: &[usize], requests: usize) -> Result<()> {
+fn serve_load(bundle: &Path, clients: &[usize], tokens: &[usize], requests: usize, icd: Option<&Path>) -> Result<()> {
     use rayon::prelude::*;
     let probe = load_coder(bundle)?;
     let config = icd_serve::Config::default();
@@ -263,6 +266,31 @@ fn serve_load(bundle: &Path, clients: &[usize], tokens: &[usize], requests: usiz
         let t0 = Instant::now();
         (0..requests).into_par_iter().try_for_each(|_| probe.code_with(&text, 10, false).map(|_| ()))?;
         println!("{:>7} {:>8} {:>9.1}   (in-process, rayon on all cores: the icd predict anchor)", n + 2, "-", requests as f64 / t0.elapsed().as_secs_f64());
+        if let Some(icd) = icd {
+            // The binary itself, loading the bundle included, on the same notes.
+            let dir = std::env::temp_dir().join(format!("icd-bench-serve-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let input = dir.join("notes.jsonl");
+            let lines: String = (0..requests).map(|i| format!("{}\n", serde_json::json!({"id": i, "text": text}))).collect();
+            std::fs::write(&input, lines)?;
+            let t0 = Instant::now();
+            let o = std::process::Command::new(icd)
+                .args(["predict", "--format", "jsonl", "--no-evidence", "--top-k", "10", "--bundle"])
+                .arg(bundle)
+                .arg("--input")
+                .arg(&input)
+                .output()?;
+            if !o.status.success() {
+                bail!("icd predict failed: {}", String::from_utf8_lossy(&o.stderr));
+            }
+            println!(
+                "{:>7} {:>8} {:>9.1}   (`icd predict --input`, {requests} notes, bundle load included)",
+                n + 2,
+                "-",
+                requests as f64 / t0.elapsed().as_secs_f64()
+            );
+            std::fs::remove_dir_all(&dir)?;
+        }
     }
     println!("peak memory of this process (server + clients + anchor): {:.0} MB", peak_rss_mb());
 

@@ -1,5 +1,6 @@
 //! `icd serve`: reads the bundle and the token file, then runs the service (`icd-serve`).
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,6 +42,7 @@ pub struct ServeArgs {
 pub fn serve(args: ServeArgs) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     let coder = load_bundle(&args.bundle)?;

@@ -44,7 +44,7 @@ fn batch_body(notes: &[(usize, String)]) -> Vec<u8> {
 }
 
 fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+    ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(std::time::Duration::from_secs(120))).build().into()
 }
 
 #[test]
@@ -92,4 +92,36 @@ fn a_killed_batch_resumes_with_every_note_once_in_order() {
     server.wait().unwrap();
     assert_eq!(got, reference, "every note once, in order, with the same codes");
     std::io::stdout().flush().unwrap();
+}
+
+/// The service's log names routes, statuses and times, never a note's words, whatever the
+/// request (coded, refused, or a batch with a bad line).
+#[test]
+fn the_log_never_holds_note_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    test_bundle(tmp.path());
+    // The log goes to a file: a pipe nobody reads while the server runs would fill and stall it.
+    let log_path = tmp.path().join("serve.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_icd"))
+        .args(["serve", "--bundle", tmp.path().to_str().unwrap(), "--addr", "127.0.0.1:0", "--max-note-bytes", "400"])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    let secret = "Zanzibarite-pneumonitis-7731";
+    let a = agent();
+    let post = |path: &str, body: String| a.post(format!("{url}{path}")).send(body.as_bytes()).unwrap().status().as_u16();
+    assert_eq!(post("/v1/code", json!({"text": format!("{secret} with cough.")}).to_string()), 200);
+    assert_eq!(post("/v1/code", json!({"text": format!("{secret} {}", "x".repeat(500))}).to_string()), 413);
+    assert_eq!(post("/v1/code", format!("{{\"text\": \"{secret}\", \"bogus\": 1}}")), 400);
+    assert_eq!(post("/v1/batch", format!("{}\n{{\"id\": 2, \"text\": {secret}}}\n", json!({"id": 1, "text": secret}))), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("/v1/code") && log.contains("status=413"), "the log is written: {log}");
+    assert!(!log.contains("Zanzibarite"), "note text in the log:\n{log}");
 }

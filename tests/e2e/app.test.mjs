@@ -234,6 +234,23 @@ test("a code asserting a fact the note does not document ranks below the plain c
   });
 });
 
+test("a paste over the note limit gets a clear message, and the page goes on coding", needsModel, async () => {
+  await withApp({}, async ({ page, errors }) => {
+    await modelReady(page);
+    const huge = "Chronic cough and shortness of breath. ".repeat(30_000); // 1.17 MB
+    await page.fill("#note", huge);
+    await page.focus("#note");
+    await page.keyboard.press("Control+Enter");
+    const alert = page.locator("p.error[role=alert]");
+    await alert.waitFor();
+    assert.match(await alert.innerText(), /The note is 1170000 bytes; the limit is 1048576/);
+    await page.fill("#note", ASTHMA);
+    await page.keyboard.press("Control+Enter");
+    await page.locator('#predictions li[data-code="J45.909"]').first().waitFor();
+    assert.deepEqual(errors, []);
+  });
+});
+
 test("a tampered bundle is refused with a visible error", needsModel, async () => {
   const tamper = (rel, bytes) => {
     if (rel !== "bundle/model.gguf") return bytes;

@@ -52,9 +52,20 @@ impl ApiError {
         Self { status, message: message.into(), fields: json!({}), retry_after: false }
     }
 
-    fn bad_json(e: &serde_json::Error) -> Self {
-        let mut err = Self::new(StatusCode::BAD_REQUEST, format!("invalid request body: {e}"));
-        err.fields = json!({"line": e.line(), "column": e.column()});
+    /// A body that is not the expected JSON: the message, the field (a path such as `text`,
+    /// when the JSON is well formed but a value is wrong) and the position.
+    fn bad_json(e: &serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let inner = e.inner();
+        let path = e.path().to_string();
+        let mut err = if path.is_empty() || path == "." {
+            Self::new(StatusCode::BAD_REQUEST, format!("invalid request body: {inner}"))
+        } else {
+            Self::new(StatusCode::BAD_REQUEST, format!("invalid request body: field `{path}`: {inner}"))
+        };
+        err.fields = json!({"line": inner.line(), "column": inner.column()});
+        if !(path.is_empty() || path == ".") {
+            err.fields["field"] = json!(path);
+        }
         err
     }
 
@@ -239,7 +250,7 @@ async fn code_note(s: Arc<AppState>, text: String, top_k: usize, evidence: bool)
 
 async fn code(State(s): Shared, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
     let body = body.map_err(|r| ApiError::body(r, s.config.max_body_bytes))?;
-    let req: CodeRequest = serde_json::from_slice(&body).map_err(|e| ApiError::bad_json(&e))?;
+    let req: CodeRequest = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body)).map_err(|e| ApiError::bad_json(&e))?;
     check_text(&req.text, s.config.max_note_bytes).map_err(|(status, m)| {
         s.metrics.note_error();
         ApiError::new(status, m)

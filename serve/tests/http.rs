@@ -137,6 +137,12 @@ fn bad_requests_get_a_400_that_says_what_and_where() {
     assert_eq!(a.status, 400, "{}", a.body);
     assert!(a.json()["error"].as_str().unwrap().contains("line 1"), "{}", a.body);
 
+    let a = post(br#"{"text": 5}"#);
+    assert_eq!(a.status, 400);
+    let v = a.json();
+    assert_eq!((v["field"].as_str(), v["line"].as_u64(), v["column"].as_u64()), (Some("text"), Some(1), Some(10)), "{v}");
+    assert!(v["error"].as_str().unwrap().starts_with("invalid request body: field `text`: invalid type: integer `5`, expected a string"), "{v}");
+
     let a = post(br#"{"txt": "Asthma."}"#);
     assert_eq!(a.status, 400);
     assert!(a.json()["error"].as_str().unwrap().contains("unknown field `txt`"), "{}", a.body);

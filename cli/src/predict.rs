@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use icd_core::bundle::{self, Manifest, MANIFEST_FILE};
+use icd_core::coder::{check_note, NoteError};
 use icd_core::dataset::parse_jsonl;
 use icd_core::{fhir, CodedLabel, Coder};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -276,15 +277,12 @@ fn parse_line(line: &[u8], max_bytes: usize) -> Result<Option<Note>, String> {
     Ok(Some(Note { id: l.id, text: l.text }))
 }
 
-/// A note must say something, and fit the stated limit (memory grows with a note's length).
+/// [`check_note`], naming the flag that sets the limit.
 fn check_text(text: &str, max_bytes: usize) -> Result<(), String> {
-    if text.trim().is_empty() {
-        return Err("the note is empty".into());
-    }
-    if text.len() > max_bytes {
-        return Err(format!("the note is {} bytes, over the limit of {max_bytes} (--max-note-bytes)", text.len()));
-    }
-    Ok(())
+    check_note(text, max_bytes).map_err(|e| match e {
+        NoteError::Empty => e.to_string(),
+        NoteError::TooLong { .. } => format!("{e} (--max-note-bytes)"),
+    })
 }
 
 /// Codes the notes and writes the output; returns how many input lines or notes were

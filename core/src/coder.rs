@@ -26,6 +26,26 @@ pub const EVIDENCE_TOP_N: usize = 5;
 /// but the label-attention head holds every token). About 150,000 words; the longest real
 /// discharge summaries are a tenth of it.
 pub const MAX_NOTE_BYTES: usize = 1 << 20;
+/// Why a note is not coded: what `icd predict`, `icd serve` and the app's worker all check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NoteError {
+    #[error("the note is empty")]
+    Empty,
+    #[error("the note is {bytes} bytes, over the limit of {limit}")]
+    TooLong { bytes: usize, limit: usize },
+}
+
+/// A note must say something and fit `limit` bytes (time and memory grow with its length).
+pub fn check_note(text: &str, limit: usize) -> Result<(), NoteError> {
+    if text.trim().is_empty() {
+        return Err(NoteError::Empty);
+    }
+    if text.len() > limit {
+        return Err(NoteError::TooLong { bytes: text.len(), limit });
+    }
+    Ok(())
+}
+
 /// At most this many occlusion passes per note (the `cls` head's evidence).
 pub const MAX_OCCLUSION_SPANS: usize = 40;
 

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
+use icd_core::coder::{check_note, NoteError};
 use icd_core::{fhir, CodedLabel};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -190,16 +191,10 @@ struct CodeRequest {
 
 /// A note's text against the limits: the reason it is refused, with the status to give.
 fn check_text(text: &str, max: usize) -> Result<(), (StatusCode, String)> {
-    if text.trim().is_empty() {
-        return Err((StatusCode::BAD_REQUEST, "field `text`: the note is empty".into()));
-    }
-    if text.len() > max {
-        return Err((
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("field `text`: the note is {} bytes, over the limit of {max} (icd serve --max-note-bytes)", text.len()),
-        ));
-    }
-    Ok(())
+    check_note(text, max).map_err(|e| match e {
+        NoteError::Empty => (StatusCode::BAD_REQUEST, format!("field `text`: {e}")),
+        NoteError::TooLong { .. } => (StatusCode::PAYLOAD_TOO_LARGE, format!("field `text`: {e} (icd serve --max-note-bytes)")),
+    })
 }
 
 fn check_top_k(top_k: Option<usize>, s: &AppState) -> Result<usize, ApiError> {

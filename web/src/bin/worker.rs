@@ -21,7 +21,7 @@ use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultRea
 mod model {
     use std::collections::HashMap;
 
-    use icd_core::coder::MAX_NOTE_BYTES;
+    use icd_core::coder::{check_note, NoteError, MAX_NOTE_BYTES};
     use icd_core::{Coder, EvidenceMethod};
     use icd_web::protocol::{Prediction, Span};
 
@@ -42,8 +42,8 @@ mod model {
     /// occlusion for a `cls` head) when `evidence` is set. Span weights are scaled so the
     /// strongest span of each code is 1.
     pub fn code(model: &Model, text: &str, top_k: usize, evidence: bool) -> Result<Vec<Prediction>, String> {
-        if text.len() > MAX_NOTE_BYTES {
-            return Err(format!("The note is {} bytes; the limit is {MAX_NOTE_BYTES} (about 150,000 words). Code it in parts.", text.len()));
+        if let Err(NoteError::TooLong { bytes, limit }) = check_note(text, MAX_NOTE_BYTES) {
+            return Err(format!("The note is {bytes} bytes; the limit is {limit} (about 150,000 words). Code it in parts."));
         }
         let coded = model.0.code_with(text, top_k, evidence).map_err(|e| e.to_string())?;
         Ok(coded

@@ -353,6 +353,8 @@ fn note_json(id: &Value, preds: &[CodedLabel]) -> Value {
     json!({"id": id, "predictions": preds.iter().map(prediction_json).collect::<Vec<_>>()})
 }
 
+const CSV_HEADER: [&str; 8] = ["id", "rank", "code", "description", "score", "evidence", "undocumented", "score_from"];
+
 /// Writes each batch as it is coded (jsonl, csv, text); json and fhir are one document, so
 /// they hold every note's codes (not its text) until the end.
 struct Sink {
@@ -379,7 +381,7 @@ impl Sink {
             Format::Csv => {
                 let mut w = csv::Writer::from_writer(out);
                 if !self.header_written {
-                    w.write_record(["id", "rank", "code", "description", "score", "evidence", "undocumented", "score_from"])?;
+                    w.write_record(CSV_HEADER)?;
                     self.header_written = true;
                 }
                 for (n, preds) in ok {
@@ -433,7 +435,7 @@ impl Sink {
             }
             Format::Fhir => writeln!(out, "{}", serde_json::to_string_pretty(&fhir_bundle(&self.held, coder))?)?,
             Format::Csv if !self.header_written => {
-                csv::Writer::from_writer(out).write_record(["id", "rank", "code", "description", "score", "evidence", "undocumented", "score_from"])?;
+                csv::Writer::from_writer(out).write_record(CSV_HEADER)?;
             }
             _ => {}
         }

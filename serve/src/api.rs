@@ -290,6 +290,12 @@ fn parse_batch_line(n: usize, raw: &[u8], max_note: usize) -> Option<Line> {
     Some(Line::Note { id: line.id, text: line.text })
 }
 
+/// Waits for one line's answer and streams it; `false` when the client has gone.
+async fn send_line(tx: &mpsc::Sender<Result<Bytes, Infallible>>, task: JoinHandle<Value>) -> bool {
+    let v = task.await.unwrap_or_else(|e| json!({"error": e.to_string()}));
+    tx.send(Ok(Bytes::from(format!("{v}\n")))).await.is_ok()
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct BatchQuery {
@@ -334,16 +340,12 @@ async fn batch(
                 }
             };
             pending.push_back(task);
-            if pending.len() >= state.config.workers.max(1) * 2 {
-                let v = pending.pop_front().expect("non-empty").await.unwrap_or_else(|e| json!({"error": e.to_string()}));
-                if tx.send(Ok(Bytes::from(format!("{v}\n")))).await.is_err() {
-                    return; // the client left
-                }
+            if pending.len() >= state.config.workers.max(1) * 2 && !send_line(&tx, pending.pop_front().expect("non-empty")).await {
+                return; // the client left
             }
         }
         while let Some(t) = pending.pop_front() {
-            let v = t.await.unwrap_or_else(|e| json!({"error": e.to_string()}));
-            if tx.send(Ok(Bytes::from(format!("{v}\n")))).await.is_err() {
+            if !send_line(&tx, t).await {
                 return;
             }
         }

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use icd_core::bundle::{self, Manifest, MANIFEST_FILE};
+use icd_core::bundle::{Manifest, MANIFEST_FILE};
 use icd_core::coder::{check_note, NoteError};
 use icd_core::dataset::parse_jsonl;
-use icd_core::{fhir, CodedLabel, Coder};
+use icd_core::evaluate::{eval_report, eval_truth};
+use icd_core::{export, fhir, CodedLabel, Coder, NotePrediction};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -344,17 +345,6 @@ pub fn predict(args: PredictArgs) -> Result<usize> {
     Ok(bad_lines + failed)
 }
 
-/// The core type's own serialization ([`CodedLabel`]): one definition of a prediction.
-fn prediction_json(p: &CodedLabel) -> Value {
-    serde_json::to_value(p).expect("a prediction serializes")
-}
-
-fn note_json(id: &Value, preds: &[CodedLabel]) -> Value {
-    json!({"id": id, "predictions": preds.iter().map(prediction_json).collect::<Vec<_>>()})
-}
-
-const CSV_HEADER: [&str; 8] = ["id", "rank", "code", "description", "score", "evidence", "undocumented", "score_from"];
-
 /// Writes each batch as it is coded (jsonl, csv, text); json and fhir are one document, so
 /// they hold every note's codes (not its text) until the end.
 struct Sink {
@@ -362,7 +352,7 @@ struct Sink {
     /// Text output names each note when the input is a JSONL file.
     many: bool,
     header_written: bool,
-    held: Vec<(Value, Vec<CodedLabel>)>,
+    held: Vec<NotePrediction>,
 }
 
 impl Sink {
@@ -374,39 +364,19 @@ impl Sink {
         match self.format {
             Format::Jsonl => {
                 for (n, p) in ok {
-                    writeln!(out, "{}", serde_json::to_string(&note_json(&n.id, p))?)?;
+                    writeln!(out, "{}", export::jsonl_line(&note_prediction(n, p)))?;
                 }
             }
-            Format::Json | Format::Fhir => self.held.extend(ok.iter().map(|(n, p)| (n.id.clone(), p.clone()))),
+            Format::Json | Format::Fhir => self.held.extend(ok.iter().map(|(n, p)| note_prediction(n, p))),
             Format::Csv => {
-                let mut w = csv::Writer::from_writer(out);
-                if !self.header_written {
-                    w.write_record(CSV_HEADER)?;
-                    self.header_written = true;
-                }
-                for (n, preds) in ok {
-                    let id = id_text(&n.id);
-                    for (rank, p) in preds.iter().enumerate() {
-                        let ev: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
-                        let fields = [
-                            id.as_str(),
-                            &(rank + 1).to_string(),
-                            &p.code,
-                            &p.description,
-                            &format!("{:.4}", p.score),
-                            &ev.join(" | "),
-                            &p.undocumented.join("; "),
-                            p.score_from.as_deref().unwrap_or(""),
-                        ];
-                        w.write_record(fields)?;
-                    }
-                }
-                w.flush()?;
+                let notes: Vec<NotePrediction> = ok.iter().map(|(n, p)| note_prediction(n, p)).collect();
+                out.write_all(export::csv_document(&notes, !self.header_written).as_bytes())?;
+                self.header_written = true;
             }
             Format::Text => {
                 for (n, preds) in ok {
                     if self.many {
-                        writeln!(out, "== {} ==", id_text(&n.id))?;
+                        writeln!(out, "== {} ==", export::id_text(&n.id))?;
                     }
                     for (rank, p) in preds.iter().enumerate() {
                         writeln!(out, "{:>2}. {:<9} {:.3}  {}", rank + 1, p.code, p.score, p.description)?;
@@ -429,36 +399,27 @@ impl Sink {
 
     fn finish(&mut self, out: &mut impl Write, coder: &Coder) -> Result<()> {
         match self.format {
-            Format::Json => {
-                let all: Vec<Value> = self.held.iter().map(|(id, p)| note_json(id, p)).collect();
-                writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
-            }
+            Format::Json => writeln!(out, "{}", export::json_document(&self.held))?,
             Format::Fhir => writeln!(out, "{}", serde_json::to_string_pretty(&fhir_bundle(&self.held, coder))?)?,
-            Format::Csv if !self.header_written => {
-                csv::Writer::from_writer(out).write_record(CSV_HEADER)?;
-            }
+            Format::Csv if !self.header_written => out.write_all(export::csv_document(&[], true).as_bytes())?,
             _ => {}
         }
         Ok(())
     }
 }
 
-/// A note id as plain text: strings without their JSON quotes, anything else as JSON.
-fn id_text(id: &Value) -> String {
-    match id {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+fn note_prediction(n: &Note, predictions: &[CodedLabel]) -> NotePrediction {
+    NotePrediction { id: n.id.clone(), predictions: predictions.to_vec(), error: None }
 }
 
 /// FHIR R4 Bundle (type collection) of provisional Conditions ([`icd_core::fhir`]).
-fn fhir_bundle(ok: &[(Value, Vec<CodedLabel>)], coder: &Coder) -> Value {
+fn fhir_bundle(ok: &[NotePrediction], coder: &Coder) -> Value {
     let model = coder.manifest().map(|m| m.name.clone()).unwrap_or_default();
     let notes: Vec<fhir::FhirNote> = ok
         .iter()
-        .map(|(id, preds)| {
-            let key = id_text(id);
-            fhir::FhirNote { subject: fhir::note_subject(&key), key, document: None, predictions: preds }
+        .map(|n| {
+            let key = export::id_text(&n.id);
+            fhir::FhirNote { subject: fhir::note_subject(&key), key, document: None, predictions: &n.predictions }
         })
         .collect();
     fhir::conditions_bundle(&notes, &model)
@@ -472,7 +433,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     if let Some(n) = args.limit {
         records.truncate(n);
     }
-    let truth = bundle::eval_truth(coder.labels(), &records);
+    let truth = eval_truth(coder.labels(), &records);
     if !truth.skipped.is_empty() {
         eprintln!(
             "{name}: {} of {} notes left out: their primary code is not one of the model's {} labels",
@@ -498,7 +459,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     bar.finish_and_clear();
     let icd = &coder.model().config().icd;
     let threshold = (icd.objective == icd_core::model::Objective::Sigmoid).then_some(icd.threshold);
-    let report = bundle::eval_report(coder.labels().len(), &truth, &scores, threshold);
+    let report = eval_report(coder.labels().len(), &truth, &scores, threshold);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

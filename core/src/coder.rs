@@ -12,11 +12,11 @@
 use std::collections::HashMap;
 
 use candle_core::Device;
-use serde::Serialize;
 
 use crate::bundle::{self, BundleError, BundleLabel, Manifest, TOKENIZER_FILE};
 use crate::documentation::DocumentationRules;
 use crate::model::{evidence, HeadKind, IcdModel, Int8Kernel, ModelError, Prediction};
+pub use crate::schema::prediction::{CodedLabel, EvidenceMethod, EvidenceSpan};
 use crate::tokenize::NoteTokenizer;
 
 /// Evidence spans returned per code.
@@ -48,54 +48,6 @@ pub fn check_note(text: &str, limit: usize) -> Result<(), NoteError> {
 
 /// At most this many occlusion passes per note (the `cls` head's evidence).
 pub const MAX_OCCLUSION_SPANS: usize = 40;
-
-/// One suggested code.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CodedLabel {
-    pub code: String,
-    /// The official description (empty for a checkpoint loaded without label info).
-    pub description: String,
-    /// ICD-10-CM chapter (1-22; 0 when unknown).
-    pub chapter: u8,
-    /// Softmax or sigmoid score, per the model's objective; for a code that stands in for a
-    /// more specific one whose asserted fact the note does not document, that code's score
-    /// (see `score_from`).
-    pub score: f32,
-    /// The code whose score `score` carries ([`crate::documentation`]); absent when `score`
-    /// is this code's own.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub score_from: Option<String>,
-    /// This code's own score, given when `score_from` is.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub model_score: Option<f32>,
-    /// Heaviest first.
-    pub evidence: Vec<EvidenceSpan>,
-    /// Facts the code's title asserts that the note does not document ("exacerbation"); such
-    /// a code ranks just below the same category's code without them
-    /// ([`crate::documentation`]).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub undocumented: Vec<String>,
-}
-
-/// A piece of the note that supports a code.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EvidenceSpan {
-    /// Byte range in the note (`&text[start..end] == text`).
-    pub start: usize,
-    pub end: usize,
-    pub text: String,
-    /// Attention share (`attention`) or score drop (`occlusion`).
-    pub weight: f32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EvidenceMethod {
-    /// Word-level label attention (the `label_attention` head).
-    Attention,
-    /// Sentence occlusion (the `cls` head).
-    Occlusion,
-}
 
 pub struct Coder {
     model: IcdModel,

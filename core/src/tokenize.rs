@@ -80,20 +80,7 @@ impl Chunk {
     }
 }
 
-/// How a note becomes model input windows (`icd.input` in a checkpoint's config).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InputLayout {
-    /// Overlapping windows over the whole note.
-    #[default]
-    Windows,
-    /// First one window of the diagnostic sections' tokens (chief complaint, assessment,
-    /// impression, diagnoses, indication, problem list: [`crate::sections`]), then the
-    /// windows over the whole note. A note without such sections gets the windows alone.
-    /// The diagnostic statements then have a window of their own that long histories,
-    /// medication lists and exams cannot dilute.
-    DiagnosticFirst,
-}
+pub use crate::schema::checkpoint::InputLayout;
 
 pub struct NoteTokenizer {
     inner: Tokenizer,

@@ -11,10 +11,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use icd_core::bundle::{self, BundleLabel, BundleMetrics, QuantizeOptions, Source, MANIFEST_FILE};
+use icd_core::bundle::{self, BundleMetrics, QuantizeOptions, Source, MANIFEST_FILE};
 use icd_core::dataset::{parse_jsonl, Record};
+use icd_core::evaluate::{eval_report, eval_truth};
 use icd_core::metrics::top_k;
-use icd_core::{CodeTable, Coder, Int8Kernel};
+use icd_core::{CodeTable, Coder, Int8Kernel, ModelConfig, Objective};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use tracing::{info, warn};
@@ -84,14 +85,8 @@ fn main() -> Result<()> {
     let table_bytes = std::fs::read(&cli.table)
         .with_context(|| format!("reading the code table {} (build it with scripts/setup.sh, or pass --table)", cli.table.display()))?;
     let table = CodeTable::from_bytes(&table_bytes).with_context(|| format!("loading {}", cli.table.display()))?;
-    let (_, _, codes) = bundle::Manifest::parts_from_config(&config).with_context(|| format!("{}", ck.join("config.json").display()))?;
-    let mut labels = Vec::with_capacity(codes.len());
-    for l in codes {
-        let Some(c) = table.get(&l.code) else {
-            bail!("{}: label {:?} is not an ICD-10-CM code in {}", ck.join("config.json").display(), l.code, table.release);
-        };
-        labels.push(BundleLabel { code: l.code, description: c.description.clone(), chapter: c.chapter });
-    }
+    let model_config = ModelConfig::from_json(&config).with_context(|| format!("{}", ck.join("config.json").display()))?;
+    let labels = bundle::labels_from_table(&model_config, &table).with_context(|| format!("{}", ck.display()))?;
 
     let name = cli.name.clone().unwrap_or_else(|| ck.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into()));
     let t = Instant::now();
@@ -173,7 +168,7 @@ fn gate(metrics: &BundleMetrics) -> Vec<String> {
 /// Scores every note with both models (in parallel) and compares.
 fn evaluate(f32: &Coder, int8: &Coder, records: &[Record], test_set: &str) -> Result<BundleMetrics> {
     let labels = int8.labels();
-    let truth = bundle::eval_truth(labels, records);
+    let truth = eval_truth(labels, records);
     for (i, code) in truth.skipped.iter().take(10) {
         warn!("{test_set}: note {:?}: primary code {code} is not a label of this model; left out", records[*i].id);
     }
@@ -201,13 +196,13 @@ fn evaluate(f32: &Coder, int8: &Coder, records: &[Record], test_set: &str) -> Re
     let (sa, sb): (Vec<Vec<f32>>, Vec<Vec<f32>>) = rows.into_iter().unzip();
     let agree = sa.iter().zip(&sb).filter(|(a, b)| top_k(a, 1) == top_k(b, 1)).count();
     let icd = &int8.model().config().icd;
-    let threshold = (icd.objective == icd_core::model::Objective::Sigmoid).then_some(icd.threshold);
+    let threshold = (icd.objective == Objective::Sigmoid).then_some(icd.threshold);
     let n_labels = labels.len();
     Ok(BundleMetrics {
         test_set: test_set.to_string(),
         n: truth.used.len(),
-        f32: bundle::eval_report(n_labels, &truth, &sa, threshold),
-        int8: bundle::eval_report(n_labels, &truth, &sb, threshold),
+        f32: eval_report(n_labels, &truth, &sa, threshold),
+        int8: eval_report(n_labels, &truth, &sb, threshold),
         top1_agreement: agree as f64 / truth.used.len() as f64,
     })
 }
@@ -229,8 +224,8 @@ fn print_metrics(m: &BundleMetrics) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use icd_core::bundle::EvalReport;
     use icd_core::metrics::MulticlassReport;
+    use icd_core::EvalReport;
 
     fn metrics(f32_acc: f64, int8_acc: f64, agreement: f64) -> BundleMetrics {
         let report = |accuracy| EvalReport {

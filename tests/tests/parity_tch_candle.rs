@@ -30,9 +30,9 @@ fn check(head: HeadKind, objective: Objective) {
         objective,
         max_length: 512,
         chunk_overlap: 32,
-        label_attention_dim: 64,
+        label_attention_dim: Some(64),
         threshold: 0.5,
-        base_model: "all-MiniLM-L6-v2".into(),
+        base_model: Some("all-MiniLM-L6-v2".into()),
         input: Default::default(),
     };
     tch::manual_seed(11);

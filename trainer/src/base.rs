@@ -12,6 +12,7 @@ use icd_core::tokenize::NoteTokenizer;
 use tch::{Device, Kind, Tensor};
 
 use crate::bert::BertConfig;
+use icd_core::schema::weights::encoder_name;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaseError {
@@ -50,14 +51,12 @@ impl BaseModel {
     pub fn load(dir: &Path) -> Result<Self, BaseError> {
         let cfg_path = dir.join("config.json");
         let config: BertConfig = serde_json::from_slice(&read(&cfg_path)?).map_err(|e| BaseError::Config { path: cfg_path.clone(), message: e.to_string() })?;
-        if config.hidden_size % config.num_attention_heads != 0 {
-            return Err(BaseError::Config { path: cfg_path, message: "hidden_size is not a multiple of num_attention_heads".into() });
-        }
+        config.check().map_err(|message| BaseError::Config { path: cfg_path.clone(), message })?;
         let tokenizer = load_tokenizer(dir)?;
         let raw = load_weights(dir)?;
         let mut weights = HashMap::new();
         for (name, t) in raw {
-            if let Some(n) = canonical_name(&name) {
+            if let Some(n) = encoder_name(&name) {
                 weights.insert(n, t.to_kind(Kind::Float));
             }
         }
@@ -83,28 +82,6 @@ impl BaseModel {
             Ok(n)
         })
     }
-}
-
-/// Maps a Hugging Face name onto ours; `None` for tensors the encoder does not use.
-pub fn canonical_name(name: &str) -> Option<String> {
-    let mut n = name.to_string();
-    for prefix in ["model.", "module."] {
-        if let Some(rest) = n.strip_prefix(prefix) {
-            n = rest.to_string();
-        }
-    }
-    if n.starts_with("embeddings.") || n.starts_with("encoder.") {
-        n = format!("bert.{n}");
-    }
-    if !(n.starts_with("bert.embeddings.") || n.starts_with("bert.encoder.")) || n.ends_with("position_ids") {
-        return None;
-    }
-    if let Some(stem) = n.strip_suffix("LayerNorm.gamma") {
-        n = format!("{stem}LayerNorm.weight");
-    } else if let Some(stem) = n.strip_suffix("LayerNorm.beta") {
-        n = format!("{stem}LayerNorm.bias");
-    }
-    Some(n)
 }
 
 fn load_weights(dir: &Path) -> Result<Vec<(String, Tensor)>, BaseError> {
@@ -166,20 +143,5 @@ pub fn device(choice: &str) -> anyhow::Result<Device> {
         "cuda" => anyhow::bail!("--device cuda: CUDA is not available to this libtorch (no GPU, or libtorch_cuda not linked)"),
         "auto" => Ok(Device::cuda_if_available()),
         other => anyhow::bail!("--device {other:?}: use auto, cpu or cuda"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hugging_face_names_map_onto_ours() {
-        assert_eq!(canonical_name("embeddings.word_embeddings.weight").unwrap(), "bert.embeddings.word_embeddings.weight");
-        assert_eq!(canonical_name("bert.encoder.layer.3.output.LayerNorm.gamma").unwrap(), "bert.encoder.layer.3.output.LayerNorm.weight");
-        assert_eq!(canonical_name("bert.embeddings.LayerNorm.beta").unwrap(), "bert.embeddings.LayerNorm.bias");
-        assert_eq!(canonical_name("cls.predictions.bias"), None);
-        assert_eq!(canonical_name("bert.pooler.dense.weight"), None);
-        assert_eq!(canonical_name("bert.embeddings.position_ids"), None);
     }
 }

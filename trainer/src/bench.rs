@@ -30,7 +30,7 @@ pub struct BenchArgs {
     pub bf16: bool,
     #[arg(long, default_value_t = 0)]
     pub threads: i32,
-    #[arg(long, value_enum, default_value = "cls")]
+    #[arg(long, default_value = "cls")]
     pub head: HeadKind,
 }
 
@@ -46,9 +46,9 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         objective: if a.head == HeadKind::Cls { Objective::Softmax } else { Objective::Sigmoid },
         max_length: a.seq,
         chunk_overlap: 0,
-        label_attention_dim: 256,
+        label_attention_dim: Some(256),
         threshold: 0.5,
-        base_model: a.shape.clone(),
+        base_model: Some(a.shape.clone()),
         input: Default::default(),
     };
     let labels = 300i64;

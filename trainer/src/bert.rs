@@ -1,77 +1,12 @@
 //! BERT encoder in tch, with Hugging Face's parameter names (under `bert.`),
 //! so checkpoints load both ways (see docs/checkpoint-format.md).
 
-use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
+pub use icd_core::BertConfig;
+
 use crate::dropout::{self, dropout};
-
-/// The Hugging Face `BertConfig` fields the encoder needs.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct BertConfig {
-    pub vocab_size: i64,
-    pub hidden_size: i64,
-    pub num_hidden_layers: i64,
-    pub num_attention_heads: i64,
-    pub intermediate_size: i64,
-    #[serde(default = "default_max_pos")]
-    pub max_position_embeddings: i64,
-    #[serde(default = "default_type_vocab")]
-    pub type_vocab_size: i64,
-    #[serde(default = "default_ln_eps")]
-    pub layer_norm_eps: f64,
-    #[serde(default = "default_dropout")]
-    pub hidden_dropout_prob: f64,
-    #[serde(default = "default_dropout")]
-    pub attention_probs_dropout_prob: f64,
-    #[serde(default)]
-    pub pad_token_id: i64,
-    #[serde(default = "default_act")]
-    pub hidden_act: String,
-}
-
-fn default_max_pos() -> i64 {
-    512
-}
-fn default_type_vocab() -> i64 {
-    2
-}
-fn default_ln_eps() -> f64 {
-    1e-12
-}
-fn default_dropout() -> f64 {
-    0.1
-}
-fn default_act() -> String {
-    "gelu".into()
-}
-
-impl BertConfig {
-    /// BERT-base (Bio_ClinicalBERT's shape) and MiniLM-L6 (all-MiniLM-L6-v2's shape), for benchmarks.
-    pub fn preset(name: &str) -> Option<Self> {
-        let (hidden, layers, heads, inter) = match name {
-            "bert-base" => (768, 12, 12, 3072),
-            "minilm-l6" => (384, 6, 12, 1536),
-            "tiny" => (32, 2, 2, 64),
-            _ => return None,
-        };
-        Some(Self {
-            vocab_size: if name == "tiny" { 1000 } else { 30522 },
-            hidden_size: hidden,
-            num_hidden_layers: layers,
-            num_attention_heads: heads,
-            intermediate_size: inter,
-            max_position_embeddings: 512,
-            type_vocab_size: 2,
-            layer_norm_eps: 1e-12,
-            hidden_dropout_prob: 0.1,
-            attention_probs_dropout_prob: 0.1,
-            pad_token_id: 0,
-            hidden_act: "gelu".into(),
-        })
-    }
-}
 
 #[derive(Debug)]
 struct Embeddings {
@@ -86,10 +21,10 @@ impl Embeddings {
     fn new(p: &nn::Path, c: &BertConfig) -> Self {
         let ln = nn::LayerNormConfig { eps: c.layer_norm_eps, ..Default::default() };
         Self {
-            word: nn::embedding(p / "word_embeddings", c.vocab_size, c.hidden_size, Default::default()),
-            position: nn::embedding(p / "position_embeddings", c.max_position_embeddings, c.hidden_size, Default::default()),
-            token_type: nn::embedding(p / "token_type_embeddings", c.type_vocab_size, c.hidden_size, Default::default()),
-            layer_norm: nn::layer_norm(p / "LayerNorm", vec![c.hidden_size], ln),
+            word: nn::embedding(p / "word_embeddings", c.vocab_size as i64, c.hidden_size as i64, Default::default()),
+            position: nn::embedding(p / "position_embeddings", c.max_position_embeddings as i64, c.hidden_size as i64, Default::default()),
+            token_type: nn::embedding(p / "token_type_embeddings", c.type_vocab_size as i64, c.hidden_size as i64, Default::default()),
+            layer_norm: nn::layer_norm(p / "LayerNorm", vec![c.hidden_size as i64], ln),
             dropout: c.hidden_dropout_prob,
         }
     }
@@ -125,17 +60,17 @@ impl Layer {
         let a = p / "attention";
         let s = &a / "self";
         let o = &a / "output";
-        let h = c.hidden_size;
+        let h = c.hidden_size as i64;
         Self {
             query: nn::linear(&s / "query", h, h, Default::default()),
             key: nn::linear(&s / "key", h, h, Default::default()),
             value: nn::linear(&s / "value", h, h, Default::default()),
             attn_out: nn::linear(&o / "dense", h, h, Default::default()),
             attn_ln: nn::layer_norm(&o / "LayerNorm", vec![h], ln),
-            intermediate: nn::linear(p / "intermediate" / "dense", h, c.intermediate_size, Default::default()),
-            output: nn::linear(p / "output" / "dense", c.intermediate_size, h, Default::default()),
+            intermediate: nn::linear(p / "intermediate" / "dense", h, c.intermediate_size as i64, Default::default()),
+            output: nn::linear(p / "output" / "dense", c.intermediate_size as i64, h, Default::default()),
             out_ln: nn::layer_norm(p / "output" / "LayerNorm", vec![h], ln),
-            heads: c.num_attention_heads,
+            heads: c.num_attention_heads as i64,
             hidden_dropout: c.hidden_dropout_prob,
             attn_dropout: c.attention_probs_dropout_prob,
         }

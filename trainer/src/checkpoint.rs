@@ -1,10 +1,10 @@
 //! Checkpoint folders (docs/checkpoint-format.md): Hugging Face compatible.
 //! Written to a temporary folder and renamed, so a crash never leaves half a checkpoint.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use icd_core::schema::checkpoint::checkpoint_config_json;
 use icd_core::tokenize::NoteTokenizer;
 use serde::{Deserialize, Serialize};
 use tch::nn;
@@ -21,18 +21,10 @@ pub struct Metrics {
     pub device: String,
 }
 
-/// config.json: the BERT config, the labels and the `icd` settings.
+/// config.json: the BERT config, the labels and the `icd` settings ([`checkpoint_config_json`]).
 pub fn config_json(tr: &Trainer) -> serde_json::Value {
-    let mut v = serde_json::to_value(&tr.model.bert.config).expect("config serializes");
-    let id2label: BTreeMap<String, String> = tr.labels.labels().iter().enumerate().map(|(i, l)| (i.to_string(), l.code.clone())).collect();
-    let label2id: BTreeMap<String, usize> = tr.labels.labels().iter().enumerate().map(|(i, l)| (l.code.clone(), i)).collect();
-    let obj = v.as_object_mut().expect("object");
-    obj.insert("model_type".into(), "bert".into());
-    obj.insert("architectures".into(), serde_json::json!(["BertForIcdCoding"]));
-    obj.insert("id2label".into(), serde_json::to_value(id2label).unwrap());
-    obj.insert("label2id".into(), serde_json::to_value(label2id).unwrap());
-    obj.insert("icd".into(), serde_json::to_value(&tr.model.settings).unwrap());
-    v
+    let codes: Vec<String> = tr.labels.labels().iter().map(|l| l.code.clone()).collect();
+    checkpoint_config_json(&tr.model.bert.config, &codes, &tr.model.settings)
 }
 
 pub fn save(dir: &Path, tr: &Trainer, tok: &NoteTokenizer) -> Result<()> {
@@ -143,7 +135,7 @@ pub fn init_from(vs: &mut nn::VarStore, path: &Path, labels: &icd_core::LabelSpa
 pub fn write_log_csv(path: &Path, log: &[EpochLog]) -> Result<()> {
     let mut s = String::from("epoch,train_loss,seconds,samples_per_s,valid_accuracy,valid_top5,valid_macro_f1,valid_weighted_f1,valid_micro_f1\n");
     for e in log {
-        let p = &e.valid.primary;
+        let p = &e.valid.multiclass;
         s.push_str(&format!(
             "{},{:.5},{:.1},{:.2},{:.4},{:.4},{:.4},{:.4},{}\n",
             e.epoch,
@@ -162,16 +154,12 @@ pub fn write_log_csv(path: &Path, log: &[EpochLog]) -> Result<()> {
 
 /// A checkpoint read back: ready to predict or to continue training.
 pub fn load(dir: &Path, device: tch::Device) -> Result<(Trainer, NoteTokenizer)> {
-    use crate::bert::BertConfig;
-    use crate::model::{IcdModel, IcdSettings};
+    use crate::model::IcdModel;
     use icd_core::labels::{Label, LabelSpace};
 
     let cfg_path = dir.join("config.json");
-    let raw: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg_path).with_context(|| format!("reading {}", cfg_path.display()))?)
-        .with_context(|| format!("{}: not JSON", cfg_path.display()))?;
-    let config: BertConfig = serde_json::from_value(raw.clone()).with_context(|| format!("{}: BERT fields", cfg_path.display()))?;
-    let settings: IcdSettings =
-        serde_json::from_value(raw.get("icd").cloned().unwrap_or_default()).with_context(|| format!("{}: the \"icd\" object", cfg_path.display()))?;
+    let config = icd_core::ModelConfig::from_json(&std::fs::read(&cfg_path).with_context(|| format!("reading {}", cfg_path.display()))?)
+        .with_context(|| format!("{}", cfg_path.display()))?;
     let labels_path = dir.join("labels.tsv");
     let text = std::fs::read_to_string(&labels_path).with_context(|| format!("reading {}", labels_path.display()))?;
     let labels: Vec<Label> = text
@@ -183,14 +171,14 @@ pub fn load(dir: &Path, device: tch::Device) -> Result<(Trainer, NoteTokenizer)>
             Label { code: code.to_string(), description: description.to_string() }
         })
         .collect();
-    let id2label = raw.get("id2label").and_then(|v| v.as_object()).map(|m| m.len()).unwrap_or(0);
+    let id2label = config.labels.len();
     if id2label != labels.len() {
         anyhow::bail!("{}: {} labels, but config.json has {id2label} in id2label", labels_path.display(), labels.len());
     }
     let tok_path = dir.join("tokenizer.json");
     let tok = NoteTokenizer::from_tokenizer_json(&std::fs::read(&tok_path).with_context(|| format!("reading {}", tok_path.display()))?)?;
     let mut vs = nn::VarStore::new(device);
-    let model = IcdModel::new(&vs.root(), &config, &settings, labels.len() as i64);
+    let model = IcdModel::new(&vs.root(), &config.bert, &config.icd, labels.len() as i64);
     load_weights(&mut vs, &dir.join("model.safetensors"))?;
     let pad_id = tok.pad_id();
     Ok((Trainer { model, vs, device, labels: LabelSpace::from_labels(labels), pad_id, autocast: false }, tok))

@@ -1,50 +1,14 @@
 //! The coding model: BERT encoder + a `cls` or label-wise attention head.
 //! A batch holds several notes; each note holds one or more 512-token chunks.
 
-use icd_core::InputLayout;
-use serde::{Deserialize, Serialize};
 use tch::nn::{self, Module};
 use tch::{Device, Kind, Tensor};
 
 use crate::bert::{Bert, BertConfig};
 use crate::dropout::dropout;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum HeadKind {
-    /// [CLS] vector (mean over chunks) -> linear: the original multi-class recipe.
-    Cls,
-    /// Per-label attention over all tokens (LAAT / PLM-ICD); its weights are the evidence.
-    LabelAttention,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Objective {
-    /// One primary code per note: cross-entropy over labels.
-    Softmax,
-    /// Every documented code: binary cross-entropy per label.
-    Sigmoid,
-}
-
-/// The `icd` object of config.json.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct IcdSettings {
-    pub head: HeadKind,
-    pub objective: Objective,
-    pub max_length: usize,
-    pub chunk_overlap: usize,
-    pub label_attention_dim: i64,
-    pub threshold: f32,
-    pub base_model: String,
-    /// How notes become windows (absent in checkpoints from before it existed: windows).
-    #[serde(default, skip_serializing_if = "is_windows")]
-    pub input: InputLayout,
-}
-
-fn is_windows(l: &InputLayout) -> bool {
-    *l == InputLayout::Windows
-}
+/// The `icd` object of config.json: one definition, in core's schema.
+pub use icd_core::{HeadKind, IcdConfig as IcdSettings, Objective};
 
 #[derive(Debug)]
 enum Head {
@@ -104,14 +68,14 @@ impl IcdModel {
     /// Creates the variables under `root` (`bert.*`, `classifier.*` or `label_attention.*`).
     pub fn new(root: &nn::Path, config: &BertConfig, settings: &IcdSettings, num_labels: i64) -> Self {
         let bert = Bert::new(&(root / "bert"), config);
-        let h = config.hidden_size;
+        let h = config.hidden_size as i64;
         // Optimizer group 1 = the head, so it can have its own learning rate.
         let root = &root.set_group(1);
         let head = match settings.head {
             HeadKind::Cls => Head::Cls { classifier: nn::linear(root / "classifier", h, num_labels, Default::default()) },
             HeadKind::LabelAttention => {
                 let p = root / "label_attention";
-                let a = settings.label_attention_dim;
+                let a = settings.label_attention_dim.expect("checked when the settings are made") as i64;
                 let no_bias = nn::LinearConfig { bias: false, ..Default::default() };
                 Head::LabelAttention {
                     first: nn::linear(&p / "first", h, a, no_bias),

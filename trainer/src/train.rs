@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use icd_core::metrics::{self, MulticlassReport, MultilabelReport};
+use icd_core::metrics;
 use icd_core::{CodeTable, InputLayout, LabelSpace};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -44,10 +44,11 @@ pub struct TrainArgs {
     /// Output folder
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, value_enum, default_value = "cls")]
+    /// `cls` or `label-attention`
+    #[arg(long, default_value = "cls")]
     pub head: HeadKind,
-    /// Default: softmax for `cls`, sigmoid for `label-attention`
-    #[arg(long, value_enum)]
+    /// `softmax` or `sigmoid`; default: softmax for `cls`, sigmoid for `label-attention`
+    #[arg(long)]
     pub objective: Option<Objective>,
     #[arg(long, default_value_t = 5)]
     pub epochs: usize,
@@ -65,11 +66,11 @@ pub struct TrainArgs {
     pub chunk_overlap: usize,
     /// How notes become model input: `windows` (the whole note in windows), or
     /// `diagnostic-first` (a window of the chart's diagnostic sections, then the windows)
-    #[arg(long, default_value = "windows", value_parser = parse_input)]
+    #[arg(long, default_value = "windows")]
     #[serde(default)]
     pub input: InputLayout,
     #[arg(long, default_value_t = 256)]
-    pub label_attention_dim: i64,
+    pub label_attention_dim: usize,
     /// Sigmoid objective: add this weight × the cross-entropy of the primary (first-listed)
     /// code among the note's documented codes, so it ranks first (0 = off)
     #[arg(long, default_value_t = 0.0)]
@@ -99,7 +100,7 @@ pub struct TrainArgs {
     pub freeze_layers: usize,
     /// Keep only the base model's first N encoder layers (0 = all): a smaller, faster model
     #[arg(long, default_value_t = 0)]
-    pub encoder_layers: i64,
+    pub encoder_layers: usize,
     /// Use only the first N training notes (0 = all)
     #[arg(long, default_value_t = 0)]
     pub limit_train: usize,
@@ -128,14 +129,6 @@ pub struct TrainArgs {
     pub max_steps: usize,
 }
 
-fn parse_input(s: &str) -> Result<InputLayout, String> {
-    match s {
-        "windows" => Ok(InputLayout::Windows),
-        "diagnostic-first" | "diagnostic_first" => Ok(InputLayout::DiagnosticFirst),
-        _ => Err(format!("{s:?}: expected windows or diagnostic-first")),
-    }
-}
-
 #[derive(Debug, Clone, clap::Args)]
 pub struct EvalArgs {
     /// Checkpoint folder written by `icd-train train`
@@ -159,7 +152,7 @@ pub fn eval(a: &EvalArgs) -> Result<EvalReport> {
     let (tr, tok) = checkpoint::load(&a.checkpoint, device)?;
     let set = data::load_split(&a.data, &tr.labels, &tok, &tr.model.settings)?;
     let report = tr.evaluate(&set, None, a.batch_size, Some(tr.model.settings.threshold))?;
-    let p = &report.primary;
+    let p = &report.multiclass;
     println!(
         "{} notes: accuracy {:.2} %, top-5 {:.2} %, macro F1 {:.2} %, weighted F1 {:.2} %{}",
         p.n,
@@ -184,23 +177,7 @@ pub struct EpochLog {
     pub valid: EvalReport,
 }
 
-/// What evaluation reports: multi-class figures on the primary code always,
-/// multi-label figures for the sigmoid objective.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EvalReport {
-    pub primary: MulticlassReport,
-    pub multilabel: Option<MultilabelReport>,
-}
-
-impl EvalReport {
-    /// The figure early stopping and best-epoch selection use.
-    pub fn key(&self) -> f64 {
-        match &self.multilabel {
-            Some(m) => m.micro_f1,
-            None => self.primary.accuracy,
-        }
-    }
-}
+pub use icd_core::EvalReport;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ResumeState {
@@ -258,7 +235,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         base.config.num_hidden_layers = args.encoder_layers;
     }
-    if args.max_length as i64 > base.config.max_position_embeddings {
+    if args.max_length > base.config.max_position_embeddings {
         bail!("--max-length {} exceeds the base model's max_position_embeddings {}", args.max_length, base.config.max_position_embeddings);
     }
     let settings = IcdSettings {
@@ -269,9 +246,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }),
         max_length: args.max_length,
         chunk_overlap: args.chunk_overlap,
-        label_attention_dim: args.label_attention_dim,
+        label_attention_dim: (args.head == HeadKind::LabelAttention).then_some(args.label_attention_dim),
         threshold: 0.5,
-        base_model: base.name.clone(),
+        base_model: Some(base.name.clone()),
         input: args.input,
     };
     if args.primary_weight != 0.0 && (settings.objective != Objective::Sigmoid || args.primary_weight.is_nan() || args.primary_weight <= 0.0) {
@@ -421,8 +398,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         println!(
             "epoch {epoch}: loss {:.4}, valid accuracy {:.2} %, macro-F1 {:.2} %{}, {:.0} s ({:.1} samples/s)",
             entry.train_loss,
-            100.0 * entry.valid.primary.accuracy,
-            100.0 * entry.valid.primary.macro_f1,
+            100.0 * entry.valid.multiclass.accuracy,
+            100.0 * entry.valid.multiclass.macro_f1,
             entry.valid.multilabel.as_ref().map(|m| format!(", micro-F1 {:.2} %", 100.0 * m.micro_f1)).unwrap_or_default(),
             train_secs,
             entry.samples_per_s
@@ -581,7 +558,7 @@ impl Trainer {
             let t = threshold.unwrap_or_else(|| metrics::tune_threshold(l, &truth, &scores));
             metrics::multilabel(l, &truth, &scores, t)
         });
-        Ok(EvalReport { primary: metrics::multiclass(l, &primary, &scores), multilabel })
+        Ok(EvalReport { multiclass: metrics::multiclass(l, &primary, &scores), multilabel })
     }
 }
 
@@ -604,7 +581,7 @@ fn progress(len: usize, msg: &str) -> ProgressBar {
 }
 
 fn print_summary(m: &checkpoint::Metrics, labels: &LabelSpace) {
-    let p = &m.test.primary;
+    let p = &m.test.multiclass;
     println!("\ntest set ({} notes), best epoch {}:", p.n, m.best_epoch);
     println!("  accuracy            {:6.2} %", 100.0 * p.accuracy);
     println!("  top-5 accuracy      {:6.2} %", 100.0 * p.top5_accuracy);

@@ -52,7 +52,7 @@ fn tiny_base(dir: &Path) -> BertConfig {
     vocab.extend_from_slice(WORDS);
     std::fs::write(dir.join("vocab.txt"), vocab.join("\n") + "\n").unwrap();
     let mut config = BertConfig::preset("tiny").unwrap();
-    config.vocab_size = vocab.len() as i64;
+    config.vocab_size = vocab.len();
     std::fs::write(dir.join("config.json"), serde_json::to_string(&config).unwrap()).unwrap();
     tch::manual_seed(1);
     let vs = nn::VarStore::new(Device::Cpu);
@@ -150,7 +150,7 @@ fn tiny_bert_learns_and_its_checkpoint_round_trips() {
     let first = epochs[0]["train_loss"].as_f64().unwrap();
     let last = epochs.last().unwrap()["train_loss"].as_f64().unwrap();
     assert!(last < 0.5 * first, "loss should fall: {first} -> {last}");
-    let acc = m["test"]["primary"]["accuracy"].as_f64().unwrap();
+    let acc = m["test"]["multiclass"]["accuracy"].as_f64().unwrap();
     assert!(acc >= 0.8, "test accuracy {acc}");
     for f in ["config.json", "model.safetensors", "tokenizer.json", "labels.tsv", "metrics.json", "log.csv", "training_args.json"] {
         assert!(out.join(f).exists(), "{f} missing");
@@ -177,7 +177,7 @@ fn tiny_bert_learns_and_its_checkpoint_round_trips() {
     // The checkpoint alone reproduces the reported test accuracy.
     let report =
         train::eval(&train::EvalArgs { checkpoint: out.clone(), data: data.join("test.jsonl"), device: "cpu".into(), batch_size: 4, json: None }).unwrap();
-    assert!((report.primary.accuracy - acc).abs() < 1e-9, "{} vs {acc}", report.primary.accuracy);
+    assert!((report.multiclass.accuracy - acc).abs() < 1e-9, "{} vs {acc}", report.multiclass.accuracy);
 
     // --resume continues after the last finished epoch.
     let mut more = args.clone();
@@ -399,9 +399,9 @@ fn long_notes_are_chunked_and_pooled_over_every_chunk() {
             objective: Objective::Sigmoid,
             max_length: 8,
             chunk_overlap: 0,
-            label_attention_dim: 8,
+            label_attention_dim: Some(8),
             threshold: 0.5,
-            base_model: "tiny".into(),
+            base_model: Some("tiny".into()),
             input: Default::default(),
         };
         let model = IcdModel::new(&(vs.root() / format!("{head:?}")), &config, &settings, 4);

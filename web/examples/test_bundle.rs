@@ -10,8 +10,8 @@
 
 use std::path::PathBuf;
 
-use icd_core::bundle::{self, BundleLabel, QuantizeOptions};
-use icd_core::CodeTable;
+use icd_core::bundle::{self, QuantizeOptions};
+use icd_core::{CodeTable, ModelConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -22,14 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let table = CodeTable::from_bytes(&std::fs::read(root.join("artifacts/icd10cm.table"))?)?;
     let config = std::fs::read(checkpoint.join("config.json"))?;
-    let (_, _, labels) = bundle::Manifest::parts_from_config(&config)?;
-    let labels = labels
-        .into_iter()
-        .map(|l| {
-            let c = table.get(&l.code).ok_or_else(|| format!("{} is not in the code table", l.code))?;
-            Ok(BundleLabel { code: l.code.clone(), description: c.description.clone(), chapter: c.chapter })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+    let labels = bundle::labels_from_table(&ModelConfig::from_json(&config)?, &table)?;
     let name = checkpoint.file_name().map_or("test".into(), |n| format!("test-{}", n.to_string_lossy()));
     let built = bundle::build(
         &name,

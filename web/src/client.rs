@@ -1,6 +1,7 @@
 //! The page's side of the model worker: starts it, sends requests, turns its messages into signals.
 
-use icd_web::protocol::{FromWorker, ModelSummary, Note, NoteResult, Prediction, ToWorker};
+use icd_core::NotePrediction;
+use icd_web::protocol::{FromWorker, ModelSummary, Note, Prediction, ToWorker};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -49,7 +50,7 @@ pub struct LateEvidence {
 pub enum BatchState {
     Idle,
     Running { done: usize, total: usize },
-    Done(Vec<NoteResult>),
+    Done(Vec<NotePrediction>),
 }
 
 #[derive(Clone, Copy)]

@@ -1,11 +1,10 @@
-//! Export of the accepted codes (clipboard text, CSV, FHIR R4 Bundle) and of batch results
-//! in the `icd predict` shape (JSONL and CSV).
+//! Export of the accepted codes (clipboard text, CSV, FHIR R4 Bundle) and of batch results.
+//! Batch results are `icd predict`'s JSONL and CSV, and the FHIR Bundle is the CLI's
+//! `Condition`: all three are written by core's [`icd_core::export`], so a file from the app
+//! and one from the command line have the same shape.
 
-use serde_json::json;
-
-use crate::protocol::NoteResult;
-
-pub const ICD10CM_SYSTEM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
+use icd_core::export::{self, fhir};
+use icd_core::NotePrediction;
 
 /// A code the user accepted: a model prediction or one added by hand from code search.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,99 +20,38 @@ pub fn clipboard_text(codes: &[Accepted]) -> String {
     codes.iter().map(|c| format!("{}\t{}\n", c.code, c.description)).collect()
 }
 
+/// The accepted codes: `code,description,score,source` (`model` or `manual`).
 pub fn csv(codes: &[Accepted]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["code", "description", "score", "source"]).unwrap();
+    w.write_record(["code", "description", "score", "source"]).expect("writes to memory");
     for c in codes {
         let score = c.score.map(|s| format!("{s:.4}")).unwrap_or_default();
-        w.write_record([c.code.as_str(), &c.description, &score, if c.score.is_some() { "model" } else { "manual" }]).unwrap();
+        w.write_record([c.code.as_str(), &c.description, &score, if c.score.is_some() { "model" } else { "manual" }]).expect("writes to memory");
     }
-    String::from_utf8(w.into_inner().unwrap()).unwrap()
+    String::from_utf8(w.into_inner().expect("writes to memory")).expect("fields are UTF-8")
 }
 
-/// A FHIR R4 `Bundle` (type `collection`) of one `Condition` per code, coded in
-/// `http://hl7.org/fhir/sid/icd-10-cm`. `uuid` gives each entry's `urn:uuid:` full URL;
-/// `now` is the bundle's timestamp (ISO 8601).
-pub fn fhir_bundle(codes: &[Accepted], mut uuid: impl FnMut() -> String, now: &str) -> serde_json::Value {
-    let entries: Vec<_> = codes
-        .iter()
-        .map(|c| {
-            let id = uuid();
-            json!({
-                "fullUrl": format!("urn:uuid:{id}"),
-                "resource": {
-                    "resourceType": "Condition",
-                    "id": id,
-                    "clinicalStatus": {"coding": [{
-                        "system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
-                    "verificationStatus": {"coding": [{
-                        "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "provisional"}]},
-                    "category": [{"coding": [{
-                        "system": "http://terminology.hl7.org/CodeSystem/condition-category",
-                        "code": "encounter-diagnosis", "display": "Encounter Diagnosis"}]}],
-                    "code": {
-                        "coding": [{"system": ICD10CM_SYSTEM, "code": c.code, "display": c.description}],
-                        "text": c.description
-                    },
-                    "subject": {"display": "Patient of the coded note"},
-                    "recordedDate": now,
-                }
-            })
-        })
-        .collect();
-    json!({"resourceType": "Bundle", "type": "collection", "timestamp": now, "entry": entries})
+/// A FHIR R4 `Bundle` of the accepted codes ([`fhir::accepted_bundle`]): `uuid` gives each
+/// entry's `urn:uuid:` id, `now` (ISO 8601) the timestamp.
+pub fn fhir_bundle(codes: &[Accepted], uuid: impl FnMut() -> String, now: &str) -> serde_json::Value {
+    let coded: Vec<fhir::Coded> = codes.iter().map(|c| fhir::Coded { code: &c.code, description: &c.description, score: c.score }).collect();
+    fhir::accepted_bundle(&coded, uuid, now)
 }
 
-/// `icd predict` JSONL: `{"id": …, "predictions": [{"code", "description", "score"}…]}` per line,
-/// with `undocumented` on a prediction whose title asserts a fact the note does not document
-/// and `score_from` on the code that stands in for it.
-pub fn predict_jsonl(results: &[NoteResult]) -> String {
-    let mut out = String::new();
-    for r in results {
-        let preds: Vec<_> = r
-            .predictions
-            .iter()
-            .map(|p| {
-                let mut v = json!({"code": p.code, "description": p.description, "score": p.score});
-                if !p.undocumented.is_empty() {
-                    v["undocumented"] = json!(p.undocumented);
-                }
-                if let Some(from) = &p.score_from {
-                    v["score_from"] = json!(from);
-                }
-                v
-            })
-            .collect();
-        let mut line = json!({"id": r.id, "predictions": preds});
-        if let Some(e) = &r.error {
-            line["error"] = json!(e);
-        }
-        out.push_str(&line.to_string());
-        out.push('\n');
-    }
-    out
+/// `icd predict --format jsonl` of a batch; a note that could not be coded has `error`.
+pub fn predict_jsonl(results: &[NotePrediction]) -> String {
+    results.iter().map(|r| export::jsonl_line(r) + "\n").collect()
 }
 
-/// `icd predict` CSV without the evidence: `id,rank,code,description,score,undocumented,score_from`,
-/// one row per prediction.
-pub fn predict_csv(results: &[NoteResult]) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["id", "rank", "code", "description", "score", "undocumented", "score_from"]).unwrap();
-    for r in results {
-        for (i, p) in r.predictions.iter().enumerate() {
-            let rank = (i + 1).to_string();
-            let fields =
-                [r.id.as_str(), &rank, &p.code, &p.description, &format!("{:.4}", p.score), &p.undocumented.join("; "), p.score_from.as_deref().unwrap_or("")];
-            w.write_record(fields).unwrap();
-        }
-    }
-    String::from_utf8(w.into_inner().unwrap()).unwrap()
+/// `icd predict --format csv` of a batch (one row per code, the header once).
+pub fn predict_csv(results: &[NotePrediction]) -> String {
+    export::csv_document(results, true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Prediction;
+    use icd_core::CodedLabel;
 
     fn codes() -> Vec<Accepted> {
         vec![
@@ -144,42 +82,34 @@ mod tests {
         let e = b["entry"].as_array().unwrap();
         assert_eq!(e.len(), 2);
         assert_eq!(e[0]["resource"]["resourceType"], "Condition");
-        assert_eq!(e[0]["resource"]["code"]["coding"][0]["system"], ICD10CM_SYSTEM);
+        assert_eq!(e[0]["resource"]["code"]["coding"][0]["system"], fhir::ICD10CM_SYSTEM);
         assert_eq!(e[1]["resource"]["code"]["coding"][0]["code"], "R05.9");
         assert_eq!(e[1]["fullUrl"], "urn:uuid:00000000-0000-4000-8000-000000000002");
     }
 
+    fn p(code: &str, score: f32, undocumented: Vec<String>, score_from: Option<String>) -> CodedLabel {
+        CodedLabel { code: code.into(), description: String::new(), chapter: 10, score, score_from, model_score: None, evidence: vec![], undocumented }
+    }
+
     #[test]
-    fn predict_shapes() {
-        let r = vec![NoteResult {
-            id: "n1".into(),
-            predictions: vec![Prediction {
-                code: "J45.909".into(),
-                description: "Asthma".into(),
-                score: 0.5,
-                chapter: 10,
-                evidence: vec![],
-                undocumented: vec![],
-                score_from: None,
-            }],
-            error: None,
-        }];
-        assert_eq!(predict_jsonl(&r), "{\"id\":\"n1\",\"predictions\":[{\"code\":\"J45.909\",\"description\":\"Asthma\",\"score\":0.5}]}\n");
-        assert_eq!(predict_csv(&r), "id,rank,code,description,score,undocumented,score_from\nn1,1,J45.909,Asthma,0.5000,,\n");
+    fn predict_shapes_are_the_clis() {
+        let mut a = p("J45.909", 0.5, vec![], None);
+        a.description = "Asthma".into();
+        let r = vec![
+            NotePrediction { id: "n1".into(), predictions: vec![a], error: None },
+            NotePrediction { id: "n2".into(), predictions: vec![], error: Some("The note is empty.".into()) },
+        ];
+        assert_eq!(
+            predict_jsonl(&r),
+            "{\"id\":\"n1\",\"predictions\":[{\"chapter\":10,\"code\":\"J45.909\",\"description\":\"Asthma\",\"evidence\":[],\"score\":0.5}]}\n\
+             {\"error\":\"The note is empty.\",\"id\":\"n2\",\"predictions\":[]}\n"
+        );
+        assert_eq!(predict_csv(&r), "id,rank,code,description,score,evidence,undocumented,score_from\nn1,1,J45.909,Asthma,0.5000,,,\n");
     }
 
     #[test]
     fn a_flagged_code_and_its_stand_in_keep_their_marks() {
-        let p = |code: &str, score: f32, undocumented: Vec<String>, score_from: Option<String>| Prediction {
-            code: code.into(),
-            description: String::new(),
-            score,
-            chapter: 10,
-            evidence: vec![],
-            undocumented,
-            score_from,
-        };
-        let r = vec![NoteResult {
+        let r = vec![NotePrediction {
             id: "n1".into(),
             predictions: vec![p("J45.909", 0.9, vec![], Some("J45.901".into())), p("J45.901", 0.9, vec!["exacerbation".into()], None)],
             error: None,
@@ -190,7 +120,7 @@ mod tests {
         assert_eq!(line["predictions"][1]["undocumented"], serde_json::json!(["exacerbation"]));
         let csv = predict_csv(&r);
         let rows: Vec<&str> = csv.lines().collect();
-        assert_eq!(rows[1], "n1,1,J45.909,,0.9000,,J45.901");
-        assert_eq!(rows[2], "n1,2,J45.901,,0.9000,exacerbation,");
+        assert_eq!(rows[1], "n1,1,J45.909,,0.9000,,,J45.901");
+        assert_eq!(rows[2], "n1,2,J45.901,,0.9000,,exacerbation,");
     }
 }

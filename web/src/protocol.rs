@@ -11,6 +11,8 @@
 //! Nothing here leaves the device: the worker's only network use is fetching the bundle
 //! (`{base_url}manifest.json` and the files it lists) from the site itself.
 
+use icd_core::bundle::Manifest;
+use icd_core::{HeadKind, NotePrediction, Objective};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,9 +74,11 @@ pub enum FromWorker {
         done: usize,
         total: usize,
     },
+    /// Every note's codes, in the note order: `icd predict`'s prediction records (core's
+    /// [`NotePrediction`], without evidence), `error` set on a note that could not be coded.
     BatchDone {
         id: u32,
-        results: Vec<NoteResult>,
+        results: Vec<NotePrediction>,
     },
 }
 
@@ -83,15 +87,6 @@ pub enum FromWorker {
 pub struct Note {
     pub id: String,
     pub text: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NoteResult {
-    pub id: String,
-    pub predictions: Vec<Prediction>,
-    /// Set when this note could not be coded (the rest of the batch still is).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,16 +121,15 @@ pub struct Span {
 pub struct ModelSummary {
     pub name: String,
     pub base_model: String,
-    /// `cls` or `label-attention`.
-    pub head: String,
+    pub head: HeadKind,
     /// `softmax` (one code per note) or `sigmoid` (multi-label).
-    pub objective: String,
+    pub objective: Objective,
     pub threshold: f32,
     pub labels: usize,
     pub max_length: usize,
     /// Bytes of all bundle files (manifest included).
     pub bytes: u64,
-    /// `metrics` of the manifest, as is.
+    /// `metrics` of the manifest (f32 vs int8 on the test set), as JSON for the table.
     pub metrics: serde_json::Value,
     /// Milliseconds from `Load` to `Ready`.
     pub load_ms: f64,
@@ -143,23 +137,22 @@ pub struct ModelSummary {
 
 impl ModelSummary {
     pub fn multi_label(&self) -> bool {
-        self.objective != "softmax"
+        self.objective == Objective::Sigmoid
     }
 
-    /// Reads the summary fields of a bundle manifest (docs/bundle-format.md).
-    pub fn from_manifest(manifest: &serde_json::Value, bytes: u64, load_ms: f64) -> Self {
-        let icd = &manifest["icd"];
-        let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    /// The summary fields of a bundle manifest (docs/bundle-format.md).
+    pub fn from_manifest(manifest: &Manifest, bytes: u64, load_ms: f64) -> Self {
+        let icd = &manifest.icd;
         ModelSummary {
-            name: s(&manifest["name"]),
-            base_model: s(&icd["base_model"]),
-            head: s(&icd["head"]),
-            objective: s(&icd["objective"]),
-            threshold: icd["threshold"].as_f64().unwrap_or(0.5) as f32,
-            labels: manifest["labels"].as_array().map_or(0, |a| a.len()),
-            max_length: icd["max_length"].as_u64().unwrap_or(512) as usize,
+            name: manifest.name.clone(),
+            base_model: icd.base_model.clone().unwrap_or_default(),
+            head: icd.head,
+            objective: icd.objective,
+            threshold: icd.threshold,
+            labels: manifest.labels.len(),
+            max_length: icd.max_length,
             bytes,
-            metrics: manifest.get("metrics").cloned().unwrap_or(serde_json::Value::Null),
+            metrics: manifest.metrics.as_ref().map_or(serde_json::Value::Null, |m| serde_json::to_value(m).expect("metrics serialize")),
             load_ms,
         }
     }
@@ -207,11 +200,14 @@ mod tests {
 
     #[test]
     fn summary_reads_the_manifest() {
-        let m = serde_json::json!({"name": "minilm-cls", "icd": {"head": "cls", "objective": "softmax",
-            "threshold": 0.4, "max_length": 256, "base_model": "all-MiniLM-L6-v2"},
-            "labels": [{"code": "J45.909"}, {"code": "R05.9"}], "metrics": {"int8": {"accuracy": 0.9}}});
+        // The shipped bundle's manifest, as the worker gets it.
+        let bytes = include_bytes!("../../bundles/default-recipe/manifest.json");
+        let m = Manifest::from_json(bytes).unwrap();
         let s = ModelSummary::from_manifest(&m, 1000, 5.0);
-        assert_eq!((s.name.as_str(), s.labels, s.max_length, s.multi_label()), ("minilm-cls", 2, 256, false));
-        assert_eq!(s.metrics["int8"]["accuracy"], 0.9);
+        assert_eq!((s.name.as_str(), s.labels, s.multi_label()), (m.name.as_str(), m.labels.len(), m.icd.objective == Objective::Sigmoid));
+        assert_eq!(s.head, m.icd.head);
+        assert_eq!(s.metrics["int8"]["multiclass"]["accuracy"].as_f64(), m.metrics.as_ref().map(|x| x.int8.multiclass.accuracy));
+        let round: ModelSummary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(round, s);
     }
 }

@@ -3,11 +3,11 @@
 use candle_core::{DType, Tensor};
 
 use super::attention;
-use super::config::ModelConfig;
 use super::fastmath::LayerNorm;
 use super::linear::Linear;
 use super::weights::Weights;
 use super::ModelError;
+use crate::schema::checkpoint::ModelConfig;
 
 struct Embeddings {
     word: Tensor,        // [V, H]
@@ -18,13 +18,13 @@ struct Embeddings {
 
 impl Embeddings {
     fn load(w: &Weights, c: &ModelConfig) -> Result<Self, ModelError> {
-        let h = c.hidden_size;
-        let token_type = w.get("bert.embeddings.token_type_embeddings.weight", &[c.type_vocab_size, h])?;
+        let h = c.bert.hidden_size;
+        let token_type = w.get("bert.embeddings.token_type_embeddings.weight", &[c.bert.type_vocab_size, h])?;
         Ok(Self {
-            word: w.get("bert.embeddings.word_embeddings.weight", &[c.vocab_size, h])?,
-            position: w.get("bert.embeddings.position_embeddings.weight", &[c.max_position_embeddings, h])?,
+            word: w.get("bert.embeddings.word_embeddings.weight", &[c.bert.vocab_size, h])?,
+            position: w.get("bert.embeddings.position_embeddings.weight", &[c.bert.max_position_embeddings, h])?,
             token_type0: token_type.get(0)?,
-            layer_norm: w.layer_norm("bert.embeddings.LayerNorm", h, c.layer_norm_eps)?,
+            layer_norm: w.layer_norm("bert.embeddings.LayerNorm", h, c.bert.layer_norm_eps)?,
         })
     }
 
@@ -52,7 +52,7 @@ struct Layer {
 
 impl Layer {
     fn load(w: &Weights, c: &ModelConfig, i: usize) -> Result<Self, ModelError> {
-        let (h, m, eps) = (c.hidden_size, c.intermediate_size, c.layer_norm_eps);
+        let (h, m, eps) = (c.bert.hidden_size, c.bert.intermediate_size, c.bert.layer_norm_eps);
         let p = format!("bert.encoder.layer.{i}");
         Ok(Self {
             qkv: w.linear_concat(&[&format!("{p}.attention.self.query"), &format!("{p}.attention.self.key"), &format!("{p}.attention.self.value")], h, h)?,
@@ -61,7 +61,7 @@ impl Layer {
             intermediate: w.linear(&format!("{p}.intermediate.dense"), h, m)?,
             output: w.linear(&format!("{p}.output.dense"), m, h)?,
             out_norm: w.layer_norm(&format!("{p}.output.LayerNorm"), h, eps)?,
-            n_heads: c.num_attention_heads,
+            n_heads: c.bert.num_attention_heads,
         })
     }
 
@@ -87,7 +87,7 @@ pub struct BertEncoder {
 impl BertEncoder {
     pub(crate) fn load(w: &Weights, c: &ModelConfig) -> Result<Self, ModelError> {
         let embeddings = Embeddings::load(w, c)?;
-        let layers = (0..c.num_hidden_layers).map(|i| Layer::load(w, c, i)).collect::<Result<_, _>>()?;
+        let layers = (0..c.bert.num_hidden_layers).map(|i| Layer::load(w, c, i)).collect::<Result<_, _>>()?;
         Ok(Self { embeddings, layers })
     }
 

@@ -9,7 +9,6 @@
 
 mod attention;
 mod bert;
-mod config;
 mod fastmath;
 mod heads;
 mod int8;
@@ -20,8 +19,8 @@ mod weights;
 
 use candle_core::{Device, Tensor};
 
+pub use crate::schema::checkpoint::{HeadKind, IcdConfig, ModelConfig, Objective};
 pub use bert::BertEncoder;
-pub use config::{HeadKind, IcdConfig, ModelConfig, Objective};
 pub use heads::{ClsHead, LabelAttentionHead};
 pub use int8::I8Matmul;
 pub use linear::{Int8Kernel, Linear};
@@ -120,7 +119,7 @@ impl IcdModel {
 
     fn from_weights(config: ModelConfig, w: &Weights, device: &Device) -> Result<Self, ModelError> {
         let encoder = BertEncoder::load(w, &config)?;
-        let (h, l) = (config.hidden_size, config.n_labels());
+        let (h, l) = (config.bert.hidden_size, config.n_labels());
         let head = match config.icd.head {
             HeadKind::Cls => Head::Cls(ClsHead::load(w, h, l)?),
             HeadKind::LabelAttention => {
@@ -159,8 +158,8 @@ impl IcdModel {
         if chunks.is_empty() {
             return Err(ModelError::Input("no chunks (an empty note is one [CLS][SEP] chunk)".into()));
         }
-        let max_pos = self.config.max_position_embeddings;
-        let vocab = self.config.vocab_size;
+        let max_pos = self.config.bert.max_position_embeddings;
+        let vocab = self.config.bert.vocab_size;
         for (i, c) in chunks.iter().enumerate() {
             if c.ids.len() < 2 || c.ids.len() > max_pos {
                 return Err(ModelError::Input(format!("chunk {i} has {} ids, must be 2..={max_pos} ([CLS] .. [SEP])", c.ids.len())));
@@ -208,7 +207,7 @@ impl IcdModel {
     /// Token ids and attention mask of some windows, padded to the longest: `[G, S]` each.
     fn batch(&self, group: &[Chunk]) -> Result<(Tensor, Tensor), ModelError> {
         let (n, s) = (group.len(), group.iter().map(|c| c.ids.len()).max().expect("non-empty group"));
-        let mut ids = vec![self.config.pad_token_id; n * s];
+        let mut ids = vec![self.config.bert.pad_token_id; n * s];
         let mut mask = vec![0f32; n * s];
         for (i, c) in group.iter().enumerate() {
             ids[i * s..i * s + c.ids.len()].copy_from_slice(&c.ids);

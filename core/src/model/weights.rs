@@ -11,6 +11,7 @@ use candle_core::{DType, Device, Tensor};
 use super::fastmath::LayerNorm;
 use super::linear::{Int8Kernel, Linear};
 use super::ModelError;
+use crate::schema::weights::canonical_name;
 
 pub(crate) struct Weights {
     /// f32 tensors (every tensor of a checkpoint; the non-quantized ones of a bundle).
@@ -144,39 +145,5 @@ impl Weights {
         let w = self.get(&format!("{prefix}.weight"), &[dim])?;
         let b = self.get(&format!("{prefix}.bias"), &[dim])?;
         Ok(LayerNorm::new(&w, &b, eps)?)
-    }
-}
-
-/// Maps a stored name onto the contract's names; `None` for tensors no head uses
-/// (pooler, pre-training heads). sentence-transformers' MiniLM lacks the `bert.` prefix;
-/// old BERT checkpoints name LayerNorm parameters `gamma`/`beta`.
-fn canonical_name(name: &str) -> Option<String> {
-    let name =
-        if name.starts_with("embeddings.") || name.starts_with("encoder.") || name.starts_with("pooler.") { format!("bert.{name}") } else { name.to_string() };
-    if name.starts_with("bert.pooler.") || name.starts_with("cls.") {
-        return None;
-    }
-    let name = match name.strip_suffix(".gamma") {
-        Some(p) if p.ends_with("LayerNorm") => format!("{p}.weight"),
-        _ => match name.strip_suffix(".beta") {
-            Some(p) if p.ends_with("LayerNorm") => format!("{p}.bias"),
-            _ => name,
-        },
-    };
-    Some(name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::canonical_name;
-
-    #[test]
-    fn maps_base_model_names() {
-        assert_eq!(canonical_name("embeddings.word_embeddings.weight").unwrap(), "bert.embeddings.word_embeddings.weight");
-        assert_eq!(canonical_name("bert.encoder.layer.0.output.LayerNorm.gamma").unwrap(), "bert.encoder.layer.0.output.LayerNorm.weight");
-        assert_eq!(canonical_name("bert.embeddings.LayerNorm.beta").unwrap(), "bert.embeddings.LayerNorm.bias");
-        assert_eq!(canonical_name("classifier.weight").unwrap(), "classifier.weight");
-        assert!(canonical_name("pooler.dense.weight").is_none());
-        assert!(canonical_name("cls.predictions.bias").is_none());
     }
 }

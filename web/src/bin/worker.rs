@@ -9,7 +9,9 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-use icd_web::protocol::{FromWorker, ModelSummary, Note, NoteResult, ToWorker};
+use icd_core::bundle::Manifest;
+use icd_core::NotePrediction;
+use icd_web::protocol::{FromWorker, ModelSummary, Note, ToWorker};
 use js_sys::{Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -22,7 +24,7 @@ mod model {
     use std::collections::HashMap;
 
     use icd_core::coder::{check_note, NoteError, MAX_NOTE_BYTES};
-    use icd_core::{Coder, EvidenceMethod};
+    use icd_core::{CodedLabel, Coder, EvidenceMethod};
     use icd_web::protocol::{Prediction, Span};
 
     pub struct Model(Coder);
@@ -38,15 +40,19 @@ mod model {
         model.0.evidence_method() == EvidenceMethod::Occlusion
     }
 
-    /// The model's top `top_k` codes for `text`, with evidence (label attention, or sentence
-    /// occlusion for a `cls` head) when `evidence` is set. Span weights are scaled so the
-    /// strongest span of each code is 1.
-    pub fn code(model: &Model, text: &str, top_k: usize, evidence: bool) -> Result<Vec<Prediction>, String> {
+    /// Core's codes for `text` (what a batch exports), after the length check.
+    pub fn coded(model: &Model, text: &str, top_k: usize, evidence: bool) -> Result<Vec<CodedLabel>, String> {
         if let Err(NoteError::TooLong { bytes, limit }) = check_note(text, MAX_NOTE_BYTES) {
             return Err(format!("The note is {bytes} bytes; the limit is {limit} (about 150,000 words). Code it in parts."));
         }
-        let coded = model.0.code_with(text, top_k, evidence).map_err(|e| e.to_string())?;
-        Ok(coded
+        model.0.code_with(text, top_k, evidence).map_err(|e| e.to_string())
+    }
+
+    /// The model's top `top_k` codes for `text`, for the page, with evidence (label attention, or sentence
+    /// occlusion for a `cls` head) when `evidence` is set. Span weights are scaled so the
+    /// strongest span of each code is 1.
+    pub fn code(model: &Model, text: &str, top_k: usize, evidence: bool) -> Result<Vec<Prediction>, String> {
+        Ok(coded(model, text, top_k, evidence)?
             .into_iter()
             .map(|c| {
                 let max = c.evidence.iter().map(|s| s.weight).fold(0f32, f32::max);
@@ -119,9 +125,9 @@ async fn load(base_url: &str) -> Result<ModelSummary, String> {
     let t0 = js_sys::Date::now();
     let manifest_url = format!("{base_url}manifest.json");
     let manifest_bytes = fetch_bytes(&manifest_url, |_| {}).await?;
-    let manifest: serde_json::Value = serde_json::from_slice(&manifest_bytes).map_err(|e| format!("{manifest_url}: not JSON: {e}"))?;
-    let files = manifest["files"].as_object().ok_or_else(|| format!("{manifest_url}: no \"files\""))?;
-    let total: u64 = files.values().filter_map(|f| f["bytes"].as_u64()).sum();
+    let manifest = Manifest::from_json(&manifest_bytes).map_err(|e| format!("{manifest_url}: {e}"))?;
+    let files = &manifest.files;
+    let total: u64 = files.values().map(|f| f.bytes).sum();
     let mut loaded = 0u64;
     let mut last_posted = 0u64;
     post(&FromWorker::Progress { loaded, total });
@@ -188,10 +194,11 @@ fn handle(msg: ToWorker) {
             let total = notes.len();
             let mut results = Vec::with_capacity(total);
             for (i, Note { id: note_id, text }) in notes.into_iter().enumerate() {
-                let r = with_model(|m| model::code(m, &text, top_k, false));
+                let r = with_model(|m| model::coded(m, &text, top_k, false));
+                let note_id = serde_json::Value::String(note_id);
                 results.push(match r {
-                    Ok(predictions) => NoteResult { id: note_id, predictions, error: None },
-                    Err(e) => NoteResult { id: note_id, predictions: Vec::new(), error: Some(e) },
+                    Ok(predictions) => NotePrediction { id: note_id, predictions, error: None },
+                    Err(e) => NotePrediction { id: note_id, predictions: Vec::new(), error: Some(e) },
                 });
                 post(&FromWorker::BatchProgress { id, done: i + 1, total });
             }

@@ -1,0 +1,192 @@
+//! FHIR R4 output, one definition of a coded `Condition` for `icd predict --format fhir`,
+//! `icd serve` and the app's export of accepted codes. Each code is a provisional `Condition`
+//! in a `collection` Bundle, coded in ICD-10-CM, with the model's score as an extension:
+//! - suggestions ([`conditions_bundle`]): the evidence, the rank and any undocumented fact in
+//!   `Condition.note`;
+//! - codes a coder accepted in the app ([`accepted_bundle`]): also an active encounter
+//!   diagnosis with its `recordedDate`; a code added by hand has no score.
+
+use serde_json::{json, Value};
+
+use crate::schema::prediction::CodedLabel;
+
+pub const ICD10CM_SYSTEM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
+pub const SCORE_EXTENSION: &str = "https://github.com/icd10-coder/icd10-coder/fhir/StructureDefinition/model-score";
+const VER_STATUS_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+const CLINICAL_STATUS_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+const CATEGORY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
+
+/// One coded note.
+pub struct FhirNote<'a> {
+    /// Names the note in the entries' `fullUrl` (`urn:icd10-coder:KEY:RANK`).
+    pub key: String,
+    /// `Condition.subject` (required in R4): the document's patient, or a display-only reference.
+    pub subject: Value,
+    /// A reference to the source document, given as `Condition.evidence.detail`.
+    pub document: Option<Value>,
+    pub predictions: &'a [CodedLabel],
+}
+
+/// A `Reference` that only names the note (when no patient is known).
+pub fn note_subject(key: &str) -> Value {
+    json!({"display": format!("note {key}")})
+}
+
+pub fn conditions_bundle(notes: &[FhirNote], model: &str) -> Value {
+    let mut entries = Vec::new();
+    for n in notes {
+        let key: String = n.key.chars().map(|c| if c.is_ascii_alphanumeric() || "-._".contains(c) { c } else { '_' }).collect();
+        for (rank, p) in n.predictions.iter().enumerate() {
+            let evidence: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
+            let mut text = format!(
+                "Suggested by icd10-coder model {model} (rank {}, score {:.4}); evidence: {}",
+                rank + 1,
+                p.score,
+                if evidence.is_empty() { "none".to_string() } else { evidence.join(" | ") }
+            );
+            if let Some(from) = &p.score_from {
+                text.push_str(&format!("; score of {from}, whose fact the note does not document"));
+            }
+            if !p.undocumented.is_empty() {
+                text.push_str(&format!("; not documented: {}", p.undocumented.join(", ")));
+            }
+            let condition = condition(&Coded { code: &p.code, description: &p.description, score: Some(p.score) }, &n.subject, Some(text), n.document.as_ref());
+            entries.push(json!({"fullUrl": format!("urn:icd10-coder:{key}:{}", rank + 1), "resource": condition}));
+        }
+    }
+    json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
+}
+
+/// A code and its description, and the model's score when a model suggested it.
+pub struct Coded<'a> {
+    pub code: &'a str,
+    pub description: &'a str,
+    pub score: Option<f32>,
+}
+
+/// The one `Condition` shape: provisional, coded in ICD-10-CM (with its display when the
+/// description is known: FHIR strings may not be empty), the score as an extension.
+fn condition(c: &Coded, subject: &Value, note: Option<String>, document: Option<&Value>) -> Value {
+    let mut condition = json!({
+        "resourceType": "Condition",
+        "verificationStatus": {"coding": [{"system": VER_STATUS_SYSTEM, "code": "provisional"}]},
+        "code": {"coding": [{"system": ICD10CM_SYSTEM, "code": c.code}]},
+        "subject": subject,
+    });
+    if let Some(score) = c.score {
+        condition["extension"] = json!([{"url": SCORE_EXTENSION, "valueDecimal": score}]);
+    }
+    if !c.description.trim().is_empty() {
+        condition["code"]["coding"][0]["display"] = json!(c.description);
+        condition["code"]["text"] = json!(c.description);
+    }
+    if let Some(text) = note {
+        condition["note"] = json!([{"text": text}]);
+    }
+    if let Some(doc) = document {
+        condition["evidence"] = json!([{"detail": [doc]}]);
+    }
+    condition
+}
+
+/// The codes a coder accepted for one note (the app's FHIR export): one active,
+/// provisional encounter-diagnosis `Condition` per code, `urn:uuid:` entries (`uuid` gives
+/// each id), `now` (ISO 8601) as the bundle's timestamp and each `recordedDate`.
+pub fn accepted_bundle(codes: &[Coded], mut uuid: impl FnMut() -> String, now: &str) -> Value {
+    let subject = json!({"display": "Patient of the coded note"});
+    let entries: Vec<Value> = codes
+        .iter()
+        .map(|c| {
+            let id = uuid();
+            let mut r = condition(c, &subject, None, None);
+            r["id"] = json!(id);
+            r["clinicalStatus"] = json!({"coding": [{"system": CLINICAL_STATUS_SYSTEM, "code": "active"}]});
+            r["category"] = json!([{"coding": [{"system": CATEGORY_SYSTEM, "code": "encounter-diagnosis", "display": "Encounter Diagnosis"}]}]);
+            r["recordedDate"] = json!(now);
+            json!({"fullUrl": format!("urn:uuid:{id}"), "resource": r})
+        })
+        .collect();
+    json!({"resourceType": "Bundle", "type": "collection", "timestamp": now, "entry": entries})
+}
+
+/// An `OperationOutcome` with one issue (`severity` error, `code` e.g. `invalid`), locating it
+/// by a FHIRPath `expression` when known.
+pub fn operation_outcome(code: &str, diagnostics: &str, expression: Option<&str>) -> Value {
+    let mut issue = json!({"severity": "error", "code": code, "diagnostics": diagnostics});
+    if let Some(e) = expression {
+        issue["expression"] = json!([e]);
+    }
+    json!({"resourceType": "OperationOutcome", "issue": [issue]})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_provisional_condition_per_code() {
+        let p = CodedLabel {
+            code: "J45.909".into(),
+            description: "Unspecified asthma, uncomplicated".into(),
+            chapter: 10,
+            score: 0.9,
+            score_from: Some("J45.901".into()),
+            model_score: Some(0.1),
+            evidence: vec![],
+            undocumented: vec![],
+        };
+        let preds = [p];
+        let b = conditions_bundle(
+            &[FhirNote {
+                key: "note 1/a".into(),
+                subject: note_subject("1"),
+                document: Some(json!({"reference": "DocumentReference/d1"})),
+                predictions: &preds,
+            }],
+            "m",
+        );
+        let e = &b["entry"][0];
+        assert_eq!(e["fullUrl"], "urn:icd10-coder:note_1_a:1");
+        let c = &e["resource"];
+        assert_eq!(c["code"]["coding"][0]["system"], ICD10CM_SYSTEM);
+        assert_eq!(c["verificationStatus"]["coding"][0]["code"], "provisional");
+        assert_eq!(c["evidence"][0]["detail"][0]["reference"], "DocumentReference/d1");
+        assert!(c["note"][0]["text"].as_str().unwrap().contains("score of J45.901"));
+        assert_eq!(c["code"]["coding"][0]["display"], "Unspecified asthma, uncomplicated");
+        let mut no_desc = preds[0].clone();
+        no_desc.description.clear();
+        let b = conditions_bundle(&[FhirNote { key: "n".into(), subject: note_subject("n"), document: None, predictions: &[no_desc] }], "m");
+        let code = &b["entry"][0]["resource"]["code"];
+        assert!(code["coding"][0].get("display").is_none() && code.get("text").is_none(), "no empty FHIR strings: {code}");
+    }
+
+    #[test]
+    fn accepted_codes_are_active_encounter_diagnoses() {
+        let codes = [
+            Coded { code: "J45.909", description: "Unspecified asthma, uncomplicated", score: Some(0.91) },
+            Coded { code: "I10", description: "Essential (primary) hypertension", score: None },
+        ];
+        let mut n = 0;
+        let b = accepted_bundle(
+            &codes,
+            || {
+                n += 1;
+                format!("id-{n}")
+            },
+            "2026-12-05T10:00:00Z",
+        );
+        assert_eq!(b["timestamp"], "2026-12-05T10:00:00Z");
+        let e = b["entry"].as_array().unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0]["fullUrl"], "urn:uuid:id-1");
+        let c = &e[0]["resource"];
+        assert_eq!(c["id"], "id-1");
+        assert_eq!(c["code"]["coding"][0]["code"], "J45.909");
+        assert_eq!(c["clinicalStatus"]["coding"][0]["code"], "active");
+        assert_eq!(c["category"][0]["coding"][0]["code"], "encounter-diagnosis");
+        assert_eq!(c["recordedDate"], "2026-12-05T10:00:00Z");
+        assert!((c["extension"][0]["valueDecimal"].as_f64().unwrap() - 0.91).abs() < 1e-6);
+        // A code added by hand carries no score.
+        assert!(e[1]["resource"].get("extension").is_none());
+    }
+}

@@ -1,0 +1,65 @@
+//! A prediction: the codes suggested for one note, as `icd predict` writes them (JSON, JSONL),
+//! `icd serve` answers them and the browser's worker sends them to the page.
+
+use serde::{Deserialize, Serialize};
+
+/// One suggested code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodedLabel {
+    pub code: String,
+    /// The official description (empty for a checkpoint loaded without label info).
+    pub description: String,
+    /// ICD-10-CM chapter (1-22; 0 when unknown).
+    pub chapter: u8,
+    /// Softmax or sigmoid score, per the model's objective; for a code that stands in for a
+    /// more specific one whose asserted fact the note does not document, that code's score
+    /// (see `score_from`).
+    pub score: f32,
+    /// The code whose score `score` carries ([`crate::documentation`]); absent when `score`
+    /// is this code's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_from: Option<String>,
+    /// This code's own score, given when `score_from` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_score: Option<f32>,
+    /// Heaviest first.
+    #[serde(default)]
+    pub evidence: Vec<EvidenceSpan>,
+    /// Facts the code's title asserts that the note does not document ("exacerbation"); such
+    /// a code ranks just below the same category's code without them
+    /// ([`crate::documentation`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undocumented: Vec<String>,
+}
+
+/// A piece of the note that supports a code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceSpan {
+    /// Byte range in the note (`&text[start..end] == text`).
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+    /// Attention share (`attention`) or score drop (`occlusion`).
+    pub weight: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceMethod {
+    /// Word-level label attention (the `label_attention` head).
+    Attention,
+    /// Sentence occlusion (the `cls` head).
+    Occlusion,
+}
+
+/// One note's line of `icd predict --format jsonl` (and an element of `--format json`):
+/// `{"id", "predictions": [..]}`, with `error` when the note could not be coded (the app's
+/// batch export; `icd predict` reports those on stderr instead).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotePrediction {
+    /// The input line's `id`, as given (string or number).
+    pub id: serde_json::Value,
+    pub predictions: Vec<CodedLabel>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}

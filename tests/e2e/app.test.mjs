@@ -114,8 +114,9 @@ test("a batch file is read in the browser (not uploaded)", async () => {
       assert.deepEqual(rows.map((r) => r.id), ["n1", "n2", "n3"]);
       assert.equal(rows[0].predictions[0].code, "J45.909");
       for (const p of rows[0].predictions) {
-        const keys = Object.keys(p).sort().filter((k) => k !== "undocumented" && k !== "score_from");
-        assert.deepEqual(keys, ["code", "description", "score"]);
+        const keys = Object.keys(p).sort().filter((k) => !["undocumented", "score_from", "model_score"].includes(k));
+        // The same shape as `icd predict`'s JSONL (core::export).
+        assert.deepEqual(keys, ["chapter", "code", "description", "evidence", "score"]);
         if (p.undocumented) assert.ok(p.undocumented.length > 0 && p.undocumented.every((f) => typeof f === "string"), JSON.stringify(p));
       }
     }
@@ -274,8 +275,12 @@ test("the model worker fetches ./bundle/ with a progress bar and shows a load fa
   const tokenizer = Buffer.from("{}");
   const sha = (b) => createHash("sha256").update(b).digest("hex");
   const manifest = JSON.stringify({
-    format: "icd10-coder-bundle", format_version: 1, name: "garbage", icd: { head: "cls", objective: "softmax" },
-    labels: [], files: { "model.gguf": { sha256: sha(weights), bytes: weights.length }, "tokenizer.json": { sha256: sha(tokenizer), bytes: tokenizer.length } },
+    // A complete manifest (the worker reads it typed before fetching anything); only the weights are bad.
+    format: "icd10-coder-bundle", format_version: 1, name: "garbage",
+    architecture: { vocab_size: 100, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16 },
+    icd: { head: "cls", objective: "softmax" },
+    weights: { file: "model.gguf", linear: "q8_0", other: "f32" },
+    labels: [{ code: "J45.909", description: "Unspecified asthma, uncomplicated", chapter: 10 }], files: { "model.gguf": { sha256: sha(weights), bytes: weights.length }, "tokenizer.json": { sha256: sha(tokenizer), bytes: tokenizer.length } },
   });
   const overlay = {
     "build.json": JSON.stringify({ version: "test", bundle: true }),

@@ -19,7 +19,18 @@ cargo build --workspace --all-targets
 phase_end
 
 phase_start "native tests (cargo test --workspace)"
-cargo test --workspace
+cargo test --workspace --exclude icd-kernels
+phase_end
+
+# The kernels' tests print what this CPU could not run (e.g. "SKIPPED ...: this CPU lacks
+# AVX-512BW"); --show-output makes those lines visible.
+phase_start "kernel tests, native (skips shown)"
+cargo test -p icd-kernels -- --show-output
+phase_end
+
+phase_start "kernel tests in wasm32 (Node): the browser's SIMD128 kernels"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p icd-kernels --target wasm32-unknown-unknown
 phase_end
 
 phase_start "wasm32 build of the web crate"

@@ -1,4 +1,5 @@
 //! `icd-bench`: prints timings; numbers go to BENCHMARKS.md with the command and machine.
+#![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

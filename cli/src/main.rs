@@ -1,5 +1,6 @@
 //! `icd`: the native command: code notes with a model bundle (`predict`), serve them over
 //! HTTP (`serve`), score a bundle on a test set (`eval`), and search the ICD-10-CM table (`codes`).
+#![forbid(unsafe_code)]
 
 mod predict;
 mod serve;

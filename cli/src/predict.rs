@@ -1,7 +1,7 @@
 //! `icd predict` and `icd eval`: a verified bundle, notes in, codes out.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -11,7 +11,7 @@ use icd_core::coder::{check_note, NoteError};
 use icd_core::dataset::parse_jsonl;
 use icd_core::evaluate::{eval_report, eval_truth};
 use icd_core::{export, fhir, CodedLabel, Coder, NotePrediction};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget};
 use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -117,13 +117,12 @@ struct InputLine {
 }
 
 /// A progress bar on stderr when it is a terminal; `len` when the count is known.
-fn progress(len: Option<usize>) -> ProgressBar {
+fn progress(len: Option<usize>, what: &str) -> ProgressBar {
     let bar = match len {
-        Some(n) => ProgressBar::new(n as u64)
-            .with_style(ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}]").expect("valid template")),
-        None => ProgressBar::no_length().with_style(ProgressStyle::with_template("{msg} {pos} notes [{elapsed_precise}, {per_sec}]").expect("valid template")),
+        Some(n) => icd_console::bar(n as u64, what),
+        None => icd_console::counter(what),
     };
-    if !std::io::stderr().is_terminal() || len.is_some_and(|n| n < 2) {
+    if len.is_some_and(|n| n < 2) {
         bar.set_draw_target(ProgressDrawTarget::hidden());
     }
     bar
@@ -300,8 +299,7 @@ pub fn predict(args: PredictArgs) -> Result<usize> {
         None => Box::new(std::io::stdout().lock()),
     });
     let mut sink = Sink::new(args.format, args.input.is_some());
-    let bar = progress(args.input.is_none().then_some(1));
-    bar.set_message("coding");
+    let bar = progress(args.input.is_none().then_some(1), "coding");
     let (mut coded, mut failed) = (0, 0);
     loop {
         let notes = source.next_batch(BATCH, args.strict, args.max_note_bytes, &mut rej)?;
@@ -445,8 +443,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     if truth.used.is_empty() {
         bail!("{name}: no note to score");
     }
-    let bar = progress(Some(truth.used.len()));
-    bar.set_message("scoring");
+    let bar = progress(Some(truth.used.len()), "scoring");
     let scores: Vec<Vec<f32>> = truth
         .used
         .par_iter()

@@ -1,6 +1,5 @@
 //! `icd serve`: reads the bundle and the token file, then runs the service (`icd-serve`).
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,11 +39,7 @@ pub struct ServeArgs {
 }
 
 pub fn serve(args: ServeArgs) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    icd_console::init_logging("info");
     let coder = load_bundle(&args.bundle)?;
     let token = match &args.token_file {
         None => None,

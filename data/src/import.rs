@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use icd_core::codes::normalize_code;
 use icd_core::dataset::{to_jsonl, Record};
+use icd_core::table::normalize_code;
 use icd_core::{CodeTable, LabelSpace};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

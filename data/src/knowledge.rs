@@ -136,8 +136,8 @@ impl Knowledge {
             for mut e in parsed.code {
                 e.file = name.to_string();
                 let err = |m: String| KnowledgeError::Entry { file: name.to_string(), code: e.code.clone(), message: m };
-                if e.code != icd_core::codes::normalize_code(&e.code) {
-                    return Err(err(format!("code is not written in dotted upper case (expected {})", icd_core::codes::normalize_code(&e.code))));
+                if e.code != icd_core::table::normalize_code(&e.code) {
+                    return Err(err(format!("code is not written in dotted upper case (expected {})", icd_core::table::normalize_code(&e.code))));
                 }
                 if e.age[0] > e.age[1] || e.age[1] > 110 {
                     return Err(err(format!("age range {:?} is not [low, high] within 0..=110", e.age)));

@@ -8,6 +8,7 @@
 //! - [`card`]: the dataset card (`DATASET.md`).
 //!
 //! All datasets are [`icd_core::dataset::Record`] JSONL.
+#![forbid(unsafe_code)]
 
 pub mod baseline;
 pub mod card;

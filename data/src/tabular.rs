@@ -4,7 +4,7 @@
 //! codes with their inclusion terms, excludes notes and 7th-character definitions.
 //! A 7th-character definition applies to the code that holds it and all codes below.
 
-use icd_core::codes::{Block, Chapter, Extension, SourceCode, TableSource};
+use icd_core::table::{Block, Chapter, Extension, SourceCode, TableSource};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 

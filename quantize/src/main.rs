@@ -5,6 +5,7 @@
 //! sha256 and size of every file, source checkpoint, f32 vs int8 metrics). With `--data`,
 //! the int8 model is checked against the f32 one on the test set and the bundle is refused
 //! (nothing written, exit 1) when top-1 agreement < 99 % or accuracy drops > 0.5 points.
+#![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,7 +17,7 @@ use icd_core::dataset::{parse_jsonl, Record};
 use icd_core::evaluate::{eval_report, eval_truth};
 use icd_core::metrics::top_k;
 use icd_core::{CodeTable, Coder, Int8Kernel, ModelConfig, Objective};
-use indicatif::{ProgressBar, ProgressStyle};
+
 use rayon::prelude::*;
 use tracing::{info, warn};
 
@@ -72,10 +73,7 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    icd_console::init_logging("info");
     let cli = Cli::parse();
     let ck = &cli.checkpoint;
     let config = read(&ck.join("config.json"))?;
@@ -178,9 +176,7 @@ fn evaluate(f32: &Coder, int8: &Coder, records: &[Record], test_set: &str) -> Re
     if truth.used.is_empty() {
         bail!("{test_set}: no note has a primary code among the model's {} labels", labels.len());
     }
-    let bar = ProgressBar::new(truth.used.len() as u64)
-        .with_style(ProgressStyle::with_template("{msg} {bar:40} {pos}/{len} [{elapsed_precise}<{eta_precise}]").expect("valid template"));
-    bar.set_message("f32 vs int8");
+    let bar = icd_console::bar(truth.used.len() as u64, "f32 vs int8");
     let rows: Vec<(Vec<f32>, Vec<f32>)> = truth
         .used
         .par_iter()

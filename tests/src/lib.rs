@@ -1,4 +1,5 @@
 //! Helpers for the cross-crate tests: where the set-up step put the real artefacts.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 

@@ -7,7 +7,7 @@ use icd_tests::artefact;
 use icd_trainer::base::BaseModel;
 use icd_trainer::checkpoint;
 use icd_trainer::model::{Batch, HeadKind, IcdModel, IcdSettings, Objective};
-use icd_trainer::train::Trainer;
+use icd_trainer::state::Trainer;
 use tch::{nn, Device};
 
 const NOTES: &[&str] = &[

@@ -9,32 +9,10 @@ use tch::nn;
 use tch::{Kind, Tensor};
 
 use crate::bert::BertConfig;
+use crate::config::BenchConfig;
 use crate::model::{Batch, HeadKind, IcdModel, IcdSettings, Objective};
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
-    /// bert-base, minilm-l6 or tiny
-    #[arg(long, default_value = "minilm-l6")]
-    pub shape: String,
-    #[arg(long, default_value_t = 128)]
-    pub seq: usize,
-    #[arg(long, default_value_t = 16)]
-    pub batch: usize,
-    #[arg(long, default_value_t = 3)]
-    pub warmup_steps: usize,
-    #[arg(long, default_value_t = 10)]
-    pub steps: usize,
-    #[arg(long, default_value = "auto")]
-    pub device: String,
-    #[arg(long)]
-    pub bf16: bool,
-    #[arg(long, default_value_t = 0)]
-    pub threads: i32,
-    #[arg(long, default_value = "cls")]
-    pub head: HeadKind,
-}
-
-pub fn run(a: &BenchArgs) -> Result<()> {
+pub fn run(a: &BenchConfig) -> Result<()> {
     if a.threads > 0 {
         tch::set_num_threads(a.threads);
     }

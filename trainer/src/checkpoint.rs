@@ -9,7 +9,7 @@ use icd_core::tokenize::NoteTokenizer;
 use serde::{Deserialize, Serialize};
 use tch::nn;
 
-use crate::train::{EpochLog, EvalReport, Trainer};
+use crate::state::{EpochLog, EvalReport, Trainer};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Metrics {

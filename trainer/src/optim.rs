@@ -78,6 +78,8 @@ impl AdamW {
     }
 
     pub fn with_layout(vs: &nn::VarStore, weight_decay: f64, layout: Layout) -> Self {
+        // tch's public `variables_`: the only view of each trainable tensor's parameter group
+        // (head vs encoder learning rate); `trainable_variables()` drops the groups.
         let vars = vs.variables_.lock().expect("var store lock");
         let name_of = |t: &Tensor| vars.named_variables.iter().find(|(_, v)| v.data_ptr() == t.data_ptr()).map(|(n, _)| n.clone()).unwrap_or_default();
         let mut params: Vec<Param> = vars
@@ -318,7 +320,8 @@ fn cpu_slice(t: &Tensor) -> Option<&[f32]> {
 // this function's contract, not the borrow's.
 #[allow(clippy::mut_from_ref)]
 unsafe fn slice_mut(t: &Tensor) -> &mut [f32] {
-    std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, t.numel())
+    // SAFETY: the caller's contract: numel() contiguous f32 values, used by no one else.
+    unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut f32, t.numel()) }
 }
 
 #[cfg(test)]

@@ -1,157 +1,39 @@
 //! The training loop: AdamW with linear warm-up and decay, gradient clipping and
 //! accumulation, per-epoch validation, early stopping, a checkpoint every epoch and
-//! every `--checkpoint-minutes` within one (weights, optimizer moments and the batch
-//! cursor, so `--resume` continues where the run stopped).
+//! every `checkpoint_minutes` within one (weights, optimizer moments and the batch
+//! cursor, so `resume` continues where the run stopped).
 //!
-//! `--freeze-layers K` freezes the embeddings and the first K layers and caches their
+//! `freeze_layers = K` freezes the embeddings and the first K layers and caches their
 //! output once, so each epoch only runs the upper layers and the head: the CPU profile.
+//!
+//! A run is [`Run::prepare`], then [`Run::epoch`] for each epoch left, then [`Run::finish`];
+//! [`run`] does all three.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use icd_core::metrics;
-use icd_core::{CodeTable, InputLayout, LabelSpace};
-use indicatif::{ProgressBar, ProgressStyle};
-use serde::{Deserialize, Serialize};
+use icd_core::tokenize::NoteTokenizer;
+use icd_core::{CodeTable, LabelSpace};
 use tch::nn;
-use tch::{Device, Kind, Tensor};
+use tch::Tensor;
 
 use crate::base::{self, BaseModel};
 use crate::checkpoint;
+use crate::config::{EvalConfig, TrainConfig};
 use crate::data::{self, Example};
 use crate::dropout;
-use crate::model::{Batch, HeadKind, IcdModel, IcdSettings, Objective};
+use crate::model::{IcdModel, IcdSettings, Objective};
 use crate::optim::AdamW;
-
-/// Per-note label scores `[n][L]` and each note's gold label ids.
-pub type ScoresAndGold = (Vec<Vec<f32>>, Vec<Vec<usize>>);
-
-#[derive(Debug, Clone, Serialize, Deserialize, clap::Args)]
-pub struct TrainArgs {
-    /// Base model folder (config.json + model.safetensors/pytorch_model.bin + tokenizer.json/vocab.txt)
-    #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
-    pub base: PathBuf,
-    /// Folder with train.jsonl, valid.jsonl and test.jsonl
-    #[arg(long, default_value = "artifacts/data")]
-    pub data: PathBuf,
-    /// Label space (TSV of billable codes)
-    #[arg(long, default_value = "labels/default-codes.tsv")]
-    pub labels: PathBuf,
-    /// ICD-10-CM code table, to validate the labels
-    #[arg(long, default_value = "artifacts/icd10cm.table")]
-    pub table: PathBuf,
-    /// Output folder
-    #[arg(long)]
-    pub out: PathBuf,
-    /// `cls` or `label-attention`
-    #[arg(long, default_value = "cls")]
-    pub head: HeadKind,
-    /// `softmax` or `sigmoid`; default: softmax for `cls`, sigmoid for `label-attention`
-    #[arg(long)]
-    pub objective: Option<Objective>,
-    #[arg(long, default_value_t = 5)]
-    pub epochs: usize,
-    #[arg(long, default_value_t = 16)]
-    pub batch_size: usize,
-    #[arg(long, default_value_t = 5e-5)]
-    pub lr: f64,
-    /// Learning rate of the head (default: --lr)
-    #[arg(long)]
-    pub head_lr: Option<f64>,
-    #[arg(long, default_value_t = 512)]
-    pub max_length: usize,
-    /// Tokens shared by consecutive chunks of a long note
-    #[arg(long, default_value_t = 0)]
-    pub chunk_overlap: usize,
-    /// How notes become model input: `windows` (the whole note in windows), or
-    /// `diagnostic-first` (a window of the chart's diagnostic sections, then the windows)
-    #[arg(long, default_value = "windows")]
-    #[serde(default)]
-    pub input: InputLayout,
-    #[arg(long, default_value_t = 256)]
-    pub label_attention_dim: usize,
-    /// Sigmoid objective: add this weight × the cross-entropy of the primary (first-listed)
-    /// code among the note's documented codes, so it ranks first (0 = off)
-    #[arg(long, default_value_t = 0.0)]
-    pub primary_weight: f64,
-    #[arg(long, default_value_t = 0.1)]
-    pub warmup_ratio: f64,
-    #[arg(long, default_value_t = 0.01)]
-    pub weight_decay: f64,
-    /// Max gradient norm (0 = off)
-    #[arg(long, default_value_t = 1.0)]
-    pub grad_clip: f64,
-    #[arg(long, default_value_t = 1)]
-    pub grad_accum: usize,
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// auto, cpu or cuda
-    #[arg(long, default_value = "auto")]
-    pub device: String,
-    /// Mixed precision on CUDA (libtorch autocast in bfloat16); ignored on CPU
-    #[arg(long)]
-    pub bf16: bool,
-    /// Stop after this many epochs without validation improvement (0 = never)
-    #[arg(long, default_value_t = 0)]
-    pub early_stopping: usize,
-    /// Freeze the embeddings and this many lower layers, caching their output (CPU profile)
-    #[arg(long, default_value_t = 0)]
-    pub freeze_layers: usize,
-    /// Keep only the base model's first N encoder layers (0 = all): a smaller, faster model
-    #[arg(long, default_value_t = 0)]
-    pub encoder_layers: usize,
-    /// Use only the first N training notes (0 = all)
-    #[arg(long, default_value_t = 0)]
-    pub limit_train: usize,
-    /// Use only the first N validation and N test notes (0 = all)
-    #[arg(long, default_value_t = 0)]
-    pub limit_eval: usize,
-    #[arg(long, default_value_t = 32)]
-    pub eval_batch_size: usize,
-    /// CPU threads for libtorch (0 = libtorch's default)
-    #[arg(long, default_value_t = 0)]
-    pub threads: i32,
-    /// Start from a trained model instead of the base model's weights alone (a warm start):
-    /// a checkpoint folder (model.safetensors), or an int8 bundle (manifest.json; its weights
-    /// are dequantized). It must have this run's head, shape and labels
-    #[arg(long)]
-    #[serde(default)]
-    pub init: Option<PathBuf>,
-    /// Continue from OUT/checkpoint-last
-    #[arg(long)]
-    pub resume: bool,
-    /// Also checkpoint within an epoch every N minutes (0 = only at epoch ends)
-    #[arg(long, default_value_t = 30.0)]
-    pub checkpoint_minutes: f64,
-    /// Stop after this many optimizer steps in all, checkpointed for --resume (0 = run to the end)
-    #[arg(long, default_value_t = 0)]
-    pub max_steps: usize,
-}
-
-#[derive(Debug, Clone, clap::Args)]
-pub struct EvalArgs {
-    /// Checkpoint folder written by `icd-train train`
-    #[arg(long)]
-    pub checkpoint: PathBuf,
-    /// JSONL file to evaluate
-    #[arg(long)]
-    pub data: PathBuf,
-    #[arg(long, default_value = "auto")]
-    pub device: String,
-    #[arg(long, default_value_t = 32)]
-    pub batch_size: usize,
-    /// Write the report as JSON here
-    #[arg(long)]
-    pub json: Option<PathBuf>,
-}
+use crate::state::{EpochLog, EvalReport, FrozenCache, ResumeState, Trainer};
 
 /// Evaluates a checkpoint on a JSONL file, with the checkpoint's own threshold.
-pub fn eval(a: &EvalArgs) -> Result<EvalReport> {
-    let device = base::device(&a.device)?;
-    let (tr, tok) = checkpoint::load(&a.checkpoint, device)?;
-    let set = data::load_split(&a.data, &tr.labels, &tok, &tr.model.settings)?;
-    let report = tr.evaluate(&set, None, a.batch_size, Some(tr.model.settings.threshold))?;
+pub fn eval(c: &EvalConfig) -> Result<EvalReport> {
+    let device = base::device(&c.device)?;
+    let (tr, tok) = checkpoint::load(&c.checkpoint, device)?;
+    let set = data::load_split(&c.data, &tr.labels, &tok, &tr.model.settings)?;
+    let report = tr.evaluate(&set, None, c.batch_size, Some(tr.model.settings.threshold))?;
     let p = &report.multiclass;
     println!(
         "{} notes: accuracy {:.2} %, top-5 {:.2} %, macro F1 {:.2} %, weighted F1 {:.2} %{}",
@@ -162,200 +44,208 @@ pub fn eval(a: &EvalArgs) -> Result<EvalReport> {
         100.0 * p.weighted_f1,
         report.multilabel.as_ref().map(|m| format!(", micro-F1 {:.2} %", 100.0 * m.micro_f1)).unwrap_or_default()
     );
-    if let Some(path) = &a.json {
+    if let Some(path) = &c.json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)?;
     }
     Ok(report)
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EpochLog {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub seconds: f64,
-    pub samples_per_s: f64,
-    pub valid: EvalReport,
-}
-
-pub use icd_core::EvalReport;
-
-#[derive(Debug, Serialize, Deserialize)]
-struct ResumeState {
-    epochs_done: usize,
-    step: usize,
-    /// Best validation key so far (none before the first epoch ends).
-    best: Option<f64>,
-    best_epoch: usize,
-    bad_epochs: usize,
-    log: Vec<EpochLog>,
-    /// Within epoch `epochs_done + 1`: batches done and the running totals.
-    #[serde(default)]
-    partial: Option<PartialEpoch>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct PartialEpoch {
-    batches_done: usize,
-    loss_sum: f64,
-    loss_n: usize,
-    seen: usize,
-    seconds: f64,
-}
-
-/// Output of the frozen lower layers for each example: [chunks, T_note, H] (f16 on CPU).
-pub struct FrozenCache {
-    layers: usize,
-    hidden: Vec<Tensor>,
-}
-
-pub struct Trainer {
-    pub model: IcdModel,
-    pub vs: nn::VarStore,
-    pub device: Device,
-    pub labels: LabelSpace,
-    pub pad_id: u32,
-    pub autocast: bool,
-}
-
-pub fn run(args: &TrainArgs) -> Result<()> {
-    let t0 = Instant::now();
-    if args.threads > 0 {
-        tch::set_num_threads(args.threads);
-    }
-    tch::manual_seed(args.seed as i64);
-    let device = base::device(&args.device)?;
-    let table_bytes = std::fs::read(&args.table).with_context(|| format!("reading {} (run scripts/setup.sh)", args.table.display()))?;
-    let table = CodeTable::from_bytes(&table_bytes)?;
-    let label_text = std::fs::read_to_string(&args.labels).with_context(|| format!("reading {}", args.labels.display()))?;
-    let labels = LabelSpace::parse_tsv(&label_text, &table, &args.labels.display().to_string())?;
-    let mut base = BaseModel::load(&args.base)?;
-    if args.encoder_layers > 0 {
-        if args.encoder_layers > base.config.num_hidden_layers {
-            bail!("--encoder-layers {}: the base model has only {} layers", args.encoder_layers, base.config.num_hidden_layers);
+/// Trains, keeps the best validation epoch, and writes the checkpoint and its reports to
+/// `config.out`.
+pub fn run(config: &TrainConfig) -> Result<()> {
+    let mut run = Run::prepare(config)?;
+    for epoch in run.epochs_left() {
+        match run.epoch(epoch)? {
+            EpochEnd::Continue => {}
+            EpochEnd::EarlyStop => break,
+            EpochEnd::StepLimit => return Ok(()),
         }
-        base.config.num_hidden_layers = args.encoder_layers;
     }
-    if args.max_length > base.config.max_position_embeddings {
-        bail!("--max-length {} exceeds the base model's max_position_embeddings {}", args.max_length, base.config.max_position_embeddings);
-    }
-    let settings = IcdSettings {
-        head: args.head,
-        objective: args.objective.unwrap_or(match args.head {
-            HeadKind::Cls => Objective::Softmax,
-            HeadKind::LabelAttention => Objective::Sigmoid,
-        }),
-        max_length: args.max_length,
-        chunk_overlap: args.chunk_overlap,
-        label_attention_dim: (args.head == HeadKind::LabelAttention).then_some(args.label_attention_dim),
-        threshold: 0.5,
-        base_model: Some(base.name.clone()),
-        input: args.input,
-    };
-    if args.primary_weight != 0.0 && (settings.objective != Objective::Sigmoid || args.primary_weight.is_nan() || args.primary_weight <= 0.0) {
-        bail!("--primary-weight {} needs the sigmoid objective and a positive weight (softmax already trains on the primary code)", args.primary_weight);
-    }
+    run.finish()
+}
 
-    let tok = &base.tokenizer;
-    let load = |name: &str| data::load_split(&args.data.join(name), &labels, tok, &settings);
-    let mut train = load("train.jsonl")?;
-    if args.limit_train > 0 {
-        train.truncate(args.limit_train);
-    }
-    let mut valid = load("valid.jsonl")?;
-    let mut test = load("test.jsonl")?;
-    if args.limit_eval > 0 {
-        valid.truncate(args.limit_eval);
-        test.truncate(args.limit_eval);
-    }
-    tracing::info!(train = train.len(), valid = valid.len(), test = test.len(), labels = labels.len(), ?device, "data loaded");
+/// How an epoch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochEnd {
+    Continue,
+    /// No validation improvement for `early_stopping` epochs: go to [`Run::finish`].
+    EarlyStop,
+    /// `max_steps` reached: checkpointed for `resume`; the run stops without finishing.
+    StepLimit,
+}
 
-    let vs = nn::VarStore::new(device);
-    let model = IcdModel::new(&vs.root(), &base.config, &settings, labels.len() as i64);
-    let copied = base.copy_into(&vs.variables())?;
-    tracing::info!(tensors = copied, base = %base.dir.display(), "base weights loaded");
-    let mut tr = Trainer { model, vs, device, labels, pad_id: tok.pad_id(), autocast: args.bf16 && device.is_cuda() };
-    if let (Some(init), false) = (&args.init, args.resume) {
-        let n = checkpoint::init_from(&mut tr.vs, init, &tr.labels)?;
-        tracing::info!(tensors = n, init = %init.display(), "warm start");
-    }
+/// A run in progress: the data, the model, the optimizer and where the loop is.
+pub struct Run<'a> {
+    config: &'a TrainConfig,
+    t0: Instant,
+    tr: Trainer,
+    tok: NoteTokenizer,
+    train: Vec<Example>,
+    valid: Vec<Example>,
+    test: Vec<Example>,
+    /// Frozen-layer outputs of train, valid and test (`freeze_layers > 0`).
+    cache: Option<[FrozenCache; 3]>,
+    opt: AdamW,
+    state: ResumeState,
+    schedule: Schedule,
+    last_save: Instant,
+}
 
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
-    let last = args.out.join("checkpoint-last");
-    let mut state = ResumeState { epochs_done: 0, step: 0, best: None, best_epoch: 0, bad_epochs: 0, log: Vec::new(), partial: None };
-    if args.resume {
-        let s = std::fs::read(last.join("state.json")).with_context(|| format!("--resume: no checkpoint in {}", last.display()))?;
-        state = serde_json::from_slice(&s).context("--resume: state.json is corrupt")?;
-        checkpoint::load_weights(&mut tr.vs, &last.join("model.safetensors"))?;
-    }
+/// Linear warm-up, then linear decay to zero.
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    warmup: usize,
+    total: usize,
+}
 
-    let frozen = args.freeze_layers.min(tr.model.bert.num_layers());
-    let cache = if frozen > 0 {
-        freeze(&tr.vs, frozen);
-        let pb = progress(train.len() + valid.len() + test.len(), "caching frozen layers");
-        let c = [&train, &valid, &test].map(|set| tr.build_cache(set, frozen, args.eval_batch_size, &pb));
-        pb.finish_and_clear();
-        let tokens: usize = [&train, &valid, &test].iter().flat_map(|s| s.iter()).map(Example::tokens).sum();
-        let secs = t0.elapsed().as_secs_f64();
-        tracing::info!(layers = frozen, seconds = secs, tokens, tokens_per_s = tokens as f64 / secs, "frozen layers cached");
-        Some(c)
-    } else {
-        None
-    };
-    let cache_of = |i: usize| cache.as_ref().map(|c| &c[i]);
-
-    let mut opt = AdamW::new(&tr.vs, args.weight_decay);
-    if args.resume {
-        let path = last.join("optimizer.safetensors");
-        if path.exists() {
-            opt.load(&path, state.step as u64)?;
-            let batches = state.partial.as_ref().map_or(0, |p| p.batches_done);
-            tracing::info!(epochs_done = state.epochs_done, batches, step = state.step, "resumed");
+impl Schedule {
+    /// The learning-rate factor at optimizer step `step`.
+    fn factor(&self, step: usize) -> f64 {
+        let step = step.min(self.total - 1);
+        if step < self.warmup {
+            (step + 1) as f64 / self.warmup as f64
         } else {
-            // Checkpoints from before the optimizer state was saved.
-            tracing::warn!(epochs_done = state.epochs_done, "resumed without optimizer state: the moments restart");
+            ((self.total - step) as f64 / (self.total - self.warmup).max(1) as f64).max(0.0)
         }
     }
-    let head_lr = args.head_lr.unwrap_or(args.lr);
-    let steps_per_epoch = train.len().div_ceil(args.batch_size * args.grad_accum.max(1));
-    let total_steps = (steps_per_epoch * args.epochs).max(1);
-    let warmup = ((total_steps as f64) * args.warmup_ratio).round() as usize;
-    let schedule = |step: usize| -> f64 {
-        if step < warmup {
-            (step + 1) as f64 / warmup as f64
-        } else {
-            ((total_steps - step) as f64 / (total_steps - warmup).max(1) as f64).max(0.0)
-        }
-    };
-    std::fs::write(args.out.join("training_args.json"), serde_json::to_string_pretty(args)?)?;
+}
 
-    let mut step = state.step;
-    let every = std::time::Duration::from_secs_f64(args.checkpoint_minutes.max(0.0) * 60.0);
-    let mut last_save = Instant::now();
-    for epoch in state.epochs_done + 1..=args.epochs {
-        let batches = data::bucketed_batches(&train, args.batch_size, args.seed.wrapping_add(epoch as u64));
-        let mut part = state.partial.take().unwrap_or_default();
+impl<'a> Run<'a> {
+    /// Loads the labels, base model and data; builds the model (warm-started or resumed),
+    /// the frozen-layer cache and the optimizer; writes `training_args.json`.
+    pub fn prepare(config: &'a TrainConfig) -> Result<Self> {
+        let t0 = Instant::now();
+        if config.out.as_os_str().is_empty() {
+            bail!("no output folder (--out)");
+        }
+        if config.threads > 0 {
+            tch::set_num_threads(config.threads);
+        }
+        tch::manual_seed(config.seed as i64);
+        let device = base::device(&config.device)?;
+        let table_bytes = std::fs::read(&config.table).with_context(|| format!("reading {} (run scripts/setup.sh)", config.table.display()))?;
+        let table = CodeTable::from_bytes(&table_bytes)?;
+        let label_text = std::fs::read_to_string(&config.labels).with_context(|| format!("reading {}", config.labels.display()))?;
+        let labels = LabelSpace::parse_tsv(&label_text, &table, &config.labels.display().to_string())?;
+        let mut base = BaseModel::load(&config.base)?;
+        if config.encoder_layers > 0 {
+            if config.encoder_layers > base.config.num_hidden_layers {
+                bail!("--encoder-layers {}: the base model has only {} layers", config.encoder_layers, base.config.num_hidden_layers);
+            }
+            base.config.num_hidden_layers = config.encoder_layers;
+        }
+        if config.max_length > base.config.max_position_embeddings {
+            bail!("--max-length {} exceeds the base model's max_position_embeddings {}", config.max_length, base.config.max_position_embeddings);
+        }
+        let settings = IcdSettings {
+            head: config.head,
+            objective: config.objective(),
+            max_length: config.max_length,
+            chunk_overlap: config.chunk_overlap,
+            label_attention_dim: (config.head == crate::model::HeadKind::LabelAttention).then_some(config.label_attention_dim),
+            threshold: 0.5,
+            base_model: Some(base.name.clone()),
+            input: config.input,
+        };
+        let pw = config.primary_weight;
+        if pw != 0.0 && (settings.objective != Objective::Sigmoid || pw.is_nan() || pw <= 0.0) {
+            bail!("--primary-weight {pw} needs the sigmoid objective and a positive weight (softmax already trains on the primary code)");
+        }
+
+        let load = |name: &str| data::load_split(&config.data.join(name), &labels, &base.tokenizer, &settings);
+        let mut train = load("train.jsonl")?;
+        if config.limit_train > 0 {
+            train.truncate(config.limit_train);
+        }
+        let mut valid = load("valid.jsonl")?;
+        let mut test = load("test.jsonl")?;
+        if config.limit_eval > 0 {
+            valid.truncate(config.limit_eval);
+            test.truncate(config.limit_eval);
+        }
+        tracing::info!(train = train.len(), valid = valid.len(), test = test.len(), labels = labels.len(), ?device, "data loaded");
+
+        let vs = nn::VarStore::new(device);
+        let model = IcdModel::new(&vs.root(), &base.config, &settings, labels.len() as i64);
+        let copied = base.copy_into(&vs.variables())?;
+        tracing::info!(tensors = copied, base = %base.dir.display(), "base weights loaded");
+        let tok = base.tokenizer;
+        let mut tr = Trainer { model, vs, device, labels, pad_id: tok.pad_id(), autocast: config.bf16 && device.is_cuda() };
+        if let (Some(init), false) = (&config.init, config.resume) {
+            let n = checkpoint::init_from(&mut tr.vs, init, &tr.labels)?;
+            tracing::info!(tensors = n, init = %init.display(), "warm start");
+        }
+
+        std::fs::create_dir_all(&config.out).with_context(|| format!("creating {}", config.out.display()))?;
+        let last = last_dir(config);
+        let mut state = ResumeState::default();
+        if config.resume {
+            let s = std::fs::read(last.join("state.json")).with_context(|| format!("--resume: no checkpoint in {}", last.display()))?;
+            state = serde_json::from_slice(&s).context("--resume: state.json is corrupt")?;
+            checkpoint::load_weights(&mut tr.vs, &last.join("model.safetensors"))?;
+        }
+
+        let frozen = config.freeze_layers.min(tr.model.bert.num_layers());
+        let cache = if frozen > 0 {
+            crate::state::freeze(&tr.vs, frozen);
+            let pb = icd_console::bar((train.len() + valid.len() + test.len()) as u64, "caching frozen layers");
+            let c = [&train, &valid, &test].map(|set| tr.build_cache(set, frozen, config.eval_batch_size, &pb));
+            pb.finish_and_clear();
+            let tokens: usize = [&train, &valid, &test].iter().flat_map(|s| s.iter()).map(Example::tokens).sum();
+            let secs = t0.elapsed().as_secs_f64();
+            tracing::info!(layers = frozen, seconds = secs, tokens, tokens_per_s = tokens as f64 / secs, "frozen layers cached");
+            Some(c)
+        } else {
+            None
+        };
+
+        let mut opt = AdamW::new(&tr.vs, config.weight_decay);
+        if config.resume {
+            let path = last.join("optimizer.safetensors");
+            if path.exists() {
+                opt.load(&path, state.step as u64)?;
+                let batches = state.partial.as_ref().map_or(0, |p| p.batches_done);
+                tracing::info!(epochs_done = state.epochs_done, batches, step = state.step, "resumed");
+            } else {
+                // Checkpoints from before the optimizer state was saved.
+                tracing::warn!(epochs_done = state.epochs_done, "resumed without optimizer state: the moments restart");
+            }
+        }
+        let steps_per_epoch = train.len().div_ceil(config.batch_size * config.grad_accum.max(1));
+        let total = (steps_per_epoch * config.epochs).max(1);
+        let schedule = Schedule { warmup: ((total as f64) * config.warmup_ratio).round() as usize, total };
+        std::fs::write(config.out.join("training_args.json"), serde_json::to_string_pretty(config)?)?;
+        Ok(Self { config, t0, tr, tok, train, valid, test, cache, opt, state, schedule, last_save: Instant::now() })
+    }
+
+    /// The epochs still to run (all of them, or those after a resumed checkpoint's).
+    pub fn epochs_left(&self) -> std::ops::RangeInclusive<usize> {
+        self.state.epochs_done + 1..=self.config.epochs
+    }
+
+    fn cache(&self, i: usize) -> Option<&FrozenCache> {
+        self.cache.as_ref().map(|c| &c[i])
+    }
+
+    /// Trains one epoch (from a resumed checkpoint's batch cursor, if any), validates,
+    /// keeps `best/` when it improved and saves `checkpoint-last`.
+    pub fn epoch(&mut self, epoch: usize) -> Result<EpochEnd> {
+        let config = self.config;
+        let batches = data::bucketed_batches(&self.train, config.batch_size, config.seed.wrapping_add(epoch as u64));
+        let mut part = self.state.partial.take().unwrap_or_default();
         let (te, before) = (Instant::now(), part.seconds);
         let epoch_secs = || before + te.elapsed().as_secs_f64();
-        let pb = progress(train.len(), &format!("epoch {epoch}/{}", args.epochs));
+        let pb = icd_console::bar(self.train.len() as u64, &format!("epoch {epoch}/{}", config.epochs));
         pb.set_position(part.seen as u64);
-        let accum = args.grad_accum.max(1);
-        opt.zero_grad();
+        let accum = config.grad_accum.max(1);
+        let head_lr = config.head_lr.unwrap_or(config.lr);
+        let every = Duration::from_secs_f64(config.checkpoint_minutes.max(0.0) * 60.0);
+        let mut step = self.state.step;
+        self.opt.zero_grad();
         for (bi, idx) in batches.iter().enumerate().skip(part.batches_done) {
             // Masks depend on (seed, batch), so a resumed run draws what the first one would have.
-            dropout::begin_step(args.seed, ((epoch - 1) * batches.len() + bi) as u64);
-            let loss = tr.autocast_scope(|| {
-                let (hidden, batch) = tr.hidden(&train, idx, cache_of(0), true);
-                let (logits, _) = tr.model.head_forward(&hidden, &batch, true);
-                let targets = tr.targets(&train, idx);
-                let loss = tr.model.loss(&logits, &targets);
-                if args.primary_weight > 0.0 && tr.model.settings.objective == Objective::Sigmoid {
-                    let primary: Vec<i64> = idx.iter().map(|&i| train[i].labels[0] as i64).collect();
-                    let primary = Tensor::from_slice(&primary).to(tr.device);
-                    loss + IcdModel::primary_loss(&logits, &targets, &primary) * args.primary_weight
-                } else {
-                    loss
-                }
-            });
+            dropout::begin_step(config.seed, ((epoch - 1) * batches.len() + bi) as u64);
+            let loss = self.batch_loss(idx);
             let loss_value = loss.double_value(&[]);
             if !loss_value.is_finite() {
                 bail!("epoch {epoch}, batch {bi}: loss is {loss_value}; lower --lr or check the data");
@@ -365,219 +255,132 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             part.loss_n += 1;
             part.seen += idx.len();
             if (bi + 1) % accum == 0 || bi + 1 == batches.len() {
-                let f = schedule(step.min(total_steps - 1));
-                opt.step([args.lr * f, head_lr * f], args.grad_clip);
+                let f = self.schedule.factor(step);
+                self.opt.step([config.lr * f, head_lr * f], config.grad_clip);
                 step += 1;
                 part.batches_done = bi + 1;
-                let stop = args.max_steps > 0 && step >= args.max_steps;
-                if (stop || (!every.is_zero() && last_save.elapsed() >= every)) && bi + 1 < batches.len() {
+                let stop = config.max_steps > 0 && step >= config.max_steps;
+                if (stop || (!every.is_zero() && self.last_save.elapsed() >= every)) && bi + 1 < batches.len() {
                     part.seconds = epoch_secs();
-                    state.step = step;
-                    state.partial = Some(part.clone());
-                    save_last(&last, &tr, tok, &opt, &state)?;
-                    state.partial = None;
-                    last_save = Instant::now();
+                    self.state.step = step;
+                    self.state.partial = Some(part.clone());
+                    self.save_last()?;
+                    self.state.partial = None;
                     // Through tracing, not the progress bar: the bar is hidden when stderr is a log file.
                     tracing::info!(epoch, batch = bi + 1, of = batches.len(), "checkpoint inside the epoch");
                     if stop {
                         pb.finish_and_clear();
-                        println!("stopped after {step} steps (--max-steps); --resume continues from {}", last.display());
-                        return Ok(());
+                        println!("stopped after {step} steps (--max-steps); --resume continues from {}", last_dir(config).display());
+                        return Ok(EpochEnd::StepLimit);
                     }
                 }
             }
             pb.set_position(part.seen as u64);
             pb.set_message(format!("loss {:.4} · {:.1} samples/s", part.loss_sum / part.loss_n as f64, (part.seen as f64) / epoch_secs()));
         }
-        let (loss_sum, loss_n, seen) = (part.loss_sum, part.loss_n, part.seen);
         pb.finish_and_clear();
-        let train_secs = epoch_secs();
-        let valid_report = tr.evaluate(&valid, cache_of(1), args.eval_batch_size, None)?;
-        let entry =
-            EpochLog { epoch, train_loss: loss_sum / loss_n.max(1) as f64, seconds: train_secs, samples_per_s: seen as f64 / train_secs, valid: valid_report };
+        let seconds = epoch_secs();
+        let valid = self.tr.evaluate(&self.valid, self.cache(1), config.eval_batch_size, None)?;
+        let entry = EpochLog { epoch, train_loss: part.loss_sum / part.loss_n.max(1) as f64, seconds, samples_per_s: part.seen as f64 / seconds, valid };
         println!(
             "epoch {epoch}: loss {:.4}, valid accuracy {:.2} %, macro-F1 {:.2} %{}, {:.0} s ({:.1} samples/s)",
             entry.train_loss,
             100.0 * entry.valid.multiclass.accuracy,
             100.0 * entry.valid.multiclass.macro_f1,
             entry.valid.multilabel.as_ref().map(|m| format!(", micro-F1 {:.2} %", 100.0 * m.micro_f1)).unwrap_or_default(),
-            train_secs,
+            seconds,
             entry.samples_per_s
         );
-        let improved = state.best.is_none_or(|b| entry.valid.key() > b);
-        if improved {
+        self.end_epoch(epoch, step, entry)
+    }
+
+    /// The loss of one batch of training examples (under autocast where set).
+    fn batch_loss(&self, idx: &[usize]) -> Tensor {
+        let (tr, train, pw) = (&self.tr, &self.train, self.config.primary_weight);
+        tr.autocast_scope(|| {
+            let (hidden, batch) = tr.hidden(train, idx, self.cache(0), true);
+            let (logits, _) = tr.model.head_forward(&hidden, &batch, true);
+            let targets = tr.targets(train, idx);
+            let loss = tr.model.loss(&logits, &targets);
+            if pw > 0.0 && tr.model.settings.objective == Objective::Sigmoid {
+                let primary: Vec<i64> = idx.iter().map(|&i| train[i].labels[0] as i64).collect();
+                let primary = Tensor::from_slice(&primary).to(tr.device);
+                loss + IcdModel::primary_loss(&logits, &targets, &primary) * pw
+            } else {
+                loss
+            }
+        })
+    }
+
+    /// After an epoch's validation: keeps `best/` if it improved, saves `checkpoint-last`
+    /// and `log.csv`, and says whether to go on.
+    fn end_epoch(&mut self, epoch: usize, step: usize, entry: EpochLog) -> Result<EpochEnd> {
+        let config = self.config;
+        let state = &mut self.state;
+        if state.best.is_none_or(|b| entry.valid.key() > b) {
             state.best = Some(entry.valid.key());
             state.best_epoch = epoch;
             state.bad_epochs = 0;
-            checkpoint::save(&args.out.join("best"), &tr, tok)?;
+            checkpoint::save(&config.out.join("best"), &self.tr, &self.tok)?;
         } else {
             state.bad_epochs += 1;
         }
         state.log.push(entry);
         state.epochs_done = epoch;
         state.step = step;
-        save_last(&last, &tr, tok, &opt, &state)?;
-        last_save = Instant::now();
-        checkpoint::write_log_csv(&args.out.join("log.csv"), &state.log)?;
-        if args.max_steps > 0 && step >= args.max_steps && epoch < args.epochs {
-            println!("stopped after {step} steps (--max-steps); --resume continues from {}", last.display());
-            return Ok(());
+        self.save_last()?;
+        checkpoint::write_log_csv(&config.out.join("log.csv"), &self.state.log)?;
+        if config.max_steps > 0 && step >= config.max_steps && epoch < config.epochs {
+            println!("stopped after {step} steps (--max-steps); --resume continues from {}", last_dir(config).display());
+            return Ok(EpochEnd::StepLimit);
         }
-        if args.early_stopping > 0 && state.bad_epochs >= args.early_stopping {
-            println!("early stopping: no validation improvement for {} epochs", state.bad_epochs);
-            break;
+        if config.early_stopping > 0 && self.state.bad_epochs >= config.early_stopping {
+            println!("early stopping: no validation improvement for {} epochs", self.state.bad_epochs);
+            return Ok(EpochEnd::EarlyStop);
         }
+        Ok(EpochEnd::Continue)
     }
 
-    // Final model = best validation epoch; threshold tuned on validation for sigmoid.
-    checkpoint::load_weights(&mut tr.vs, &args.out.join("best").join("model.safetensors"))?;
-    if tr.model.settings.objective == Objective::Sigmoid {
-        let (scores, truth) = tr.predict(&valid, cache_of(1), args.eval_batch_size)?;
-        tr.model.settings.threshold = metrics::tune_threshold(tr.labels.len(), &truth, &scores);
-    }
-    let test_report = tr.evaluate(&test, cache_of(2), args.eval_batch_size, Some(tr.model.settings.threshold))?;
-    checkpoint::save(&args.out, &tr, tok)?;
-    let summary = checkpoint::Metrics {
-        best_epoch: state.best_epoch,
-        threshold: tr.model.settings.threshold,
-        test: test_report.clone(),
-        epochs: state.log.clone(),
-        train_seconds: t0.elapsed().as_secs_f64(),
-        device: format!("{device:?}"),
-    };
-    std::fs::write(args.out.join("metrics.json"), serde_json::to_string_pretty(&summary)?)?;
-    print_summary(&summary, &tr.labels);
-    Ok(())
-}
-
-/// checkpoint-last: weights, optimizer moments and the resume state, renamed in together.
-fn save_last(dir: &std::path::Path, tr: &Trainer, tok: &icd_core::tokenize::NoteTokenizer, opt: &AdamW, state: &ResumeState) -> Result<()> {
-    checkpoint::save_with(dir, tr, tok, |tmp| {
-        opt.save(&tmp.join("optimizer.safetensors"))?;
-        std::fs::write(tmp.join("state.json"), serde_json::to_string_pretty(state)?)?;
-        Ok(())
-    })
-}
-
-impl Trainer {
-    fn autocast_scope<T>(&self, f: impl FnOnce() -> T) -> T {
-        if self.autocast {
-            crate::amp::bf16(f)
-        } else {
-            f()
-        }
-    }
-
-    /// Encoder states for the examples `idx`: [N, T, H] plus the padded batch.
-    fn hidden(&self, set: &[Example], idx: &[usize], cache: Option<&FrozenCache>, train: bool) -> (Tensor, Batch) {
-        let notes: Vec<&[Vec<u32>]> = idx.iter().map(|&i| set[i].chunks.as_slice()).collect();
-        let batch = Batch::new(&notes, self.pad_id, self.device);
-        let hidden = match cache {
-            None => self.model.encode(&batch, train),
-            Some(c) => {
-                let t = batch.ids.size()[1];
-                let parts: Vec<Tensor> = idx
-                    .iter()
-                    .map(|&i| {
-                        let h = &c.hidden[i]; // [c, t_note, H]
-                        h.constant_pad_nd([0, 0, 0, t - h.size()[1]])
-                    })
-                    .collect();
-                let h = Tensor::cat(&parts, 0).to_kind(Kind::Float).to(self.device);
-                self.model.bert.forward_from(&h, &batch.mask, c.layers, train)
-            }
-        };
-        (hidden, batch)
-    }
-
-    /// [B] primary label ids (softmax) or [B, L] multi-hot (sigmoid).
-    fn targets(&self, set: &[Example], idx: &[usize]) -> Tensor {
-        match self.model.settings.objective {
-            Objective::Softmax => {
-                let t: Vec<i64> = idx.iter().map(|&i| set[i].labels[0] as i64).collect();
-                Tensor::from_slice(&t).to(self.device)
-            }
-            Objective::Sigmoid => {
-                let l = self.labels.len();
-                let mut m = vec![0f32; idx.len() * l];
-                for (r, &i) in idx.iter().enumerate() {
-                    for &lab in &set[i].labels {
-                        m[r * l + lab] = 1.0;
-                    }
-                }
-                Tensor::from_slice(&m).view([idx.len() as i64, l as i64]).to(self.device)
-            }
-        }
-    }
-
-    fn build_cache(&self, set: &[Example], layers: usize, batch_size: usize, pb: &ProgressBar) -> FrozenCache {
-        let mut hidden: Vec<Option<Tensor>> = (0..set.len()).map(|_| None).collect();
-        tch::no_grad(|| {
-            for idx in data::eval_batches(set, batch_size) {
-                let notes: Vec<&[Vec<u32>]> = idx.iter().map(|&i| set[i].chunks.as_slice()).collect();
-                let batch = Batch::new(&notes, self.pad_id, self.device);
-                let h = self.model.bert.forward_upto(&batch.ids, &batch.mask, layers, false).to_kind(Kind::Half).to(Device::Cpu);
-                let mut row = 0;
-                for &i in &idx {
-                    let c = set[i].chunks.len() as i64;
-                    let t = set[i].chunks.iter().map(Vec::len).max().unwrap_or(2) as i64;
-                    hidden[i] = Some(h.narrow(0, row, c).narrow(1, 0, t).copy());
-                    row += c;
-                }
-                pb.inc(idx.len() as u64);
-            }
-        });
-        FrozenCache { layers, hidden: hidden.into_iter().map(|h| h.expect("every example cached")).collect() }
-    }
-
-    /// Scores [n][L] in example order, and the gold labels.
-    pub fn predict(&self, set: &[Example], cache: Option<&FrozenCache>, batch_size: usize) -> Result<ScoresAndGold> {
-        let mut scores: Vec<Vec<f32>> = vec![Vec::new(); set.len()];
-        tch::no_grad(|| -> Result<()> {
-            for idx in data::eval_batches(set, batch_size) {
-                let s = self.autocast_scope(|| {
-                    let (hidden, batch) = self.hidden(set, &idx, cache, false);
-                    let (logits, _) = self.model.head_forward(&hidden, &batch, false);
-                    self.model.scores(&logits).to_kind(Kind::Float).to(Device::Cpu)
-                });
-                let rows: Vec<Vec<f32>> = Vec::<Vec<f32>>::try_from(s)?;
-                for (r, &i) in idx.iter().enumerate() {
-                    scores[i] = rows[r].clone();
-                }
-            }
+    /// checkpoint-last: weights, optimizer moments and the resume state, renamed in together.
+    fn save_last(&mut self) -> Result<()> {
+        let (opt, state) = (&self.opt, &self.state);
+        checkpoint::save_with(&last_dir(self.config), &self.tr, &self.tok, |tmp| {
+            opt.save(&tmp.join("optimizer.safetensors"))?;
+            std::fs::write(tmp.join("state.json"), serde_json::to_string_pretty(state)?)?;
             Ok(())
         })?;
-        Ok((scores, set.iter().map(|e| e.labels.clone()).collect()))
+        self.last_save = Instant::now();
+        Ok(())
     }
 
-    pub fn evaluate(&self, set: &[Example], cache: Option<&FrozenCache>, batch_size: usize, threshold: Option<f32>) -> Result<EvalReport> {
-        let (scores, truth) = self.predict(set, cache, batch_size)?;
-        let l = self.labels.len();
-        let primary: Vec<usize> = truth.iter().map(|t| t[0]).collect();
-        let multilabel = (self.model.settings.objective == Objective::Sigmoid).then(|| {
-            let t = threshold.unwrap_or_else(|| metrics::tune_threshold(l, &truth, &scores));
-            metrics::multilabel(l, &truth, &scores, t)
-        });
-        Ok(EvalReport { multiclass: metrics::multiclass(l, &primary, &scores), multilabel })
-    }
-}
-
-/// Stops gradients for the embeddings and layers below `layers`.
-fn freeze(vs: &nn::VarStore, layers: usize) {
-    for (name, t) in vs.variables() {
-        let frozen = name.starts_with("bert.embeddings.")
-            || name.strip_prefix("bert.encoder.layer.").and_then(|r| r.split('.').next()).and_then(|n| n.parse::<usize>().ok()).is_some_and(|n| n < layers);
-        if frozen {
-            let _ = t.set_requires_grad(false);
+    /// The final model is the best validation epoch's, with its threshold tuned on
+    /// validation (sigmoid); scored on test and saved with `metrics.json`.
+    pub fn finish(mut self) -> Result<()> {
+        let config = self.config;
+        checkpoint::load_weights(&mut self.tr.vs, &config.out.join("best").join("model.safetensors"))?;
+        if self.tr.model.settings.objective == Objective::Sigmoid {
+            let (scores, truth) = self.tr.predict(&self.valid, self.cache(1), config.eval_batch_size)?;
+            self.tr.model.settings.threshold = metrics::tune_threshold(self.tr.labels.len(), &truth, &scores);
         }
+        let threshold = self.tr.model.settings.threshold;
+        let test = self.tr.evaluate(&self.test, self.cache(2), config.eval_batch_size, Some(threshold))?;
+        checkpoint::save(&config.out, &self.tr, &self.tok)?;
+        let summary = checkpoint::Metrics {
+            best_epoch: self.state.best_epoch,
+            threshold,
+            test,
+            epochs: self.state.log.clone(),
+            train_seconds: self.t0.elapsed().as_secs_f64(),
+            device: format!("{:?}", self.tr.device),
+        };
+        std::fs::write(config.out.join("metrics.json"), serde_json::to_string_pretty(&summary)?)?;
+        print_summary(&summary, &self.tr.labels);
+        Ok(())
     }
 }
 
-fn progress(len: usize, msg: &str) -> ProgressBar {
-    let pb = ProgressBar::new(len as u64);
-    pb.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}").expect("valid template").progress_chars("=> "));
-    pb.set_prefix(msg.to_string());
-    pb
+fn last_dir(config: &TrainConfig) -> PathBuf {
+    config.out.join("checkpoint-last")
 }
 
 fn print_summary(m: &checkpoint::Metrics, labels: &LabelSpace) {

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
 use icd_trainer::base::BaseModel;
 use icd_trainer::bert::{Bert, BertConfig};
+use icd_trainer::config::{EvalConfig, TrainConfig};
 use icd_trainer::model::{Batch, HeadKind, IcdModel, IcdSettings, Objective};
 use icd_trainer::{data, train};
 use tch::{nn, Device, Kind, Tensor};
@@ -95,23 +95,25 @@ fn write_dataset(dir: &Path, labels: &Path) {
     }
 }
 
-#[derive(Parser)]
-struct Wrap {
-    #[command(flatten)]
-    args: train::TrainArgs,
-}
-
-fn train_args(base: &Path, data: &Path, labels: &Path, out: &Path, extra: &[&str]) -> train::TrainArgs {
+/// A run of the tiny model on CPU, one thread, seed 3, 16-token windows, batches of 8.
+fn config(base: &Path, data: &Path, labels: &Path, out: &Path, epochs: usize, lr: f64) -> TrainConfig {
     let table = root().join("artifacts/icd10cm.table");
     assert!(table.exists(), "{} missing: run scripts/setup.sh", table.display());
-    let mut argv: Vec<String> = vec!["x".into()];
-    for (k, v) in [("--base", base), ("--data", data), ("--labels", labels), ("--out", out), ("--table", table.as_path())] {
-        argv.push(k.into());
-        argv.push(v.display().to_string());
+    TrainConfig {
+        base: base.into(),
+        data: data.into(),
+        labels: labels.into(),
+        out: out.into(),
+        table,
+        device: "cpu".into(),
+        threads: 1,
+        seed: 3,
+        epochs,
+        lr,
+        batch_size: 8,
+        max_length: 16,
+        ..TrainConfig::default()
     }
-    argv.extend(["--device", "cpu", "--threads", "1", "--seed", "3"].map(String::from));
-    argv.extend(extra.iter().map(|s| s.to_string()));
-    Wrap::parse_from(argv).args
 }
 
 /// A temporary folder with a tiny random base model, a 3-code label file and the
@@ -142,7 +144,7 @@ fn tiny_bert_learns_and_its_checkpoint_round_trips() {
     let _serial = serial();
     let (tmp, base, labels, data) = tiny_setup();
     let out = tmp.path().join("run");
-    let args = train_args(&base, &data, &labels, &out, &["--epochs", "8", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16"]);
+    let args = config(&base, &data, &labels, &out, 8, 3e-3);
     train::run(&args).unwrap();
 
     let m = metrics(&out);
@@ -175,8 +177,7 @@ fn tiny_bert_learns_and_its_checkpoint_round_trips() {
     .any(|e| e.chunks.len() > 1));
 
     // The checkpoint alone reproduces the reported test accuracy.
-    let report =
-        train::eval(&train::EvalArgs { checkpoint: out.clone(), data: data.join("test.jsonl"), device: "cpu".into(), batch_size: 4, json: None }).unwrap();
+    let report = train::eval(&EvalConfig { checkpoint: out.clone(), data: data.join("test.jsonl"), device: "cpu".into(), batch_size: 4, json: None }).unwrap();
     assert!((report.multiclass.accuracy - acc).abs() < 1e-9, "{} vs {acc}", report.multiclass.accuracy);
 
     // --resume continues after the last finished epoch.
@@ -195,16 +196,13 @@ fn a_run_resumed_mid_epoch_matches_an_uninterrupted_run() {
     let _serial = serial();
     let (tmp, base, labels, data) = tiny_setup();
     // 60 notes, batch 8: 8 steps per epoch; stop after 3 and after 11 (inside epochs 1 and 2).
-    let opts = ["--epochs", "3", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16"];
     let whole = tmp.path().join("whole");
-    train::run(&train_args(&base, &data, &labels, &whole, &opts)).unwrap();
+    train::run(&config(&base, &data, &labels, &whole, 3, 3e-3)).unwrap();
 
     let parts = tmp.path().join("parts");
-    for (max_steps, resume) in [("3", false), ("11", true), ("0", true)] {
-        let mut a = train_args(&base, &data, &labels, &parts, &[&opts[..], &["--max-steps", max_steps]].concat());
-        a.resume = resume;
-        train::run(&a).unwrap();
-        if max_steps == "3" {
+    for (max_steps, resume) in [(3, false), (11, true), (0, true)] {
+        train::run(&TrainConfig { max_steps, resume, ..config(&base, &data, &labels, &parts, 3, 3e-3) }).unwrap();
+        if max_steps == 3 {
             let state: serde_json::Value = serde_json::from_slice(&std::fs::read(parts.join("checkpoint-last/state.json")).unwrap()).unwrap();
             assert_eq!(state["partial"]["batches_done"], 3, "{state}");
             assert!(parts.join("checkpoint-last/optimizer.safetensors").exists());
@@ -232,17 +230,14 @@ fn a_run_resumed_mid_epoch_matches_an_uninterrupted_run() {
 fn init_warm_starts_from_a_trained_checkpoint() {
     let _serial = serial();
     let (tmp, base, labels, data) = tiny_setup();
-    let opts = ["--epochs", "3", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16", "--input", "diagnostic-first"];
+    let diagnostic_first = icd_core::InputLayout::DiagnosticFirst;
     let first = tmp.path().join("first");
-    train::run(&train_args(&base, &data, &labels, &first, &opts)).unwrap();
+    train::run(&TrainConfig { input: diagnostic_first, ..config(&base, &data, &labels, &first, 3, 3e-3) }).unwrap();
     let warm = tmp.path().join("warm");
-    let mut a =
-        train_args(&base, &data, &labels, &warm, &["--epochs", "1", "--batch-size", "8", "--lr", "0", "--max-length", "16", "--input", "diagnostic-first"]);
-    a.init = Some(first.clone());
-    train::run(&a).unwrap();
+    train::run(&TrainConfig { input: diagnostic_first, init: Some(first.clone()), ..config(&base, &data, &labels, &warm, 1, 0.0) }).unwrap();
     assert_eq!(metrics(&warm)["test"], metrics(&first)["test"]);
     let cold = tmp.path().join("cold");
-    train::run(&train_args(&base, &data, &labels, &cold, &["--epochs", "1", "--batch-size", "8", "--lr", "0", "--max-length", "16"])).unwrap();
+    train::run(&config(&base, &data, &labels, &cold, 1, 0.0)).unwrap();
     assert_ne!(metrics(&cold)["test"], metrics(&first)["test"], "without --init the head is random");
 
     // Another label order is refused with the folder named.
@@ -250,8 +245,7 @@ fn init_warm_starts_from_a_trained_checkpoint() {
     let mut lines: Vec<String> = std::fs::read_to_string(&labels).unwrap().lines().map(String::from).collect();
     lines[1..].reverse();
     std::fs::write(&other, lines.join("\n") + "\n").unwrap();
-    let mut b = train_args(&base, &data, &other, &tmp.path().join("bad"), &["--epochs", "1", "--max-length", "16"]);
-    b.init = Some(first.clone());
+    let b = TrainConfig { init: Some(first.clone()), batch_size: 16, lr: 5e-5, ..config(&base, &data, &other, &tmp.path().join("bad"), 1, 0.0) };
     let e = format!("{:#}", train::run(&b).unwrap_err());
     assert!(e.contains("--init") && e.contains("labels"), "{e}");
 }
@@ -261,13 +255,7 @@ fn label_attention_head_trains_on_multi_label_data() {
     let _serial = serial();
     let (tmp, base, labels, data) = tiny_setup();
     let out = tmp.path().join("run");
-    let args = train_args(
-        &base,
-        &data,
-        &labels,
-        &out,
-        &["--head", "label-attention", "--epochs", "6", "--batch-size", "8", "--lr", "3e-3", "--max-length", "16", "--label-attention-dim", "16"],
-    );
+    let args = TrainConfig { head: HeadKind::LabelAttention, label_attention_dim: 16, ..config(&base, &data, &labels, &out, 6, 3e-3) };
     train::run(&args).unwrap();
     let m = metrics(&out);
     let epochs = m["epochs"].as_array().unwrap();
@@ -285,7 +273,7 @@ fn frozen_layers_stay_unchanged_while_the_head_learns() {
     let _serial = serial();
     let (tmp, base, labels, data) = tiny_setup();
     let out = tmp.path().join("run");
-    let args = train_args(&base, &data, &labels, &out, &["--epochs", "4", "--batch-size", "8", "--lr", "1e-2", "--max-length", "16", "--freeze-layers", "2"]);
+    let args = TrainConfig { freeze_layers: 2, ..config(&base, &data, &labels, &out, 4, 1e-2) };
     train::run(&args).unwrap();
     let m = metrics(&out);
     let epochs = m["epochs"].as_array().unwrap();

@@ -2,6 +2,7 @@
 //! (`bin/worker.rs`) and unit-tested natively (`cargo test -p icd-web`):
 //! the page/worker message protocol, the sample notes, batch file parsing, export
 //! (clipboard text, CSV, FHIR R4, `icd predict` JSONL/CSV) and evidence helpers.
+#![forbid(unsafe_code)]
 
 pub mod batch;
 pub mod evidence;

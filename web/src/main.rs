@@ -1,5 +1,6 @@
 //! The browser app (page side). The model runs in a Web Worker (`bin/worker.rs`); this side is
 //! the Leptos UI. Nothing typed here is sent over the network.
+#![forbid(unsafe_code)]
 
 mod app;
 mod client;

@@ -7,8 +7,8 @@ use std::io::Cursor;
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 
 use super::{BundleError, BundleLabel, FileEntry, Manifest, WeightsInfo, FORMAT, FORMAT_VERSION, MODEL_FILE, TOKENIZER_FILE};
-use crate::codes::CodeTable;
 use crate::model::{checkpoint_tensors, ModelConfig, ModelError};
+use crate::table::CodeTable;
 
 /// Q8_0 packs 32 weights per block: only linear layers whose input size is a multiple of it
 /// are quantized (every BERT size is; an odd head stays f32).

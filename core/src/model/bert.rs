@@ -2,9 +2,8 @@
 
 use candle_core::{DType, Tensor};
 
-use super::attention;
-use super::fastmath::LayerNorm;
 use super::linear::Linear;
+use super::ops::LayerNorm;
 use super::weights::Weights;
 use super::ModelError;
 use crate::schema::checkpoint::ModelConfig;
@@ -70,7 +69,7 @@ impl Layer {
     /// works row by row, so each row is the same as with all rows.
     fn forward(&self, x: &Tensor, mask_bias: &Tensor, rows: usize) -> candle_core::Result<Tensor> {
         let qkv = self.qkv.forward(x)?; // [B, S, 3H]: keys and values of every position
-        let ctx = attention::attention_rows(&qkv, mask_bias, self.n_heads, rows)?; // [B, R, H]
+        let ctx = super::ops::attention_rows(&qkv, mask_bias, self.n_heads, rows)?; // [B, R, H]
         let x = if rows == x.dim(1)? { x.clone() } else { x.narrow(1, 0, rows)?.contiguous()? };
         let x = &x;
         let x = self.attn_norm.forward_residual(&self.attn_out.forward(&ctx)?, Some(x))?;

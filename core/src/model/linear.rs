@@ -7,7 +7,7 @@
 //! scale). How such a layer multiplies is the [`Int8Kernel`]:
 //!
 //! - [`Int8Kernel::I8Gemm`] (the default in wasm32, and natively on x86-64 with AVX2): our
-//!   integer kernel (`super::int8`): 11-bit weights (one scale per output row, from the Q8_0
+//!   integer kernel (`icd_kernels::int8`): 11-bit weights (one scale per output row, from the Q8_0
 //!   blocks), 12-bit activations per row, i32 accumulation with wasm `i32x4.dot_i16x8_s` or
 //!   x86 `vpmaddwd` (AVX-512BW or AVX2). The browser and a server run the same integer
 //!   arithmetic, so they give the same codes. In wasm it is 1.5x faster than the f32 path (wasm
@@ -25,7 +25,7 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{Result, Tensor};
 use candle_nn::Module;
 
-use super::int8::I8Matmul;
+use super::ops::I8Matmul;
 
 /// How Q8_0 linear weights are multiplied (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub enum Int8Kernel {
     Dequantized,
     /// candle's `QMatMul` (quantizes activations, int8 weights stay in memory).
     CandleQMatMul,
-    /// Integer multiply-adds with i32 accumulation (see `super::int8`).
+    /// Integer multiply-adds with i32 accumulation (see `icd_kernels::int8`).
     I8Gemm,
 }
 
@@ -126,7 +126,7 @@ impl Linear {
     pub fn forward_gelu(&self, x: &Tensor) -> Result<Tensor> {
         match self {
             Self::Q8(Q8Linear { kernel: Q8Kernel::I8Gemm(m), .. }) => m.forward_gelu(x),
-            _ => super::fastmath::gelu(&self.forward(x)?),
+            _ => super::ops::gelu(&self.forward(x)?),
         }
     }
 }

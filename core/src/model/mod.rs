@@ -7,14 +7,10 @@
 //!                                                                     evidence(..) --> [Span]
 //! ```
 
-mod attention;
 mod bert;
-mod fastmath;
 mod heads;
-mod int8;
 mod linear;
-#[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
-mod panels;
+mod ops;
 mod weights;
 
 use candle_core::{Device, Tensor};
@@ -22,8 +18,8 @@ use candle_core::{Device, Tensor};
 pub use crate::schema::checkpoint::{HeadKind, IcdConfig, ModelConfig, Objective};
 pub use bert::BertEncoder;
 pub use heads::{ClsHead, LabelAttentionHead};
-pub use int8::I8Matmul;
 pub use linear::{Int8Kernel, Linear};
+pub use ops::I8Matmul;
 
 use crate::tokenize::{Chunk, Encoded, NoteTokenizer, TokenizeError};
 use weights::Weights;

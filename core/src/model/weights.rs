@@ -8,8 +8,8 @@ use std::sync::Arc;
 use candle_core::quantized::{gguf_file, GgmlDType, QTensor};
 use candle_core::{DType, Device, Tensor};
 
-use super::fastmath::LayerNorm;
 use super::linear::{Int8Kernel, Linear};
+use super::ops::LayerNorm;
 use super::ModelError;
 use crate::schema::weights::canonical_name;
 

@@ -1,4 +1,5 @@
 //! `icd-data`: build the code table, generate synthetic notes, import a user's notes.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -101,7 +102,7 @@ enum Command {
 }
 
 fn main() -> Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).with_writer(std::io::stderr).init();
+    icd_console::init_logging("error");
     match Cli::parse().command {
         Command::BuildTable { xml, out, list } => build_table(&xml, &out, list.as_ref()),
         Command::Generate { labels, table, out, train, valid, test, seed, min_train, min_test, typo_rate, card } => {
@@ -146,9 +147,7 @@ fn generate(labels: &PathBuf, table: &PathBuf, out: &PathBuf, cfg: &icd_data::ge
     let generator = Generator::new(&knowledge, &table, &labels)?;
     let t_load = t0.elapsed();
     let total = (cfg.train + cfg.valid + cfg.test) as u64;
-    let bar = indicatif::ProgressBar::new(total)
-        .with_style(indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} notes").expect("static template").progress_chars("=> "));
-    bar.set_message("generating");
+    let bar = icd_console::bar(total, "generating notes");
     let t1 = Instant::now();
     let data = generator.generate(cfg, Some(&bar))?;
     bar.finish_and_clear();

@@ -5,6 +5,7 @@
 //! Its only network use is `fetch` of `{base_url}manifest.json` and the files the manifest lists,
 //! from the same origin. Notes arrive by `postMessage` and never leave the worker except as
 //! results posted back to the page.
+#![forbid(unsafe_code)]
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;

@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::codes::{normalize_code, CodeTable};
+use crate::table::{normalize_code, CodeTable};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Label {
@@ -149,7 +149,7 @@ impl fmt::Display for LineProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codes::test_tables::respiratory;
+    use crate::table::test_tables::respiratory;
 
     fn table() -> CodeTable {
         respiratory(&[

@@ -1,7 +1,7 @@
 //! The int8 kernel's weight layout in panels: x86-64 with AVX-512BW (16 outputs a
 //! panel) and wasm32 with SIMD128 (4 outputs a panel).
 //!
-//! [`super::int8`]'s row layout dots one activation row with one weight row and must sum
+//! [`crate::int8`]'s row layout dots one activation row with one weight row and must sum
 //! the vector lanes at the end of every dot. Here the weight is cut into panels of
 //! [`WIDTH`] output rows, stored as pairs of columns: `[panel][k / 2][WIDTH outputs][2]`.
 //! One `vpdpwssd` (AVX-512 VNNI), `vpmaddwd` + `vpaddd`, or `i32x4.dot_i16x8_s` +
@@ -27,7 +27,9 @@ const PAIRS_PER_BLOCK: usize = 512;
 /// (96 KB of MiniLM weights, which stay in L2).
 const PANEL_BLOCK: usize = 128 / WIDTH;
 
-/// A `[out, k]` i16 weight in panels (`k` even).
+/// A `[out, k]` i16 weight in panels (`k` even). Only [`Panels::pack`] makes one, and only
+/// where [`available`] holds: a `Panels` is the proof that this CPU runs the panel kernels,
+/// which [`tile`] relies on.
 #[derive(Debug, Clone)]
 pub(crate) struct Panels {
     out: usize,
@@ -49,9 +51,13 @@ pub(crate) fn available() -> bool {
 }
 
 impl Panels {
-    /// `w` is `[out, k]` row-major; `k` must be even.
-    pub(crate) fn pack(w: &[i16], out: usize, k: usize) -> Self {
-        assert!(k.is_multiple_of(2) && w.len() == out * k, "panels need an even k and an [out, k] weight");
+    /// `w` is `[out, k]` row-major. `None` where this CPU has no panel kernel ([`available`])
+    /// or `k` is odd (the panels hold pairs of columns).
+    pub(crate) fn pack(w: &[i16], out: usize, k: usize) -> Option<Self> {
+        if !available() || !k.is_multiple_of(2) {
+            return None;
+        }
+        assert_eq!(w.len(), out * k, "panels need an [out, k] weight");
         let n = out.div_ceil(WIDTH);
         let mut data = vec![0i16; n * k * WIDTH];
         for o in 0..out {
@@ -62,7 +68,7 @@ impl Panels {
                 data[at + 1] = w[o * k + 2 * j + 1];
             }
         }
-        Self { out, k, data }
+        Some(Self { out, k, data })
     }
 
     fn panel(&self, p: usize) -> &[i16] {
@@ -99,7 +105,10 @@ impl Panels {
                         scale: scale[o0..].as_ptr(),
                         bias: bias.map(|b| b[o0..].as_ptr()),
                     };
-                    tile(nr, np, &x, &panels, &epi);
+                    // SAFETY: `self` exists, so `available()` held ([`Panels::pack`]); the first
+                    // nr rows of x have k values, the first np panels k / 2 · 2 · WIDTH, and
+                    // `epi` points at nr output rows with room for min(out - o0, np · WIDTH).
+                    unsafe { tile(nr, np, &x, &panels, &epi) };
                     p += np;
                 }
             }
@@ -118,13 +127,18 @@ struct Epilogue {
 }
 
 /// Dispatches a tile of `nr` rows × `np` panels to the widest kernel the CPU has.
+///
+/// # Safety
+/// [`available`] holds; `panels[..np]` have one length, a multiple of 2 · [`WIDTH`]; the
+/// first `nr` rows of `x` hold at least that length / [`WIDTH`] values; `epi.y[..nr]` each
+/// point at `min(epi.valid, np · WIDTH)` writable values, and `epi.scale` / `epi.bias` at as
+/// many readable ones.
 #[cfg(target_arch = "x86_64")]
-fn tile(nr: usize, np: usize, x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
+unsafe fn tile(nr: usize, np: usize, x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
     macro_rules! go {
         ($f:ident) => {
-            // SAFETY: `available()` checked the CPU features of `$f` when the weight was packed;
-            // the first nr rows of x have k values, the first np panels k / 2 · 32, and
-            // `epi` points at nr output rows with room for min(valid, np · 16) values.
+            // SAFETY: `available()` (our caller's promise) covers `$f`'s features (`tile_vnni`
+            // is chosen only after its own check); shapes and pointers as our caller promised.
             unsafe {
                 match (nr, np) {
                     (4, 2) => $f::<4, 2>(x, panels, epi),
@@ -147,24 +161,33 @@ fn tile(nr: usize, np: usize, x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilo
 }
 
 /// A tile of `nr` rows × `np` panels with SIMD128.
+///
+/// # Safety
+/// As the x86-64 `tile`: the shapes and the pointers of `epi`.
 #[cfg(target_arch = "wasm32")]
-fn tile(nr: usize, np: usize, x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
-    match (nr, np) {
-        (4, 2) => tile_wasm::<4, 2>(x, panels, epi),
-        (3, 2) => tile_wasm::<3, 2>(x, panels, epi),
-        (2, 2) => tile_wasm::<2, 2>(x, panels, epi),
-        (1, 2) => tile_wasm::<1, 2>(x, panels, epi),
-        (4, _) => tile_wasm::<4, 1>(x, panels, epi),
-        (3, _) => tile_wasm::<3, 1>(x, panels, epi),
-        (2, _) => tile_wasm::<2, 1>(x, panels, epi),
-        _ => tile_wasm::<1, 1>(x, panels, epi),
+unsafe fn tile(nr: usize, np: usize, x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
+    // SAFETY: our caller's promise, passed on.
+    unsafe {
+        match (nr, np) {
+            (4, 2) => tile_wasm::<4, 2>(x, panels, epi),
+            (3, 2) => tile_wasm::<3, 2>(x, panels, epi),
+            (2, 2) => tile_wasm::<2, 2>(x, panels, epi),
+            (1, 2) => tile_wasm::<1, 2>(x, panels, epi),
+            (4, _) => tile_wasm::<4, 1>(x, panels, epi),
+            (3, _) => tile_wasm::<3, 1>(x, panels, epi),
+            (2, _) => tile_wasm::<2, 1>(x, panels, epi),
+            _ => tile_wasm::<1, 1>(x, panels, epi),
+        }
     }
 }
 
 /// `i32x4.dot_i16x8_s` with a broadcast pair: 4 outputs per panel vector.
+///
+/// # Safety
+/// `epi`'s pointers as for `tile` (the slice shapes are asserted here).
 #[cfg(target_arch = "wasm32")]
 #[inline(always)]
-fn tile_wasm<const R: usize, const P: usize>(x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
+unsafe fn tile_wasm<const R: usize, const P: usize>(x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
     use core::arch::wasm32::*;
     let pairs = panels[0].len() / (2 * WIDTH);
     assert!((0..P).all(|p| panels[p].len() == pairs * 2 * WIDTH) && (0..R).all(|r| x[r].len() >= 2 * pairs));
@@ -208,8 +231,14 @@ fn tile_wasm<const R: usize, const P: usize>(x: &[&[i16]; 4], panels: &[&[i16]; 
         if lanes == 0 {
             continue;
         }
-        let at = |ptr: *const f32, l: usize| if l < lanes { unsafe { *ptr.add(p * WIDTH + l) } } else { 0.0 };
-        // SAFETY (in `at`): `scale` and `bias` have `valid` values from o0; l < lanes stays inside.
+        let at = |ptr: *const f32, l: usize| {
+            if l < lanes {
+                // SAFETY: `scale` and `bias` have `valid` values from o0; l < lanes stays inside.
+                unsafe { *ptr.add(p * WIDTH + l) }
+            } else {
+                0.0
+            }
+        };
         let scale = f32x4(at(epi.scale, 0), at(epi.scale, 1), at(epi.scale, 2), at(epi.scale, 3));
         let bias = epi.bias.map_or(f32x4_splat(0.0), |b| f32x4(at(b, 0), at(b, 1), at(b, 2), at(b, 3)));
         for r in 0..R {
@@ -240,6 +269,9 @@ fn tile_wasm<const R: usize, const P: usize>(x: &[&[i16]; 4], panels: &[&[i16]; 
 macro_rules! tile_kernel {
     ($(#[$doc:meta])* $name:ident, $features:literal, |$acc:ident, $x:ident, $w:ident| $madd:expr) => {
         $(#[$doc])*
+        ///
+        /// # Safety
+        /// The CPU has this kernel's target features; shapes and pointers as for `tile`.
         #[target_feature(enable = $features)]
         unsafe fn $name<const R: usize, const P: usize>(x: &[&[i16]; 4], panels: &[&[i16]; 2], epi: &Epilogue) {
             use std::arch::x86_64::*;
@@ -328,6 +360,19 @@ tile_kernel!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    /// The weight in panels, or `None` (and the test named as skipped) on a CPU without the
+    /// panel kernel (x86-64 without AVX-512BW/DQ; wasm always has it).
+    fn packed(test: &str, w: &[i16], out: usize, k: usize) -> Option<Panels> {
+        let p = Panels::pack(w, out, k);
+        if p.is_none() {
+            assert!(!available(), "an even k packs wherever the kernel runs");
+            crate::skipped(test, "this CPU has no panel kernel (AVX-512BW and DQ)");
+        }
+        p
+    }
 
     fn values(n: usize, seed: usize, max: i32) -> Vec<i16> {
         (0..n).map(|i| (((i * 7919 + seed * 104_729) % (2 * max as usize + 1)) as i32 - max) as i16).collect()
@@ -349,13 +394,11 @@ mod tests {
     /// Every tile shape and a row long enough to need two i32 blocks, against plain sums.
     #[test]
     fn panel_sums_equal_row_dots() {
-        if !available() {
-            return;
-        }
         for (rows, out, k) in [(1, 1, 2), (3, 17, 8), (4, 32, 384), (9, 50, 64), (6, 33, 1536), (5, 16, 2048)] {
             let w = values(out * k, 1, 1023);
             let x = values(rows * k, 2, 2047);
-            let got = sums(&Panels::pack(&w, out, k), &x, rows);
+            let Some(p) = packed("panel_sums_equal_row_dots", &w, out, k) else { return };
+            let got = sums(&p, &x, rows);
             for r in 0..rows {
                 for o in 0..out {
                     let want: i64 = (0..k).map(|i| x[r * k + i] as i64 * w[o * k + i] as i64).sum();
@@ -367,16 +410,14 @@ mod tests {
 
     #[test]
     fn epilogue_scales_and_bias_as_the_row_layout() {
-        if !available() {
-            return;
-        }
         let (rows, out, k) = (5, 21, 40);
         let (w, x) = (values(out * k, 5, 1023), values(rows * k, 6, 2047));
         let xscale: Vec<f32> = (0..rows).map(|r| 0.001 * (r + 1) as f32).collect();
         let scale: Vec<f32> = (0..out).map(|o| 0.0007 * (o + 3) as f32).collect();
         let bias: Vec<f32> = (0..out).map(|o| o as f32 * 0.25 - 2.0).collect();
         let mut y = vec![f32::NAN; rows * out];
-        Panels::pack(&w, out, k).matmul(&x, rows, &xscale, &scale, Some(&bias), uninit(&mut y));
+        let Some(p) = packed("epilogue_scales_and_bias_as_the_row_layout", &w, out, k) else { return };
+        p.matmul(&x, rows, &xscale, &scale, Some(&bias), uninit(&mut y));
         for r in 0..rows {
             for o in 0..out {
                 let s: i64 = (0..k).map(|i| x[r * k + i] as i64 * w[o * k + i] as i64).sum();
@@ -390,10 +431,10 @@ mod tests {
     #[test]
     fn vnni_and_bw_tiles_agree() {
         if !(available() && std::arch::is_x86_feature_detected!("avx512vnni")) {
-            return;
+            return crate::skipped("vnni_and_bw_tiles_agree", "this CPU lacks AVX-512 VNNI (or BW/DQ)");
         }
         let k = 1100; // three i32 blocks
-        let w = Panels::pack(&values(32 * k, 3, 1023), 32, k);
+        let w = Panels::pack(&values(32 * k, 3, 1023), 32, k).expect("AVX-512BW and DQ: checked above");
         let xs = values(4 * k, 4, 2047);
         let x: [&[i16]; 4] = std::array::from_fn(|r| &xs[r * k..(r + 1) * k]);
         let panels = [w.panel(0), w.panel(1)];
@@ -423,13 +464,16 @@ mod tests {
     }
 
     #[test]
+    fn odd_inner_dimensions_stay_in_the_row_layout() {
+        assert!(Panels::pack(&[1, 2, 3], 1, 3).is_none());
+    }
+
+    #[test]
     fn largest_values_do_not_overflow() {
-        if !available() {
-            return;
-        }
         let k = 4096;
         let (w, x) = (vec![-1023i16; 3 * k], vec![2047i16; 4 * k]);
-        let got = sums(&Panels::pack(&w, 3, k), &x, 4);
+        let Some(p) = packed("largest_values_do_not_overflow", &w, 3, k) else { return };
+        let got = sums(&p, &x, 4);
         assert_eq!(got, vec![(-(k as i64) * 2047 * 1023) as f32; 12]);
     }
 }

@@ -5,7 +5,7 @@
 //! `J82.83 Eosinophilic asthma` only mentions it). All words must match.
 //! Words match whole tokens or, with a lower weight, token prefixes (type-ahead).
 
-use crate::codes::{normalize_code, CodeTable};
+use crate::table::{normalize_code, CodeTable};
 
 const W_TITLE: f32 = 3.0;
 const W_INCLUSION: f32 = 1.5;
@@ -178,7 +178,7 @@ fn looks_like_code(q: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codes::test_tables::respiratory;
+    use crate::table::test_tables::respiratory;
 
     fn table() -> CodeTable {
         respiratory(&[

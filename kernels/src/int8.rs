@@ -15,7 +15,7 @@
 //! Overflow bound: one i32 lane sums `K / 4` products of at most `X_MAX * W_MAX`, so `K` must
 //! stay below [`MAX_K`] (BERT-base's largest is 3,072).
 
-use candle_core::{Device, Result, Tensor};
+use crate::KernelError;
 
 /// Activations are quantized to [-X_MAX, X_MAX].
 const X_MAX: f32 = 2047.0;
@@ -36,7 +36,7 @@ pub struct I8Matmul {
     /// The same values in panels, where the CPU runs the panel kernel (x86-64 with
     /// AVX-512BW, wasm32 with SIMD128).
     #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
-    panels: Option<super::panels::Panels>,
+    panels: Option<crate::panels::Panels>,
     /// `[out]` one scale per output row.
     scale: Vec<f32>,
     /// `[out]`, added in the kernel's epilogue (no extra pass over the output).
@@ -44,16 +44,17 @@ pub struct I8Matmul {
 }
 
 impl I8Matmul {
-    /// Packs an f32 weight `[out, in]` (dequantized Q8_0 blocks, or any f32 weight).
-    pub fn pack(weight: &Tensor) -> Result<Self> {
-        let (out, inp) = weight.dims2()?;
+    /// Packs an f32 weight `[out, inp]`, row-major (dequantized Q8_0 blocks, or any f32 weight).
+    pub fn pack(weight: &[f32], out: usize, inp: usize) -> Result<Self, KernelError> {
         if inp > MAX_K {
-            candle_core::bail!("int8 kernel: inner dimension {inp} exceeds {MAX_K} (i32 overflow)");
+            return Err(KernelError::InnerTooLarge { inp, max: MAX_K });
         }
-        let rows = weight.to_vec2::<f32>()?;
+        if weight.len() != out * inp {
+            return Err(KernelError::WeightShape { len: weight.len(), out, inp });
+        }
         let mut w = Vec::with_capacity(out * inp);
         let mut scale = Vec::with_capacity(out);
-        for row in &rows {
+        for row in weight.chunks(inp.max(1)).take(out) {
             let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
             let s = if max > 0.0 { max / W_MAX } else { 1.0 };
             w.extend(row.iter().map(|v| (v / s).round().clamp(-W_MAX, W_MAX) as i16));
@@ -61,7 +62,8 @@ impl I8Matmul {
         }
         #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
         {
-            let panels = (super::panels::available() && inp.is_multiple_of(2)).then(|| super::panels::Panels::pack(&w, out, inp));
+            // `Some` only where this CPU runs the panel kernel.
+            let panels = crate::panels::Panels::pack(&w, out, inp);
             let w = if panels.is_some() { Vec::new() } else { w };
             Ok(Self { out, inp, w, scale, bias: None, panels })
         }
@@ -70,40 +72,41 @@ impl I8Matmul {
     }
 
     /// Adds `bias` `[out]` to every output row.
-    pub fn with_bias(mut self, bias: &Tensor) -> Result<Self> {
-        let b = bias.flatten_all()?.to_vec1::<f32>()?;
-        if b.len() != self.out {
-            candle_core::bail!("int8 kernel: bias has {} values, weight has {} rows", b.len(), self.out);
+    pub fn with_bias(mut self, bias: Vec<f32>) -> Result<Self, KernelError> {
+        if bias.len() != self.out {
+            return Err(KernelError::BiasLength { bias: bias.len(), out: self.out });
         }
-        self.bias = Some(b);
+        self.bias = Some(bias);
         Ok(self)
     }
 
-    /// `x` `[.., in]` f32 -> `[.., out]` f32.
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    /// Output features (`out`).
+    pub fn out_features(&self) -> usize {
+        self.out
+    }
+
+    /// `x` `[rows, in]` -> `[rows, out]`.
+    pub fn forward(&self, x: &[f32]) -> Result<Vec<f32>, KernelError> {
         self.forward_with(x, false)
     }
 
-    /// [`I8Matmul::forward`] then GELU, in place on the output (no copy of `[.., out]`).
-    pub fn forward_gelu(&self, x: &Tensor) -> Result<Tensor> {
+    /// [`I8Matmul::forward`] then GELU, in place on the output (no copy of `[rows, out]`).
+    pub fn forward_gelu(&self, x: &[f32]) -> Result<Vec<f32>, KernelError> {
         self.forward_with(x, true)
     }
 
-    fn forward_with(&self, x: &Tensor, gelu: bool) -> Result<Tensor> {
-        let dims = x.dims().to_vec();
-        let k = *dims.last().unwrap_or(&0);
-        if k != self.inp {
-            candle_core::bail!("int8 kernel: input has {k} features, weight expects {}", self.inp);
+    fn forward_with(&self, x: &[f32], gelu: bool) -> Result<Vec<f32>, KernelError> {
+        let k = self.inp;
+        if k == 0 || !x.len().is_multiple_of(k) {
+            return Err(KernelError::InputLength { len: x.len(), want: k });
         }
-        let rows = x.elem_count() / k.max(1);
-        let (xq, xscale) = super::with_f32(x, |xs| quantize_rows(xs, rows, k))?;
+        let rows = x.len() / k;
+        let (xq, xscale) = quantize_rows(x, rows, k);
         let mut y = self.matmul(&xq, &xscale, rows);
         if gelu {
-            super::fastmath::gelu_in_place(&mut y);
+            crate::fastmath::gelu_in_place(&mut y);
         }
-        let mut shape = dims;
-        *shape.last_mut().unwrap() = self.out;
-        Tensor::from_vec(y, shape, &Device::Cpu)
+        Ok(y)
     }
 
     /// `y[rows, out] = (xq · wᵀ) * xscale[row] * scale[out]`.
@@ -180,6 +183,9 @@ fn quantize_rows(x: &[f32], rows: usize, k: usize) -> (Vec<i16>, Vec<f32>) {
 }
 
 /// The same loops compiled for 16 lanes (the native baseline is SSE2): same results.
+///
+/// # Safety
+/// The CPU has AVX-512F and AVX-512BW.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn quantize_rows_avx512(x: &[f32], rows: usize, k: usize) -> (Vec<i16>, Vec<f32>) {
@@ -192,7 +198,7 @@ fn quantize_rows_loop(x: &[f32], rows: usize, k: usize) -> (Vec<i16>, Vec<f32>) 
     let mut scales = Vec::with_capacity(rows);
     for row in x.chunks(k.max(1)).take(rows) {
         // Interleaved partial maxima: a plain fold over floats stays scalar.
-        let max = super::fastmath::lanes(row, 0.0, |m, v| if v.abs() > m { v.abs() } else { m });
+        let max = crate::fastmath::lanes(row, 0.0, |m, v| if v.abs() > m { v.abs() } else { m });
         let s = if max > 0.0 { max / X_MAX } else { 1.0 };
         let inv = 1.0 / s;
         // Round to nearest by adding 1.5 * 2^23: the integer lands in the low mantissa bits
@@ -275,6 +281,10 @@ fn dot4x2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
 
 /// [`dot4x2`] with AVX-512BW; every slice has the same length. The last partial block is
 /// read with masked loads (masked-off lanes are zero and are not read).
+///
+/// # Safety
+/// The CPU has AVX-512F and AVX-512BW. (Slice lengths are the callee's business: a shorter
+/// slice is read only up to `w[0].len()`, so every slice must be at least that long.)
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn dot4x2_avx512(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
@@ -307,6 +317,9 @@ unsafe fn dot4x2_avx512(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
 }
 
 /// [`dot4x2`] with AVX2; every slice has the same length.
+///
+/// # Safety
+/// The CPU has AVX2, and every slice is at least `w[0].len()` long.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn dot4x2_avx2(x: [&[i16]; 4], w: [&[i16]; 2]) -> [[i64; 4]; 2] {
@@ -377,6 +390,10 @@ fn dot(a: &[i16], b: &[i16]) -> i64 {
     s
 }
 
+/// [`dot`] with AVX2: two 16-lane accumulators.
+///
+/// # Safety
+/// The CPU has AVX2, and `b` is at least as long as `a`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn dot_avx2(a: &[i16], b: &[i16]) -> i64 {
@@ -384,26 +401,35 @@ unsafe fn dot_avx2(a: &[i16], b: &[i16]) -> i64 {
     let n = a.len();
     let mut i = 0;
     let (mut acc0, mut acc1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
-    // Each load reads 16 i16 at i..i+16 <= n (unaligned loads).
+    // SAFETY (the loads below): each reads 16 i16 at i..i+16 <= n of `a` and of `b` (at
+    // least n long: the caller's contract), unaligned.
     while i + 32 <= n {
-        let x0 = _mm256_loadu_si256(a.as_ptr().add(i) as *const __m256i);
-        let y0 = _mm256_loadu_si256(b.as_ptr().add(i) as *const __m256i);
-        let x1 = _mm256_loadu_si256(a.as_ptr().add(i + 16) as *const __m256i);
-        let y1 = _mm256_loadu_si256(b.as_ptr().add(i + 16) as *const __m256i);
+        // SAFETY: see above.
+        let (x0, y0, x1, y1) = unsafe {
+            (
+                _mm256_loadu_si256(a.as_ptr().add(i) as *const __m256i),
+                _mm256_loadu_si256(b.as_ptr().add(i) as *const __m256i),
+                _mm256_loadu_si256(a.as_ptr().add(i + 16) as *const __m256i),
+                _mm256_loadu_si256(b.as_ptr().add(i + 16) as *const __m256i),
+            )
+        };
         acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(x0, y0));
         acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(x1, y1));
         i += 32;
     }
     if i + 16 <= n {
-        let x0 = _mm256_loadu_si256(a.as_ptr().add(i) as *const __m256i);
-        let y0 = _mm256_loadu_si256(b.as_ptr().add(i) as *const __m256i);
+        // SAFETY: see above.
+        let (x0, y0) = unsafe { (_mm256_loadu_si256(a.as_ptr().add(i) as *const __m256i), _mm256_loadu_si256(b.as_ptr().add(i) as *const __m256i)) };
         acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(x0, y0));
         i += 16;
     }
     // Two accumulators of K/32 products each per lane, summed in i64.
     let (mut l0, mut l1) = ([0i32; 8], [0i32; 8]);
-    _mm256_storeu_si256(l0.as_mut_ptr() as *mut __m256i, acc0);
-    _mm256_storeu_si256(l1.as_mut_ptr() as *mut __m256i, acc1);
+    // SAFETY: each array holds 8 i32 (unaligned stores).
+    unsafe {
+        _mm256_storeu_si256(l0.as_mut_ptr() as *mut __m256i, acc0);
+        _mm256_storeu_si256(l1.as_mut_ptr() as *mut __m256i, acc1);
+    }
     let mut s: i64 = l0.iter().chain(&l1).map(|&l| l as i64).sum();
     while i < n {
         s += a[i] as i64 * b[i] as i64;
@@ -449,6 +475,8 @@ fn dot(a: &[i16], b: &[i16]) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn det(n: usize, seed: u32) -> Vec<f32> {
         // Deterministic values in [-1, 1) with a few larger outliers.
@@ -488,10 +516,16 @@ mod tests {
             {
                 use std::arch::is_x86_feature_detected as has;
                 if has!("avx2") {
+                    // SAFETY: the CPU has AVX2; the slices have one length.
                     assert_eq!(unsafe { dot4x2_avx2(x, w) }, want, "AVX2, n = {n}");
+                } else if n == 0 {
+                    crate::skipped("dot4x2 AVX2 form", "this CPU lacks AVX2");
                 }
                 if has!("avx512bw") {
+                    // SAFETY: the CPU has AVX-512BW (and F); the slices have one length.
                     assert_eq!(unsafe { dot4x2_avx512(x, w) }, want, "AVX-512BW, n = {n}");
+                } else if n == 0 {
+                    crate::skipped("dot4x2 AVX-512BW form", "this CPU lacks AVX-512BW");
                 }
             }
         }
@@ -509,12 +543,11 @@ mod tests {
     #[test]
     fn matmul_is_close_to_f32() {
         let (rows, k, out) = (9, 100, 13); // not multiples of the tile or the SIMD width
-        let x = Tensor::from_vec(det(rows * k, 1), (3, 3, k), &Device::Cpu).unwrap();
-        let w = Tensor::from_vec(det(out * k, 2), (out, k), &Device::Cpu).unwrap();
-        let want = x.broadcast_matmul(&w.t().unwrap()).unwrap();
-        let got = I8Matmul::pack(&w).unwrap().forward(&x).unwrap();
-        assert_eq!(got.dims(), &[3, 3, out]);
-        let (want, got) = (want.flatten_all().unwrap().to_vec1::<f32>().unwrap(), got.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+        let (x, w) = (det(rows * k, 1), det(out * k, 2));
+        let (xr, wr) = (&x, &w);
+        let want: Vec<f32> = (0..rows).flat_map(|r| (0..out).map(move |o| (0..k).map(|i| xr[r * k + i] * wr[o * k + i]).sum::<f32>())).collect();
+        let got = I8Matmul::pack(&w, out, k).unwrap().forward(&x).unwrap();
+        assert_eq!(got.len(), rows * out);
         let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
         let err = want.iter().zip(&got).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
         // int8 weights: about 1 % of the output range; a wrong index would be ~100 %.
@@ -523,25 +556,26 @@ mod tests {
 
     #[test]
     fn bias_and_gelu_epilogue() {
-        let x = Tensor::from_vec(det(5 * 40, 3), (5, 40), &Device::Cpu).unwrap();
-        let w = Tensor::from_vec(det(6 * 40, 4), (6, 40), &Device::Cpu).unwrap();
-        let b = Tensor::from_vec(det(6, 5), 6, &Device::Cpu).unwrap();
-        let m = I8Matmul::pack(&w).unwrap();
+        let (x, w, b) = (det(5 * 40, 3), det(6 * 40, 4), det(6, 5));
+        let m = I8Matmul::pack(&w, 6, 40).unwrap();
         let plain = m.forward(&x).unwrap();
-        let m = m.with_bias(&b).unwrap();
-        let want = plain.broadcast_add(&b).unwrap();
+        let m = m.with_bias(b.clone()).unwrap();
+        let want: Vec<f32> = plain.iter().enumerate().map(|(i, y)| y + b[i % 6]).collect();
         let got = m.forward(&x).unwrap();
-        let diff = crate::model::max_abs_diff;
+        let diff = |a: &[f32], b: &[f32]| a.iter().zip(b).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
         assert!(diff(&got, &want) < 1e-6);
-        assert!(diff(&m.forward_gelu(&x).unwrap(), &want.gelu_erf().unwrap()) < 1e-5);
-        assert!(I8Matmul::pack(&w).unwrap().with_bias(&x).is_err(), "bias of the wrong length");
+        let mut gelu = want.clone();
+        crate::fastmath::gelu_in_place(&mut gelu);
+        assert!(diff(&m.forward_gelu(&x).unwrap(), &gelu) < 1e-6);
+        assert!(I8Matmul::pack(&w, 6, 40).unwrap().with_bias(vec![0.0; 5]).is_err(), "bias of the wrong length");
     }
 
     #[test]
-    fn rejects_wrong_input_width() {
-        let w = Tensor::zeros((4, 8), candle_core::DType::F32, &Device::Cpu).unwrap();
-        let x = Tensor::zeros((2, 7), candle_core::DType::F32, &Device::Cpu).unwrap();
-        let e = I8Matmul::pack(&w).unwrap().forward(&x).unwrap_err().to_string();
-        assert!(e.contains("7 features"), "{e}");
+    fn rejects_wrong_shapes() {
+        let m = I8Matmul::pack(&[0.0; 32], 4, 8).unwrap();
+        let e = m.forward(&[0.0; 14]).unwrap_err().to_string();
+        assert!(e.contains("14 values") && e.contains("8 features"), "{e}");
+        assert!(I8Matmul::pack(&[0.0; 31], 4, 8).is_err(), "weight shorter than [out, in]");
+        assert!(I8Matmul::pack(&vec![0.0; MAX_K + 1], 1, MAX_K + 1).is_err(), "inner dimension past the i32 bound");
     }
 }

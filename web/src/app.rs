@@ -1,68 +1,15 @@
 //! The page: note editor, suggested codes with evidence, accepted codes and export, code search,
 //! batch coding, and the model panel.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use icd_core::{CodeTable, SearchIndex};
 use icd_web::evidence;
-use icd_web::export::Accepted;
 use icd_web::samples::SAMPLES;
 use leptos::prelude::*;
 
 use crate::client::{Client, LateEvidence, ModelStatus};
-use crate::dom;
 use crate::panels::{BatchPanel, CodeSearch, ExportPanel, ModelPanel};
-
-/// Relative, so the site works under a sub-path (GitHub Pages project sites).
-const TABLE_URL: &str = "./icd10cm.table";
-/// Predictions asked of the model per note.
-pub const TOP_K: usize = 10;
-
-pub struct Codes {
-    pub table: CodeTable,
-    pub index: SearchIndex,
-}
-
-async fn load_codes() -> Result<Arc<Codes>, String> {
-    let bytes = dom::fetch_bytes(TABLE_URL).await?;
-    let table = CodeTable::from_bytes(&bytes).map_err(|e| e.to_string())?;
-    let index = SearchIndex::build(&table);
-    Ok(Arc::new(Codes { table, index }))
-}
-
-/// What the user decided: accepted model codes (by code) and codes added by hand.
-#[derive(Clone, Copy)]
-pub struct Decisions {
-    pub accepted: RwSignal<HashMap<String, bool>>,
-    pub manual: RwSignal<Vec<Accepted>>,
-    pub threshold: RwSignal<f32>,
-    pub selected: RwSignal<Option<String>>,
-}
-
-impl Decisions {
-    /// Accepted model codes (in rank order), then codes added by hand.
-    pub fn list(&self, client: &Client) -> Vec<Accepted> {
-        let accepted = self.accepted.get();
-        let mut out: Vec<Accepted> = client
-            .result
-            .get()
-            .map(|r| {
-                r.predictions
-                    .iter()
-                    .filter(|p| accepted.get(&p.code).copied().unwrap_or(false))
-                    .map(|p| Accepted { code: p.code.clone(), description: p.description.clone(), score: Some(p.score) })
-                    .collect()
-            })
-            .unwrap_or_default();
-        for m in self.manual.get() {
-            if !out.iter().any(|a| a.code == m.code) {
-                out.push(m);
-            }
-        }
-        out
-    }
-}
+use crate::state::{load_codes, Codes, Decisions, TOP_K};
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -70,8 +17,7 @@ pub fn App() -> impl IntoView {
     provide_context(client);
     leptos::task::spawn_local(client.start());
     let codes = LocalResource::new(load_codes);
-    let decisions =
-        Decisions { accepted: RwSignal::new(HashMap::new()), manual: RwSignal::new(Vec::new()), threshold: RwSignal::new(0.5), selected: RwSignal::new(None) };
+    let decisions = Decisions::default();
     provide_context(decisions);
 
     // Preselect the top code (the first-listed diagnosis candidate, even when the model is

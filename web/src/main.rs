@@ -6,6 +6,7 @@ mod app;
 mod client;
 mod dom;
 mod panels;
+mod state;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -7,9 +7,9 @@ use icd_web::export::{self, Accepted};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::app::{Codes, Decisions, TOP_K};
 use crate::client::{BatchState, Client, ModelStatus};
 use crate::dom;
+use crate::state::{Codes, Decisions, TOP_K};
 
 #[component]
 pub fn CodeSearch(codes: Arc<Codes>) -> impl IntoView {

@@ -88,7 +88,7 @@ if ! sha256sum -c --quiet scripts/checksums/icd10cm.sha256 >/dev/null 2>&1; then
   extract "$FETCHED" artifacts/src simple_icd_10_cm/data/{icd10c-tabular-April-1-2026.xml,code-list-April-2026.txt}
   sha256sum -c --quiet scripts/checksums/icd10cm.sha256
 fi
-if [ ! -s artifacts/icd10cm.table ] || [ artifacts/src/icd10c-tabular-April-1-2026.xml -nt artifacts/icd10cm.table ] || [ -n "$(find data/src core/src -newer artifacts/icd10cm.table -name '*.rs' | head -1)" ]; then
+if [ ! -s artifacts/icd10cm.table ] || [ artifacts/src/icd10c-tabular-April-1-2026.xml -nt artifacts/icd10cm.table ] || [ -n "$(find data/src data/hcc codes/src -newer artifacts/icd10cm.table \( -name '*.rs' -o -name '*.tsv' \) | head -1)" ]; then
   cargo run -q --release -p icd-data -- build-table --xml artifacts/src/icd10c-tabular-April-1-2026.xml --out artifacts/icd10cm.table
 fi
 phase_end

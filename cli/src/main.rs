@@ -1,7 +1,9 @@
 //! `icd`: the native command: code notes with a model bundle (`predict`), serve them over
-//! HTTP (`serve`), score a bundle on a test set (`eval`), and search the ICD-10-CM table (`codes`).
+//! HTTP (`serve`), score a bundle on a test set (`eval`), check a list of codes against the coding
+//! rules (`check`), and search the ICD-10-CM table (`codes`).
 #![forbid(unsafe_code)]
 
+mod check;
 mod predict;
 mod serve;
 
@@ -34,6 +36,11 @@ enum Command {
     /// skipped (each reported on stderr with its line number; the other notes are written);
     /// 1 on any other error.
     Predict(predict::PredictArgs),
+    /// Check a list of codes against the ICD-10-CM conventions: Excludes1/2, code first, use
+    /// additional code, code also, validity, 7th character, age and sex, sequencing; with HCCs
+    ///
+    /// Exit status: 0 when no message is an error, 1 when one is.
+    Check(check::CheckArgs),
     /// Score a bundle on a labelled JSONL test set
     Eval(predict::EvalArgs),
     /// Serve the coding API over HTTP (loopback by default): POST /v1/code, POST /v1/batch,
@@ -87,6 +94,12 @@ fn main() -> Result<()> {
             Ok(())
         }
         Command::Eval(args) => predict::eval(args),
+        Command::Check(args) => {
+            if check::check(&load_table(&cli.table)?, &args)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Serve(args) => serve::serve(args),
         Command::Sections { input, jsonl } => sections(&input, jsonl),
         Command::Codes { command } => {
@@ -174,7 +187,7 @@ fn show(table: &CodeTable, code: &str) -> Result<()> {
     for a in table.ancestors(c) {
         println!("  in {}  {}", a.code, a.description);
     }
-    for (title, notes) in [("inclusion terms", &c.inclusion), ("excludes1", &c.excludes1), ("excludes2", &c.excludes2)] {
+    for (title, notes) in [("inclusion terms", &c.inclusion), ("excludes1", &c.notes.excludes1), ("excludes2", &c.notes.excludes2), ("code first", &c.notes.code_first), ("use additional code", &c.notes.use_additional), ("code also", &c.notes.code_also)] {
         if !notes.is_empty() {
             println!("  {title}:");
             for n in notes {

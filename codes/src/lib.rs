@@ -5,13 +5,20 @@
 //! Rooms:
 //! - [`table`]: the code table (every code, billable flag, hierarchy, notes) and its stored form.
 //! - [`search`]: ranked free-text and code-prefix search over that table.
+//! - [`hcc`]: CMS-HCC risk-adjustment categories (V28, V24) of each billable code.
+//! - [`rules`]: the coder's checks on a list of codes (Excludes1/2, code first, use additional,
+//!   code also, validity, 7th character, age and sex, sequencing).
 //! - [`labels`]: a model's label space (a TSV of billable codes), validated against the table.
 #![forbid(unsafe_code)]
 
+pub mod hcc;
 pub mod labels;
+pub mod rules;
 pub mod search;
 pub mod table;
 
+pub use hcc::{HccFlag, HccModel};
 pub use labels::{LabelError, LabelSpace};
+pub use rules::{check, Checked, Patient, RuleKind, RuleMessage, Setting, Severity, Sex};
 pub use search::{SearchHit, SearchIndex};
-pub use table::{Code, CodeTable, CodeTableError};
+pub use table::{Code, CodeTable, CodeTableError, Notes};

@@ -9,8 +9,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::hcc::{HccFlag, HccModel};
+
 /// Bumped whenever the stored layout changes; old files are refused, not misread.
-pub const TABLE_FORMAT_VERSION: u32 = 1;
+pub const TABLE_FORMAT_VERSION: u32 = 2;
 const MAGIC: &[u8; 8] = b"ICDTABLE";
 
 #[derive(Debug, thiserror::Error)]
@@ -23,10 +25,45 @@ pub enum CodeTableError {
     Corrupt(String),
 }
 
+/// The tabular's instructional notes on a code, a block or a chapter, one string per `<note>`
+/// (e.g. `type 1 diabetes mellitus (E10.-)`). Notes of a block or chapter apply to every code in it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Notes {
+    /// Never reported together with the codes named.
+    pub excludes1: Vec<String>,
+    /// Not part of this code; both may be reported.
+    pub excludes2: Vec<String>,
+    /// The underlying condition's code goes first.
+    pub code_first: Vec<String>,
+    /// Add a code that tells more (organism, drug, status).
+    pub use_additional: Vec<String>,
+    /// Another code may be needed as well; no order implied.
+    pub code_also: Vec<String>,
+}
+
+impl Notes {
+    pub fn is_empty(&self) -> bool {
+        self.excludes1.is_empty() && self.excludes2.is_empty() && self.code_first.is_empty() && self.use_additional.is_empty() && self.code_also.is_empty()
+    }
+
+    /// The list a tabular element name (`excludes1`, `codeFirst`, ...) fills; `None` for others.
+    pub fn list_mut(&mut self, element: &str) -> Option<&mut Vec<String>> {
+        match element {
+            "excludes1" => Some(&mut self.excludes1),
+            "excludes2" => Some(&mut self.excludes2),
+            "codeFirst" => Some(&mut self.code_first),
+            "useAdditionalCode" => Some(&mut self.use_additional),
+            "codeAlso" => Some(&mut self.code_also),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Chapter {
     pub number: u8,
     pub title: String,
+    pub notes: Notes,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -35,6 +72,7 @@ pub struct Block {
     pub id: String,
     pub title: String,
     pub chapter: u8,
+    pub notes: Notes,
 }
 
 /// One 7th character and what it means (e.g. `A` = "initial encounter for closed fracture").
@@ -57,8 +95,7 @@ pub struct SourceCode {
     pub seventh: Option<u16>,
     /// `includes` and `inclusionTerm` notes.
     pub inclusion: Vec<String>,
-    pub excludes1: Vec<String>,
-    pub excludes2: Vec<String>,
+    pub notes: Notes,
 }
 
 /// The compact, serializable form of the whole tabular.
@@ -71,6 +108,8 @@ pub struct TableSource {
     pub extension_sets: Vec<Vec<Extension>>,
     /// In tabular (tree pre-order) order.
     pub codes: Vec<SourceCode>,
+    /// CMS-HCC mappings, newest model first.
+    pub hcc: Vec<HccModel>,
 }
 
 impl TableSource {
@@ -105,8 +144,8 @@ pub struct Code {
     /// Index of the parent code; `None` for a 3-character category.
     pub parent: Option<u32>,
     pub inclusion: Vec<String>,
-    pub excludes1: Vec<String>,
-    pub excludes2: Vec<String>,
+    /// The code's own notes; [`CodeTable::notes_in_force`] adds its ancestors', block's and chapter's.
+    pub notes: Notes,
 }
 
 /// Every ICD-10-CM code, in tabular order, with lookups.
@@ -119,6 +158,8 @@ pub struct CodeTable {
     by_code: HashMap<String, u32>,
     /// `codes[i+1..subtree_end[i]]` are the descendants of `codes[i]` (pre-order).
     subtree_end: Vec<u32>,
+    /// CMS-HCC mappings, newest model first.
+    pub hcc: Vec<HccModel>,
 }
 
 impl CodeTable {
@@ -151,8 +192,7 @@ impl CodeTable {
                 block: sc.block,
                 parent,
                 inclusion: sc.inclusion,
-                excludes1: sc.excludes1,
-                excludes2: sc.excludes2,
+                notes: sc.notes,
             });
             // A 7th character applies to leaves only: inner codes pass it down.
             if let (Some(set), false) = (sc.seventh, sc.has_children) {
@@ -168,14 +208,13 @@ impl CodeTable {
                         block: sc.block,
                         parent: Some(idx),
                         inclusion: Vec::new(),
-                        excludes1: Vec::new(),
-                        excludes2: Vec::new(),
+                        notes: Notes::default(),
                     });
                 }
             }
         }
         let subtree_end = subtree_ends(&codes);
-        Ok(Self { release: src.release, chapters: src.chapters, blocks: src.blocks, codes, by_code, subtree_end })
+        Ok(Self { release: src.release, chapters: src.chapters, blocks: src.blocks, codes, by_code, subtree_end, hcc: src.hcc })
     }
 
     pub fn len(&self) -> usize {
@@ -228,6 +267,24 @@ impl CodeTable {
 
     pub fn block(&self, code: &Code) -> &Block {
         &self.blocks[code.block as usize]
+    }
+
+    /// The code's HCC in each model the table carries (newest model first).
+    pub fn hcc(&self, code: &Code) -> Vec<HccFlag> {
+        self.hcc.iter().flat_map(|m| m.flags(&code.code)).collect()
+    }
+
+    /// Every note that applies to `code`: its own, its ancestors' (nearest first), its
+    /// block's and its chapter's, each with the place it is written (`E11`, `E08-E13`, `chapter 4`).
+    pub fn notes_in_force<'a>(&'a self, code: &'a Code) -> Vec<(String, &'a Notes)> {
+        let mut out: Vec<(String, &Notes)> = std::iter::once(code).chain(self.ancestors(code)).map(|c| (c.code.clone(), &c.notes)).collect();
+        let block = self.block(code);
+        out.push((block.id.clone(), &block.notes));
+        if let Some(ch) = self.chapter(code) {
+            out.push((format!("chapter {}", ch.number), &ch.notes));
+        }
+        out.retain(|(_, n)| !n.is_empty());
+        out
     }
 }
 
@@ -309,16 +366,16 @@ pub(crate) mod test_tables {
                 has_children: *has_children,
                 seventh: None,
                 inclusion: inclusion.iter().map(|s| s.to_string()).collect(),
-                excludes1: vec![],
-                excludes2: vec![],
+                notes: Notes::default(),
             })
             .collect();
         CodeTable::from_source(TableSource {
             release: "ICD-10-CM test".into(),
-            chapters: vec![Chapter { number: 10, title: "Respiratory".into() }],
-            blocks: vec![Block { id: "J00-J99".into(), title: "Respiratory".into(), chapter: 10 }],
+            chapters: vec![Chapter { number: 10, title: "Respiratory".into(), notes: Notes::default() }],
+            blocks: vec![Block { id: "J00-J99".into(), title: "Respiratory".into(), chapter: 10, notes: Notes::default() }],
             extension_sets: vec![],
             codes,
+            hcc: vec![],
         })
         .expect("test table is well formed")
     }
@@ -336,13 +393,12 @@ mod tests {
             has_children,
             seventh,
             inclusion: vec![],
-            excludes1: vec![],
-            excludes2: vec![],
+            notes: Notes::default(),
         };
         TableSource {
             release: "test".into(),
-            chapters: vec![Chapter { number: 19, title: "Injury".into() }],
-            blocks: vec![Block { id: "S00-S09".into(), title: "Injuries to the head".into(), chapter: 19 }],
+            chapters: vec![Chapter { number: 19, title: "Injury".into(), notes: Notes::default() }],
+            blocks: vec![Block { id: "S00-S09".into(), title: "Injuries to the head".into(), chapter: 19, notes: Notes::default() }],
             extension_sets: vec![vec![Extension { char: 'A', text: "initial encounter".into() }, Extension { char: 'D', text: "subsequent encounter".into() }]],
             codes: vec![
                 sc("S00", "Superficial injury of head", true, Some(0)),
@@ -350,6 +406,7 @@ mod tests {
                 sc("S00.01", "Abrasion of scalp", false, Some(0)),
                 sc("S01", "Open wound of head", false, None),
             ],
+            hcc: vec![],
         }
     }
 

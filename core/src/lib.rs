@@ -4,7 +4,8 @@
 //! code runs in a Web Worker (wasm32) and in the native `icd` command.
 //!
 //! Rooms:
-//! - [`table`], [`search`], [`labels`]: the code table, its search and label spaces, from the
+//! - [`table`], [`search`], [`labels`], [`rules`], [`hcc`]: the code table, its search, label spaces,
+//!   coding-rule checks and HCC categories, from the
 //!   `icd-codes` crate (re-exported: the page's main thread needs only those).
 //! - [`dataset`]: the JSONL record every dataset uses.
 //! - [`documentation`]: facts a code's title asserts that the note must document (J45.901's exacerbation).
@@ -14,6 +15,7 @@
 //! - [`metrics`]: classification metrics shared by the trainer, `icd eval` and the bundle.
 //! - [`evaluate`]: a model's scores on a labelled test set -> an evaluation report.
 //! - [`sections`]: chart section headers, and which sections hold the diagnostic statements.
+//! - [`assertion`]: whether a mentioned condition is present, negated, historical, a relative's, hypothetical or uncertain (ConText).
 //! - [`tokenize`]: note tokenization and chunking (shared with the trainer).
 //! - [`model`]: the BERT + ICD head forward pass (candle, f32 or Q8_0 weights; the int8 GEMM,
 //!   attention and norms from `icd-kernels`), and evidence spans.
@@ -22,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod assertion;
 pub mod bundle;
 pub mod coder;
 pub mod dataset;
@@ -37,7 +40,7 @@ pub mod tokenize;
 pub use bundle::{verify, BundleError, BundleLabel, Manifest};
 pub use coder::{CodedLabel, Coder, EvidenceMethod, EvidenceSpan};
 pub use export::fhir;
-pub use icd_codes::{labels, search, table};
+pub use icd_codes::{hcc, labels, rules, search, table};
 pub use icd_codes::{Code, CodeTable, CodeTableError, LabelError, LabelSpace, SearchHit, SearchIndex};
 pub use model::{evidence, I8Matmul, IcdModel, Int8Kernel, ModelError, Prediction, Span};
 pub use schema::checkpoint::{BertConfig, HeadKind, IcdConfig, InputLayout, ModelConfig, Objective};

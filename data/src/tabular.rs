@@ -4,7 +4,7 @@
 //! codes with their inclusion terms, excludes notes and 7th-character definitions.
 //! A 7th-character definition applies to the code that holds it and all codes below.
 
-use icd_core::table::{Block, Chapter, Extension, SourceCode, TableSource};
+use icd_core::table::{Block, Chapter, Extension, Notes, SourceCode, TableSource};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
@@ -26,7 +26,8 @@ pub fn parse(xml: &str, path: &str, release: &str) -> Result<TableSource, Tabula
     let mut reader = Reader::from_str(xml);
     reader.config_mut().trim_text(true);
 
-    let mut src = TableSource { release: release.to_string(), chapters: Vec::new(), blocks: Vec::new(), extension_sets: Vec::new(), codes: Vec::new() };
+    let mut src =
+        TableSource { release: release.to_string(), chapters: Vec::new(), blocks: Vec::new(), extension_sets: Vec::new(), codes: Vec::new(), hcc: Vec::new() };
     let mut stack: Vec<String> = Vec::new();
     let mut diags: Vec<OpenDiag> = Vec::new();
     // Resolved 7th-character set of each code (own or inherited).
@@ -45,7 +46,7 @@ pub fn parse(xml: &str, path: &str, release: &str) -> Result<TableSource, Tabula
             Event::Start(e) => {
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                 match name.as_str() {
-                    "chapter" => src.chapters.push(Chapter { number: 0, title: String::new() }),
+                    "chapter" => src.chapters.push(Chapter { number: 0, title: String::new(), notes: Notes::default() }),
                     "section" => {
                         let id = e
                             .try_get_attribute("id")
@@ -54,7 +55,7 @@ pub fn parse(xml: &str, path: &str, release: &str) -> Result<TableSource, Tabula
                             .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
                             .ok_or_else(|| structure(pos, "<section> without id".into()))?;
                         let chapter = src.chapters.last().ok_or_else(|| structure(pos, "<section> outside a chapter".into()))?.number;
-                        src.blocks.push(Block { id, title: String::new(), chapter });
+                        src.blocks.push(Block { id, title: String::new(), chapter, notes: Notes::default() });
                     }
                     "diag" => {
                         if src.blocks.is_empty() {
@@ -71,8 +72,7 @@ pub fn parse(xml: &str, path: &str, release: &str) -> Result<TableSource, Tabula
                             has_children: false,
                             seventh: None,
                             inclusion: Vec::new(),
-                            excludes1: Vec::new(),
-                            excludes2: Vec::new(),
+                            notes: Notes::default(),
                         });
                         seventh_of.push(inherited);
                         diags.push(OpenDiag { index: src.codes.len() - 1, seventh_own: None });
@@ -124,15 +124,22 @@ pub fn parse(xml: &str, path: &str, release: &str) -> Result<TableSource, Tabula
                     (Some("diag"), Some("desc")) => src.codes[diags.last().expect("in diag").index].description = text,
                     (Some("sevenChrDef"), Some("extension")) => pending_ext.push(Extension { char: ext_char.take().expect("extension char"), text }),
                     (Some("notes"), Some("note")) => restrictions.extend(Restriction::from_note(&text)),
-                    (Some(note_kind), Some("note")) if stack.iter().rev().nth(2).map(String::as_str) == Some("diag") => {
-                        let c = &mut src.codes[diags.last().expect("in diag").index];
-                        match note_kind {
-                            "inclusionTerm" | "includes" => c.inclusion.push(text),
-                            "excludes1" => c.excludes1.push(text),
-                            "excludes2" => c.excludes2.push(text),
-                            _ => {}
+                    (Some(note_kind), Some("note")) => match stack.iter().rev().nth(2).map(String::as_str) {
+                        Some("diag") => {
+                            let c = &mut src.codes[diags.last().expect("in diag").index];
+                            if matches!(note_kind, "inclusionTerm" | "includes") {
+                                c.inclusion.push(text);
+                            } else if let Some(list) = c.notes.list_mut(note_kind) {
+                                list.push(text);
+                            }
                         }
-                    }
+                        // A block's or chapter's notes apply to every code in it.
+                        Some("section") => src.blocks.last_mut().expect("in section").notes.list_mut(note_kind).into_iter().for_each(|l| l.push(text.clone())),
+                        Some("chapter") => {
+                            src.chapters.last_mut().expect("in chapter").notes.list_mut(note_kind).into_iter().for_each(|l| l.push(text.clone()))
+                        }
+                        _ => {}
+                    },
                     _ => {}
                 }
             }
@@ -209,9 +216,13 @@ mod tests {
     const XML: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <ICD10CM.tabular><version>2026</version>
   <chapter><name>19</name><desc>Injury, poisoning (S00-T88)</desc>
+    <useAdditionalCode><note>code to identify any retained foreign body, if applicable (Z18.-)</note></useAdditionalCode>
+    <excludes1><note>birth trauma (P10-P15)</note></excludes1>
     <section id="S00-S09"><desc>Injuries to the head (S00-S09)</desc>
+      <codeAlso><note>any associated infection</note></codeAlso>
       <diag><name>S00</name><desc>Superficial injury of head</desc>
         <excludes1><note>diffuse cerebral contusion (S06.2-)</note></excludes1>
+        <codeFirst><note>any associated intracranial injury (S06.-)</note></codeFirst>
         <sevenChrDef><extension char="A">initial encounter</extension><extension char="D">subsequent encounter</extension></sevenChrDef>
         <diag><name>S00.0</name><desc>Superficial injury of scalp</desc>
           <diag><name>S00.00</name><desc>Unspecified superficial injury of scalp</desc>
@@ -226,17 +237,28 @@ mod tests {
     #[test]
     fn parses_hierarchy_notes_and_seventh_characters() {
         let src = parse(XML, "t.xml", "test").unwrap();
-        assert_eq!(src.chapters, vec![Chapter { number: 19, title: "Injury, poisoning (S00-T88)".into() }]);
+        let chapter_notes = Notes {
+            excludes1: vec!["birth trauma (P10-P15)".into()],
+            use_additional: vec!["code to identify any retained foreign body, if applicable (Z18.-)".into()],
+            ..Notes::default()
+        };
+        assert_eq!(src.chapters, vec![Chapter { number: 19, title: "Injury, poisoning (S00-T88)".into(), notes: chapter_notes }]);
         assert_eq!(src.blocks[0].id, "S00-S09");
+        assert_eq!(src.blocks[0].notes.code_also, ["any associated infection"]);
         let codes: Vec<_> = src.codes.iter().map(|c| c.code.as_str()).collect();
         assert_eq!(codes, ["S00", "S00.0", "S00.00", "S01"]);
-        assert_eq!(src.codes[0].excludes1, ["diffuse cerebral contusion (S06.2-)"]);
+        assert_eq!(src.codes[0].notes.excludes1, ["diffuse cerebral contusion (S06.2-)"]);
+        assert_eq!(src.codes[0].notes.code_first, ["any associated intracranial injury (S06.-)"]);
+        assert!(src.codes[3].notes.is_empty());
         assert_eq!(src.codes[2].inclusion, ["Scalp injury & bruise NOS"]);
         assert_eq!(src.codes[2].seventh, Some(0), "inherited from S00");
         assert_eq!(src.codes[3].seventh, None);
         let t = CodeTable::from_source(src).unwrap();
         let billable: Vec<_> = t.billable().map(|c| c.code.as_str()).collect();
         assert_eq!(billable, ["S00.00XA", "S00.00XD", "S01"]);
+        // Notes in force: the code's own, its ancestors', its block's and its chapter's.
+        let places: Vec<_> = t.notes_in_force(t.get("S00.00XA").unwrap()).into_iter().map(|(at, _)| at).collect();
+        assert_eq!(places, ["S00", "S00-S09", "chapter 19"]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ fn asthma_unspecified_is_billable_and_its_parent_is_not() {
     assert_eq!(t.parent(c).unwrap().code, "J45.90");
     assert!(!t.get("J45.90").unwrap().billable);
     assert!(t.get("J45").unwrap().inclusion.iter().any(|n| n == "atopic asthma"));
-    assert!(t.get("J45").unwrap().excludes1.iter().any(|n| n == "wheezing NOS (R06.2)"));
+    assert!(t.get("J45").unwrap().notes.excludes1.iter().any(|n| n == "wheezing NOS (R06.2)"));
 }
 
 /// The package's code list has one line per chapter, per section id and per code.

@@ -89,7 +89,7 @@ if ! sha256sum -c --quiet scripts/checksums/icd10cm.sha256 >/dev/null 2>&1; then
   sha256sum -c --quiet scripts/checksums/icd10cm.sha256
 fi
 if [ ! -s artifacts/icd10cm.table ] || [ artifacts/src/icd10c-tabular-April-1-2026.xml -nt artifacts/icd10cm.table ] || [ -n "$(find data/src data/hcc codes/src -newer artifacts/icd10cm.table \( -name '*.rs' -o -name '*.tsv' \) | head -1)" ]; then
-  cargo run -q --release -p icd-data -- build-table --xml artifacts/src/icd10c-tabular-April-1-2026.xml --out artifacts/icd10cm.table
+  cargo run -q --release -p icd-data -- build-table --xml artifacts/src/icd10c-tabular-April-1-2026.xml --hcc data/hcc --out artifacts/icd10cm.table
 fi
 phase_end
 phase_start "test checkpoints (real MiniLM encoder, seeded heads)"

@@ -68,7 +68,13 @@ pub fn check(table: &CodeTable, args: &CheckArgs) -> Result<bool> {
                 } else {
                     "not billable"
                 };
-                println!("{:<9} {:<12} {}{}", c.code, state, c.description.as_deref().unwrap_or("-"), if hcc.is_empty() { String::new() } else { format!("  [{}]", hcc.join(", ")) });
+                println!(
+                    "{:<9} {:<12} {}{}",
+                    c.code,
+                    state,
+                    c.description.as_deref().unwrap_or("-"),
+                    if hcc.is_empty() { String::new() } else { format!("  [{}]", hcc.join(", ")) }
+                );
             }
             for m in &verdict.messages {
                 let tag = match m.severity {

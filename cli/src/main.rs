@@ -187,7 +187,14 @@ fn show(table: &CodeTable, code: &str) -> Result<()> {
     for a in table.ancestors(c) {
         println!("  in {}  {}", a.code, a.description);
     }
-    for (title, notes) in [("inclusion terms", &c.inclusion), ("excludes1", &c.notes.excludes1), ("excludes2", &c.notes.excludes2), ("code first", &c.notes.code_first), ("use additional code", &c.notes.use_additional), ("code also", &c.notes.code_also)] {
+    for (title, notes) in [
+        ("inclusion terms", &c.inclusion),
+        ("excludes1", &c.notes.excludes1),
+        ("excludes2", &c.notes.excludes2),
+        ("code first", &c.notes.code_first),
+        ("use additional code", &c.notes.use_additional),
+        ("code also", &c.notes.code_also),
+    ] {
         if !notes.is_empty() {
             println!("  {title}:");
             for n in notes {

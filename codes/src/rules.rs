@@ -119,7 +119,13 @@ pub fn check(table: &CodeTable, codes: &[&str], patient: &Patient) -> Checked {
                 }
             }
         }
-        checked.push(CheckedCode { code: code.clone(), valid: c.is_some(), billable: c.is_some_and(|c| c.billable), description: c.map(|c| c.description.clone()), hcc });
+        checked.push(CheckedCode {
+            code: code.clone(),
+            valid: c.is_some(),
+            billable: c.is_some_and(|c| c.billable),
+            description: c.map(|c| c.description.clone()),
+            hcc,
+        });
         if spelled[..pos].contains(code) {
             messages.push(msg(Severity::Warning, RuleKind::Invalid, vec![code.clone()], format!("{code} is listed more than once")));
             continue;
@@ -194,11 +200,27 @@ fn validity(table: &CodeTable, c: &Code, out: &mut Vec<RuleMessage>) {
     let seventh = !children.is_empty() && children.iter().all(|k| k.code.chars().last().is_some_and(|ch| with_seventh(&c.code, ch) == k.code));
     let options: Vec<String> = children.iter().map(|k| k.code.clone()).collect();
     let mut m = if seventh {
-        let list = children.iter().map(|k| format!("{} ({})", k.code, k.description.strip_prefix(c.description.as_str()).map(|d| d.trim_start_matches(", ")).unwrap_or(&k.description))).collect::<Vec<_>>().join("; ");
-        msg(Severity::Error, RuleKind::SeventhCharacter, vec![c.code.clone()], format!("{} needs a 7th character (episode of care or other detail): {list}", c.code))
+        let list = children
+            .iter()
+            .map(|k| {
+                format!("{} ({})", k.code, k.description.strip_prefix(c.description.as_str()).map(|d| d.trim_start_matches(", ")).unwrap_or(&k.description))
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        msg(
+            Severity::Error,
+            RuleKind::SeventhCharacter,
+            vec![c.code.clone()],
+            format!("{} needs a 7th character (episode of care or other detail): {list}", c.code),
+        )
     } else {
         let list = children.iter().map(|k| format!("{} {}{}", k.code, k.description, if k.billable { "" } else { " (header)" })).collect::<Vec<_>>().join("; ");
-        msg(Severity::Error, RuleKind::NotBillable, vec![c.code.clone()], format!("{} {} is a header, not billable; code one of: {list}", c.code, c.description))
+        msg(
+            Severity::Error,
+            RuleKind::NotBillable,
+            vec![c.code.clone()],
+            format!("{} {} is a header, not billable; code one of: {list}", c.code, c.description),
+        )
     };
     m.options = options;
     out.push(m);
@@ -253,7 +275,12 @@ fn age_and_sex(c: &Code, patient: &Patient, out: &mut Vec<RuleMessage>) {
                 Severity::Warning,
                 RuleKind::Age,
                 vec![c.code.clone()],
-                format!("{} is a maternity code (chapter 15, maternal records only); a patient aged {age} is outside the usual {}-{} years", c.code, MATERNITY_AGES.start(), MATERNITY_AGES.end()),
+                format!(
+                    "{} is a maternity code (chapter 15, maternal records only); a patient aged {age} is outside the usual {}-{} years",
+                    c.code,
+                    MATERNITY_AGES.start(),
+                    MATERNITY_AGES.end()
+                ),
             ));
         }
         let newborn_only = c.code.starts_with("Z38");
@@ -261,7 +288,8 @@ fn age_and_sex(c: &Code, patient: &Patient, out: &mut Vec<RuleMessage>) {
             let why = if newborn_only {
                 "a liveborn-infant code, for the newborn's birth record only".to_string()
             } else {
-                "a perinatal code (chapter 16, newborn records); it may be used later in life only for a condition that began in the perinatal period".to_string()
+                "a perinatal code (chapter 16, newborn records); it may be used later in life only for a condition that began in the perinatal period"
+                    .to_string()
             };
             out.push(msg(
                 if newborn_only { Severity::Error } else { Severity::Warning },
@@ -351,7 +379,9 @@ fn companions(table: &CodeTable, found: &[(usize, &Code)], out: &mut Vec<RuleMes
 
 /// Z codes that may only be first-listed (Official Guidelines I.C.21.c.16), by prefix, and
 /// the exceptions the guidelines name.
-const FIRST_LISTED_ONLY: &[&str] = &["Z00", "Z01", "Z02", "Z04", "Z31.81", "Z31.83", "Z31.84", "Z33.2", "Z34", "Z38", "Z39", "Z40", "Z42", "Z51.0", "Z51.1", "Z52", "Z76.1", "Z76.2", "Z99.12"];
+const FIRST_LISTED_ONLY: &[&str] = &[
+    "Z00", "Z01", "Z02", "Z04", "Z31.81", "Z31.83", "Z31.84", "Z33.2", "Z34", "Z38", "Z39", "Z40", "Z42", "Z51.0", "Z51.1", "Z52", "Z76.1", "Z76.2", "Z99.12",
+];
 const FIRST_LISTED_EXCEPT: &[&str] = &["Z00.6", "Z01.81"];
 
 fn sequencing(table: &CodeTable, found: &[(usize, &Code)], out: &mut Vec<RuleMessage>) {
@@ -364,7 +394,10 @@ fn sequencing(table: &CodeTable, found: &[(usize, &Code)], out: &mut Vec<RuleMes
                     Severity::Error,
                     RuleKind::Sequencing,
                     vec![c.code.clone()],
-                    format!("{} is a manifestation code (\"in diseases classified elsewhere\"): it is never first-listed; code the underlying disease first", c.code),
+                    format!(
+                        "{} is a manifestation code (\"in diseases classified elsewhere\"): it is never first-listed; code the underlying disease first",
+                        c.code
+                    ),
                 ));
             }
             if c.chapter == 20 {
@@ -372,7 +405,10 @@ fn sequencing(table: &CodeTable, found: &[(usize, &Code)], out: &mut Vec<RuleMes
                     Severity::Error,
                     RuleKind::Sequencing,
                     vec![c.code.clone()],
-                    format!("{} is an external-cause code (chapter 20): it is never first-listed (guideline I.C.20); list the injury or condition first", c.code),
+                    format!(
+                        "{} is an external-cause code (chapter 20): it is never first-listed (guideline I.C.20); list the injury or condition first",
+                        c.code
+                    ),
                 ));
             }
         } else {

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 
 use candle_core::Device;
 
+use crate::assertion::{self, Assertion};
 use crate::bundle::{self, BundleError, BundleLabel, Manifest, TOKENIZER_FILE};
 use crate::documentation::DocumentationRules;
 use crate::model::{evidence, HeadKind, IcdModel, Int8Kernel, ModelError, Prediction};
@@ -145,7 +146,7 @@ impl Coder {
         if with_evidence && self.evidence_method() == EvidenceMethod::Occlusion && !top.is_empty() {
             occlusion = Some(self.occlusion(text, &pred)?);
         }
-        Ok(top
+        let mut coded: Vec<CodedLabel> = top
             .into_iter()
             .map(|ranked| {
                 let l = ranked.label;
@@ -164,11 +165,23 @@ impl Coder {
                     score: ranked.score,
                     score_from: ranked.carried_from.map(|c| self.labels[c].code.clone()),
                     model_score: ranked.carried_from.map(|_| pred.scores[l]),
-                    evidence: spans.into_iter().map(|(start, end, weight)| EvidenceSpan { start, end, text: text[start..end].to_string(), weight }).collect(),
+                    evidence: spans
+                        .into_iter()
+                        .map(|(start, end, weight)| EvidenceSpan {
+                            start,
+                            end,
+                            text: text[start..end].to_string(),
+                            weight,
+                            assertion: assertion::assert_mention(text, mention_in(text, start..end, &info.description)),
+                        })
+                        .collect(),
                     undocumented: ranked.undocumented.iter().map(|f| f.to_string()).collect(),
+                    demoted: None,
                 }
             })
-            .collect())
+            .collect();
+        demote_unasserted(&mut coded);
+        Ok(coded)
     }
 
     /// Scores the note once without each span of [`occlusion_spans`].
@@ -183,6 +196,58 @@ impl Coder {
         }
         Ok(Occlusion { spans, drops })
     }
+}
+
+/// Where in an evidence span the code's condition is named: the first word that shares a
+/// 5-letter stem with a content word of the code's title ("Denies chest pain." for R07.9
+/// "Chest pain, unspecified" -> "chest"), so a sentence's own cue ("denies") scopes over it;
+/// the whole span when no word matches (attention spans are already single words).
+fn mention_in(text: &str, span: std::ops::Range<usize>, title: &str) -> std::ops::Range<usize> {
+    const FILLER: &[&str] = &[
+        "unspecified",
+        "other",
+        "with",
+        "without",
+        "and",
+        "due",
+        "site",
+        "type",
+        "part",
+        "specified",
+        "classified",
+        "elsewhere",
+        "condition",
+        "disorder",
+        "encounter",
+    ];
+    let stem = |w: &str| w.chars().take(5).collect::<String>().to_lowercase();
+    let stems: Vec<String> =
+        title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 4 && !FILLER.contains(&w.to_lowercase().as_str())).map(stem).collect();
+    let body = &text[span.clone()];
+    let mut at = 0;
+    for word in body.split(|c: char| !c.is_alphanumeric()) {
+        let start = at;
+        at += word.len() + body[at + word.len()..].chars().next().map_or(0, char::len_utf8);
+        if word.len() >= 4 && stems.contains(&stem(word)) {
+            return span.start + start..span.start + start + word.len();
+        }
+    }
+    span
+}
+
+/// A code whose every evidence span the note denies or gives to a relative ("denies chest
+/// pain", "mother had breast cancer") moves below the codes the note asserts, keeping its
+/// score, with `demoted` saying which. A family assertion wins over a negated one.
+fn demote_unasserted(coded: &mut [CodedLabel]) {
+    for c in coded.iter_mut() {
+        let denied = |a: Assertion| matches!(a, Assertion::Negated | Assertion::Family);
+        if !c.evidence.is_empty() && c.evidence.iter().all(|e| denied(e.assertion)) {
+            let family = c.evidence.iter().any(|e| e.assertion == Assertion::Family);
+            c.demoted = Some(if family { Assertion::Family } else { Assertion::Negated });
+        }
+    }
+    // Stable: the asserted codes keep their order, then the demoted ones keep theirs.
+    coded.sort_by_key(|c| c.demoted.is_some());
 }
 
 fn rules_for(labels: &[BundleLabel]) -> DocumentationRules {
@@ -244,7 +309,51 @@ fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<(usize, usiz
 
 #[cfg(test)]
 mod tests {
-    use super::occlusion_spans;
+    use super::{demote_unasserted, mention_in, occlusion_spans};
+    use crate::assertion::{assert_mention, Assertion};
+    use crate::schema::prediction::{CodedLabel, EvidenceSpan};
+
+    #[test]
+    fn a_sentence_span_is_judged_at_the_word_naming_the_condition() {
+        let t = "Cough for 3 days. Denies chest pain. FAMILY HISTORY: Mother had breast cancer.";
+        let s = t.find("Denies").unwrap()..t.find(" FAMILY").unwrap();
+        let m = mention_in(t, s.clone(), "Chest pain, unspecified");
+        assert_eq!(&t[m.clone()], "chest");
+        assert_eq!(assert_mention(t, m), Assertion::Negated);
+        let s = t.find("Mother").unwrap()..t.len();
+        let m = mention_in(t, s.clone(), "Malignant neoplasm of unspecified site of unspecified female breast");
+        assert_eq!((&t[m.clone()], assert_mention(t, m)), ("breast", Assertion::Family));
+        assert_eq!(mention_in(t, 0..17, "Essential (primary) hypertension"), 0..17, "no title word: the whole span");
+    }
+
+    fn coded(code: &str, assertions: &[Assertion]) -> CodedLabel {
+        let evidence = assertions.iter().map(|&assertion| EvidenceSpan { start: 0, end: 1, text: "x".into(), weight: 1.0, assertion }).collect();
+        CodedLabel {
+            code: code.into(),
+            description: String::new(),
+            chapter: 0,
+            score: 0.5,
+            score_from: None,
+            model_score: None,
+            evidence,
+            undocumented: vec![],
+            demoted: None,
+        }
+    }
+
+    #[test]
+    fn codes_the_note_denies_or_gives_to_a_relative_move_down() {
+        let mut c = vec![
+            coded("R07.9", &[Assertion::Negated]),
+            coded("C50.919", &[Assertion::Family, Assertion::Negated]),
+            coded("J20.9", &[Assertion::Present, Assertion::Negated]),
+            coded("I10", &[]),
+            coded("Z87.891", &[Assertion::Historical]),
+        ];
+        demote_unasserted(&mut c);
+        let order: Vec<_> = c.iter().map(|c| (c.code.as_str(), c.demoted)).collect();
+        assert_eq!(order, [("J20.9", None), ("I10", None), ("Z87.891", None), ("R07.9", Some(Assertion::Negated)), ("C50.919", Some(Assertion::Family))]);
+    }
 
     #[test]
     fn sentences_split_and_merge() {

@@ -13,6 +13,7 @@
 pub mod baseline;
 pub mod card;
 pub mod generate;
+pub mod hcc;
 pub mod import;
 pub mod knowledge;
 pub mod tabular;

@@ -88,7 +88,17 @@ mod tests {
     }
 
     fn p(code: &str, score: f32, undocumented: Vec<String>, score_from: Option<String>) -> CodedLabel {
-        CodedLabel { code: code.into(), description: String::new(), chapter: 10, score, score_from, model_score: None, evidence: vec![], undocumented }
+        CodedLabel {
+            code: code.into(),
+            description: String::new(),
+            chapter: 10,
+            score,
+            score_from,
+            model_score: None,
+            evidence: vec![],
+            undocumented,
+            demoted: None,
+        }
     }
 
     #[test]

@@ -134,6 +134,7 @@ mod tests {
             model_score: Some(0.1),
             evidence: vec![],
             undocumented: vec![],
+            demoted: None,
         };
         let preds = [p];
         let b = conditions_bundle(

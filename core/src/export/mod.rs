@@ -66,6 +66,7 @@ pub fn id_text(id: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assertion::Assertion;
     use crate::schema::prediction::EvidenceSpan;
 
     fn note(id: Value) -> NotePrediction {
@@ -77,10 +78,11 @@ mod tests {
             score_from: Some("J45.901".into()),
             model_score: Some(0.25),
             evidence: vec![
-                EvidenceSpan { start: 0, end: 6, text: "asthma".into(), weight: 1.0 },
-                EvidenceSpan { start: 8, end: 12, text: "a, b".into(), weight: 0.5 },
+                EvidenceSpan { start: 0, end: 6, text: "asthma".into(), weight: 1.0, assertion: Assertion::Present },
+                EvidenceSpan { start: 8, end: 12, text: "a, b".into(), weight: 0.5, assertion: Assertion::Negated },
             ],
             undocumented: vec![],
+            demoted: None,
         };
         NotePrediction { id, predictions: vec![p], error: None }
     }

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::assertion::Assertion;
+
 /// One suggested code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodedLabel {
@@ -30,6 +32,10 @@ pub struct CodedLabel {
     /// ([`crate::documentation`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub undocumented: Vec<String>,
+    /// Set when every evidence span is negated or a relative's ([`crate::assertion`]): the
+    /// code is ranked below the codes the note asserts, and this says why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demoted: Option<Assertion>,
 }
 
 /// A piece of the note that supports a code.
@@ -41,6 +47,14 @@ pub struct EvidenceSpan {
     pub text: String,
     /// Attention share (`attention`) or score drop (`occlusion`).
     pub weight: f32,
+    /// What the note asserts about it there: present, negated, historical, family,
+    /// hypothetical or uncertain ([`crate::assertion::assert_mention`]).
+    #[serde(default = "present")]
+    pub assertion: Assertion,
+}
+
+fn present() -> Assertion {
+    Assertion::Present
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -30,6 +30,9 @@ enum Command {
         /// Also write every code, one per line (code, billable 0/1, description), to this file
         #[arg(long)]
         list: Option<PathBuf>,
+        /// The CMS-HCC mappings (v28.tsv, v24.tsv and their labels; see data/hcc/README.md)
+        #[arg(long, default_value = "data/hcc")]
+        hcc: PathBuf,
     },
     /// Generate the synthetic train/valid/test notes (JSONL) from the knowledge table.
     Generate {
@@ -104,7 +107,7 @@ enum Command {
 fn main() -> Result<()> {
     icd_console::init_logging("error");
     match Cli::parse().command {
-        Command::BuildTable { xml, out, list } => build_table(&xml, &out, list.as_ref()),
+        Command::BuildTable { xml, out, list, hcc } => build_table(&xml, &out, list.as_ref(), &hcc),
         Command::Generate { labels, table, out, train, valid, test, seed, min_train, min_test, typo_rate, card } => {
             let cfg = icd_data::generate::Config { train, valid, test, seed, min_train, min_test, typo_rate };
             generate(&labels, &table, &out, &cfg, card.as_ref())
@@ -193,13 +196,43 @@ fn generate(labels: &PathBuf, table: &PathBuf, out: &PathBuf, cfg: &icd_data::ge
     Ok(())
 }
 
-fn build_table(xml_path: &PathBuf, out: &PathBuf, list: Option<&PathBuf>) -> Result<()> {
+/// The CMS-HCC models shipped in `data/hcc/`, newest first, with the CMS file each comes from.
+const HCC_MODELS: &[(&str, &str, &str)] = &[
+    ("V28", "v28", "CMS-HCC V28, CMS file F2823T2N_FY22FY23 (payment year 2024), via PyPI hccpy 0.1.9"),
+    ("V24", "v24", "CMS-HCC V24, CMS file F2422P1M (payment year 2022), via PyPI hccpy 0.1.9"),
+];
+
+fn read_hcc(dir: &Path) -> Result<Vec<icd_core::hcc::HccModel>> {
+    let read = |name: String| {
+        let p = dir.join(&name);
+        std::fs::read_to_string(&p)
+            .with_context(|| format!("reading {} (the CMS-HCC tables are in the repository's data/hcc/)", p.display()))
+            .map(|t| (t, p.display().to_string()))
+    };
+    HCC_MODELS
+        .iter()
+        .map(|(version, slug, source)| {
+            let (map, map_path) = read(format!("{slug}.tsv"))?;
+            let (labels, labels_path) = read(format!("labels-{slug}.tsv"))?;
+            let m = icd_data::hcc::parse_model(version, &map, &map_path, &labels, &labels_path)?;
+            Ok(icd_core::hcc::HccModel { version: m.version, source: source.to_string(), labels: m.labels, by_code: m.by_code })
+        })
+        .collect()
+}
+
+fn build_table(xml_path: &PathBuf, out: &PathBuf, list: Option<&PathBuf>, hcc_dir: &Path) -> Result<()> {
     let xml = std::fs::read_to_string(xml_path).with_context(|| format!("reading {} (run scripts/setup.sh to fetch the CMS tabular)", xml_path.display()))?;
     let name = xml_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let release = icd_data::tabular::release_from_file_name(&name);
-    let src = icd_data::tabular::parse(&xml, &xml_path.display().to_string(), &release)?;
+    let mut src = icd_data::tabular::parse(&xml, &xml_path.display().to_string(), &release)?;
+    src.hcc = read_hcc(hcc_dir)?;
     let bytes = src.to_bytes();
     let table = CodeTable::from_bytes(&bytes).context("the table just built does not load back")?;
+    for m in &table.hcc {
+        // The CMS files span two code-set years: codes deleted since are kept, and said.
+        let stale = m.by_code.keys().filter(|c| table.get(c).is_none()).count();
+        println!("{}: {} codes mapped, {stale} of them not in {release} (deleted since the CMS file)", m.version, m.by_code.len());
+    }
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

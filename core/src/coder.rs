@@ -201,7 +201,8 @@ impl Coder {
 /// Where in an evidence span the code's condition is named: the first word that shares a
 /// 5-letter stem with a content word of the code's title ("Denies chest pain." for R07.9
 /// "Chest pain, unspecified" -> "chest"), so a sentence's own cue ("denies") scopes over it;
-/// the whole span when no word matches (attention spans are already single words).
+/// otherwise the span's last word, so the sentence's own cues reach it ("Mother has breast
+/// cancer." for an asthma code is still a relative's sentence). Attention spans are single words.
 fn mention_in(text: &str, span: std::ops::Range<usize>, title: &str) -> std::ops::Range<usize> {
     const FILLER: &[&str] = &[
         "unspecified",
@@ -225,14 +226,20 @@ fn mention_in(text: &str, span: std::ops::Range<usize>, title: &str) -> std::ops
         title.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 4 && !FILLER.contains(&w.to_lowercase().as_str())).map(stem).collect();
     let body = &text[span.clone()];
     let mut at = 0;
+    let mut last = None;
     for word in body.split(|c: char| !c.is_alphanumeric()) {
         let start = at;
         at += word.len() + body[at + word.len()..].chars().next().map_or(0, char::len_utf8);
-        if word.len() >= 4 && stems.contains(&stem(word)) {
-            return span.start + start..span.start + start + word.len();
+        if word.is_empty() {
+            continue;
         }
+        let here = span.start + start..span.start + start + word.len();
+        if word.len() >= 4 && stems.contains(&stem(word)) {
+            return here;
+        }
+        last = Some(here);
     }
-    span
+    last.unwrap_or(span)
 }
 
 /// A code whose every evidence span the note denies or gives to a relative ("denies chest
@@ -323,7 +330,10 @@ mod tests {
         let s = t.find("Mother").unwrap()..t.len();
         let m = mention_in(t, s.clone(), "Malignant neoplasm of unspecified site of unspecified female breast");
         assert_eq!((&t[m.clone()], assert_mention(t, m)), ("breast", Assertion::Family));
-        assert_eq!(mention_in(t, 0..17, "Essential (primary) hypertension"), 0..17, "no title word: the whole span");
+        assert_eq!(&t[mention_in(t, 0..17, "Essential (primary) hypertension")], "days", "no title word: the last word");
+        let s = t.find("Mother").unwrap()..t.len();
+        assert_eq!(assert_mention(t, mention_in(t, s, "Unspecified asthma, uncomplicated")), Assertion::Family);
+        assert_eq!(mention_in(t, 3..3, "Cough"), 3..3, "an empty span stays as it is");
     }
 
     fn coded(code: &str, assertions: &[Assertion]) -> CodedLabel {

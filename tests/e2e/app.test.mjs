@@ -185,6 +185,48 @@ test("offline: after one visit the app reloads and works with the network off", 
   });
 });
 
+test("coding rules run live on the accepted codes: an Excludes1 error blocks export until overridden; HCCs shown", async () => {
+  await withApp({}, async ({ page, errors }) => {
+    await searchReady(page);
+    for (const code of ["E11.9", "E10.9"]) {
+      await page.fill("#code-query", code);
+      await page.click(`button[aria-label="Add ${code}"]`);
+    }
+    await page.locator('#accepted li[data-code="E10.9"]').waitFor();
+    const error = page.locator('#rule-messages li.error[data-kind="excludes1"]');
+    await error.waitFor();
+    assert.match(await error.innerText(), /E11\.9 and E10\.9 are never reported together/);
+    assert.match(await page.locator("#hcc-summary").innerText(), /E11\.9: HCC V24 19, V28 38/);
+    assert.ok(await page.locator("#download-csv").isDisabled(), "an error blocks the export");
+    await page.check("#override-errors");
+    assert.ok(await page.locator("#download-csv").isEnabled(), "the coder may override on purpose");
+    // Removing the conflicting code clears the error and the override box.
+    await page.click('button[aria-label="Remove E10.9"]');
+    await error.waitFor({ state: "detached" });
+    assert.equal(await page.locator("#override-errors").count(), 0);
+    assert.ok(await page.locator("#download-csv").isEnabled());
+    assert.equal(await page.locator('#rule-messages li[data-kind="use_additional"]').count(), 1, "E11: use additional code (insulin, ...)");
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("evidence says what the note asserts: a history sentence is marked historical, in words", needsModel, async () => {
+  await withApp({}, async ({ page, errors }) => {
+    await modelReady(page);
+    await page.fill("#note", "Patient presents with chronic cough and shortness of breath. History of asthma. Denies chest pain.");
+    await page.focus("#note");
+    await page.keyboard.press("Control+Enter");
+    const first = page.locator("#predictions li").first();
+    await first.waitFor();
+    assert.equal(await first.getAttribute("data-code"), "J45.909");
+    const historical = page.locator('#evidence mark[data-assertion="historical"]');
+    await historical.first().waitFor();
+    assert.match((await historical.allInnerTexts()).join(" "), /History of asthma/);
+    assert.match(await page.locator("#evidence").innerText(), /\[historical\]/);
+    assert.deepEqual(errors, []);
+  });
+});
+
 test("model: becomes ready, codes the asthma sample J45.909 first with evidence (Ctrl+Enter)", needsModel, async () => {
   await withApp({}, async ({ page, errors }) => {
     await modelReady(page);
@@ -226,6 +268,7 @@ test("a code asserting a fact the note does not document ranks below the plain c
     await first.waitFor();
     assert.equal(await first.getAttribute("data-code"), "J44.9");
     assert.doesNotMatch(await first.innerText(), /not documented/);
+    assert.match(await first.innerText(), /HCC V28 280/, "COPD's CMS-HCC chip");
     assert.match(await first.innerText(), /score of J44\.[01]/);
     const j441 = page.locator('#predictions li[data-code="J44.1"]');
     assert.match(await j441.innerText(), /not documented: exacerbation/);

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use icd_core::assertion::Assertion;
 use icd_web::evidence;
 use icd_web::samples::SAMPLES;
 use leptos::prelude::*;
@@ -65,7 +66,7 @@ pub fn App() -> impl IntoView {
                     <Suggestions codes=codes />
                 </div>
                 <div class="col">
-                    <ExportPanel />
+                    <ExportPanel codes=codes />
                     <Suspense fallback=|| view! { <p class="status">"Loading the ICD-10-CM table…"</p> }>
                         {codes_view}
                     </Suspense>
@@ -127,6 +128,17 @@ fn NoteEditor() -> impl IntoView {
     }
 }
 
+/// "HCC V28 38" chips, titled with CMS's label, for a code that carries an HCC.
+fn hcc_chips(codes: &LocalResource<Result<Arc<Codes>, String>>, code: &str) -> Vec<AnyView> {
+    let Some(Ok(c)) = codes.get() else { return Vec::new() };
+    let Some(found) = c.table.get(code) else { return Vec::new() };
+    c.table
+        .hcc(found)
+        .into_iter()
+        .map(|f| view! { <span class="hcc" title=f.label.clone()>{format!("HCC {} {}", f.version, f.hcc)}</span> }.into_any())
+        .collect()
+}
+
 fn chapter_title(codes: &LocalResource<Result<Arc<Codes>, String>>, n: u8) -> String {
     let title = codes.get().and_then(|r| r.ok()).and_then(|c| c.table.chapters.iter().find(|ch| ch.number == n).map(|ch| ch.title.clone()));
     match title {
@@ -148,6 +160,7 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
             return view! { <p class="hint">"No codes."</p> }.into_any();
         }
         let (id, ms, pending) = (r.id, r.ms, r.evidence_pending);
+        let note_id = id;
         let items = r
             .predictions
             .into_iter()
@@ -186,6 +199,26 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                     let code = code.clone();
                     move |_| d.selected.set(Some(code.clone()))
                 };
+                let hcc = hcc_chips(&codes, &p.code);
+                // A `cls` model's demotion comes with its late evidence.
+                let demoted = {
+                    let code = code.clone();
+                    let first = p.demoted;
+                    move || {
+                        let late = client
+                            .evidence
+                            .get()
+                            .filter(|e| e.id == note_id)
+                            .and_then(|e| e.predictions.into_iter().find(|q| q.code == code).and_then(|q| q.demoted));
+                        first.or(late).map(|a| {
+                            view! {
+                                <span class="undocumented demoted" title="Every piece of evidence for this code is denied or about a relative">
+                                    {format!("{} in the note", a.name())}
+                                </span>
+                            }
+                        })
+                    }
+                };
                 view! {
                     <li class="prediction" class:selected=selected data-code=p.code.clone()>
                         <input type="checkbox" id=id.clone() prop:checked=checked on:change=toggle />
@@ -197,6 +230,8 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                             <span class="chapter">{chapter}</span>
                             {undocumented}
                             {carried}
+                            {demoted}
+                            {hcc}
                         </button>
                         <span class="confidence">
                             <meter min="0" max="1" value=p.score.to_string() aria-label=format!("confidence {pct}")></meter>
@@ -265,9 +300,18 @@ fn Evidence() -> impl IntoView {
             .into_iter()
             .map(|(text, w)| match w {
                 // Four strengths, as classes (the CSP allows no inline styles).
-                Some(w) => {
+                Some((w, Assertion::Present)) => {
                     let class = format!("ev ev{}", ((w * 4.0).ceil() as u8).clamp(1, 4));
                     view! { <mark class=class>{text}</mark> }.into_any()
+                }
+                // Negated, a relative's, historical, ...: said in words, not by colour alone.
+                Some((w, a)) => {
+                    let class = format!("ev ev{} asserted", ((w * 4.0).ceil() as u8).clamp(1, 4));
+                    view! {
+                        <mark class=class data-assertion=a.name() title=format!("The note says this is {}", a.name())>{text}</mark>
+                        <small class="assertion">{format!(" [{}]", a.name())}</small>
+                    }
+                    .into_any()
                 }
                 None => view! { <span>{text}</span> }.into_any(),
             })

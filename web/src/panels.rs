@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use icd_core::rules::{self, Checked, Patient, Severity};
 use icd_web::export::{self, Accepted};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -62,11 +63,22 @@ pub fn CodeSearch(codes: Arc<Codes>) -> impl IntoView {
 }
 
 #[component]
-pub fn ExportPanel() -> impl IntoView {
+pub fn ExportPanel(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoView {
     let client = expect_context::<Client>();
     let d = expect_context::<Decisions>();
     let list = move || d.list(&client);
     let (message, set_message) = signal(None::<Result<String, String>>);
+    // The coding rules on the accepted codes, in their order (first = first-listed), live.
+    let checked = move || {
+        let Some(Ok(c)) = codes.get() else { return None };
+        let accepted: Vec<String> = list().into_iter().map(|a| a.code).collect();
+        let refs: Vec<&str> = accepted.iter().map(String::as_str).collect();
+        (!refs.is_empty()).then(|| rules::check(&c.table, &refs, &Patient::default()))
+    };
+    let has_errors = move || checked().is_some_and(|c| c.has_errors());
+    // An error blocks the export until the coder overrides it on purpose.
+    let overridden = RwSignal::new(false);
+    let blocked = move || list().is_empty() || (has_errors() && !overridden.get());
     let copy = move |_| {
         let text = export::clipboard_text(&list());
         leptos::task::spawn_local(async move {
@@ -103,16 +115,58 @@ pub fn ExportPanel() -> impl IntoView {
                     }).collect_view()}
                 </ul>
             </Show>
+            <RuleMessages checked=Signal::derive(checked) />
+            <Show when=has_errors>
+                <label class="override">
+                    <input type="checkbox" id="override-errors" prop:checked=move || overridden.get()
+                        on:change=move |ev| overridden.set(event_target_checked(&ev)) />
+                    " Export despite the errors above"
+                </label>
+            </Show>
             <div class="row">
-                <button id="copy-codes" on:click=copy disabled=empty>"Copy"</button>
-                <button id="download-csv" on:click=csv disabled=empty>"Download CSV"</button>
-                <button id="download-fhir" on:click=fhir disabled=empty>"Download FHIR"</button>
+                <button id="copy-codes" on:click=copy disabled=blocked>"Copy"</button>
+                <button id="download-csv" on:click=csv disabled=blocked>"Download CSV"</button>
+                <button id="download-fhir" on:click=fhir disabled=blocked>"Download FHIR"</button>
             </div>
             {move || message.get().map(|m| match m {
                 Ok(m) => view! { <p class="hint" role="status">{m}</p> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
             })}
         </section>
+    }
+}
+
+/// The rule messages on the accepted codes (`icd_core::rules`), errors first.
+#[component]
+fn RuleMessages(checked: Signal<Option<Checked>>) -> impl IntoView {
+    move || {
+        let c = checked.get()?;
+        let hcc: Vec<String> = c
+            .codes
+            .iter()
+            .filter_map(|k| {
+                let flags: Vec<String> = k.hcc.iter().filter_map(|(v, h)| h.as_ref().map(|h| format!("{} {h}", v.to_uppercase()))).collect();
+                (!flags.is_empty()).then(|| format!("{}: HCC {}", k.code, flags.join(", ")))
+            })
+            .collect();
+        let items = c
+            .messages
+            .into_iter()
+            .map(|m| {
+                let severity = match m.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                    Severity::Info => "info",
+                };
+                let kind = serde_json::to_value(m.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                view! { <li class=format!("rule {severity}") data-kind=kind.clone()><strong>{format!("{severity} ({kind}): ")}</strong>{m.text}</li> }
+            })
+            .collect_view();
+        Some(view! {
+            <h3>"Coding rules"</h3>
+            <ul class="rules" id="rule-messages" aria-live="polite">{items}</ul>
+            <p class="hint" id="hcc-summary">{if hcc.is_empty() { "No CMS-HCC category among these codes.".to_string() } else { hcc.join("; ") }}</p>
+        })
     }
 }
 

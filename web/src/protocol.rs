@@ -11,6 +11,7 @@
 //! Nothing here leaves the device: the worker's only network use is fetching the bundle
 //! (`{base_url}manifest.json` and the files it lists) from the site itself.
 
+use icd_core::assertion::Assertion;
 use icd_core::bundle::Manifest;
 use icd_core::{HeadKind, NotePrediction, Objective};
 use serde::{Deserialize, Serialize};
@@ -106,6 +107,9 @@ pub struct Prediction {
     /// The flagged code whose score this one carries (core's `CodedLabel::score_from`).
     #[serde(default)]
     pub score_from: Option<String>,
+    /// Set when every evidence span is negated or a relative's (core's `CodedLabel::demoted`).
+    #[serde(default)]
+    pub demoted: Option<Assertion>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -114,6 +118,13 @@ pub struct Span {
     pub end: usize,
     /// Relative strength in 0..=1.
     pub weight: f32,
+    /// What the note asserts there (negated, family, ...), from `icd_core::assertion`.
+    #[serde(default = "present")]
+    pub assertion: Assertion,
+}
+
+fn present() -> Assertion {
+    Assertion::Present
 }
 
 /// What the model panel shows, from the bundle's manifest.
@@ -187,9 +198,10 @@ mod tests {
             description: "Asthma".into(),
             score: 0.6,
             chapter: 10,
-            evidence: vec![],
+            evidence: vec![Span { start: 0, end: 6, weight: 1.0, assertion: Assertion::Negated }],
             undocumented: vec![],
             score_from: None,
+            demoted: Some(Assertion::Negated),
         };
         let r = FromWorker::Result { id: 3, predictions: vec![p.clone()], ms: 1.0, evidence_pending: true };
         assert_eq!(serde_json::from_str::<FromWorker>(&r.to_json()).unwrap(), r);

@@ -57,7 +57,12 @@ mod model {
             .into_iter()
             .map(|c| {
                 let max = c.evidence.iter().map(|s| s.weight).fold(0f32, f32::max);
-                let evidence = c.evidence.iter().filter(|_| max > 0.0).map(|s| Span { start: s.start, end: s.end, weight: s.weight / max }).collect();
+                let evidence = c
+                    .evidence
+                    .iter()
+                    .filter(|_| max > 0.0)
+                    .map(|s| Span { start: s.start, end: s.end, weight: s.weight / max, assertion: s.assertion })
+                    .collect();
                 Prediction {
                     code: c.code,
                     description: c.description,
@@ -66,6 +71,7 @@ mod model {
                     evidence,
                     undocumented: c.undocumented,
                     score_from: c.score_from,
+                    demoted: c.demoted,
                 }
             })
             .collect())

@@ -88,7 +88,7 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Predict(args) => {
             // Like grep: the good notes are all written, but a pipeline must see the skips.
-            if predict::predict(args)? > 0 {
+            if predict::predict(args, &cli.table)? > 0 {
                 std::process::exit(2);
             }
             Ok(())

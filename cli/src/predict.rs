@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
+use icd_core::assertion::Assertion;
 use icd_core::bundle::{Manifest, MANIFEST_FILE};
 use icd_core::coder::{check_note, NoteError};
 use icd_core::dataset::parse_jsonl;
 use icd_core::evaluate::{eval_report, eval_truth};
+use icd_core::rules::Severity;
 use icd_core::{export, fhir, CodedLabel, Coder, NotePrediction};
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use rayon::prelude::*;
@@ -287,8 +289,15 @@ fn check_text(text: &str, max_bytes: usize) -> Result<(), String> {
 
 /// Codes the notes and writes the output; returns how many input lines or notes were
 /// skipped (reported on stderr), so `main` can exit with status 2 when that is not zero.
-pub fn predict(args: PredictArgs) -> Result<usize> {
+pub fn predict(args: PredictArgs, table_path: &Path) -> Result<usize> {
     let coder = load_bundle(&args.bundle)?;
+    // The code table adds each suggestion's HCC and rule messages; without one, say so.
+    let table = if table_path.exists() {
+        Some(crate::load_table(table_path)?)
+    } else {
+        eprintln!("note: no code table at {}: suggestions carry no HCC or rule messages (scripts/setup.sh builds it; or --table)", table_path.display());
+        None
+    };
     let mut source = Source::open(&args)?;
     let mut rej = Rejections::default();
     // --output: written to FILE.partial and renamed at the end, so a run that dies (a killed
@@ -310,7 +319,10 @@ pub fn predict(args: PredictArgs) -> Result<usize> {
         let results: Vec<Result<Vec<CodedLabel>, String>> = notes
             .par_iter()
             .map(|n| {
-                let r = coder.code_with(&n.text, args.top_k, !args.no_evidence).map_err(|e| e.to_string());
+                let mut r = coder.code_with(&n.text, args.top_k, !args.no_evidence).map_err(|e| e.to_string());
+                if let (Ok(coded), Some(t)) = (&mut r, &table) {
+                    icd_core::coder::annotate(t, coded);
+                }
                 bar.inc(1);
                 r
             })
@@ -384,9 +396,26 @@ impl Sink {
                         if !p.undocumented.is_empty() {
                             writeln!(out, "      not documented: {} (ranked below the code without it)", p.undocumented.join(", "))?;
                         }
+                        if let Some(a) = p.demoted {
+                            writeln!(out, "      ranked down: every piece of evidence is {} in the note", a.name())?;
+                        }
+                        if !p.hcc.is_empty() {
+                            let hcc: Vec<String> = p.hcc.iter().map(|f| format!("{} {} ({})", f.version, f.hcc, f.label)).collect();
+                            writeln!(out, "      HCC: {}", hcc.join("; "))?;
+                        }
                         if !p.evidence.is_empty() {
-                            let ev: Vec<String> = p.evidence.iter().map(|e| format!("\"{}\" ({:.2})", e.text, e.weight)).collect();
+                            let ev: Vec<String> = p
+                                .evidence
+                                .iter()
+                                .map(|e| match e.assertion {
+                                    Assertion::Present => format!("\"{}\" ({:.2})", e.text, e.weight),
+                                    a => format!("\"{}\" ({:.2}, {})", e.text, e.weight, a.name()),
+                                })
+                                .collect();
                             writeln!(out, "      evidence: {}", ev.join(", "))?;
+                        }
+                        for m in p.rules.iter().filter(|m| m.severity != Severity::Info) {
+                            writeln!(out, "      {}: {}", if m.severity == Severity::Error { "error" } else { "warning" }, m.text)?;
                         }
                     }
                 }

@@ -100,33 +100,30 @@ fn codes_short_notes_with_the_expected_code_near_the_top() {
             3,
         ),
     ];
-    let table = root().join("artifacts/icd10cm.table");
     for (text, code, within) in notes {
-        let o = Command::new(env!("CARGO_BIN_EXE_icd"))
-            .args(["--table", table.to_str().unwrap(), "predict", "--bundle"])
-            .arg(bundle())
-            .args(["--text", text, "--format", "jsonl", "--top-k", "5"])
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let v = predict_jsonl(text, &["--top-k", "5"]);
         let codes: Vec<&str> = v["predictions"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
         let rank = codes.iter().position(|c| *c == code);
         assert!(rank.is_some_and(|r| r < within), "{code} not within the first {within} for {text:?}: {codes:?}");
     }
 }
 
-fn predictions(text: &str) -> Vec<Value> {
+/// `icd predict --format jsonl` on one note with the shipped bundle and the code table.
+fn predict_jsonl(text: &str, args: &[&str]) -> Value {
     let table = root().join("artifacts/icd10cm.table");
     let o = Command::new(env!("CARGO_BIN_EXE_icd"))
         .args(["--table", table.to_str().unwrap(), "predict", "--bundle"])
         .arg(bundle())
-        .args(["--text", text, "--format", "jsonl", "--top-k", "3", "--no-evidence"])
+        .args(["--text", text, "--format", "jsonl"])
+        .args(args)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    v["predictions"].as_array().unwrap().clone()
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn predictions(text: &str) -> Vec<Value> {
+    predict_jsonl(text, &["--top-k", "3", "--no-evidence"])["predictions"].as_array().unwrap().clone()
 }
 
 /// The shipped weights score "COPD with (acute) lower respiratory infection" and "with
@@ -156,4 +153,46 @@ fn a_fact_the_note_does_not_document_is_flagged_and_ranked_below_the_plain_code(
     let p = predictions("COPD with acute exacerbation: increased dyspnea and sputum, started prednisone and azithromycin.");
     let j441 = p.iter().find(|x| x["code"] == "J44.1").unwrap_or_else(|| panic!("J44.1 among the first three: {p:?}"));
     assert!(j441.get("undocumented").is_none(), "{p:?}");
+}
+
+/// With the code table, each suggestion carries its CMS-HCC categories and the rules'
+/// messages on it; every evidence span its assertion; a code whose evidence the note only
+/// denies or gives to a relative is ranked down (notes written for this test).
+#[test]
+fn suggestions_carry_hcc_rules_and_assertions() {
+    let p = predictions("COPD with increased dyspnea and sputum, started prednisone and azithromycin.");
+    let j449 = p.iter().find(|x| x["code"] == "J44.9").unwrap_or_else(|| panic!("{p:?}"));
+    let v28 = j449["hcc"].as_array().unwrap().iter().find(|f| f["version"] == "V28").unwrap_or_else(|| panic!("{j449}"));
+    assert_eq!(v28["hcc"], 280, "{j449}");
+    assert!(!v28["label"].as_str().unwrap().is_empty());
+    // J44: "Code also type of asthma, if applicable (J45.-)".
+    assert!(j449["rules"].as_array().unwrap().iter().any(|m| m["kind"] == "code_also" && m["severity"] == "info"), "{j449}");
+
+    let text = "Patient presents with chronic cough and shortness of breath. History of asthma. Denies chest pain. Mother has breast cancer.";
+    let v = predict_jsonl(text, &["--top-k", "5"]);
+    let spans: Vec<(String, String)> = v["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["evidence"].as_array().unwrap().iter().map(|e| (e["text"].as_str().unwrap().to_string(), e["assertion"].as_str().unwrap().to_string())))
+        .collect();
+    assert!(spans.contains(&("History of asthma.".into(), "historical".into())), "{spans:?}");
+    assert!(spans.contains(&("Mother has breast cancer.".into(), "family".into())), "{spans:?}");
+    assert!(spans.contains(&("Denies chest pain.".into(), "negated".into())), "{spans:?}");
+    for p in v["predictions"].as_array().unwrap() {
+        let ev = p["evidence"].as_array().unwrap();
+        let denied = !ev.is_empty() && ev.iter().all(|e| e["assertion"] == "negated" || e["assertion"] == "family");
+        assert_eq!(p.get("demoted").is_some(), denied, "{p}");
+    }
+
+    // Without a code table, predict still codes and says what is missing.
+    let o = Command::new(env!("CARGO_BIN_EXE_icd"))
+        .args(["--table", "/nonexistent/icd10cm.table", "predict", "--bundle"])
+        .arg(bundle())
+        .args(["--text", "Asthma.", "--format", "jsonl", "--no-evidence"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no code table at /nonexistent/icd10cm.table"));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("\"hcc\""));
 }

@@ -17,8 +17,10 @@ use crate::assertion::{self, Assertion};
 use crate::bundle::{self, BundleError, BundleLabel, Manifest, TOKENIZER_FILE};
 use crate::documentation::DocumentationRules;
 use crate::model::{evidence, HeadKind, IcdModel, Int8Kernel, ModelError, Prediction};
+use crate::rules::{self, Patient};
 pub use crate::schema::prediction::{CodedLabel, EvidenceMethod, EvidenceSpan};
 use crate::tokenize::NoteTokenizer;
+use crate::CodeTable;
 
 /// Evidence spans returned per code.
 pub const EVIDENCE_TOP_N: usize = 5;
@@ -177,6 +179,8 @@ impl Coder {
                         .collect(),
                     undocumented: ranked.undocumented.iter().map(|f| f.to_string()).collect(),
                     demoted: None,
+                    hcc: Vec::new(),
+                    rules: Vec::new(),
                 }
             })
             .collect();
@@ -195,6 +199,15 @@ impl Coder {
             drops.push(base.scores.iter().zip(&scores).map(|(b, o)| b - o).collect::<Vec<f32>>());
         }
         Ok(Occlusion { spans, drops })
+    }
+}
+
+/// Adds each suggestion's CMS-HCC categories and the coding rules' messages on it alone
+/// (`icd predict`; the page checks the accepted codes together instead).
+pub fn annotate(table: &CodeTable, coded: &mut [CodedLabel]) {
+    for c in coded {
+        c.hcc = table.get(&c.code).map(|code| table.hcc(code)).unwrap_or_default();
+        c.rules = rules::check(table, &[c.code.as_str()], &Patient::default()).messages;
     }
 }
 
@@ -348,6 +361,8 @@ mod tests {
             evidence,
             undocumented: vec![],
             demoted: None,
+            hcc: vec![],
+            rules: vec![],
         }
     }
 

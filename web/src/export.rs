@@ -98,6 +98,8 @@ mod tests {
             evidence: vec![],
             undocumented,
             demoted: None,
+            hcc: vec![],
+            rules: vec![],
         }
     }
 

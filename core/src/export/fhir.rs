@@ -135,6 +135,8 @@ mod tests {
             evidence: vec![],
             undocumented: vec![],
             demoted: None,
+            hcc: vec![],
+            rules: vec![],
         };
         let preds = [p];
         let b = conditions_bundle(

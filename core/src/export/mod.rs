@@ -83,6 +83,8 @@ mod tests {
             ],
             undocumented: vec![],
             demoted: None,
+            hcc: vec![],
+            rules: vec![],
         };
         NotePrediction { id, predictions: vec![p], error: None }
     }

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::assertion::Assertion;
+use crate::hcc::HccFlag;
+use crate::rules::RuleMessage;
 
 /// One suggested code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +38,14 @@ pub struct CodedLabel {
     /// code is ranked below the codes the note asserts, and this says why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub demoted: Option<Assertion>,
+    /// The code's CMS-HCC categories (V28, V24), when the caller has the code table
+    /// ([`crate::coder::annotate`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hcc: Vec<HccFlag>,
+    /// The coding rules' messages on this code alone ([`crate::rules::check`]): code first, use
+    /// additional code, code also, never first-listed, a header.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleMessage>,
 }
 
 /// A piece of the note that supports a code.

@@ -18,7 +18,9 @@
 //! - [`assertion`]: whether a mentioned condition is present, negated, historical, a relative's, hypothetical or uncertain (ConText).
 //! - [`tokenize`]: note tokenization and chunking (shared with the trainer).
 //! - [`model`]: the BERT + ICD head forward pass (candle, f32 or Q8_0 weights; the int8 GEMM,
-//!   attention and norms from `icd-kernels`), and evidence spans.
+//!   attention and norms from `icd-kernels`).
+//! - [`evidence`]: the spans that support a code (label attention or sentence occlusion), each
+//!   with its assertion; codes whose only evidence the note denies are ranked down.
 //! - [`bundle`]: the int8 model bundle: sha256 verification, GGUF and bundle writing.
 //! - [`coder`]: [`Coder`], note in, ranked codes with evidence out (web worker and `icd`).
 
@@ -30,6 +32,7 @@ pub mod coder;
 pub mod dataset;
 pub mod documentation;
 pub mod evaluate;
+pub mod evidence;
 pub mod export;
 pub mod metrics;
 pub mod model;
@@ -39,10 +42,11 @@ pub mod tokenize;
 
 pub use bundle::{verify, BundleError, BundleLabel, Manifest};
 pub use coder::{CodedLabel, Coder, EvidenceMethod, EvidenceSpan};
+pub use evidence::Span;
 pub use export::fhir;
 pub use icd_codes::{hcc, labels, rules, search, table};
 pub use icd_codes::{Code, CodeTable, CodeTableError, LabelError, LabelSpace, SearchHit, SearchIndex};
-pub use model::{evidence, I8Matmul, IcdModel, Int8Kernel, ModelError, Prediction, Span};
+pub use model::{I8Matmul, IcdModel, Int8Kernel, ModelError, Prediction};
 pub use schema::checkpoint::{BertConfig, HeadKind, IcdConfig, InputLayout, ModelConfig, Objective};
 pub use schema::prediction::NotePrediction;
 pub use schema::report::EvalReport;

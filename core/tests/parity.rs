@@ -5,7 +5,8 @@
 //! rewrites the fixtures in tests/fixtures/).
 
 use candle_core::Device;
-use icd_core::{evidence, Chunk, IcdModel, NoteTokenizer};
+use icd_core::evidence::attention as evidence;
+use icd_core::{Chunk, IcdModel, NoteTokenizer};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

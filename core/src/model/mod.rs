@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! text --NoteTokenizer::encode--> Encoded --chunks--> [Chunk] --IcdModel::forward--> Prediction
-//!                                                                     evidence(..) --> [Span]
+//!                                              crate::evidence::attention(..) --> [Span]
 //! ```
 
 mod bert;
@@ -87,15 +87,6 @@ pub struct Prediction {
     pub scores: Vec<f32>,
     /// Only for the `label_attention` head.
     pub attention: Option<Attention>,
-}
-
-/// A word of the note and how much one label's attention it carries.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Span {
-    /// Byte range in the original text.
-    pub start: usize,
-    pub end: usize,
-    pub weight: f32,
 }
 
 impl IcdModel {
@@ -252,49 +243,6 @@ fn softmax(x: &[f32]) -> Vec<f32> {
 
 /// The `top_n` words of the note with the most attention for `label`, heaviest first.
 ///
-/// A token's weight is the **sum** of its attention over every chunk it appears in (with
-/// `chunk_overlap > 0` a token can be in two chunks; the attention is one distribution over
-/// all positions, so summing keeps the weights a share of the label's total attention).
-/// Word pieces of one word are summed into one span from the first piece's start to the last
-/// piece's end. `[CLS]`/`[SEP]` have no text and are skipped, so weights sum to at most 1.
-/// Empty for the `cls` head (no attention) or an out-of-range label.
-pub fn evidence(enc: &Encoded, chunks: &[Chunk], pred: &Prediction, label: usize, top_n: usize) -> Vec<Span> {
-    let Some(att) = &pred.attention else {
-        return Vec::new();
-    };
-    if label >= att.n_labels || att.n_tokens != chunks.iter().map(|c| c.ids.len()).sum::<usize>() {
-        return Vec::new();
-    }
-    let row = att.label(label);
-    let mut per_token = vec![0f32; enc.len()];
-    let mut t = 0;
-    for c in chunks {
-        // Positions 1..len-1 are the real tokens token_start.. of the note.
-        for p in 1..c.ids.len() - 1 {
-            if let Some(w) = per_token.get_mut(c.source(p - 1)) {
-                *w += row[t + p];
-            }
-        }
-        t += c.ids.len();
-    }
-    let mut spans: Vec<Span> = Vec::new();
-    let mut last_word = None;
-    for (i, &w) in per_token.iter().enumerate() {
-        let (start, end) = enc.offsets[i];
-        match spans.last_mut() {
-            Some(span) if last_word == Some(enc.words[i]) => {
-                span.end = end;
-                span.weight += w;
-            }
-            _ => spans.push(Span { start, end, weight: w }),
-        }
-        last_word = Some(enc.words[i]);
-    }
-    spans.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.start.cmp(&b.start)));
-    spans.truncate(top_n);
-    spans
-}
-
 /// Largest |a - b| over all elements (tests of the kernels against candle's ops).
 #[cfg(test)]
 pub(crate) fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {

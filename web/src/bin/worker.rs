@@ -56,12 +56,16 @@ mod model {
         Ok(coded(model, text, top_k, evidence)?
             .into_iter()
             .map(|c| {
-                let max = c.evidence.iter().map(|s| s.weight).fold(0f32, f32::max);
+                // Scaled to the strongest span (core's `evidence::relative_weights`): none when no
+                // weight is positive.
+                let weights = icd_core::evidence::relative_weights(&c.evidence);
+                let any = weights.iter().any(|w| *w > 0.0);
                 let evidence = c
                     .evidence
                     .iter()
-                    .filter(|_| max > 0.0)
-                    .map(|s| Span { start: s.start, end: s.end, weight: s.weight / max, assertion: s.assertion })
+                    .zip(weights)
+                    .filter(|_| any)
+                    .map(|(s, weight)| Span { start: s.start, end: s.end, weight, assertion: s.assertion })
                     .collect();
                 Prediction {
                     code: c.code,

@@ -76,8 +76,8 @@ test("a code added by hand exports as CSV and as a valid FHIR R4 Bundle", async 
     const csv = await download(page, "#download-csv");
     assert.equal(csv.name, "icd10cm-codes.csv");
     const lines = csv.text.trim().split("\n");
-    assert.equal(lines[0], "code,description,score,source");
-    assert.match(lines[1], /^J45\.909,"?Unspecified asthma, uncomplicated"?,,manual$/);
+    assert.equal(lines[0], "code,description,score,source,rank,poa");
+    assert.match(lines[1], /^J45\.909,"?Unspecified asthma, uncomplicated"?,,manual,1,$/);
     const fhir = await download(page, "#download-fhir");
     const bundle = JSON.parse(fhir.text);
     assert.equal(bundle.resourceType, "Bundle");
@@ -206,6 +206,47 @@ test("coding rules run live on the accepted codes: an Excludes1 error blocks exp
     assert.equal(await page.locator("#override-errors").count(), 0);
     assert.ok(await page.locator("#download-csv").isEnabled());
     assert.equal(await page.locator('#rule-messages li[data-kind="use_additional"]').count(), 1, "E11: use additional code (insulin, ...)");
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("the decision record: principal, present on admission, exports; kept on the device across a reload", async () => {
+  await withApp({}, async ({ page, errors }) => {
+    await searchReady(page);
+    for (const code of ["I10", "E11.9"]) {
+      await page.fill("#code-query", code);
+      await page.click(`button[aria-label="Add ${code}"]`);
+    }
+    await page.locator('#accepted li[data-code="E11.9"]').waitFor();
+    assert.equal(await page.locator("#accepted li").first().getAttribute("data-code"), "I10", "the first accepted code is the principal");
+    await page.click('button[aria-label="Make E11.9 principal"]');
+    await page.locator('#accepted li.principal[data-code="E11.9"]').waitFor();
+    await page.check("#inpatient");
+    await page.selectOption("#poa-E11_9", "Y");
+    await page.selectOption("#poa-I10", "1");
+    const csv = await download(page, "#download-csv");
+    const lines = csv.text.trim().split("\n");
+    assert.match(lines[1], /^E11\.9,.*,manual,1,Y$/);
+    assert.match(lines[2], /^I10,.*,manual,2,1$/);
+    const fhir = JSON.parse((await download(page, "#download-fhir")).text);
+    const first = fhir.entry[0].resource;
+    assert.equal(first.code.coding[0].code, "E11.9");
+    assert.equal(first.verificationStatus.coding[0].code, "confirmed");
+    assert.deepEqual(first.extension.map((e) => e.valuePositiveInt ?? e.valueCode), [1, "Y"]);
+    // The record lists every decision, newest first; it survives a reload (IndexedDB).
+    await page.click("details.record summary");
+    const actions = async () => page.locator("#decision-record li").evaluateAll((lis) => lis.map((li) => li.dataset.action));
+    const before = await actions();
+    assert.deepEqual(before.slice().reverse(), ["added", "added", "principal", "poa", "poa", "exported", "exported"]);
+    await page.reload();
+    await searchReady(page);
+    await page.click("details.record summary");
+    await page.locator("#decision-record li").nth(before.length - 1).waitFor();
+    assert.deepEqual(await actions(), before);
+    const record = await download(page, "#download-record");
+    assert.equal(record.text.split("\n")[0], "at,action,code,detail");
+    assert.match(record.text, /,principal,E11\.9,/);
+    assert.match(record.text, /,exported,E11\.9,fhir: E11\.9 I10/);
     assert.deepEqual(errors, []);
   });
 });

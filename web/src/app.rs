@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use icd_core::assertion::Assertion;
 use icd_web::evidence;
+use icd_web::record::Action;
 use icd_web::samples::SAMPLES;
 use leptos::prelude::*;
 
@@ -20,6 +21,7 @@ pub fn App() -> impl IntoView {
     let codes = LocalResource::new(load_codes);
     let decisions = Decisions::default();
     provide_context(decisions);
+    decisions.load_record();
 
     // Preselect the top code (the first-listed diagnosis candidate, even when the model is
     // unsure: its score is shown beside it) and, for a multi-label model, every code above
@@ -173,6 +175,7 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                     d.accepted.update(|a| {
                         a.insert(c2.clone(), on);
                     });
+                    d.record(if on { Action::Accepted } else { Action::Rejected }, &c2, "");
                 };
                 let c4 = c3.clone();
                 let selected = move || d.selected.get().as_deref() == Some(c3.as_str());

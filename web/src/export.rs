@@ -6,13 +6,18 @@
 use icd_core::export::{self, fhir};
 use icd_core::NotePrediction;
 
+use crate::record::Poa;
+
 /// A code the user accepted: a model prediction or one added by hand from code search.
+/// Lists of them are in reporting order: the principal (first-listed) diagnosis first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accepted {
     pub code: String,
     pub description: String,
     /// The model's score; `None` for a code added by hand.
     pub score: Option<f32>,
+    /// Present on admission (inpatient encounters only).
+    pub poa: Option<Poa>,
 }
 
 /// One code per line, tab, description: pastes into spreadsheets and coding software.
@@ -20,13 +25,16 @@ pub fn clipboard_text(codes: &[Accepted]) -> String {
     codes.iter().map(|c| format!("{}\t{}\n", c.code, c.description)).collect()
 }
 
-/// The accepted codes: `code,description,score,source` (`model` or `manual`).
+/// The accepted codes in reporting order: `code,description,score,source,rank,poa` (`source`:
+/// `model` or `manual`; `rank` 1 is the principal / first-listed diagnosis; `poa` empty for
+/// outpatient encounters).
 pub fn csv(codes: &[Accepted]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["code", "description", "score", "source"]).expect("writes to memory");
-    for c in codes {
+    w.write_record(["code", "description", "score", "source", "rank", "poa"]).expect("writes to memory");
+    for (i, c) in codes.iter().enumerate() {
         let score = c.score.map(|s| format!("{s:.4}")).unwrap_or_default();
-        w.write_record([c.code.as_str(), &c.description, &score, if c.score.is_some() { "model" } else { "manual" }]).expect("writes to memory");
+        let source = if c.score.is_some() { "model" } else { "manual" };
+        w.write_record([c.code.as_str(), &c.description, &score, source, &(i + 1).to_string(), c.poa.map(Poa::code).unwrap_or("")]).expect("writes to memory");
     }
     String::from_utf8(w.into_inner().expect("writes to memory")).expect("fields are UTF-8")
 }
@@ -34,7 +42,10 @@ pub fn csv(codes: &[Accepted]) -> String {
 /// A FHIR R4 `Bundle` of the accepted codes ([`fhir::accepted_bundle`]): `uuid` gives each
 /// entry's `urn:uuid:` id, `now` (ISO 8601) the timestamp.
 pub fn fhir_bundle(codes: &[Accepted], uuid: impl FnMut() -> String, now: &str) -> serde_json::Value {
-    let coded: Vec<fhir::Coded> = codes.iter().map(|c| fhir::Coded { code: &c.code, description: &c.description, score: c.score }).collect();
+    let coded: Vec<fhir::AcceptedCode> = codes
+        .iter()
+        .map(|c| fhir::AcceptedCode { coded: fhir::Coded { code: &c.code, description: &c.description, score: c.score }, poa: c.poa.map(Poa::code) })
+        .collect();
     fhir::accepted_bundle(&coded, uuid, now)
 }
 
@@ -55,15 +66,18 @@ mod tests {
 
     fn codes() -> Vec<Accepted> {
         vec![
-            Accepted { code: "J45.909".into(), description: "Unspecified asthma, uncomplicated".into(), score: Some(0.91) },
-            Accepted { code: "R05.9".into(), description: "Cough, unspecified".into(), score: None },
+            Accepted { code: "J45.909".into(), description: "Unspecified asthma, uncomplicated".into(), score: Some(0.91), poa: Some(Poa::Y) },
+            Accepted { code: "R05.9".into(), description: "Cough, unspecified".into(), score: None, poa: None },
         ]
     }
 
     #[test]
     fn csv_quotes_and_marks_the_source() {
         let s = csv(&codes());
-        assert_eq!(s, "code,description,score,source\nJ45.909,\"Unspecified asthma, uncomplicated\",0.9100,model\nR05.9,\"Cough, unspecified\",,manual\n");
+        assert_eq!(
+            s,
+            "code,description,score,source,rank,poa\nJ45.909,\"Unspecified asthma, uncomplicated\",0.9100,model,1,Y\nR05.9,\"Cough, unspecified\",,manual,2,\n"
+        );
         assert_eq!(clipboard_text(&codes()).lines().next(), Some("J45.909\tUnspecified asthma, uncomplicated"));
     }
 

@@ -7,6 +7,7 @@ mod client;
 mod dom;
 mod panels;
 mod state;
+mod store;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use icd_core::rules::{self, Checked, Patient, Severity};
+use icd_core::rules::{self, Checked, Patient, RuleKind, Severity};
 use icd_web::export::{self, Accepted};
+use icd_web::record::{self, Action, Poa};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -42,11 +43,12 @@ pub fn CodeSearch(codes: Arc<Codes>) -> impl IntoView {
                         let (code, desc, billable) = r;
                         let add = {
                             let (code, desc) = (code.clone(), desc.clone());
-                            move |_| d.manual.update(|m| {
-                                if !m.iter().any(|a| a.code == code) {
-                                    m.push(Accepted { code: code.clone(), description: desc.clone(), score: None });
+                            move |_| {
+                                if !d.manual.get_untracked().iter().any(|a| a.code == code) {
+                                    d.manual.update(|m| m.push(Accepted { code: code.clone(), description: desc.clone(), score: None, poa: None }));
+                                    d.record(Action::Added, &code, desc.clone());
                                 }
-                            })
+                            }
                         };
                         let label = format!("Add {code}");
                         view! {
@@ -79,19 +81,36 @@ pub fn ExportPanel(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl Int
     // An error blocks the export until the coder overrides it on purpose.
     let overridden = RwSignal::new(false);
     let blocked = move || list().is_empty() || (has_errors() && !overridden.get());
+    // An override is for the errors it was given on: once they are gone, it is gone too.
+    Effect::new(move |_| {
+        if !has_errors() {
+            overridden.set(false);
+        }
+    });
+    // What goes out is recorded: how, and the codes in reporting order.
+    let exported = move |how: &str| {
+        let codes: Vec<String> = list().into_iter().map(|a| a.code).collect();
+        d.record(Action::Exported, codes.first().map(String::as_str).unwrap_or(""), format!("{how}: {}", codes.join(" ")));
+    };
     let copy = move |_| {
+        exported("clipboard");
         let text = export::clipboard_text(&list());
         leptos::task::spawn_local(async move {
             set_message.set(Some(dom::copy_text(&text).await.map(|_| "Copied to the clipboard.".to_string())));
         });
     };
-    let csv = move |_| set_message.set(dom::download("icd10cm-codes.csv", "text/csv", &export::csv(&list())).err().map(Err));
+    let csv = move |_| {
+        exported("csv");
+        set_message.set(dom::download("icd10cm-codes.csv", "text/csv", &export::csv(&list())).err().map(Err));
+    };
     let fhir = move |_| {
+        exported("fhir");
         let bundle = export::fhir_bundle(&list(), dom::uuid, &dom::now_iso());
         let text = serde_json::to_string_pretty(&bundle).unwrap();
         set_message.set(dom::download("icd10cm-conditions.fhir.json", "application/fhir+json", &text).err().map(Err));
     };
     let remove = move |code: String| {
+        d.record(Action::Removed, &code, "");
         d.manual.update(|m| m.retain(|a| a.code != code));
         d.accepted.update(|a| {
             a.insert(code, false);
@@ -102,13 +121,52 @@ pub fn ExportPanel(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl Int
         <section class="card" aria-labelledby="accepted-title">
             <h2 id="accepted-title">"Accepted codes"</h2>
             <Show when=move || !empty() fallback=|| view! { <p class="hint">"Accept suggested codes or add codes from the search."</p> }>
+                <label class="setting">
+                    <input type="checkbox" id="inpatient" prop:checked=move || d.inpatient.get()
+                        on:change=move |ev| d.inpatient.set(event_target_checked(&ev)) />
+                    " Inpatient encounter (present-on-admission indicators)"
+                </label>
                 <ul class="accepted" id="accepted">
-                    {move || list().into_iter().map(|a| {
+                    {move || list().into_iter().enumerate().map(|(i, a)| {
                         let code = a.code.clone();
                         let label = format!("Remove {}", a.code);
+                        let principal = {
+                            let code = a.code.clone();
+                            move |_| {
+                                d.principal.set(Some(code.clone()));
+                                d.record(Action::Principal, &code, "");
+                            }
+                        };
+                        let poa = d.inpatient.get().then(|| {
+                            let code = a.code.clone();
+                            let id = format!("poa-{}", a.code.replace('.', "_"));
+                            let current = a.poa.map(|p| p.code().to_string()).unwrap_or_default();
+                            let set = move |ev: leptos::ev::Event| {
+                                let v = event_target_value(&ev);
+                                if let Some(p) = Poa::from_code(&v) {
+                                    d.poa.update(|m| {
+                                        m.insert(code.clone(), p);
+                                    });
+                                    d.record(Action::Poa, &code, p.code());
+                                }
+                            };
+                            view! {
+                                <label for=id.clone() class="poa">"POA"</label>
+                                <select id=id on:change=set prop:value=current>
+                                    <option value="">"–"</option>
+                                    {Poa::ALL.into_iter().map(|p| view! { <option value=p.code()>{format!("{} ({})", p.code(), p.meaning())}</option> }).collect_view()}
+                                </select>
+                            }
+                        });
                         view! {
-                            <li data-code=a.code.clone()>
+                            <li data-code=a.code.clone() class:principal=i == 0>
                                 <code>{a.code.clone()}</code>" "<span>{a.description.clone()}</span>
+                                {if i == 0 {
+                                    view! { <span class="badge" id="principal">"principal"</span> }.into_any()
+                                } else {
+                                    view! { <button class="make-principal" aria-label=format!("Make {} principal", a.code) on:click=principal>"Make principal"</button> }.into_any()
+                                }}
+                                {poa}
                                 <button class="remove" aria-label=label on:click=move |_| remove(code.clone())>"×"</button>
                             </li>
                         }
@@ -119,7 +177,16 @@ pub fn ExportPanel(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl Int
             <Show when=has_errors>
                 <label class="override">
                     <input type="checkbox" id="override-errors" prop:checked=move || overridden.get()
-                        on:change=move |ev| overridden.set(event_target_checked(&ev)) />
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            overridden.set(on);
+                            if on {
+                                let c = checked();
+                                let errors: Vec<String> = c.iter().flat_map(|c| c.messages.iter()).filter(|m| m.severity == Severity::Error).map(|m| format!("{}: {}", kind_name(m.kind), m.codes.join(", "))).collect();
+                                let first = c.as_ref().and_then(|c| c.codes.first()).map(|k| k.code.clone()).unwrap_or_default();
+                                d.record(Action::Override, &first, errors.join("; "));
+                            }
+                        } />
                     " Export despite the errors above"
                 </label>
             </Show>
@@ -128,11 +195,37 @@ pub fn ExportPanel(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl Int
                 <button id="download-csv" on:click=csv disabled=blocked>"Download CSV"</button>
                 <button id="download-fhir" on:click=fhir disabled=blocked>"Download FHIR"</button>
             </div>
+            <DecisionRecord />
             {move || message.get().map(|m| match m {
                 Ok(m) => view! { <p class="hint" role="status">{m}</p> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
             })}
         </section>
+    }
+}
+
+fn kind_name(kind: RuleKind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// This device's record of the coder's decisions, newest first, and its CSV download.
+#[component]
+fn DecisionRecord() -> impl IntoView {
+    let d = expect_context::<Decisions>();
+    let download = move |_| {
+        let _ = dom::download("icd10cm-decisions.csv", "text/csv", &record::csv(&d.log.get_untracked()));
+    };
+    view! {
+        <details class="record">
+            <summary>{move || format!("Decision record ({} on this device)", d.log.get().len())}</summary>
+            {move || d.log_error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            <ol class="record-list" id="decision-record" reversed>
+                {move || d.log.get().into_iter().rev().take(50).map(|e| view! {
+                    <li data-action=e.action.name()><time>{e.at.clone()}</time>" "{format!("{} {} {}", e.action.name(), e.code, e.detail)}</li>
+                }).collect_view()}
+            </ol>
+            <button id="download-record" on:click=download disabled=move || d.log.get().is_empty()>"Download record (CSV)"</button>
+        </details>
     }
 }
 
@@ -158,7 +251,7 @@ fn RuleMessages(checked: Signal<Option<Checked>>) -> impl IntoView {
                     Severity::Warning => "warning",
                     Severity::Info => "info",
                 };
-                let kind = serde_json::to_value(m.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+                let kind = kind_name(m.kind);
                 view! { <li class=format!("rule {severity}") data-kind=kind.clone()><strong>{format!("{severity} ({kind}): ")}</strong>{m.text}</li> }
             })
             .collect_view();

@@ -1,16 +1,17 @@
 //! The page's shared state, in its own module so the page (`app`) and its panels
 //! (`panels`) both use it without using each other: the code table with its search index,
-//! and what the user decided about the codes.
+//! and what the user decided about the codes (with the decision record kept on this device).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use icd_core::{CodeTable, SearchIndex};
 use icd_web::export::Accepted;
+use icd_web::record::{Action, Decision, Poa};
 use leptos::prelude::*;
 
 use crate::client::Client;
-use crate::dom;
+use crate::{dom, store};
 
 /// Relative, so the site works under a sub-path (GitHub Pages project sites).
 const TABLE_URL: &str = "./icd10cm.table";
@@ -29,18 +30,71 @@ pub async fn load_codes() -> Result<Arc<Codes>, String> {
     Ok(Arc::new(Codes { table, index }))
 }
 
-/// What the user decided: accepted model codes (by code) and codes added by hand.
+/// What the user decided: accepted model codes (by code), codes added by hand, the principal
+/// diagnosis, present-on-admission indicators, and the record of every decision.
 #[derive(Clone, Copy)]
 pub struct Decisions {
     pub accepted: RwSignal<HashMap<String, bool>>,
     pub manual: RwSignal<Vec<Accepted>>,
     pub threshold: RwSignal<f32>,
     pub selected: RwSignal<Option<String>>,
+    /// The principal (first-listed) diagnosis; `None`: the first accepted code.
+    pub principal: RwSignal<Option<String>>,
+    pub inpatient: RwSignal<bool>,
+    pub poa: RwSignal<HashMap<String, Poa>>,
+    /// This device's decision record (IndexedDB), oldest first.
+    pub log: RwSignal<Vec<Decision>>,
+    /// Why the record could not be read or written, if it could not.
+    pub log_error: RwSignal<Option<String>>,
 }
 
 impl Decisions {
-    /// Accepted model codes (in rank order), then codes added by hand.
+    /// Adds a decision to the record, in memory and in IndexedDB.
+    pub fn record(&self, action: Action, code: &str, detail: impl Into<String>) {
+        let d = Decision { at: dom::now_iso(), action, code: code.to_string(), detail: detail.into() };
+        self.log.update(|l| l.push(d.clone()));
+        let err = self.log_error;
+        leptos::task::spawn_local(async move {
+            if let Err(e) = store::append(&d).await {
+                err.set(Some(format!("The decision record could not be saved on this device: {e}")));
+            }
+        });
+    }
+
+    /// Loads the record kept on this device.
+    pub fn load_record(&self) {
+        let (log, err) = (self.log, self.log_error);
+        leptos::task::spawn_local(async move {
+            match store::load().await {
+                Ok(saved) => log.update(|l| {
+                    let now = std::mem::take(l);
+                    *l = saved;
+                    l.extend(now);
+                }),
+                Err(e) => err.set(Some(format!("The decision record on this device could not be read: {e}"))),
+            }
+        });
+    }
+
+    /// The accepted codes in reporting order: the principal first, then accepted model codes
+    /// (in rank order), then codes added by hand; each with its POA when inpatient.
     pub fn list(&self, client: &Client) -> Vec<Accepted> {
+        let mut out = self.unordered(client);
+        let principal = self.principal.get();
+        if let Some(i) = principal.and_then(|p| out.iter().position(|a| a.code == p)) {
+            let p = out.remove(i);
+            out.insert(0, p);
+        }
+        if self.inpatient.get() {
+            let poa = self.poa.get();
+            for a in &mut out {
+                a.poa = poa.get(&a.code).copied();
+            }
+        }
+        out
+    }
+
+    fn unordered(&self, client: &Client) -> Vec<Accepted> {
         let accepted = self.accepted.get();
         let mut out: Vec<Accepted> = client
             .result
@@ -49,7 +103,7 @@ impl Decisions {
                 r.predictions
                     .iter()
                     .filter(|p| accepted.get(&p.code).copied().unwrap_or(false))
-                    .map(|p| Accepted { code: p.code.clone(), description: p.description.clone(), score: Some(p.score) })
+                    .map(|p| Accepted { code: p.code.clone(), description: p.description.clone(), score: Some(p.score), poa: None })
                     .collect()
             })
             .unwrap_or_default();
@@ -65,6 +119,16 @@ impl Decisions {
 impl Default for Decisions {
     /// Nothing accepted or added yet; the model's default threshold.
     fn default() -> Self {
-        Decisions { accepted: RwSignal::new(HashMap::new()), manual: RwSignal::new(Vec::new()), threshold: RwSignal::new(0.5), selected: RwSignal::new(None) }
+        Decisions {
+            accepted: RwSignal::new(HashMap::new()),
+            manual: RwSignal::new(Vec::new()),
+            threshold: RwSignal::new(0.5),
+            selected: RwSignal::new(None),
+            principal: RwSignal::new(None),
+            inpatient: RwSignal::new(false),
+            poa: RwSignal::new(HashMap::new()),
+            log: RwSignal::new(Vec::new()),
+            log_error: RwSignal::new(None),
+        }
     }
 }

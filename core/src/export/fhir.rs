@@ -3,8 +3,9 @@
 //! in a `collection` Bundle, coded in ICD-10-CM, with the model's score as an extension:
 //! - suggestions ([`conditions_bundle`]): the evidence, the rank and any undocumented fact in
 //!   `Condition.note`;
-//! - codes a coder accepted in the app ([`accepted_bundle`]): also an active encounter
-//!   diagnosis with its `recordedDate`; a code added by hand has no score.
+//! - codes a coder accepted in the app ([`accepted_bundle`]): confirmed, an active encounter
+//!   diagnosis with its `recordedDate`, its rank (1 = principal) and present-on-admission
+//!   indicator as extensions; a code added by hand has no score.
 
 use serde_json::{json, Value};
 
@@ -64,6 +65,16 @@ pub struct Coded<'a> {
     pub score: Option<f32>,
 }
 
+/// A code the coder accepted: its place in reporting order (1 = principal / first-listed) and,
+/// for inpatient encounters, its present-on-admission indicator (`Y`, `N`, `U`, `W`, `1`).
+pub struct AcceptedCode<'a> {
+    pub coded: Coded<'a>,
+    pub poa: Option<&'a str>,
+}
+
+pub const RANK_EXTENSION: &str = "https://github.com/icd10-coder/icd10-coder/fhir/StructureDefinition/diagnosis-rank";
+pub const POA_EXTENSION: &str = "https://github.com/icd10-coder/icd10-coder/fhir/StructureDefinition/present-on-admission";
+
 /// The one `Condition` shape: provisional, coded in ICD-10-CM (with its display when the
 /// description is known: FHIR strings may not be empty), the score as an extension.
 fn condition(c: &Coded, subject: &Value, note: Option<String>, document: Option<&Value>) -> Value {
@@ -89,16 +100,25 @@ fn condition(c: &Coded, subject: &Value, note: Option<String>, document: Option<
     condition
 }
 
-/// The codes a coder accepted for one note (the app's FHIR export): one active,
-/// provisional encounter-diagnosis `Condition` per code, `urn:uuid:` entries (`uuid` gives
-/// each id), `now` (ISO 8601) as the bundle's timestamp and each `recordedDate`.
-pub fn accepted_bundle(codes: &[Coded], mut uuid: impl FnMut() -> String, now: &str) -> Value {
+/// The codes a coder accepted for one note (the app's FHIR export), principal first: one
+/// active, confirmed encounter-diagnosis `Condition` per code with its rank (1 = principal)
+/// and present-on-admission indicator as extensions, `urn:uuid:` entries (`uuid` gives each
+/// id), `now` (ISO 8601) as the bundle's timestamp and each `recordedDate`.
+pub fn accepted_bundle(codes: &[AcceptedCode], mut uuid: impl FnMut() -> String, now: &str) -> Value {
     let subject = json!({"display": "Patient of the coded note"});
     let entries: Vec<Value> = codes
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, a)| {
             let id = uuid();
-            let mut r = condition(c, &subject, None, None);
+            let mut r = condition(&a.coded, &subject, None, None);
+            r["verificationStatus"] = json!({"coding": [{"system": VER_STATUS_SYSTEM, "code": "confirmed"}]});
+            let mut ext = r["extension"].as_array().cloned().unwrap_or_default();
+            ext.push(json!({"url": RANK_EXTENSION, "valuePositiveInt": i + 1}));
+            if let Some(poa) = a.poa {
+                ext.push(json!({"url": POA_EXTENSION, "valueCode": poa}));
+            }
+            r["extension"] = json!(ext);
             r["id"] = json!(id);
             r["clinicalStatus"] = json!({"coding": [{"system": CLINICAL_STATUS_SYSTEM, "code": "active"}]});
             r["category"] = json!([{"coding": [{"system": CATEGORY_SYSTEM, "code": "encounter-diagnosis", "display": "Encounter Diagnosis"}]}]);
@@ -166,8 +186,8 @@ mod tests {
     #[test]
     fn accepted_codes_are_active_encounter_diagnoses() {
         let codes = [
-            Coded { code: "J45.909", description: "Unspecified asthma, uncomplicated", score: Some(0.91) },
-            Coded { code: "I10", description: "Essential (primary) hypertension", score: None },
+            AcceptedCode { coded: Coded { code: "J45.909", description: "Unspecified asthma, uncomplicated", score: Some(0.91) }, poa: Some("Y") },
+            AcceptedCode { coded: Coded { code: "I10", description: "Essential (primary) hypertension", score: None }, poa: None },
         ];
         let mut n = 0;
         let b = accepted_bundle(
@@ -188,8 +208,11 @@ mod tests {
         assert_eq!(c["clinicalStatus"]["coding"][0]["code"], "active");
         assert_eq!(c["category"][0]["coding"][0]["code"], "encounter-diagnosis");
         assert_eq!(c["recordedDate"], "2026-12-05T10:00:00Z");
+        assert_eq!(c["verificationStatus"]["coding"][0]["code"], "confirmed");
         assert!((c["extension"][0]["valueDecimal"].as_f64().unwrap() - 0.91).abs() < 1e-6);
-        // A code added by hand carries no score.
-        assert!(e[1]["resource"].get("extension").is_none());
+        assert_eq!(c["extension"][1], json!({"url": RANK_EXTENSION, "valuePositiveInt": 1}));
+        assert_eq!(c["extension"][2], json!({"url": POA_EXTENSION, "valueCode": "Y"}));
+        // A code added by hand carries no score; the second is rank 2, without a POA.
+        assert_eq!(e[1]["resource"]["extension"], json!([{"url": RANK_EXTENSION, "valuePositiveInt": 2}]));
     }
 }

@@ -75,6 +75,15 @@ enum CodesCommand {
     },
     /// Show one code with its hierarchy and notes
     Show { code: String },
+    /// The codes a note's diagnostic statements match in the whole table (what `icd predict`
+    /// adds to the model's labels), each with its statement and specificity options
+    Match {
+        /// A text file with one note; - reads standard input
+        input: PathBuf,
+        /// How many codes
+        #[arg(short = 'n', long, default_value_t = 10)]
+        limit: usize,
+    },
 }
 
 fn load_table(path: &Path) -> Result<CodeTable> {
@@ -107,17 +116,41 @@ fn main() -> Result<()> {
             match command {
                 CodesCommand::Search { query, limit, billable, json } => search(&table, &query, limit, billable, json),
                 CodesCommand::Show { code } => show(&table, &code),
+                CodesCommand::Match { input, limit } => match_note(&table, &read_input(&input)?, limit),
             }
         }
     }
 }
 
-fn sections(input: &Path, jsonl: bool) -> Result<()> {
-    let text = if input == Path::new("-") {
-        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+/// A file's text, or standard input's for `-`.
+fn read_input(input: &Path) -> Result<String> {
+    if input == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")
     } else {
-        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?
-    };
+        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))
+    }
+}
+
+fn match_note(table: &CodeTable, text: &str, limit: usize) -> Result<()> {
+    let index = SearchIndex::build(table);
+    let found = icd_core::candidates::propose(table, &index, text);
+    if found.is_empty() {
+        eprintln!("no diagnostic statement matches a code (at {:.2} or more)", icd_core::candidates::MIN_MATCH);
+    }
+    for c in found.iter().take(limit) {
+        let code = &table.codes()[c.index];
+        println!("{:<9} {:.3}  {}", code.code, c.score, code.description);
+        println!("      statement: \"{}\"", &text[c.span.0..c.span.1]);
+        if let Some(s) = icd_core::specificity::refine(table, &code.code) {
+            let opts: Vec<&str> = s.options.iter().take(8).map(|o| o.code.as_str()).collect();
+            println!("      more specific ({}): {}{}", s.facts.join(", "), opts.join(" "), if s.options.len() > 8 { " ..." } else { "" });
+        }
+    }
+    Ok(())
+}
+
+fn sections(input: &Path, jsonl: bool) -> Result<()> {
+    let text = read_input(input)?;
     if !jsonl {
         for s in icd_core::sections::detect(&text) {
             let body = text[s.body.0..s.body.1].replace('\n', " ");

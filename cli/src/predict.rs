@@ -12,7 +12,8 @@ use icd_core::coder::{check_note, NoteError};
 use icd_core::dataset::parse_jsonl;
 use icd_core::evaluate::{eval_report, eval_truth};
 use icd_core::rules::Severity;
-use icd_core::{export, fhir, CodedLabel, Coder, NotePrediction};
+use icd_core::schema::prediction::Source as PredSource;
+use icd_core::{candidates, export, fhir, CodedLabel, Coder, NotePrediction, SearchIndex};
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -26,7 +27,7 @@ pub enum Format {
     Json,
     /// One JSON object per note, input order
     Jsonl,
-    /// id,rank,code,description,score,evidence,undocumented,score_from
+    /// id,rank,code,description,score,evidence,undocumented,score_from,source
     Csv,
     /// FHIR R4 Bundle (collection) of Condition resources
     Fhir,
@@ -54,6 +55,10 @@ pub struct PredictArgs {
     /// Skip evidence (faster: the cls head's evidence re-scores the note once per sentence)
     #[arg(long)]
     no_evidence: bool,
+    /// Only the model's labels: no codes from matching the note's diagnostic statements
+    /// against the whole code table, no specificity options
+    #[arg(long)]
+    model_only: bool,
     /// Refuse notes longer than this many bytes (a bad line in JSONL input); time and memory
     /// grow with a note's length
     #[arg(long, default_value_t = icd_core::coder::MAX_NOTE_BYTES)]
@@ -293,9 +298,14 @@ pub fn predict(args: PredictArgs, table_path: &Path) -> Result<usize> {
     let coder = load_bundle(&args.bundle)?;
     // The code table adds each suggestion's HCC and rule messages; without one, say so.
     let table = if table_path.exists() {
-        Some(crate::load_table(table_path)?)
+        let t = crate::load_table(table_path)?;
+        let idx = SearchIndex::build(&t);
+        Some((t, idx))
     } else {
-        eprintln!("note: no code table at {}: suggestions carry no HCC or rule messages (scripts/setup.sh builds it; or --table)", table_path.display());
+        eprintln!(
+            "note: no code table at {}: suggestions come from the model's labels only and carry no HCC, rule messages or specificity options (scripts/setup.sh builds it; or --table)",
+            table_path.display()
+        );
         None
     };
     let mut source = Source::open(&args)?;
@@ -316,21 +326,33 @@ pub fn predict(args: PredictArgs, table_path: &Path) -> Result<usize> {
             break;
         }
         // One shared model; rayon keeps the input order in the collected results.
-        let results: Vec<Result<Vec<CodedLabel>, String>> = notes
+        let results: Vec<Result<(Vec<CodedLabel>, bool), String>> = notes
             .par_iter()
             .map(|n| {
-                let mut r = coder.code_with(&n.text, args.top_k, !args.no_evidence).map_err(|e| e.to_string());
-                if let (Ok(coded), Some(t)) = (&mut r, &table) {
-                    icd_core::coder::annotate(t, coded);
-                }
+                let r = coder.code_with(&n.text, args.top_k, !args.no_evidence).map_err(|e| e.to_string()).map(|model| match &table {
+                    Some((t, idx)) if !args.model_only => {
+                        let fused = candidates::fuse(t, &n.text, model, &candidates::propose(t, idx, &n.text), args.top_k);
+                        (fused.codes, fused.low_confidence)
+                    }
+                    _ => {
+                        let low = candidates::is_low_confidence(&model);
+                        (model, low)
+                    }
+                });
+                let r = r.map(|(mut coded, low)| {
+                    if let Some((t, _)) = &table {
+                        icd_core::coder::annotate(t, &mut coded);
+                    }
+                    (coded, low)
+                });
                 bar.inc(1);
                 r
             })
             .collect();
-        let mut ok: Vec<(&Note, Vec<CodedLabel>)> = Vec::with_capacity(notes.len());
+        let mut ok: Vec<(&Note, NotePrediction)> = Vec::with_capacity(notes.len());
         for (n, r) in notes.iter().zip(results) {
             match r {
-                Ok(p) => ok.push((n, p)),
+                Ok((p, low_confidence)) => ok.push((n, NotePrediction { id: n.id.clone(), predictions: p, low_confidence, error: None })),
                 Err(e) => {
                     eprintln!("note {}: skipped: {e}", n.id);
                     failed += 1;
@@ -370,26 +392,45 @@ impl Sink {
         Self { format, many, header_written: false, held: Vec::new() }
     }
 
-    fn write(&mut self, out: &mut impl Write, ok: &[(&Note, Vec<CodedLabel>)], _coder: &Coder) -> Result<()> {
+    fn write(&mut self, out: &mut impl Write, ok: &[(&Note, NotePrediction)], _coder: &Coder) -> Result<()> {
         match self.format {
             Format::Jsonl => {
-                for (n, p) in ok {
-                    writeln!(out, "{}", export::jsonl_line(&note_prediction(n, p)))?;
+                for (_, p) in ok {
+                    writeln!(out, "{}", export::jsonl_line(p))?;
                 }
             }
-            Format::Json | Format::Fhir => self.held.extend(ok.iter().map(|(n, p)| note_prediction(n, p))),
+            Format::Json | Format::Fhir => self.held.extend(ok.iter().map(|(_, p)| p.clone())),
             Format::Csv => {
-                let notes: Vec<NotePrediction> = ok.iter().map(|(n, p)| note_prediction(n, p)).collect();
+                let notes: Vec<NotePrediction> = ok.iter().map(|(_, p)| p.clone()).collect();
                 out.write_all(export::csv_document(&notes, !self.header_written).as_bytes())?;
                 self.header_written = true;
             }
             Format::Text => {
-                for (n, preds) in ok {
+                for (n, note) in ok {
                     if self.many {
                         writeln!(out, "== {} ==", export::id_text(&n.id))?;
                     }
-                    for (rank, p) in preds.iter().enumerate() {
-                        writeln!(out, "{:>2}. {:<9} {:.3}  {}", rank + 1, p.code, p.score, p.description)?;
+                    if note.low_confidence {
+                        writeln!(out, "low confidence: no code below is confidently documented (not among what the model and the code table know)")?;
+                    }
+                    for (rank, p) in note.predictions.iter().enumerate() {
+                        let from = match p.source {
+                            PredSource::Model => "",
+                            PredSource::Table => "  [code table]",
+                            PredSource::Both => "  [model + code table]",
+                        };
+                        writeln!(out, "{:>2}. {:<9} {:.3}  {}{from}", rank + 1, p.code, p.score, p.description)?;
+                        if let Some(s) = &p.specificity {
+                            let opts: Vec<&str> = s.options.iter().take(8).map(|o| o.code.as_str()).collect();
+                            let more = if s.options.len() > 8 { format!(" (+{} more)", s.options.len() - 8) } else { String::new() };
+                            writeln!(
+                                out,
+                                "      more specific: {} decide{}: {}{more}",
+                                s.facts.join(", "),
+                                if s.facts.len() == 1 { "s" } else { "" },
+                                opts.join(" ")
+                            )?;
+                        }
                         if let (Some(from), Some(own)) = (&p.score_from, p.model_score) {
                             writeln!(out, "      score of {from}, whose fact the note does not document (own score {own:.3})")?;
                         }
@@ -433,10 +474,6 @@ impl Sink {
         }
         Ok(())
     }
-}
-
-fn note_prediction(n: &Note, predictions: &[CodedLabel]) -> NotePrediction {
-    NotePrediction { id: n.id.clone(), predictions: predictions.to_vec(), error: None }
 }
 
 /// FHIR R4 Bundle (type collection) of provisional Conditions ([`icd_core::fhir`]).

@@ -116,7 +116,7 @@ fn csv_has_a_header_and_a_row_per_code() {
     let dir = bundle_dir("cls");
     let out = ok(&icd(&["predict", "--bundle", dir.to_str().unwrap(), "--text", "Hypertension, on amlodipine.", "--format", "csv", "--top-k", "2"], None));
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "id,rank,code,description,score,evidence,undocumented,score_from");
+    assert_eq!(lines[0], "id,rank,code,description,score,evidence,undocumented,score_from,source");
     assert_eq!(lines.len(), 3, "{out}");
     assert!(lines[1].starts_with("text,1,"), "{out}");
 }

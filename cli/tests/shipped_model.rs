@@ -30,12 +30,14 @@ fn manifest_records_a_passed_int8_gate_on_the_test_set() {
     assert!(acc >= 0.85, "int8 accuracy {acc} (the seed recipe reported 85 %)");
 }
 
-fn first_codes(bundle: &Path, text: &str) -> Vec<String> {
+/// The first five codes; `model_only`: the model's labels alone (no code-table candidates).
+fn first_codes(bundle: &Path, text: &str, model_only: bool) -> Vec<String> {
     let table = root().join("artifacts/icd10cm.table");
     let o = Command::new(env!("CARGO_BIN_EXE_icd"))
         .args(["--table", table.to_str().unwrap(), "predict", "--bundle"])
         .arg(bundle)
         .args(["--text", text, "--format", "jsonl", "--top-k", "5", "--no-evidence"])
+        .args(model_only.then_some("--model-only"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -61,7 +63,7 @@ ASSESSMENT:
 #[test]
 fn the_diagnostic_sections_decide_a_multi_problem_chart() {
     // As shipped (diagnostic-first input): the reason for the visit comes first.
-    let codes = first_codes(&bundle(), FOLLOW_UP);
+    let codes = first_codes(&bundle(), FOLLOW_UP, true);
     assert_eq!(codes[0], "I10", "{codes:?}");
     // The same weights reading the note in plain windows follow the knee (the failure on
     // real multi-problem follow-ups that docs/real-notes-review.md describes).
@@ -72,8 +74,12 @@ fn the_diagnostic_sections_decide_a_multi_problem_chart() {
     let mut m: Value = serde_json::from_slice(&std::fs::read(bundle().join("manifest.json")).unwrap()).unwrap();
     m["icd"].as_object_mut().unwrap().remove("input");
     std::fs::write(tmp.path().join("manifest.json"), m.to_string()).unwrap();
-    let windows = first_codes(tmp.path(), FOLLOW_UP);
+    let windows = first_codes(tmp.path(), FOLLOW_UP, true);
     assert_ne!(windows[0], "I10", "{windows:?}");
+    // The assessment's statements matched in the code table confirm I10 (source "both") and
+    // bring it back first even then.
+    let fused = first_codes(tmp.path(), FOLLOW_UP, false);
+    assert_eq!(fused[0], "I10", "{fused:?}");
 }
 
 #[test]

@@ -4,6 +4,10 @@
 //! or the title of an ancestor (so every `J45.*` code is "about" asthma, while
 //! `J82.83 Eosinophilic asthma` only mentions it). All words must match.
 //! Words match whole tokens or, with a lower weight, token prefixes (type-ahead).
+//!
+//! [`SearchIndex::match_words`] is the other use of the same index: how much of each billable
+//! code's title a diagnostic statement covers, each word weighted by its rarity among titles
+//! (what `icd_core::candidates` proposes codes beyond a model's labels with).
 
 use crate::table::{normalize_code, CodeTable};
 
@@ -30,6 +34,51 @@ pub struct SearchIndex {
     plain_codes: Vec<String>,
     /// Number of tokens in each title.
     title_len: Vec<u16>,
+    /// Inverse title frequency of `vocab[k]`: `ln((n + 1) / (titles holding it + 1))`; 0 for
+    /// [`FILLER`] words.
+    idf: Vec<f32>,
+    /// Sum of the idf of each code's distinct title words.
+    title_weight: Vec<f32>,
+}
+
+/// Title words that name no fact of a diagnosis: never needed for a statement to match.
+/// ("Other" and "specified" stay: they claim a type the statement must name, so a bare
+/// "hyperlipidemia" is E78.5 "Hyperlipidemia, unspecified", not E78.49 "Other hyperlipidemia".)
+const FILLER: &[&str] = &[
+    "unspecified",
+    "of",
+    "the",
+    "and",
+    "or",
+    "in",
+    "to",
+    "for",
+    "by",
+    "a",
+    "an",
+    "on",
+    "at",
+    "as",
+    "nos",
+    "with",
+    "not",
+    "elsewhere",
+    "classified",
+    "due",
+    "than",
+    "from",
+    "part",
+];
+
+/// How much of one code's title a statement covers ([`SearchIndex::match_words`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WordMatch {
+    /// Index into [`CodeTable::codes`] (always a billable code).
+    pub index: usize,
+    /// Share of the title's weight the words cover, 0..=1.
+    pub recall: f32,
+    /// The covered weight itself (idf units).
+    pub weight: f32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +118,78 @@ impl SearchIndex {
         }
         let plain_codes = table.codes().iter().map(|c| c.code.replace('.', "")).collect();
         let title_len = table.codes().iter().map(|c| tokenize(&c.description).count().max(1) as u16).collect();
-        Self { vocab, postings, plain_codes, title_len }
+        let n = table.len() as f32;
+        let idf: Vec<f32> = vocab
+            .iter()
+            .zip(&postings)
+            .map(|(v, p)| {
+                let df = p.iter().filter(|(_, f)| *f == Field::Title).count() as f32;
+                if FILLER.contains(&v.as_str()) {
+                    0.0
+                } else {
+                    ((n + 1.0) / (df + 1.0)).ln()
+                }
+            })
+            .collect();
+        let mut title_weight = vec![0f32; table.len()];
+        for (k, p) in postings.iter().enumerate() {
+            for &(i, f) in p {
+                if f == Field::Title {
+                    title_weight[i as usize] += idf[k];
+                }
+            }
+        }
+        Self { vocab, postings, plain_codes, title_len, idf, title_weight }
+    }
+
+    /// The idf of `word` among titles (or of its singular / plural form), `None` when no title
+    /// holds it. Filler words weigh 0.
+    pub fn word_weight(&self, word: &str) -> Option<f32> {
+        self.forms(word).into_iter().filter(|&k| self.postings[k].iter().any(|(_, f)| *f == Field::Title)).map(|k| self.idf[k]).reduce(f32::max)
+    }
+
+    /// Billable codes whose titles share weighted words with `words` (a statement's
+    /// lower-case words, each counted once), with the share of each title covered; those
+    /// covering at least `min_recall`, best first (ties: shorter titles, then tabular order).
+    pub fn match_words(&self, table: &CodeTable, words: &[String], min_recall: f32) -> Vec<WordMatch> {
+        let mut covered: std::collections::HashMap<u32, f32> = std::collections::HashMap::new();
+        let mut seen: Vec<usize> = Vec::new();
+        for w in words {
+            for k in self.forms(w) {
+                if self.idf[k] == 0.0 || seen.contains(&k) {
+                    continue;
+                }
+                seen.push(k);
+                for &(i, f) in &self.postings[k] {
+                    if f == Field::Title {
+                        *covered.entry(i).or_default() += self.idf[k];
+                    }
+                }
+            }
+        }
+        let codes = table.codes();
+        let mut out: Vec<WordMatch> = covered
+            .into_iter()
+            .filter(|&(i, _)| codes[i as usize].billable)
+            .filter_map(|(i, weight)| {
+                let total = self.title_weight[i as usize];
+                let recall = if total > 0.0 { (weight / total).min(1.0) } else { 0.0 };
+                (recall >= min_recall).then_some(WordMatch { index: i as usize, recall, weight })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.recall.total_cmp(&a.recall).then(codes[a.index].description.len().cmp(&codes[b.index].description.len())).then(a.index.cmp(&b.index))
+        });
+        out
+    }
+
+    /// Vocabulary entries for `word` and its singular or plural form.
+    fn forms(&self, word: &str) -> Vec<usize> {
+        let mut forms = vec![word.to_string(), format!("{word}s")];
+        if let Some(stem) = word.strip_suffix('s').filter(|s| s.len() >= 3 && !s.ends_with('s')) {
+            forms.push(stem.to_string());
+        }
+        forms.iter().filter_map(|f| self.vocab.binary_search(f).ok()).collect()
     }
 
     /// Up to `limit` hits, best first. Ties prefer billable codes, then shorter titles.
@@ -215,6 +335,25 @@ mod tests {
         let idx = SearchIndex::build(&t);
         assert_eq!(codes(&t, &idx.search(&t, "asth uncompl", 10)), ["J45.909"]);
         assert!(idx.search(&t, "asthma fracture", 10).is_empty());
+    }
+
+    #[test]
+    fn statements_match_the_titles_they_cover() {
+        let t = table();
+        let idx = SearchIndex::build(&t);
+        let words = |s: &str| tokenize(s).collect::<Vec<_>>();
+        let got = idx.match_words(&t, &words("asthma"), 0.2);
+        // "Unspecified asthma, uncomplicated": asthma is all but "uncomplicated".
+        let j45 = got.iter().find(|m| t.codes()[m.index].code == "J45.909").expect("J45.909 matches");
+        assert!(j45.recall > 0.0 && j45.recall < 1.0, "{j45:?}");
+        assert!(got.iter().all(|m| t.codes()[m.index].billable), "only billable codes");
+        let full = idx.match_words(&t, &words("asthma uncomplicated"), 0.99);
+        assert_eq!(full.len(), 1);
+        assert_eq!(t.codes()[full[0].index].code, "J45.909");
+        // Plural forms meet singular titles; filler words weigh nothing.
+        assert_eq!(idx.word_weight("asthmas"), idx.word_weight("asthma"));
+        assert_eq!(idx.word_weight("unspecified"), Some(0.0));
+        assert_eq!(idx.word_weight("fracture"), None);
     }
 
     #[test]

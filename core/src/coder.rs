@@ -178,6 +178,8 @@ impl Coder {
                     demoted: None,
                     hcc: Vec::new(),
                     rules: Vec::new(),
+                    source: Default::default(),
+                    specificity: None,
                 }
             })
             .collect();

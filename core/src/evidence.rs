@@ -232,6 +232,8 @@ mod tests {
             demoted: None,
             hcc: vec![],
             rules: vec![],
+            source: Default::default(),
+            specificity: None,
         }
     }
 

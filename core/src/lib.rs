@@ -14,6 +14,8 @@
 //! - [`export`]: predictions as JSONL, JSON, CSV and FHIR R4 (CLI, service and app).
 //! - [`metrics`]: classification metrics shared by the trainer, `icd eval` and the bundle.
 //! - [`evaluate`]: a model's scores on a labelled test set -> an evaluation report.
+//! - [`candidates`]: codes from the whole table for the note's diagnostic statements, fused with
+//!   the model's; specificity options; the low-confidence flag.
 //! - [`sections`]: chart section headers, and which sections hold the diagnostic statements.
 //! - [`assertion`]: whether a mentioned condition is present, negated, historical, a relative's, hypothetical or uncertain (ConText).
 //! - [`tokenize`]: note tokenization and chunking (shared with the trainer).
@@ -28,6 +30,7 @@
 
 pub mod assertion;
 pub mod bundle;
+pub mod candidates;
 pub mod coder;
 pub mod dataset;
 pub mod documentation;
@@ -44,11 +47,11 @@ pub use bundle::{verify, BundleError, BundleLabel, Manifest};
 pub use coder::{CodedLabel, Coder, EvidenceMethod, EvidenceSpan};
 pub use evidence::Span;
 pub use export::fhir;
-pub use icd_codes::{hcc, labels, rules, search, table};
+pub use icd_codes::{hcc, labels, rules, search, specificity, table};
 pub use icd_codes::{Code, CodeTable, CodeTableError, LabelError, LabelSpace, SearchHit, SearchIndex};
 pub use model::{I8Matmul, IcdModel, Int8Kernel, ModelError, Prediction};
 pub use schema::checkpoint::{BertConfig, HeadKind, IcdConfig, InputLayout, ModelConfig, Objective};
-pub use schema::prediction::NotePrediction;
+pub use schema::prediction::{NotePrediction, Source};
 pub use schema::report::EvalReport;
 pub use sections::{Section, SectionKind};
 pub use tokenize::{Chunk, Encoded, NoteTokenizer, TokenizeError};

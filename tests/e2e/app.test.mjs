@@ -114,9 +114,9 @@ test("a batch file is read in the browser (not uploaded)", async () => {
       assert.deepEqual(rows.map((r) => r.id), ["n1", "n2", "n3"]);
       assert.equal(rows[0].predictions[0].code, "J45.909");
       for (const p of rows[0].predictions) {
-        const keys = Object.keys(p).sort().filter((k) => !["undocumented", "score_from", "model_score"].includes(k));
+        const keys = Object.keys(p).sort().filter((k) => !["undocumented", "score_from", "model_score", "specificity"].includes(k));
         // The same shape as `icd predict`'s JSONL (core::export).
-        assert.deepEqual(keys, ["chapter", "code", "description", "evidence", "score"]);
+        assert.deepEqual(keys, ["chapter", "code", "description", "evidence", "score", "source"]);
         if (p.undocumented) assert.ok(p.undocumented.length > 0 && p.undocumented.every((f) => typeof f === "string"), JSON.stringify(p));
       }
     }
@@ -315,6 +315,41 @@ test("a code asserting a fact the note does not document ranks below the plain c
     assert.match(await j441.innerText(), /not documented: exacerbation/);
     await page.locator('#accepted li[data-code="J44.9"]').waitFor();
     assert.equal(await page.locator('#accepted li[data-code="J44.1"]').count(), 0, "a flagged code is not preselected");
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("codes beyond the model's labels: the whole code table, with the 7th character offered and picked in two clicks", needsModel, async () => {
+  await withApp({}, async ({ page, errors }) => {
+    await page.locator("#code-query").waitFor(); // the code table is loaded
+    await modelReady(page);
+    // The statement "BPH with LUTS" matches N40.1 in the code table (abbreviations expanded).
+    await page.fill("#note", "CHIEF COMPLAINT: Weak stream and nocturia.\nPAST MEDICAL HISTORY: Hypertension.\nASSESSMENT: BPH with LUTS.\nPLAN: Tamsulosin.");
+    await page.focus("#note");
+    await page.keyboard.press("Control+Enter");
+    const bph = page.locator('#predictions li[data-code="N40.1"]');
+    await bph.waitFor();
+    const rank = await page.locator("#predictions li").evaluateAll((lis) => lis.findIndex((li) => li.dataset.code === "N40.1"));
+    assert.ok(rank >= 0 && rank < 3, `N40.1 among the first three, got rank ${rank + 1}`);
+    assert.match(await bph.innerText(), /code table/);
+    await bph.locator("button.pick").click();
+    assert.match(await page.locator("#evidence").innerText(), /BPH with LUTS/);
+
+    await page.fill("#note", "ED NOTE\nCHIEF COMPLAINT: Fall onto outstretched right hand.\nIMPRESSION: Closed fracture of the right distal radius, initial encounter.\nPLAN: Sugar-tong splint.");
+    await page.keyboard.press("Control+Enter");
+    await page.locator('#predictions li[data-code^="S52.5"]').first().waitFor();
+    const codes = await page.locator("#predictions li").evaluateAll((lis) => lis.map((li) => li.dataset.code));
+    // The right side: the model's own label is S52.509A (side unspecified); S52.501A comes from the table.
+    const code = codes.slice(0, 3).find((c) => /^S52\.5\d1A$/.test(c));
+    assert.ok(code, `a right distal radius code among the first three: ${codes}`);
+    const fx = page.locator(`#predictions li[data-code="${code}"]`);
+    const select = fx.locator("select");
+    assert.match(await fx.locator(".specific label").innerText(), /7th character/);
+    const sub = code.slice(0, 7) + "D";
+    assert.ok((await select.locator("option").allInnerTexts()).some((t) => t.startsWith(sub)), `${sub} offered`);
+    await select.selectOption(sub);
+    await page.locator(`#accepted li[data-code="${sub}"]`).waitFor();
+    assert.equal(await page.locator(`#accepted li[data-code="${code}"]`).count(), 0, "the picked code replaces the suggestion");
     assert.deepEqual(errors, []);
   });
 });

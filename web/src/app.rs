@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use icd_core::assertion::Assertion;
+use icd_core::specificity::Specificity;
+use icd_core::Source;
 use icd_web::evidence;
+use icd_web::export::Accepted;
 use icd_web::record::Action;
 use icd_web::samples::SAMPLES;
 use leptos::prelude::*;
@@ -19,6 +22,12 @@ pub fn App() -> impl IntoView {
     provide_context(client);
     leptos::task::spawn_local(client.start());
     let codes = LocalResource::new(load_codes);
+    // Suggestions from the whole code table need it: hand it to the client once loaded.
+    Effect::new(move |_| {
+        if let Some(Ok(c)) = codes.get() {
+            client.codes.set_value(Some(c));
+        }
+    });
     let decisions = Decisions::default();
     provide_context(decisions);
     decisions.load_record();
@@ -161,7 +170,7 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
         if r.predictions.is_empty() {
             return view! { <p class="hint">"No codes."</p> }.into_any();
         }
-        let (id, ms, pending) = (r.id, r.ms, r.evidence_pending);
+        let (id, ms, pending, low) = (r.id, r.ms, r.evidence_pending, r.low_confidence);
         let note_id = id;
         let items = r
             .predictions
@@ -203,6 +212,18 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                     move |_| d.selected.set(Some(code.clone()))
                 };
                 let hcc = hcc_chips(&codes, &p.code);
+                let source = match p.source {
+                    Source::Model => None,
+                    Source::Table => Some(view! {
+                        <span class="source" title="Matched from a diagnostic statement of the note against the whole ICD-10-CM table (not one of the model's labels); the percentage is the match">
+                            "code table"
+                        </span>
+                    }),
+                    Source::Both => Some(view! {
+                        <span class="source" title="The model's code, confirmed by a diagnostic statement of the note">"model + code table"</span>
+                    }),
+                };
+                let specific = p.specificity.clone().map(|s| specific_select(d, &p.code, s));
                 // A `cls` model's demotion comes with its late evidence.
                 let demoted = {
                     let code = code.clone();
@@ -235,16 +256,27 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                             {carried}
                             {demoted}
                             {hcc}
+                            {source}
                         </button>
                         <span class="confidence">
-                            <meter min="0" max="1" value=p.score.to_string() aria-label=format!("confidence {pct}")></meter>
+                            <meter min="0" max="1" value=p.score.to_string() aria-label=format!("{} {pct}", if p.source == Source::Table { "match" } else { "confidence" })></meter>
                             <span class="pct">{pct}</span>
                         </span>
+                        {specific}
                     </li>
                 }
             })
             .collect_view();
+        let low = low.then(|| {
+            view! {
+                <p class="low-confidence" id="low-confidence" role="status">
+                    "Low confidence: neither the model nor the code table is sure of any code below. "
+                    "The diagnosis may be outside what this tool knows: check the note and search the code table."
+                </p>
+            }
+        });
         view! {
+            {low}
             <ol class="predictions" id="predictions">{items}</ol>
             <p class="hint">{move || timing(id, ms, pending, client.evidence.get().as_ref())}</p>
         }
@@ -264,6 +296,38 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
     }
 }
 
+/// A select of the more specific codes (7th character, laterality, type): picking one adds it
+/// to the accepted codes in place of the suggestion, and records it.
+fn specific_select(d: Decisions, code: &str, s: Specificity) -> AnyView {
+    let id = format!("spec-{}", code.replace('.', "_"));
+    let facts = s.facts.join(", ");
+    let from = code.to_string();
+    let options = s.options.clone();
+    let pick = move |ev: leptos::ev::Event| {
+        let chosen = event_target_value(&ev);
+        let Some(o) = options.iter().find(|o| o.code == chosen) else { return };
+        d.accepted.update(|a| {
+            a.insert(from.clone(), false);
+        });
+        d.manual.update(|m| {
+            if !m.iter().any(|x| x.code == o.code) {
+                m.push(Accepted { code: o.code.clone(), description: o.description.clone(), score: None, poa: None, source: None });
+            }
+        });
+        d.record(Action::Added, &o.code, format!("more specific than {from}: {}", o.description));
+    };
+    view! {
+        <span class="specific">
+            <label for=id.clone()>{format!("More specific ({facts}):")}</label>
+            <select id=id on:change=pick>
+                <option value="">"choose…"</option>
+                {s.options.iter().map(|o| view! { <option value=o.code.clone()>{format!("{} {}", o.code, o.description)}</option> }).collect_view()}
+            </select>
+        </span>
+    }
+    .into_any()
+}
+
 /// "120 ms on this device", and the evidence's own time once it has come.
 fn timing(id: u32, ms: f64, evidence_pending: bool, late: Option<&LateEvidence>) -> String {
     match late.filter(|e| evidence_pending && e.id == id) {
@@ -280,10 +344,15 @@ fn Evidence() -> impl IntoView {
         let r = client.result.get()?;
         let code = d.selected.get()?;
         let p = r.predictions.iter().find(|p| p.code == code)?;
-        // A `cls` model's evidence follows the codes (client::LateEvidence).
-        let spans = if r.evidence_pending {
+        // A `cls` model's evidence follows the codes (client::LateEvidence); a code table
+        // match has its statement already.
+        let spans = if r.evidence_pending && p.source != Source::Table {
             match client.evidence.get().filter(|e| e.id == r.id) {
-                Some(e) => e.predictions.into_iter().find(|p| p.code == code).map(|p| p.evidence).unwrap_or_default(),
+                Some(e) => {
+                    let mut spans = e.predictions.into_iter().find(|q| q.code == code).map(|q| q.evidence).unwrap_or_default();
+                    spans.extend(p.evidence.iter().filter(|s| !spans.iter().any(|x| x.start == s.start && x.end == s.end)).cloned().collect::<Vec<_>>());
+                    spans
+                }
                 None => {
                     return Some(
                         view! {

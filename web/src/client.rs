@@ -1,5 +1,7 @@
 //! The page's side of the model worker: starts it, sends requests, turns its messages into signals.
 
+use std::sync::Arc;
+
 use icd_core::NotePrediction;
 use icd_web::protocol::{FromWorker, ModelSummary, Note, Prediction, ToWorker};
 use leptos::prelude::*;
@@ -7,6 +9,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::dom;
+use crate::state::Codes;
 
 /// Loads the worker trunk builds from `src/bin/worker.rs` (www/worker_loader.js; not hashed).
 const WORKER_URL: &str = "./worker_loader.js";
@@ -34,8 +37,11 @@ pub struct CodeResult {
     pub text: String,
     pub predictions: Vec<Prediction>,
     pub ms: f64,
-    /// The evidence comes later, in `Client::evidence` (a `cls` head's sentence occlusion).
+    /// The evidence comes later, in `Client::evidence` (a `cls` head's sentence occlusion);
+    /// codes from the code table have theirs already.
     pub evidence_pending: bool,
+    /// Neither the model nor the code table is confident (`icd_core::candidates::fuse`).
+    pub low_confidence: bool,
 }
 
 /// Evidence that followed a result: the same codes with their spans, and its time.
@@ -68,6 +74,9 @@ pub struct Client {
     pub code_error: RwSignal<Option<String>>,
     pub batch: RwSignal<BatchState>,
     pub batch_error: RwSignal<Option<String>>,
+    /// The code table, once loaded: the model's codes are fused with the codes the note's
+    /// diagnostic statements match in it (`icd_core::candidates`).
+    pub codes: StoredValue<Option<Arc<Codes>>>,
 }
 
 impl Client {
@@ -83,6 +92,7 @@ impl Client {
             code_error: RwSignal::new(None),
             batch: RwSignal::new(BatchState::Idle),
             batch_error: RwSignal::new(None),
+            codes: StoredValue::new(None),
         }
     }
 
@@ -211,7 +221,11 @@ impl Client {
                         self.pending.set_value(None);
                         self.coding.set(false);
                         self.evidence.set(None);
-                        self.result.set(Some(CodeResult { id, text, predictions, ms, evidence_pending }));
+                        let (predictions, low_confidence) = match self.codes.get_value() {
+                            Some(c) => Prediction::fuse(&c.table, &c.index, &text, predictions, crate::state::TOP_K),
+                            None => (predictions, false),
+                        };
+                        self.result.set(Some(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence }));
                     }
                 }
             }

@@ -4,7 +4,7 @@
 //! and one from the command line have the same shape.
 
 use icd_core::export::{self, fhir};
-use icd_core::NotePrediction;
+use icd_core::{NotePrediction, Source};
 
 use crate::record::Poa;
 
@@ -18,6 +18,8 @@ pub struct Accepted {
     pub score: Option<f32>,
     /// Present on admission (inpatient encounters only).
     pub poa: Option<Poa>,
+    /// Which source suggested it; `None` for a code added by hand.
+    pub source: Option<Source>,
 }
 
 /// One code per line, tab, description: pastes into spreadsheets and coding software.
@@ -26,14 +28,19 @@ pub fn clipboard_text(codes: &[Accepted]) -> String {
 }
 
 /// The accepted codes in reporting order: `code,description,score,source,rank,poa` (`source`:
-/// `model` or `manual`; `rank` 1 is the principal / first-listed diagnosis; `poa` empty for
+/// `model`, `table` (the note's statement matched in the code table), `both` or `manual`; `rank` 1 is the principal / first-listed diagnosis; `poa` empty for
 /// outpatient encounters).
 pub fn csv(codes: &[Accepted]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["code", "description", "score", "source", "rank", "poa"]).expect("writes to memory");
     for (i, c) in codes.iter().enumerate() {
         let score = c.score.map(|s| format!("{s:.4}")).unwrap_or_default();
-        let source = if c.score.is_some() { "model" } else { "manual" };
+        let source = match c.source {
+            Some(Source::Model) => "model",
+            Some(Source::Table) => "table",
+            Some(Source::Both) => "both",
+            None => "manual",
+        };
         w.write_record([c.code.as_str(), &c.description, &score, source, &(i + 1).to_string(), c.poa.map(Poa::code).unwrap_or("")]).expect("writes to memory");
     }
     String::from_utf8(w.into_inner().expect("writes to memory")).expect("fields are UTF-8")
@@ -66,8 +73,14 @@ mod tests {
 
     fn codes() -> Vec<Accepted> {
         vec![
-            Accepted { code: "J45.909".into(), description: "Unspecified asthma, uncomplicated".into(), score: Some(0.91), poa: Some(Poa::Y) },
-            Accepted { code: "R05.9".into(), description: "Cough, unspecified".into(), score: None, poa: None },
+            Accepted {
+                code: "J45.909".into(),
+                description: "Unspecified asthma, uncomplicated".into(),
+                score: Some(0.91),
+                poa: Some(Poa::Y),
+                source: Some(Source::Model),
+            },
+            Accepted { code: "R05.9".into(), description: "Cough, unspecified".into(), score: None, poa: None, source: None },
         ]
     }
 
@@ -114,6 +127,8 @@ mod tests {
             demoted: None,
             hcc: vec![],
             rules: vec![],
+            source: Default::default(),
+            specificity: None,
         }
     }
 
@@ -122,15 +137,15 @@ mod tests {
         let mut a = p("J45.909", 0.5, vec![], None);
         a.description = "Asthma".into();
         let r = vec![
-            NotePrediction { id: "n1".into(), predictions: vec![a], error: None },
-            NotePrediction { id: "n2".into(), predictions: vec![], error: Some("The note is empty.".into()) },
+            NotePrediction { id: "n1".into(), predictions: vec![a], low_confidence: false, error: None },
+            NotePrediction { id: "n2".into(), predictions: vec![], low_confidence: false, error: Some("The note is empty.".into()) },
         ];
         assert_eq!(
             predict_jsonl(&r),
-            "{\"id\":\"n1\",\"predictions\":[{\"chapter\":10,\"code\":\"J45.909\",\"description\":\"Asthma\",\"evidence\":[],\"score\":0.5}]}\n\
-             {\"error\":\"The note is empty.\",\"id\":\"n2\",\"predictions\":[]}\n"
+            "{\"id\":\"n1\",\"low_confidence\":false,\"predictions\":[{\"chapter\":10,\"code\":\"J45.909\",\"description\":\"Asthma\",\"evidence\":[],\"score\":0.5,\"source\":\"model\"}]}\n\
+             {\"error\":\"The note is empty.\",\"id\":\"n2\",\"low_confidence\":false,\"predictions\":[]}\n"
         );
-        assert_eq!(predict_csv(&r), "id,rank,code,description,score,evidence,undocumented,score_from\nn1,1,J45.909,Asthma,0.5000,,,\n");
+        assert_eq!(predict_csv(&r), "id,rank,code,description,score,evidence,undocumented,score_from,source\nn1,1,J45.909,Asthma,0.5000,,,,model\n");
     }
 
     #[test]
@@ -138,6 +153,7 @@ mod tests {
         let r = vec![NotePrediction {
             id: "n1".into(),
             predictions: vec![p("J45.909", 0.9, vec![], Some("J45.901".into())), p("J45.901", 0.9, vec!["exacerbation".into()], None)],
+            low_confidence: false,
             error: None,
         }];
         let line: serde_json::Value = serde_json::from_str(predict_jsonl(&r).trim()).unwrap();
@@ -146,7 +162,7 @@ mod tests {
         assert_eq!(line["predictions"][1]["undocumented"], serde_json::json!(["exacerbation"]));
         let csv = predict_csv(&r);
         let rows: Vec<&str> = csv.lines().collect();
-        assert_eq!(rows[1], "n1,1,J45.909,,0.9000,,,J45.901");
-        assert_eq!(rows[2], "n1,2,J45.901,,0.9000,,exacerbation,");
+        assert_eq!(rows[1], "n1,1,J45.909,,0.9000,,,J45.901,model");
+        assert_eq!(rows[2], "n1,2,J45.901,,0.9000,,exacerbation,,model");
     }
 }

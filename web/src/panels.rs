@@ -45,7 +45,7 @@ pub fn CodeSearch(codes: Arc<Codes>) -> impl IntoView {
                             let (code, desc) = (code.clone(), desc.clone());
                             move |_| {
                                 if !d.manual.get_untracked().iter().any(|a| a.code == code) {
-                                    d.manual.update(|m| m.push(Accepted { code: code.clone(), description: desc.clone(), score: None, poa: None }));
+                                    d.manual.update(|m| m.push(Accepted { code: code.clone(), description: desc.clone(), score: None, poa: None, source: None }));
                                     d.record(Action::Added, &code, desc.clone());
                                 }
                             }

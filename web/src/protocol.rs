@@ -13,7 +13,8 @@
 
 use icd_core::assertion::Assertion;
 use icd_core::bundle::Manifest;
-use icd_core::{HeadKind, NotePrediction, Objective};
+use icd_core::specificity::Specificity;
+use icd_core::{candidates, CodeTable, CodedLabel, EvidenceSpan, HeadKind, NotePrediction, Objective, SearchIndex, Source};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,6 +111,69 @@ pub struct Prediction {
     /// Set when every evidence span is negated or a relative's (core's `CodedLabel::demoted`).
     #[serde(default)]
     pub demoted: Option<Assertion>,
+    /// The model, the code table or both (core's `CodedLabel::source`); the worker sends model
+    /// codes, the page fuses them with the code table's ([`Prediction::fuse`]).
+    #[serde(default)]
+    pub source: Source,
+    /// More specific codes to pick from (core's `CodedLabel::specificity`).
+    #[serde(default)]
+    pub specificity: Option<Specificity>,
+}
+
+impl Prediction {
+    /// A core prediction for the page: span weights scaled so each code's strongest is 1
+    /// (core's `evidence::relative_weights`), none when no weight is positive.
+    pub fn from_coded(c: CodedLabel) -> Prediction {
+        let weights = icd_core::evidence::relative_weights(&c.evidence);
+        let any = weights.iter().any(|w| *w > 0.0);
+        let evidence =
+            c.evidence.iter().zip(weights).filter(|_| any).map(|(s, weight)| Span { start: s.start, end: s.end, weight, assertion: s.assertion }).collect();
+        Prediction {
+            code: c.code,
+            description: c.description,
+            score: c.score,
+            chapter: c.chapter,
+            evidence,
+            undocumented: c.undocumented,
+            score_from: c.score_from,
+            demoted: c.demoted,
+            source: c.source,
+            specificity: c.specificity,
+        }
+    }
+
+    /// Back to core's form for `text` (the note these spans point into).
+    fn into_coded(self, text: &str) -> CodedLabel {
+        let evidence = self
+            .evidence
+            .iter()
+            .filter(|s| s.start <= s.end && text.get(s.start..s.end).is_some())
+            .map(|s| EvidenceSpan { start: s.start, end: s.end, text: text[s.start..s.end].to_string(), weight: s.weight, assertion: s.assertion })
+            .collect();
+        CodedLabel {
+            code: self.code,
+            description: self.description,
+            chapter: self.chapter,
+            score: self.score,
+            score_from: self.score_from,
+            model_score: None,
+            evidence,
+            undocumented: self.undocumented,
+            demoted: self.demoted,
+            hcc: Vec::new(),
+            rules: Vec::new(),
+            source: self.source,
+            specificity: self.specificity,
+        }
+    }
+
+    /// The model's codes for `text` fused with the codes its diagnostic statements match in
+    /// `table` ([`candidates::fuse`]): the list and whether it is of low confidence.
+    pub fn fuse(table: &CodeTable, index: &SearchIndex, text: &str, model: Vec<Prediction>, top_k: usize) -> (Vec<Prediction>, bool) {
+        let coded = model.into_iter().map(|p| p.into_coded(text)).collect();
+        let fused = candidates::fuse(table, text, coded, &candidates::propose(table, index, text), top_k);
+        (fused.codes.into_iter().map(Prediction::from_coded).collect(), fused.low_confidence)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -202,6 +266,8 @@ mod tests {
             undocumented: vec![],
             score_from: None,
             demoted: Some(Assertion::Negated),
+            source: Source::Both,
+            specificity: None,
         };
         let r = FromWorker::Result { id: 3, predictions: vec![p.clone()], ms: 1.0, evidence_pending: true };
         assert_eq!(serde_json::from_str::<FromWorker>(&r.to_json()).unwrap(), r);

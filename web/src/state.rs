@@ -103,7 +103,7 @@ impl Decisions {
                 r.predictions
                     .iter()
                     .filter(|p| accepted.get(&p.code).copied().unwrap_or(false))
-                    .map(|p| Accepted { code: p.code.clone(), description: p.description.clone(), score: Some(p.score), poa: None })
+                    .map(|p| Accepted { code: p.code.clone(), description: p.description.clone(), score: Some(p.score), poa: None, source: Some(p.source) })
                     .collect()
             })
             .unwrap_or_default();

@@ -157,6 +157,8 @@ mod tests {
             demoted: None,
             hcc: vec![],
             rules: vec![],
+            source: Default::default(),
+            specificity: None,
         };
         let preds = [p];
         let b = conditions_bundle(

@@ -10,8 +10,9 @@ use serde_json::Value;
 use crate::schema::prediction::{CodedLabel, NotePrediction};
 
 /// The CSV columns: one row per suggested code. `evidence` joins the spans' text with ` | `,
-/// `undocumented` the undocumented facts with `; `.
-pub const CSV_HEADER: [&str; 8] = ["id", "rank", "code", "description", "score", "evidence", "undocumented", "score_from"];
+/// `undocumented` the undocumented facts with `; `; `source` is `model`, `table` or `both`
+/// ([`crate::candidates`]).
+pub const CSV_HEADER: [&str; 9] = ["id", "rank", "code", "description", "score", "evidence", "undocumented", "score_from", "source"];
 
 /// One JSONL line (without the newline). Written through `serde_json::Value`, as since the
 /// first release: keys sorted, scores printed as the f64 nearest the f32.
@@ -41,7 +42,7 @@ pub fn csv_document(notes: &[NotePrediction], header: bool) -> String {
     String::from_utf8(w.into_inner().expect("writes to memory")).expect("fields are UTF-8")
 }
 
-fn csv_row(id: &str, rank: usize, p: &CodedLabel) -> [String; 8] {
+fn csv_row(id: &str, rank: usize, p: &CodedLabel) -> [String; 9] {
     let evidence: Vec<&str> = p.evidence.iter().map(|e| e.text.as_str()).collect();
     [
         id.to_string(),
@@ -52,6 +53,7 @@ fn csv_row(id: &str, rank: usize, p: &CodedLabel) -> [String; 8] {
         evidence.join(" | "),
         p.undocumented.join("; "),
         p.score_from.clone().unwrap_or_default(),
+        serde_json::to_value(p.source).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
     ]
 }
 
@@ -85,15 +87,17 @@ mod tests {
             demoted: None,
             hcc: vec![],
             rules: vec![],
+            source: Default::default(),
+            specificity: None,
         };
-        NotePrediction { id, predictions: vec![p], error: None }
+        NotePrediction { id, predictions: vec![p], low_confidence: false, error: None }
     }
 
     #[test]
     fn jsonl_has_sorted_keys_and_no_empty_optionals() {
         let line = jsonl_line(&note(serde_json::json!("n1")));
-        assert!(line.starts_with(r#"{"id":"n1","predictions":[{"chapter":10,"code":"J45.909","description""#), "{line}");
-        assert!(line.contains(r#""model_score":0.25,"score":0.5,"score_from":"J45.901"}"#), "{line}");
+        assert!(line.starts_with(r#"{"id":"n1","low_confidence":false,"predictions":[{"chapter":10,"code":"J45.909","description""#), "{line}");
+        assert!(line.contains(r#""model_score":0.25,"score":0.5,"score_from":"J45.901","source":"model"}"#), "{line}");
         assert!(!line.contains("undocumented") && !line.contains("error"), "{line}");
         let back: NotePrediction = serde_json::from_str(&line).unwrap();
         assert_eq!(back, note(serde_json::json!("n1")));
@@ -102,7 +106,7 @@ mod tests {
     #[test]
     fn csv_quotes_and_joins() {
         let csv = csv_document(&[note(serde_json::json!(7))], true);
-        assert_eq!(csv, "id,rank,code,description,score,evidence,undocumented,score_from\n7,1,J45.909,\"Unspecified asthma, uncomplicated\",0.5000,\"asthma | a, b\",,J45.901\n");
+        assert_eq!(csv, "id,rank,code,description,score,evidence,undocumented,score_from,source\n7,1,J45.909,\"Unspecified asthma, uncomplicated\",0.5000,\"asthma | a, b\",,J45.901,model\n");
         assert!(!csv_document(&[], false).contains("id,rank"));
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::assertion::Assertion;
 use crate::hcc::HccFlag;
 use crate::rules::RuleMessage;
+use crate::specificity::Specificity;
 
 /// One suggested code.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +47,28 @@ pub struct CodedLabel {
     /// additional code, code also, never first-listed, a header.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<RuleMessage>,
+    /// Where the suggestion comes from: the model's labels, a match of the note's diagnostic
+    /// statements against the whole code table ([`crate::candidates`]), or both.
+    #[serde(default)]
+    pub source: Source,
+    /// The more specific billable codes a coder may pick instead, and the facts that decide
+    /// (7th character, laterality, type), when the title leaves some open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub specificity: Option<Specificity>,
+}
+
+/// Where a suggestion comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// One of the model's labels; `score` is the model's.
+    #[default]
+    Model,
+    /// A diagnostic statement's match against the code table; `score` is the match
+    /// ([`crate::candidates`]), 0..=1.
+    Table,
+    /// Both: the model's label, confirmed by a diagnostic statement; `score` is the model's.
+    Both,
 }
 
 /// A piece of the note that supports a code.
@@ -84,6 +107,10 @@ pub struct NotePrediction {
     /// The input line's `id`, as given (string or number).
     pub id: serde_json::Value,
     pub predictions: Vec<CodedLabel>,
+    /// Neither the model nor the code table is confident about any code: say "not among
+    /// what I know" rather than trust the first suggestion ([`crate::candidates::fuse`]).
+    #[serde(default)]
+    pub low_confidence: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

@@ -26,7 +26,7 @@ mod model {
 
     use icd_core::coder::{check_note, NoteError, MAX_NOTE_BYTES};
     use icd_core::{CodedLabel, Coder, EvidenceMethod};
-    use icd_web::protocol::{Prediction, Span};
+    use icd_web::protocol::Prediction;
 
     pub struct Model(Coder);
 
@@ -53,32 +53,7 @@ mod model {
     /// occlusion for a `cls` head) when `evidence` is set. Span weights are scaled so the
     /// strongest span of each code is 1.
     pub fn code(model: &Model, text: &str, top_k: usize, evidence: bool) -> Result<Vec<Prediction>, String> {
-        Ok(coded(model, text, top_k, evidence)?
-            .into_iter()
-            .map(|c| {
-                // Scaled to the strongest span (core's `evidence::relative_weights`): none when no
-                // weight is positive.
-                let weights = icd_core::evidence::relative_weights(&c.evidence);
-                let any = weights.iter().any(|w| *w > 0.0);
-                let evidence = c
-                    .evidence
-                    .iter()
-                    .zip(weights)
-                    .filter(|_| any)
-                    .map(|(s, weight)| Span { start: s.start, end: s.end, weight, assertion: s.assertion })
-                    .collect();
-                Prediction {
-                    code: c.code,
-                    description: c.description,
-                    score: c.score,
-                    chapter: c.chapter,
-                    evidence,
-                    undocumented: c.undocumented,
-                    score_from: c.score_from,
-                    demoted: c.demoted,
-                }
-            })
-            .collect())
+        Ok(coded(model, text, top_k, evidence)?.into_iter().map(Prediction::from_coded).collect())
     }
 }
 
@@ -208,8 +183,11 @@ fn handle(msg: ToWorker) {
                 let r = with_model(|m| model::coded(m, &text, top_k, false));
                 let note_id = serde_json::Value::String(note_id);
                 results.push(match r {
-                    Ok(predictions) => NotePrediction { id: note_id, predictions, error: None },
-                    Err(e) => NotePrediction { id: note_id, predictions: Vec::new(), error: Some(e) },
+                    Ok(predictions) => {
+                        let low_confidence = icd_core::candidates::is_low_confidence(&predictions);
+                        NotePrediction { id: note_id, predictions, low_confidence, error: None }
+                    }
+                    Err(e) => NotePrediction { id: note_id, predictions: Vec::new(), low_confidence: false, error: Some(e) },
                 });
                 post(&FromWorker::BatchProgress { id, done: i + 1, total });
             }

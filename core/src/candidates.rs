@@ -1,0 +1,526 @@
+//! Codes beyond the model's labels: the note's diagnostic statements matched against every
+//! billable code of the table, fused with the model's suggestions, each with its specificity
+//! options, and an honest "not among what I know" when neither source is confident.
+//!
+//! A coder codes from the diagnostic statements: the chief complaint, the assessment or
+//! impression, the pre- and postoperative and discharge diagnoses, the indication
+//! ([`crate::sections`]). Each statement (a line or list item of those sections, and its
+//! parts split at commas and "and") is read as words, widened by a small table of clinical
+//! abbreviations and everyday terms (`data/statement-synonyms.tsv`: "BPH", "kidney stone"),
+//! and scored against each billable code's title:
+//! - recall: the share of the title's weight the statement covers (words weigh by their
+//!   rarity among titles, so "fracture" counts less than "radius");
+//! - precision: the share of the statement's weight the title covers;
+//! - `match = recall^0.6 × precision^0.4 × place`, where place favours diagnosis and
+//!   assessment sections over the chief complaint and indication, and earlier items over
+//!   later ones. A statement the note negates, gives to a relative or states as hypothetical
+//!   proposes nothing; an uncertain or historical one counts less ([`crate::assertion`]).
+//!   A note without diagnostic sections is read sentence by sentence, at a lower weight.
+//!   Symptom codes (chapter 18) match at 0.75: a definitive diagnosis goes first.
+//!
+//! [`fuse`] ranks both sources in one list: a model code keeps its score, raised when a
+//! statement confirms its code or category; a table code ranks by its match. The weights were
+//! set by reasoning about these cases and checked on hand-written notes and the synthetic test
+//! set, never on real charts.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::assertion::{self, Assertion};
+use crate::schema::prediction::{CodedLabel, EvidenceSpan, Source};
+use crate::search::{tokenize, SearchIndex};
+use crate::sections::{self, SectionKind};
+use crate::specificity;
+use crate::CodeTable;
+
+/// Statements whose best match falls below this propose nothing.
+pub const MIN_MATCH: f32 = 0.5;
+/// A title must be covered at least this much to be considered.
+const MIN_RECALL: f32 = 0.5;
+/// Codes kept per statement.
+const PER_STATEMENT: usize = 3;
+/// Weight of statements read from a note without diagnostic sections.
+const UNSECTIONED: f32 = 0.5;
+/// A table code ranks at this share of its match against model scores.
+const TABLE_RANK: f32 = 0.9;
+/// Symptom codes (chapter 18) match lower: a definitive diagnosis goes first (guideline I.B.4-5).
+const SYMPTOM_RANK: f32 = 0.75;
+/// A part of an item (split at commas and "and") against the whole item.
+const PART: f32 = 0.9;
+/// Words (lower case) that say the note is about a newborn, or a pregnancy: cues of 6 letters
+/// or more also begin longer words ("pregnan-cy"); shorter ones are whole words ("labor", not
+/// "laboratory").
+const NEWBORN_CUES: &[&str] = &["newborn", "neonat", "infant", "nicu", "baby", "babies", "preterm", "apgar"];
+const PREGNANCY_CUES: &[&str] =
+    &["pregnan", "gestation", "postpartum", "trimester", "gravida", "deliver", "labor", "labour", "obstetric", "prenatal", "antepartum", "iup", "hcg", "puerper"];
+/// A model code scored at least this keeps its place against a same-category table code.
+const STAND_IN_BELOW: f32 = 0.5;
+/// The weight of a statement word that no title holds (a middling title word's).
+const UNKNOWN_WORD: f32 = 2.0;
+/// A subsequent-encounter or sequela code the statement does not call one.
+const LATER_EPISODE: f32 = 0.9;
+/// Below these, neither source is confident: [`Fused::low_confidence`].
+pub const LOW_MODEL_SCORE: f32 = 0.3;
+pub const LOW_MATCH: f32 = 0.65;
+
+/// One code proposed by a statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Index into [`CodeTable::codes`] (a billable code).
+    pub index: usize,
+    /// The match, 0..=1 (see the module doc).
+    pub score: f32,
+    /// The statement's byte range in the note.
+    pub span: (usize, usize),
+    pub assertion: Assertion,
+}
+
+/// The codes the note's statements propose, best first, one entry per code (its best statement).
+pub fn propose(table: &CodeTable, index: &SearchIndex, text: &str) -> Vec<Candidate> {
+    let mut best: HashMap<usize, Candidate> = HashMap::new();
+    let words: Vec<String> = tokenize(text).collect();
+    let said = |cues: &[&str]| cues.iter().any(|c| words.iter().any(|w| w == c || (c.len() >= 6 && w.starts_with(c))));
+    let (newborn, pregnant) = (said(NEWBORN_CUES), said(PREGNANCY_CUES));
+    for st in statements(text) {
+        let asserted = assertion::assert_mention(text, st.span.0..st.span.1);
+        let assert_weight = match asserted {
+            Assertion::Negated | Assertion::Family | Assertion::Hypothetical => continue,
+            Assertion::Uncertain => 0.5,
+            Assertion::Historical => 0.6,
+            Assertion::Present => 1.0,
+        };
+        let words = statement_words(&text[st.span.0..st.span.1]);
+        // Words no title holds still say something the code must cover ("RLQ", "Colles"),
+        // unless a synonym stood in for them; numbers and short tokens do not.
+        let stmt_weight: f32 = words
+            .iter()
+            .map(|w| match index.word_weight(w) {
+                Some(x) => x,
+                None if w.len() >= 3 && w.chars().all(|c| c.is_alphabetic()) && !has_synonym(w) => UNKNOWN_WORD,
+                None => 0.0,
+            })
+            .sum();
+        if stmt_weight <= 0.0 {
+            continue;
+        }
+        for m in index.match_words(table, &words, MIN_RECALL).into_iter().take(PER_STATEMENT * 4) {
+            let recall = recall_with_defaults(index, &table.codes()[m.index].description, &words, m.recall);
+            let precision = (m.weight / stmt_weight).min(1.0);
+            let code = &table.codes()[m.index];
+            // Chapters 15 and 16 are for pregnant patients and newborns only (guidelines
+            // I.C.15.a, I.C.16.a): not proposed unless the note speaks of one.
+            let title = code.description.to_lowercase();
+            if (code.chapter == 16 || title.contains("newborn")) && !newborn {
+                continue;
+            }
+            if (code.chapter == 15 || ["pregnan", "postpartum", "puerper"].iter().any(|w| title.contains(w))) && !pregnant {
+                continue;
+            }
+            let symptom = if code.chapter == 18 { SYMPTOM_RANK } else { 1.0 };
+            // A later encounter or a sequela must be said; an injury seen without saying so is
+            // the initial encounter (the 7th character A).
+            let later = ["subsequent", "sequela"].iter().any(|w| code.description.contains(w) && !words.iter().any(|x| x == w));
+            let episode = if later { LATER_EPISODE } else { 1.0 };
+            let score = recall.powf(0.6) * precision.powf(0.4) * st.weight * assert_weight * symptom * episode;
+            if score < MIN_MATCH {
+                continue;
+            }
+            let c = Candidate { index: m.index, score, span: st.span, assertion: asserted };
+            match best.get(&m.index) {
+                Some(old) if old.score >= score => {}
+                _ => {
+                    best.insert(m.index, c);
+                }
+            }
+        }
+    }
+    let mut out: Vec<Candidate> = best.into_values().collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+    // At most PER_STATEMENT codes from each statement.
+    let mut per: HashMap<(usize, usize), usize> = HashMap::new();
+    out.retain(|c| {
+        let n = per.entry(c.span).or_default();
+        *n += 1;
+        *n <= PER_STATEMENT
+    });
+    out
+}
+
+/// `recall` with a title's "without ..." words counted as covered when the statement does not
+/// name them: absence is the default ("diverticulitis with abscess" is K57.20 "... without
+/// bleeding", not K57.21 "... with bleeding").
+fn recall_with_defaults(index: &SearchIndex, title: &str, words: &[String], recall: f32) -> f32 {
+    let tokens: Vec<String> = tokenize(title).collect();
+    let Some(at) = tokens.iter().position(|t| t == "without") else { return recall };
+    let weight = |t: &String| index.word_weight(t).unwrap_or(0.0);
+    let mut seen: Vec<&String> = Vec::new();
+    let total: f32 = tokens
+        .iter()
+        .filter(|t| {
+            !seen.contains(t) && {
+                seen.push(t);
+                true
+            }
+        })
+        .map(weight)
+        .sum();
+    if total <= 0.0 {
+        return recall;
+    }
+    // The clause runs to the next "with" (a new positive fact) or the end.
+    let clause: Vec<&String> = tokens[at..].iter().take_while(|t| *t != "with").collect();
+    let named = |t: &String| words.iter().any(|w| w == t || w.strip_suffix('s') == Some(t.as_str()) || t.strip_suffix('s') == Some(w.as_str()));
+    let granted: f32 = clause.iter().filter(|t| !named(t)).map(|t| weight(t)).sum();
+    (recall + granted / total).min(1.0)
+}
+
+/// The model's suggestions and the table's in one ranked list of at most `top_k`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fused {
+    pub codes: Vec<CodedLabel>,
+    /// Neither the model's first code nor any statement's match is confident.
+    pub low_confidence: bool,
+}
+
+/// Merges `model` (the model's suggestions, its order) with `candidates` ([`propose`]), adds
+/// specificity options from the table, and keeps `top_k`.
+pub fn fuse(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidates: &[Candidate], top_k: usize) -> Fused {
+    let codes = table.codes();
+    let by_code: HashMap<&str, &Candidate> = candidates.iter().map(|c| (codes[c.index].code.as_str(), c)).collect();
+    let category = |code: &str| code.get(..3).unwrap_or(code).to_string();
+    let mut ranked: Vec<(f32, CodedLabel)> = Vec::with_capacity(model.len() + candidates.len());
+    for mut m in model {
+        let same = by_code.get(m.code.as_str()).map(|c| c.score);
+        let cat = candidates.iter().filter(|c| category(&codes[c.index].code) == category(&m.code)).map(|c| c.score * 0.8).reduce(f32::max);
+        let agree = same.or(cat).unwrap_or(0.0);
+        if let Some(c) = by_code.get(m.code.as_str()) {
+            m.source = Source::Both;
+            if !m.evidence.iter().any(|e| e.start == c.span.0 && e.end == c.span.1) {
+                m.evidence.push(span_of(text, c));
+            }
+        }
+        // Both sources name the code: either suffices (noisy-or). Only the category: a nudge.
+        let key = match same {
+            Some(t) => 1.0 - (1.0 - m.score) * (1.0 - t * TABLE_RANK),
+            None => m.score + (1.0 - m.score) * 0.5 * agree,
+        };
+        ranked.push((key, m));
+    }
+    for c in candidates {
+        let code = &codes[c.index];
+        if ranked.iter().any(|(_, m)| m.code == code.code) {
+            continue;
+        }
+        // The model knows the category, the statement names the code: when the model is unsure
+        // of its code, a table code of the same category that matches the statement better takes
+        // its place, just above it. A confident model keeps its code: within a category it
+        // learnt the deciding words, the title match did not.
+        let own_match = |m: &CodedLabel| by_code.get(m.code.as_str()).map_or(0.0, |x| x.score);
+        let stand_in = ranked
+            .iter()
+            .filter(|(_, m)| m.source != Source::Table && m.score < STAND_IN_BELOW && category(&m.code) == category(&code.code) && c.score > own_match(m))
+            .map(|(k, _)| *k + 1e-4)
+            .reduce(f32::max);
+        ranked.push((
+            stand_in.unwrap_or(0.0).max(c.score * TABLE_RANK),
+            CodedLabel {
+                code: code.code.clone(),
+                description: code.description.clone(),
+                chapter: code.chapter,
+                score: c.score,
+                score_from: None,
+                model_score: None,
+                evidence: vec![span_of(text, c)],
+                undocumented: Vec::new(),
+                demoted: None,
+                hcc: Vec::new(),
+                rules: Vec::new(),
+                source: Source::Table,
+                specificity: None,
+            },
+        ));
+    }
+    // Demoted codes (the note denies them) stay below the rest, as the model's ranking has them.
+    ranked.sort_by(|a, b| a.1.demoted.is_some().cmp(&b.1.demoted.is_some()).then(b.0.total_cmp(&a.0)));
+    ranked.truncate(top_k);
+    let mut out: Vec<CodedLabel> = ranked.into_iter().map(|(_, c)| c).collect();
+    for c in &mut out {
+        c.specificity = specificity::refine(table, &c.code);
+    }
+    let low_confidence = is_low_confidence(&out);
+    Fused { codes: out, low_confidence }
+}
+
+/// No model code at [`LOW_MODEL_SCORE`] or more and no table match at [`LOW_MATCH`] or more.
+pub fn is_low_confidence(codes: &[CodedLabel]) -> bool {
+    !codes.iter().any(|c| match c.source {
+        Source::Model | Source::Both => c.score >= LOW_MODEL_SCORE || c.source == Source::Both,
+        Source::Table => c.score >= LOW_MATCH,
+    })
+}
+
+fn span_of(text: &str, c: &Candidate) -> EvidenceSpan {
+    EvidenceSpan { start: c.span.0, end: c.span.1, text: text[c.span.0..c.span.1].to_string(), weight: c.score, assertion: c.assertion }
+}
+
+/// A piece of a diagnostic section, with the weight of its place.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Statement {
+    pub span: (usize, usize),
+    pub weight: f32,
+}
+
+/// The note's diagnostic statements: each line or list item of its diagnostic sections, and
+/// the parts of an item split at commas, semicolons and "and"; for a note without diagnostic
+/// sections, its sentences at [`UNSECTIONED`] weight.
+pub fn statements(text: &str) -> Vec<Statement> {
+    let found = sections::detect(text);
+    let diagnostic: Vec<_> = found.iter().filter(|s| s.kind.is_diagnostic()).collect();
+    let mut out = Vec::new();
+    if diagnostic.is_empty() {
+        for (i, item) in items(text, (0, text.len()), true).into_iter().enumerate() {
+            push_with_parts(text, item, UNSECTIONED * order_weight(i), &mut out);
+        }
+        return out;
+    }
+    for s in diagnostic {
+        let place = match s.kind {
+            SectionKind::Diagnosis | SectionKind::Assessment | SectionKind::Impression => 1.0,
+            SectionKind::ChiefComplaint | SectionKind::Indication => 0.9,
+            _ => 0.8,
+        };
+        let label = text[s.header.0..s.header.1].to_lowercase();
+        // The preoperative diagnosis yields to the postoperative one when both are given.
+        let place = if label.contains("preop") || label.contains("pre-op") { place * 0.95 } else { place };
+        for (i, item) in items(text, s.body, false).into_iter().enumerate() {
+            push_with_parts(text, item, place * order_weight(i), &mut out);
+        }
+    }
+    out
+}
+
+/// The first-listed diagnosis comes first (guideline IV.A); later items count a little less.
+fn order_weight(i: usize) -> f32 {
+    0.88f32.powi(i.min(10) as i32)
+}
+
+/// The item, then its parts when it has several.
+fn push_with_parts(text: &str, item: (usize, usize), weight: f32, out: &mut Vec<Statement>) {
+    out.push(Statement { span: item, weight });
+    let parts = split_parts(text, item);
+    if parts.len() > 1 {
+        // A part alone loses its item's context ("Colles fracture, right distal radius").
+        out.extend(parts.into_iter().map(|span| Statement { span, weight: weight * PART }));
+    }
+}
+
+/// Lines and numbered or bulleted items of `range` (and sentences when `sentences`), trimmed,
+/// without their list markers.
+fn items(text: &str, range: (usize, usize), sentences: bool) -> Vec<(usize, usize)> {
+    let body = &text[range.0..range.1];
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let end_here = b == b'\n'
+            || b == b';'
+            || (b == b'.' && (sentences || next_is_item_marker(body, i + 1)) && bytes.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()));
+        // "1. Hypertension 2. Diabetes" on one line: cut before each number marker.
+        let marker_here = i > start && is_item_marker(body, i) && bytes[i - 1] == b' ';
+        if end_here {
+            cuts.push((start, i));
+            start = i + 1;
+        } else if marker_here {
+            cuts.push((start, i));
+            start = i;
+        }
+        i += 1;
+    }
+    cuts.push((start, bytes.len()));
+    cuts.into_iter()
+        .filter_map(|(s, e)| {
+            let piece = &body[s..e];
+            let lead = piece.len() - piece.trim_start().len();
+            let mut s2 = s + lead;
+            // Drop a list marker: "1.", "2)", "-", "*", "#".
+            let rest = &body[s2..e];
+            let marker = rest.find(|c: char| !(c.is_ascii_digit() || ".)-*#•".contains(c))).unwrap_or(rest.len());
+            if marker > 0 && rest[..marker].chars().any(|c| !c.is_ascii_digit() || rest[marker..].starts_with(' ')) {
+                s2 += marker;
+            }
+            let rest = &body[s2..e];
+            let s3 = s2 + (rest.len() - rest.trim_start().len());
+            // Without the closing full stop, comma or colon.
+            let e2 = s2 + rest.trim_end_matches(|c: char| c.is_whitespace() || ".,;:".contains(c)).len();
+            (e2 > s3 && body[s3..e2].chars().any(|c| c.is_alphabetic())).then_some((range.0 + s3, range.0 + e2))
+        })
+        .collect()
+}
+
+/// "2. " or "2) " at byte `i` of `s`.
+fn is_item_marker(s: &str, i: usize) -> bool {
+    let b = s.as_bytes();
+    let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    (1..=2).contains(&digits) && matches!(b.get(i + digits), Some(b'.') | Some(b')')) && b.get(i + digits + 1) == Some(&b' ')
+}
+
+fn next_is_item_marker(s: &str, i: usize) -> bool {
+    let rest = &s[i..];
+    let lead = rest.len() - rest.trim_start().len();
+    i + lead < s.len() && is_item_marker(s, i + lead)
+}
+
+/// An item's parts at commas, semicolons and " and " (each trimmed), or the item alone.
+fn split_parts(text: &str, item: (usize, usize)) -> Vec<(usize, usize)> {
+    let s = &text[item.0..item.1];
+    let lower = s.to_lowercase();
+    if lower.len() != s.len() {
+        return vec![item];
+    }
+    let mut cuts = vec![0];
+    let mut ends = Vec::new();
+    for (i, c) in s.char_indices() {
+        if c == ',' {
+            ends.push(i);
+            cuts.push(i + 1);
+        }
+    }
+    let mut from = 0;
+    while let Some(p) = lower[from..].find(" and ") {
+        ends.push(from + p);
+        cuts.push(from + p + 5);
+        from += p + 5;
+    }
+    ends.push(s.len());
+    cuts.sort_unstable();
+    ends.sort_unstable();
+    cuts.into_iter()
+        .zip(ends)
+        .filter_map(|(a, b)| {
+            let piece = &s[a..b];
+            let lead = piece.len() - piece.trim_start().len();
+            let (a2, b2) = (a + lead, a + piece.trim_end().len());
+            (b2 > a2 && s[a2..b2].chars().any(|c| c.is_alphabetic())).then_some((item.0 + a2, item.0 + b2))
+        })
+        .collect()
+}
+
+/// A statement's lower-case words, each once, with the words its phrases add
+/// (`data/statement-synonyms.tsv`).
+pub fn statement_words(statement: &str) -> Vec<String> {
+    let words: Vec<String> = tokenize(statement).collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |w: &str| {
+        if !out.iter().any(|o| o == w) {
+            out.push(w.to_string());
+        }
+    };
+    for w in &words {
+        add(w);
+    }
+    for (phrase, adds) in synonyms() {
+        let n = phrase.len();
+        if n <= words.len() && words.windows(n).any(|win| win.iter().zip(phrase).all(|(a, b)| a == b)) {
+            for w in adds {
+                add(w);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `word` is a phrase of its own in the synonym table (its added words stand in for it).
+fn has_synonym(word: &str) -> bool {
+    synonyms().iter().any(|(p, _)| p.len() == 1 && p[0] == word)
+}
+
+const SHIPPED_SYNONYMS: &str = include_str!("../data/statement-synonyms.tsv");
+
+/// One row of the synonym table: the phrase's words, and the words it adds.
+pub type Synonym = (Vec<String>, Vec<String>);
+
+/// The shipped table's rows.
+fn synonyms() -> &'static [Synonym] {
+    static TABLE: OnceLock<Vec<Synonym>> = OnceLock::new();
+    TABLE.get_or_init(|| parse_synonyms(SHIPPED_SYNONYMS).expect("the shipped synonym table is well formed (tested)"))
+}
+
+/// Parses the synonym table; an error names the line.
+pub fn parse_synonyms(tsv: &str) -> Result<Vec<Synonym>, String> {
+    let mut rows = Vec::new();
+    for (n, line) in tsv.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((phrase, adds)) = line.split_once('\t') else {
+            return Err(format!("statement-synonyms.tsv line {}: expected phrase<TAB>added words", n + 1));
+        };
+        let p: Vec<String> = tokenize(phrase).collect();
+        let a: Vec<String> = tokenize(adds).collect();
+        if p.is_empty() || a.is_empty() {
+            return Err(format!("statement-synonyms.tsv line {}: an empty phrase or no added words", n + 1));
+        }
+        if a == p {
+            return Err(format!("statement-synonyms.tsv line {}: \"{phrase}\" adds only itself", n + 1));
+        }
+        rows.push((p, a));
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans(text: &str) -> Vec<&str> {
+        statements(text).iter().map(|s| &text[s.span.0..s.span.1]).collect()
+    }
+
+    #[test]
+    fn the_shipped_synonyms_parse() {
+        let rows = parse_synonyms(SHIPPED_SYNONYMS).unwrap();
+        assert!(rows.len() > 100, "{}", rows.len());
+        assert!(parse_synonyms("bph benign").unwrap_err().contains("line 1"));
+        assert!(parse_synonyms("# c\nbph\tbph").unwrap_err().contains("line 2"));
+    }
+
+    #[test]
+    fn statements_are_the_diagnostic_items_and_their_parts() {
+        let note = "CHIEF COMPLAINT: Urinary frequency.\n\nPAST MEDICAL HISTORY: Hypertension.\n\nASSESSMENT:\n1. BPH with LUTS.\n2. Hypertension and hyperlipidemia, controlled.\n\nPLAN: Tamsulosin.";
+        let got = spans(note);
+        assert_eq!(got[0], "Urinary frequency");
+        assert!(got.contains(&"BPH with LUTS"), "{got:?}");
+        assert!(got.contains(&"Hypertension and hyperlipidemia, controlled"), "{got:?}");
+        assert!(got.contains(&"Hypertension") && got.contains(&"hyperlipidemia"), "{got:?}");
+        assert!(!got.iter().any(|s| s.contains("Tamsulosin")), "the plan is not a diagnostic section: {got:?}");
+        // The history section's hypertension is not a statement (only the assessment's is).
+        let pmh = note.find("Hypertension.").unwrap();
+        assert!(statements(note).iter().all(|s| s.span.0 != pmh));
+    }
+
+    #[test]
+    fn inline_numbered_items_are_cut() {
+        let note = "DISCHARGE DIAGNOSES: 1. Community acquired pneumonia. 2. Type 2 diabetes.";
+        assert_eq!(spans(note), ["Community acquired pneumonia", "Type 2 diabetes"]);
+    }
+
+    #[test]
+    fn a_note_without_sections_is_read_by_sentence_at_lower_weight() {
+        let note = "Patient seen for knee pain. Denies trauma.";
+        let st = statements(note);
+        assert_eq!(st.len(), 2);
+        assert!(st.iter().all(|s| s.weight <= UNSECTIONED));
+    }
+
+    #[test]
+    fn synonyms_add_title_words() {
+        let w = statement_words("BPH with LUTS");
+        for x in ["bph", "benign", "prostatic", "hyperplasia", "lower", "urinary", "tract", "symptoms"] {
+            assert!(w.contains(&x.to_string()), "{x} in {w:?}");
+        }
+        let w = statement_words("right distal radius fx");
+        assert!(w.contains(&"fracture".to_string()) && w.contains(&"lower".to_string()), "{w:?}");
+    }
+}

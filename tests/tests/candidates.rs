@@ -1,0 +1,103 @@
+//! Codes beyond the model's labels (`icd_core::candidates`) on the real April 2026 table:
+//! hand-written statements for codes outside the default 300 labels, specificity options and
+//! the fusion with a model's suggestions.
+
+use icd_core::candidates::{fuse, propose};
+use icd_core::{CodeTable, CodedLabel, SearchIndex, Source};
+use icd_tests::code_table;
+
+fn proposed(t: &CodeTable, idx: &SearchIndex, note: &str) -> Vec<String> {
+    propose(t, idx, note).iter().map(|c| t.codes()[c.index].code.clone()).collect()
+}
+
+fn model_code(code: &str, score: f32) -> CodedLabel {
+    CodedLabel {
+        code: code.into(),
+        description: String::new(),
+        chapter: 0,
+        score,
+        score_from: None,
+        model_score: None,
+        evidence: vec![],
+        undocumented: vec![],
+        demoted: None,
+        hcc: vec![],
+        rules: vec![],
+        source: Source::Model,
+        specificity: None,
+    }
+}
+
+#[test]
+fn diagnostic_statements_propose_codes_outside_the_labels() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let bph = "CHIEF COMPLAINT: Trouble emptying the bladder.\n\nPAST MEDICAL HISTORY: Hypertension, type 2 diabetes.\n\nASSESSMENT: BPH with LUTS, nocturia x3.\n\nPLAN: Start tamsulosin 0.4 mg nightly.";
+    let got = proposed(&t, &idx, bph);
+    assert_eq!(got.first().map(String::as_str), Some("N40.1"), "{got:?}");
+    // The history's conditions are not statements.
+    assert!(!got.iter().any(|c| c.starts_with("E11") || c == "I10"), "{got:?}");
+
+    let fx = "ED NOTE\nCHIEF COMPLAINT: Fell on outstretched hand.\nIMPRESSION: Closed fracture of the right distal radius, initial encounter.\nPLAN: Splint, orthopedics follow-up.";
+    let got = proposed(&t, &idx, fx);
+    assert!(got[0].starts_with("S52.5") && got[0].ends_with('A'), "{got:?}");
+
+    let screen = "INDICATION: Screening for colon cancer. Average risk.\nFINDINGS: Normal colon to the cecum.\nIMPRESSION: Normal colonoscopy.";
+    let got = proposed(&t, &idx, screen);
+    assert_eq!(got.first().map(String::as_str), Some("Z12.11"), "{got:?}");
+}
+
+#[test]
+fn negated_and_family_statements_propose_nothing() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let got = proposed(&t, &idx, "ASSESSMENT: No evidence of kidney stone. Mother had breast cancer.");
+    assert!(!got.iter().any(|c| c.starts_with("N20") || c.starts_with("C50")), "{got:?}");
+}
+
+#[test]
+fn fusion_ranks_a_strong_statement_above_a_weak_model_guess_and_offers_specificity() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note =
+        "PREOPERATIVE DIAGNOSIS: Right distal radius fracture.\nPOSTOPERATIVE DIAGNOSIS: Right distal radius fracture, initial encounter.\nPROCEDURE: ORIF.";
+    let cands = propose(&t, &idx, note);
+    let fused = fuse(&t, note, vec![model_code("M25.561", 0.2), model_code("S52.501A", 0.1)], &cands, 5);
+    let first = &fused.codes[0];
+    assert!(first.code.starts_with("S52.5"), "{:?}", fused.codes.iter().map(|c| &c.code).collect::<Vec<_>>());
+    assert!(matches!(first.source, Source::Table | Source::Both));
+    assert!(!first.evidence.is_empty() && first.evidence[0].text.contains("radius"));
+    let spec = first.specificity.as_ref().expect("a fracture code offers its 7th characters");
+    assert!(spec.facts.iter().any(|f| f.contains("7th character")), "{:?}", spec.facts);
+    let base = &first.code[..7];
+    assert!(spec.options.iter().any(|o| o.code == format!("{base}D")), "{:?}", spec.options);
+    assert!(!fused.low_confidence);
+
+    // A confident model code the statements confirm stays first, marked as both.
+    let note = "ASSESSMENT: Asthma, well controlled.";
+    let cands = propose(&t, &idx, note);
+    let fused = fuse(&t, note, vec![model_code("J45.909", 0.9), model_code("J30.9", 0.05)], &cands, 5);
+    assert_eq!(fused.codes[0].code, "J45.909");
+    assert_eq!(fused.codes[0].source, Source::Both);
+}
+
+#[test]
+fn neither_source_confident_is_low_confidence() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "Patient doing fine today. Return as needed.";
+    let cands = propose(&t, &idx, note);
+    let fused = fuse(&t, note, vec![model_code("M25.561", 0.12), model_code("J45.909", 0.1)], &cands, 5);
+    assert!(fused.low_confidence, "{:?}", fused.codes);
+}
+
+#[test]
+fn pregnancy_and_newborn_codes_need_a_pregnancy_or_a_newborn() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    // "laboratory" is no labor: nothing from chapter 15 or 16 for an adult's anemia.
+    let got = proposed(&t, &idx, "LABORATORY: Hgb 9.1.\nASSESSMENT: Anemia.");
+    assert!(!got.iter().any(|c| c.starts_with('O') || c.starts_with('P')), "{got:?}");
+    let got = proposed(&t, &idx, "ASSESSMENT: Anemia of pregnancy, 28 weeks gestation.");
+    assert!(got.iter().any(|c| c.starts_with("O99.0")), "{got:?}");
+}

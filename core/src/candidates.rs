@@ -51,8 +51,22 @@ const PART: f32 = 0.9;
 /// or more also begin longer words ("pregnan-cy"); shorter ones are whole words ("labor", not
 /// "laboratory").
 const NEWBORN_CUES: &[&str] = &["newborn", "neonat", "infant", "nicu", "baby", "babies", "preterm", "apgar"];
-const PREGNANCY_CUES: &[&str] =
-    &["pregnan", "gestation", "postpartum", "trimester", "gravida", "deliver", "labor", "labour", "obstetric", "prenatal", "antepartum", "iup", "hcg", "puerper"];
+const PREGNANCY_CUES: &[&str] = &[
+    "pregnan",
+    "gestation",
+    "postpartum",
+    "trimester",
+    "gravida",
+    "deliver",
+    "labor",
+    "labour",
+    "obstetric",
+    "prenatal",
+    "antepartum",
+    "iup",
+    "hcg",
+    "puerper",
+];
 /// A model code scored at least this keeps its place against a same-category table code.
 const STAND_IN_BELOW: f32 = 0.5;
 /// The weight of a statement word that no title holds (a middling title word's).

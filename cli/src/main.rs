@@ -109,7 +109,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        Command::Serve(args) => serve::serve(args),
+        Command::Serve(args) => serve::serve(args, &cli.table),
         Command::Sections { input, jsonl } => sections(&input, jsonl),
         Command::Codes { command } => {
             let table = load_table(&cli.table)?;

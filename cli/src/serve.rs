@@ -38,9 +38,16 @@ pub struct ServeArgs {
     timeout: f64,
 }
 
-pub fn serve(args: ServeArgs) -> Result<()> {
+pub fn serve(args: ServeArgs, table_path: &std::path::Path) -> Result<()> {
     icd_console::init_logging("info");
     let coder = load_bundle(&args.bundle)?;
+    // As `icd predict`: with the code table, the model's codes are fused with the table's.
+    let table = if table_path.exists() {
+        Some(crate::load_table(table_path)?)
+    } else {
+        tracing::warn!(table = %table_path.display(), "no code table: answers carry the model's labels only, without HCCs, rule messages or specificity options");
+        None
+    };
     let token = match &args.token_file {
         None => None,
         Some(p) => {
@@ -72,6 +79,6 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("listening on {}", args.addr))?;
         // The bound address on stdout (with --addr 127.0.0.1:0 the port is chosen here).
         println!("icd serve: listening on http://{}", listener.local_addr()?);
-        icd_serve::serve(listener, icd_serve::AppState::new(coder, config)).await.context("serving")
+        icd_serve::serve(listener, icd_serve::AppState::with_table(coder, config, table)).await.context("serving")
     })
 }

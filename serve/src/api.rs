@@ -15,7 +15,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use icd_core::coder::{check_note, NoteError};
-use icd_core::{fhir, CodedLabel};
+use icd_core::{candidates, fhir, CodedLabel};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -219,18 +219,31 @@ fn admit(s: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
 }
 
 /// Codes one note on a blocking thread once a worker is free; `Err` is the reason it failed.
-async fn code_note(s: Arc<AppState>, text: String, top_k: usize, evidence: bool) -> Result<Vec<CodedLabel>, (StatusCode, String)> {
+/// The codes, and whether they are of low confidence (`icd_core::candidates::fuse`).
+async fn code_note(s: Arc<AppState>, text: String, top_k: usize, evidence: bool) -> Result<(Vec<CodedLabel>, bool), (StatusCode, String)> {
     let timeout = s.config.timeout;
     let work = async {
         let permit = s.workers.clone().acquire_owned().await.map_err(|_| (StatusCode::SERVICE_UNAVAILABLE, "shutting down".to_string()))?;
         let coder = s.coder.clone();
+        let table = s.table.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            coder.code_with(&text, top_k, evidence)
+            let model = coder.code_with(&text, top_k, evidence)?;
+            Ok(match table.as_deref() {
+                Some((t, index)) => {
+                    let mut fused = candidates::fuse(t, &text, model, &candidates::propose(t, index, &text), top_k);
+                    icd_core::coder::annotate(t, &mut fused.codes);
+                    (fused.codes, fused.low_confidence)
+                }
+                None => {
+                    let low = candidates::is_low_confidence(&model);
+                    (model, low)
+                }
+            })
         })
         .await
         .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, format!("the coding task failed: {e}")))?
-        .map_err(|e| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
+        .map_err(|e: icd_core::ModelError| (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
     };
     let r = match tokio::time::timeout(timeout, work).await {
         Ok(r) => r,
@@ -252,8 +265,9 @@ async fn code(State(s): Shared, body: Result<Bytes, BytesRejection>) -> Result<J
     })?;
     let top_k = check_top_k(req.top_k, &s)?;
     let _admitted = admit(&s)?;
-    let predictions = code_note(s.clone(), req.text, top_k, req.evidence.unwrap_or(true)).await.map_err(|(status, m)| ApiError::new(status, m))?;
-    Ok(Json(json!({"predictions": predictions, "model": s.model})))
+    let (predictions, low_confidence) =
+        code_note(s.clone(), req.text, top_k, req.evidence.unwrap_or(true)).await.map_err(|(status, m)| ApiError::new(status, m))?;
+    Ok(Json(json!({"predictions": predictions, "low_confidence": low_confidence, "model": s.model})))
 }
 
 #[derive(Deserialize)]
@@ -333,7 +347,7 @@ async fn batch(
                     let line = i + 1;
                     tokio::spawn(async move {
                         match code_note(st, text, top_k, evidence).await {
-                            Ok(p) => json!({"id": id, "predictions": p}),
+                            Ok((p, low)) => json!({"id": id, "predictions": p, "low_confidence": low}),
                             Err((_, e)) => json!({"id": id, "error": e, "line": line}),
                         }
                     })
@@ -450,7 +464,7 @@ async fn fhir_code(State(s): Shared, body: Result<Bytes, BytesRejection>) -> Res
     let mut coded = Vec::with_capacity(notes.len());
     for text in notes {
         match code_note(s.clone(), text, top_k, true).await {
-            Ok(p) => coded.push(p),
+            Ok((p, _)) => coded.push(p),
             Err((status, m)) => return outcome(status, if status == StatusCode::GATEWAY_TIMEOUT { "timeout" } else { "exception" }, &m, None),
         }
     }

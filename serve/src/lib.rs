@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use icd_core::Coder;
+use icd_core::{CodeTable, Coder, SearchIndex};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -75,10 +75,20 @@ pub struct AppState {
     pub(crate) metrics: Metrics,
     /// `{"name", "sha256"}` of the bundle, in every answer.
     pub(crate) model: serde_json::Value,
+    /// The code table and its index: suggestions are fused with the codes the note's
+    /// diagnostic statements match in it, and carry their HCCs, rule messages and
+    /// specificity options (`icd_core::candidates`), as `icd predict` does.
+    pub(crate) table: Option<Arc<(CodeTable, SearchIndex)>>,
 }
 
 impl AppState {
+    /// Codes with the model's labels alone.
     pub fn new(coder: Coder, config: Config) -> Arc<Self> {
+        Self::with_table(coder, config, None)
+    }
+
+    /// With a code table: the model's codes fused with the table's, as `icd predict` gives them.
+    pub fn with_table(coder: Coder, config: Config, table: Option<CodeTable>) -> Arc<Self> {
         let model = match coder.manifest() {
             Some(m) => serde_json::json!({"name": m.name, "sha256": m.files.get(&m.weights.file).map(|f| f.sha256.clone())}),
             None => serde_json::json!({"name": null, "sha256": null}),
@@ -90,6 +100,10 @@ impl AppState {
             config,
             metrics: Metrics::default(),
             model,
+            table: table.map(|t| {
+                let index = SearchIndex::build(&t);
+                Arc::new((t, index))
+            }),
         })
     }
 }

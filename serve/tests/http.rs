@@ -21,6 +21,11 @@ fn coder() -> Coder {
 
 /// Starts a server on a free loopback port; returns its base URL.
 fn start(config: Config) -> String {
+    start_with(config, None)
+}
+
+/// [`start`] with a code table (fusion with the table's codes, as `icd serve --table`).
+fn start_with(config: Config, table: Option<icd_core::CodeTable>) -> String {
     let (tx, rx) = mpsc::channel();
     let coder = coder();
     std::thread::spawn(move || {
@@ -28,7 +33,7 @@ fn start(config: Config) -> String {
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            icd_serve::serve(listener, AppState::new(coder, config)).await.unwrap();
+            icd_serve::serve(listener, AppState::with_table(coder, config, table)).await.unwrap();
         });
     });
     format!("http://{}", rx.recv_timeout(Duration::from_secs(60)).unwrap())
@@ -389,4 +394,22 @@ fn a_slow_note_times_out_with_504() {
     assert_eq!((line["id"].as_str(), line["line"].as_u64()), (Some("slow"), Some(1)), "{line}");
     assert!(line["error"].as_str().unwrap().contains("longer than the limit"), "{line}");
     assert_eq!(send("GET", &format!("{base}/healthz"), None, None).status, 200);
+}
+
+#[test]
+fn with_the_code_table_answers_fuse_the_table_codes_with_sources_and_specificity() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../artifacts/icd10cm.table");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; scripts/setup.sh builds it", path.display()));
+    let base = start_with(Config::default(), Some(icd_core::CodeTable::from_bytes(&bytes).unwrap()));
+    let note = "IMPRESSION: Closed fracture of the right distal radius, initial encounter.";
+    let a = send("POST", &format!("{base}/v1/code"), Some(json!({"text": note}).to_string().as_bytes()), None);
+    assert_eq!(a.status, 200, "{}", a.body);
+    let v: Value = serde_json::from_str(&a.body).unwrap();
+    assert!(v["low_confidence"].is_boolean(), "{v}");
+    let preds = v["predictions"].as_array().unwrap();
+    let fx = preds.iter().find(|p| p["code"].as_str().unwrap().starts_with("S52.5")).unwrap_or_else(|| panic!("{v}"));
+    assert!(fx["source"] == "table" || fx["source"] == "both", "{fx}");
+    assert!(fx["specificity"]["facts"].as_array().unwrap().iter().any(|f| f.as_str().unwrap().contains("7th character")), "{fx}");
+    // The model's own codes are there too, marked as such.
+    assert!(preds.iter().any(|p| p["source"] == "model"), "{v}");
 }

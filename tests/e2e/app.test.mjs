@@ -288,7 +288,7 @@ test("model: becomes ready, codes the asthma sample J45.909 first with evidence 
     // A cls model's evidence (sentence occlusion) follows the codes as a second message.
     const manifest = JSON.parse(await readFile(path.join(DIST, "bundle/manifest.json"), "utf8"));
     if (manifest.icd.head === "cls") {
-      assert.match(await page.locator("#predictions + .hint").innerText(), /^\d+ ms on this device; evidence \d+ ms$/);
+      assert.match(await page.locator("#predictions + .hint").innerText(), /^\d+ ms on this device(; code table \d+ ms)?; evidence \d+ ms$/);
     }
     // The top code is preselected and exports.
     await page.locator('#accepted li[data-code="J45.909"]').waitFor();
@@ -334,6 +334,21 @@ test("codes beyond the model's labels: the whole code table, with the 7th charac
     assert.match(await bph.innerText(), /code table/);
     await bph.locator("button.pick").click();
     assert.match(await page.locator("#evidence").innerText(), /BPH with LUTS/);
+    // Accept N40.1, reject another suggestion; the FHIR export can carry the rejection, refuted.
+    await page.check("#accept-N40_1");
+    const codesNow = await page.locator("#predictions li").evaluateAll((lis) => lis.map((li) => li.dataset.code));
+    const rej = codesNow.find((c) => c !== "N40.1");
+    const box = page.locator(`#accept-${rej.replace(".", "_")}`);
+    await box.check();
+    await box.uncheck();
+    await page.check("#export-refuted");
+    const bundle = JSON.parse((await download(page, "#download-fhir")).text);
+    const status = (e) => e.resource.verificationStatus.coding[0].code;
+    const refuted = bundle.entry.filter((e) => status(e) === "refuted").map((e) => e.resource.code.coding[0].code);
+    assert.deepEqual(refuted, [rej]);
+    const n401 = bundle.entry.find((e) => e.resource.code.coding[0].code === "N40.1");
+    assert.equal(status(n401), "confirmed");
+    assert.match(n401.resource.note[0].text, /^Evidence: .*BPH with LUTS/);
 
     await page.fill("#note", "ED NOTE\nCHIEF COMPLAINT: Fall onto outstretched right hand.\nIMPRESSION: Closed fracture of the right distal radius, initial encounter.\nPLAN: Sugar-tong splint.");
     await page.keyboard.press("Control+Enter");

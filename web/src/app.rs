@@ -46,6 +46,7 @@ pub fn App() -> impl IntoView {
                 .map(|(i, p)| (p.code.clone(), p.undocumented.is_empty() && (i == 0 || (multi && p.score >= threshold))))
                 .collect();
             decisions.accepted.set(pre);
+            decisions.rejected.set(Vec::new());
         }
     });
     // A new result selects its top code (shows its evidence).
@@ -170,7 +171,7 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
         if r.predictions.is_empty() {
             return view! { <p class="hint">"No codes."</p> }.into_any();
         }
-        let (id, ms, pending, low) = (r.id, r.ms, r.evidence_pending, r.low_confidence);
+        let (id, ms, pending, low, table_ms) = (r.id, r.ms, r.evidence_pending, r.low_confidence, r.table_ms);
         let note_id = id;
         let items = r
             .predictions
@@ -179,13 +180,7 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                 let code = p.code.clone();
                 let (c1, c2, c3) = (code.clone(), code.clone(), code.clone());
                 let checked = move || d.accepted.get().get(&c1).copied().unwrap_or(false);
-                let toggle = move |ev: leptos::ev::Event| {
-                    let on = event_target_checked(&ev);
-                    d.accepted.update(|a| {
-                        a.insert(c2.clone(), on);
-                    });
-                    d.record(if on { Action::Accepted } else { Action::Rejected }, &c2, "");
-                };
+                let toggle = move |ev: leptos::ev::Event| d.toggle(&c2, event_target_checked(&ev));
                 let c4 = c3.clone();
                 let selected = move || d.selected.get().as_deref() == Some(c3.as_str());
                 let pressed = move || (d.selected.get().as_deref() == Some(c4.as_str())).to_string();
@@ -278,7 +273,7 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
         view! {
             {low}
             <ol class="predictions" id="predictions">{items}</ol>
-            <p class="hint">{move || timing(id, ms, pending, client.evidence.get().as_ref())}</p>
+            <p class="hint">{move || timing(id, ms, table_ms, pending, client.evidence.get().as_ref())}</p>
         }
         .into_any()
     };
@@ -311,7 +306,7 @@ fn specific_select(d: Decisions, code: &str, s: Specificity) -> AnyView {
         });
         d.manual.update(|m| {
             if !m.iter().any(|x| x.code == o.code) {
-                m.push(Accepted { code: o.code.clone(), description: o.description.clone(), score: None, poa: None, source: None });
+                m.push(Accepted { code: o.code.clone(), description: o.description.clone(), score: None, poa: None, source: None, evidence: Vec::new() });
             }
         });
         d.record(Action::Added, &o.code, format!("more specific than {from}: {}", o.description));
@@ -328,12 +323,16 @@ fn specific_select(d: Decisions, code: &str, s: Specificity) -> AnyView {
     .into_any()
 }
 
-/// "120 ms on this device", and the evidence's own time once it has come.
-fn timing(id: u32, ms: f64, evidence_pending: bool, late: Option<&LateEvidence>) -> String {
-    match late.filter(|e| evidence_pending && e.id == id) {
-        Some(e) => format!("{ms:.0} ms on this device; evidence {:.0} ms", e.ms),
-        None => format!("{ms:.0} ms on this device"),
+/// "120 ms on this device; code table 4 ms", and the evidence's own time once it has come.
+fn timing(id: u32, ms: f64, table_ms: Option<f64>, evidence_pending: bool, late: Option<&LateEvidence>) -> String {
+    let mut s = format!("{ms:.0} ms on this device");
+    if let Some(t) = table_ms {
+        s.push_str(&format!("; code table {t:.0} ms"));
     }
+    if let Some(e) = late.filter(|e| evidence_pending && e.id == id) {
+        s.push_str(&format!("; evidence {:.0} ms", e.ms));
+    }
+    s
 }
 
 #[component]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use icd_core::NotePrediction;
+use icd_core::{candidates, NotePrediction};
 use icd_web::protocol::{FromWorker, ModelSummary, Note, Prediction, ToWorker};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -42,6 +42,9 @@ pub struct CodeResult {
     pub evidence_pending: bool,
     /// Neither the model nor the code table is confident (`icd_core::candidates::fuse`).
     pub low_confidence: bool,
+    /// Time of the code table's match and fusion on the page's main thread; `None` when the
+    /// table had not loaded yet.
+    pub table_ms: Option<f64>,
 }
 
 /// Evidence that followed a result: the same codes with their spans, and its time.
@@ -77,6 +80,8 @@ pub struct Client {
     /// The code table, once loaded: the model's codes are fused with the codes the note's
     /// diagnostic statements match in it (`icd_core::candidates`).
     pub codes: StoredValue<Option<Arc<Codes>>>,
+    /// The running batch's notes (in order) and its `top_k`.
+    batch_notes: StoredValue<(Vec<Note>, usize)>,
 }
 
 impl Client {
@@ -93,6 +98,7 @@ impl Client {
             batch: RwSignal::new(BatchState::Idle),
             batch_error: RwSignal::new(None),
             codes: StoredValue::new(None),
+            batch_notes: StoredValue::new((Vec::new(), 0)),
         }
     }
 
@@ -178,6 +184,8 @@ impl Client {
         let id = self.take_id();
         self.batch_error.set(None);
         let total = notes.len();
+        // Kept to fuse each note's model codes with the code table's when the batch is done.
+        self.batch_notes.set_value((notes.clone(), top_k));
         match self.send(&ToWorker::Batch { id, notes, top_k }) {
             Ok(()) => self.batch.set(BatchState::Running { done: 0, total }),
             Err(e) => self.batch_error.set(Some(e)),
@@ -221,11 +229,15 @@ impl Client {
                         self.pending.set_value(None);
                         self.coding.set(false);
                         self.evidence.set(None);
-                        let (predictions, low_confidence) = match self.codes.get_value() {
-                            Some(c) => Prediction::fuse(&c.table, &c.index, &text, predictions, crate::state::TOP_K),
-                            None => (predictions, false),
+                        let t0 = js_sys::Date::now();
+                        let (predictions, low_confidence, table_ms) = match self.codes.get_value() {
+                            Some(c) => {
+                                let (p, low) = Prediction::fuse(&c.table, &c.index, &text, predictions, crate::state::TOP_K);
+                                (p, low, Some(js_sys::Date::now() - t0))
+                            }
+                            None => (predictions, false, None),
                         };
-                        self.result.set(Some(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence }));
+                        self.result.set(Some(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence, table_ms }));
                     }
                 }
             }
@@ -235,7 +247,21 @@ impl Client {
                 }
             }
             FromWorker::BatchProgress { done, total, .. } => self.batch.set(BatchState::Running { done, total }),
-            FromWorker::BatchDone { results, .. } => self.batch.set(BatchState::Done(results)),
+            FromWorker::BatchDone { mut results, .. } => {
+                let (notes, top_k) = self.batch_notes.get_value();
+                if let Some(c) = self.codes.get_value() {
+                    for (r, n) in results.iter_mut().zip(&notes) {
+                        if r.error.is_none() {
+                            let model = std::mem::take(&mut r.predictions);
+                            let fused = candidates::fuse(&c.table, &n.text, model, &candidates::propose(&c.table, &c.index, &n.text), top_k);
+                            r.predictions = fused.codes;
+                            r.low_confidence = fused.low_confidence;
+                        }
+                    }
+                }
+                self.batch_notes.set_value((Vec::new(), 0));
+                self.batch.set(BatchState::Done(results));
+            }
         }
     }
 }

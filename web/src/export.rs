@@ -20,6 +20,8 @@ pub struct Accepted {
     pub poa: Option<Poa>,
     /// Which source suggested it; `None` for a code added by hand.
     pub source: Option<Source>,
+    /// The note's words that support it (FHIR `Condition.note`); empty for a code added by hand.
+    pub evidence: Vec<String>,
 }
 
 /// One code per line, tab, description: pastes into spreadsheets and coding software.
@@ -46,14 +48,23 @@ pub fn csv(codes: &[Accepted]) -> String {
     String::from_utf8(w.into_inner().expect("writes to memory")).expect("fields are UTF-8")
 }
 
-/// A FHIR R4 `Bundle` of the accepted codes ([`fhir::accepted_bundle`]): `uuid` gives each
-/// entry's `urn:uuid:` id, `now` (ISO 8601) the timestamp.
-pub fn fhir_bundle(codes: &[Accepted], uuid: impl FnMut() -> String, now: &str) -> serde_json::Value {
-    let coded: Vec<fhir::AcceptedCode> = codes
+/// A FHIR R4 `Bundle` of the accepted codes and the `rejected` suggestions (refuted)
+/// ([`fhir::accepted_bundle`]): `uuid` gives each entry's `urn:uuid:` id, `now` (ISO 8601)
+/// the timestamp.
+pub fn fhir_bundle(codes: &[Accepted], rejected: &[Accepted], uuid: impl FnMut() -> String, now: &str) -> serde_json::Value {
+    let accepted: Vec<fhir::AcceptedCode> = codes
         .iter()
-        .map(|c| fhir::AcceptedCode { coded: fhir::Coded { code: &c.code, description: &c.description, score: c.score }, poa: c.poa.map(Poa::code) })
+        .map(|c| fhir::AcceptedCode {
+            coded: fhir::Coded { code: &c.code, description: &c.description, score: c.score },
+            poa: c.poa.map(Poa::code),
+            evidence: &c.evidence,
+        })
         .collect();
-    fhir::accepted_bundle(&coded, uuid, now)
+    let refuted: Vec<fhir::RefutedCode> = rejected
+        .iter()
+        .map(|c| fhir::RefutedCode { coded: fhir::Coded { code: &c.code, description: &c.description, score: c.score }, evidence: &c.evidence })
+        .collect();
+    fhir::accepted_bundle(&accepted, &refuted, uuid, now)
 }
 
 /// `icd predict --format jsonl` of a batch; a note that could not be coded has `error`.
@@ -79,8 +90,9 @@ mod tests {
                 score: Some(0.91),
                 poa: Some(Poa::Y),
                 source: Some(Source::Model),
+                evidence: vec!["History of asthma".into()],
             },
-            Accepted { code: "R05.9".into(), description: "Cough, unspecified".into(), score: None, poa: None, source: None },
+            Accepted { code: "R05.9".into(), description: "Cough, unspecified".into(), score: None, poa: None, source: None, evidence: vec![] },
         ]
     }
 
@@ -99,6 +111,7 @@ mod tests {
         let mut n = 0;
         let b = fhir_bundle(
             &codes(),
+            &[],
             || {
                 n += 1;
                 format!("00000000-0000-4000-8000-00000000000{n}")

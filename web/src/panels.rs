@@ -45,7 +45,7 @@ pub fn CodeSearch(codes: Arc<Codes>) -> impl IntoView {
                             let (code, desc) = (code.clone(), desc.clone());
                             move |_| {
                                 if !d.manual.get_untracked().iter().any(|a| a.code == code) {
-                                    d.manual.update(|m| m.push(Accepted { code: code.clone(), description: desc.clone(), score: None, poa: None, source: None }));
+                                    d.manual.update(|m| m.push(Accepted { code: code.clone(), description: desc.clone(), score: None, poa: None, source: None, evidence: Vec::new() }));
                                     d.record(Action::Added, &code, desc.clone());
                                 }
                             }
@@ -103,9 +103,15 @@ pub fn ExportPanel(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl Int
         exported("csv");
         set_message.set(dom::download("icd10cm-codes.csv", "text/csv", &export::csv(&list())).err().map(Err));
     };
+    let with_refuted = RwSignal::new(false);
     let fhir = move |_| {
-        exported("fhir");
-        let bundle = export::fhir_bundle(&list(), dom::uuid, &dom::now_iso());
+        let rejected = if with_refuted.get_untracked() { d.rejected_list(&client) } else { Vec::new() };
+        exported(&if rejected.is_empty() {
+            "fhir".to_string()
+        } else {
+            format!("fhir (refuted: {})", rejected.iter().map(|a| a.code.as_str()).collect::<Vec<_>>().join(" "))
+        });
+        let bundle = export::fhir_bundle(&list(), &rejected, dom::uuid, &dom::now_iso());
         let text = serde_json::to_string_pretty(&bundle).unwrap();
         set_message.set(dom::download("icd10cm-conditions.fhir.json", "application/fhir+json", &text).err().map(Err));
     };
@@ -194,6 +200,11 @@ pub fn ExportPanel(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl Int
                 <button id="copy-codes" on:click=copy disabled=blocked>"Copy"</button>
                 <button id="download-csv" on:click=csv disabled=blocked>"Download CSV"</button>
                 <button id="download-fhir" on:click=fhir disabled=blocked>"Download FHIR"</button>
+                <label class="inline">
+                    <input type="checkbox" id="export-refuted" prop:checked=move || with_refuted.get()
+                        on:change=move |ev| with_refuted.set(event_target_checked(&ev)) />
+                    " FHIR: include rejected suggestions (refuted)"
+                </label>
             </div>
             <DecisionRecord />
             {move || message.get().map(|m| match m {

@@ -35,6 +35,8 @@ pub async fn load_codes() -> Result<Arc<Codes>, String> {
 #[derive(Clone, Copy)]
 pub struct Decisions {
     pub accepted: RwSignal<HashMap<String, bool>>,
+    /// Suggestions the coder unticked (rejected) for the current result, in that order.
+    pub rejected: RwSignal<Vec<String>>,
     pub manual: RwSignal<Vec<Accepted>>,
     pub threshold: RwSignal<f32>,
     pub selected: RwSignal<Option<String>>,
@@ -96,17 +98,7 @@ impl Decisions {
 
     fn unordered(&self, client: &Client) -> Vec<Accepted> {
         let accepted = self.accepted.get();
-        let mut out: Vec<Accepted> = client
-            .result
-            .get()
-            .map(|r| {
-                r.predictions
-                    .iter()
-                    .filter(|p| accepted.get(&p.code).copied().unwrap_or(false))
-                    .map(|p| Accepted { code: p.code.clone(), description: p.description.clone(), score: Some(p.score), poa: None, source: Some(p.source) })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut out = suggested(client, |code| accepted.get(code).copied().unwrap_or(false));
         for m in self.manual.get() {
             if !out.iter().any(|a| a.code == m.code) {
                 out.push(m);
@@ -114,6 +106,48 @@ impl Decisions {
         }
         out
     }
+
+    /// The suggestions the coder rejected (unticked) and has not accepted since.
+    pub fn rejected_list(&self, client: &Client) -> Vec<Accepted> {
+        let (accepted, rejected) = (self.accepted.get(), self.rejected.get());
+        suggested(client, |code| rejected.iter().any(|r| r == code) && !accepted.get(code).copied().unwrap_or(false))
+    }
+
+    /// Ticks or unticks a suggestion, and records it.
+    pub fn toggle(&self, code: &str, on: bool) {
+        self.accepted.update(|a| {
+            a.insert(code.to_string(), on);
+        });
+        self.rejected.update(|r| {
+            r.retain(|c| c != code);
+            if !on {
+                r.push(code.to_string());
+            }
+        });
+        self.record(if on { Action::Accepted } else { Action::Rejected }, code, "");
+    }
+}
+
+/// The current result's suggestions that `keep`, in rank order, with their evidence's words.
+fn suggested(client: &Client, keep: impl Fn(&str) -> bool) -> Vec<Accepted> {
+    client
+        .result
+        .get()
+        .map(|r| {
+            r.predictions
+                .iter()
+                .filter(|p| keep(&p.code))
+                .map(|p| Accepted {
+                    code: p.code.clone(),
+                    description: p.description.clone(),
+                    score: Some(p.score),
+                    poa: None,
+                    source: Some(p.source),
+                    evidence: p.evidence.iter().filter_map(|s| r.text.get(s.start..s.end)).map(str::to_string).collect(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl Default for Decisions {
@@ -121,6 +155,7 @@ impl Default for Decisions {
     fn default() -> Self {
         Decisions {
             accepted: RwSignal::new(HashMap::new()),
+            rejected: RwSignal::new(Vec::new()),
             manual: RwSignal::new(Vec::new()),
             threshold: RwSignal::new(0.5),
             selected: RwSignal::new(None),

@@ -5,7 +5,8 @@
 //!   `Condition.note`;
 //! - codes a coder accepted in the app ([`accepted_bundle`]): confirmed, an active encounter
 //!   diagnosis with its `recordedDate`, its rank (1 = principal) and present-on-admission
-//!   indicator as extensions; a code added by hand has no score.
+//!   indicator as extensions, its evidence in `Condition.note`; a code added by hand has no
+//!   score. Suggestions the coder rejected may go with them, `refuted`.
 
 use serde_json::{json, Value};
 
@@ -70,6 +71,14 @@ pub struct Coded<'a> {
 pub struct AcceptedCode<'a> {
     pub coded: Coded<'a>,
     pub poa: Option<&'a str>,
+    /// The note's words that support it (empty for a code added by hand).
+    pub evidence: &'a [String],
+}
+
+/// A suggestion the coder rejected: exported `refuted`, with the evidence it was suggested on.
+pub struct RefutedCode<'a> {
+    pub coded: Coded<'a>,
+    pub evidence: &'a [String],
 }
 
 pub const RANK_EXTENSION: &str = "https://github.com/icd10-coder/icd10-coder/fhir/StructureDefinition/diagnosis-rank";
@@ -104,14 +113,15 @@ fn condition(c: &Coded, subject: &Value, note: Option<String>, document: Option<
 /// active, confirmed encounter-diagnosis `Condition` per code with its rank (1 = principal)
 /// and present-on-admission indicator as extensions, `urn:uuid:` entries (`uuid` gives each
 /// id), `now` (ISO 8601) as the bundle's timestamp and each `recordedDate`.
-pub fn accepted_bundle(codes: &[AcceptedCode], mut uuid: impl FnMut() -> String, now: &str) -> Value {
+pub fn accepted_bundle(codes: &[AcceptedCode], refuted: &[RefutedCode], mut uuid: impl FnMut() -> String, now: &str) -> Value {
     let subject = json!({"display": "Patient of the coded note"});
-    let entries: Vec<Value> = codes
+    let mut entries: Vec<Value> = codes
         .iter()
         .enumerate()
         .map(|(i, a)| {
             let id = uuid();
-            let mut r = condition(&a.coded, &subject, None, None);
+            let note = (!a.evidence.is_empty()).then(|| format!("Evidence: {}", a.evidence.join(" | ")));
+            let mut r = condition(&a.coded, &subject, note, None);
             r["verificationStatus"] = json!({"coding": [{"system": VER_STATUS_SYSTEM, "code": "confirmed"}]});
             let mut ext = r["extension"].as_array().cloned().unwrap_or_default();
             ext.push(json!({"url": RANK_EXTENSION, "valuePositiveInt": i + 1}));
@@ -126,6 +136,17 @@ pub fn accepted_bundle(codes: &[AcceptedCode], mut uuid: impl FnMut() -> String,
             json!({"fullUrl": format!("urn:uuid:{id}"), "resource": r})
         })
         .collect();
+    // Refuted: no rank, and no clinical status (the condition is not there).
+    entries.extend(refuted.iter().map(|x| {
+        let id = uuid();
+        let evidence = if x.evidence.is_empty() { "none".to_string() } else { x.evidence.join(" | ") };
+        let mut r = condition(&x.coded, &subject, Some(format!("Suggested, and rejected by the coder; evidence: {evidence}")), None);
+        r["verificationStatus"] = json!({"coding": [{"system": VER_STATUS_SYSTEM, "code": "refuted"}]});
+        r["id"] = json!(id);
+        r["category"] = json!([{"coding": [{"system": CATEGORY_SYSTEM, "code": "encounter-diagnosis", "display": "Encounter Diagnosis"}]}]);
+        r["recordedDate"] = json!(now);
+        json!({"fullUrl": format!("urn:uuid:{id}"), "resource": r})
+    }));
     json!({"resourceType": "Bundle", "type": "collection", "timestamp": now, "entry": entries})
 }
 
@@ -187,13 +208,20 @@ mod tests {
 
     #[test]
     fn accepted_codes_are_active_encounter_diagnoses() {
+        let evidence = ["History of asthma".to_string()];
         let codes = [
-            AcceptedCode { coded: Coded { code: "J45.909", description: "Unspecified asthma, uncomplicated", score: Some(0.91) }, poa: Some("Y") },
-            AcceptedCode { coded: Coded { code: "I10", description: "Essential (primary) hypertension", score: None }, poa: None },
+            AcceptedCode {
+                coded: Coded { code: "J45.909", description: "Unspecified asthma, uncomplicated", score: Some(0.91) },
+                poa: Some("Y"),
+                evidence: &evidence,
+            },
+            AcceptedCode { coded: Coded { code: "I10", description: "Essential (primary) hypertension", score: None }, poa: None, evidence: &[] },
         ];
+        let refuted = [RefutedCode { coded: Coded { code: "J30.9", description: "Allergic rhinitis, unspecified", score: Some(0.2) }, evidence: &[] }];
         let mut n = 0;
         let b = accepted_bundle(
             &codes,
+            &refuted,
             || {
                 n += 1;
                 format!("id-{n}")
@@ -202,8 +230,16 @@ mod tests {
         );
         assert_eq!(b["timestamp"], "2026-12-05T10:00:00Z");
         let e = b["entry"].as_array().unwrap();
-        assert_eq!(e.len(), 2);
+        assert_eq!(e.len(), 3);
         assert_eq!(e[0]["fullUrl"], "urn:uuid:id-1");
+        assert_eq!(e[0]["resource"]["note"][0]["text"], "Evidence: History of asthma");
+        assert!(e[1]["resource"].get("note").is_none(), "a code added by hand has no evidence");
+        // A rejected suggestion: refuted, no rank, no clinical status.
+        let r = &e[2]["resource"];
+        assert_eq!(r["verificationStatus"]["coding"][0]["code"], "refuted");
+        assert!(r.get("clinicalStatus").is_none(), "{r}");
+        assert!(r["extension"].as_array().unwrap().iter().all(|x| x["url"] != RANK_EXTENSION), "{r}");
+        assert!(r["note"][0]["text"].as_str().unwrap().contains("rejected"));
         let c = &e[0]["resource"];
         assert_eq!(c["id"], "id-1");
         assert_eq!(c["code"]["coding"][0]["code"], "J45.909");

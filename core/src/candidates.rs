@@ -238,19 +238,9 @@ pub fn fuse(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidates: &
         ranked.push((
             stand_in.unwrap_or(0.0).max(c.score * TABLE_RANK),
             CodedLabel {
-                code: code.code.clone(),
-                description: code.description.clone(),
-                chapter: code.chapter,
-                score: c.score,
-                score_from: None,
-                model_score: None,
                 evidence: vec![span_of(text, c)],
-                undocumented: Vec::new(),
-                demoted: None,
-                hcc: Vec::new(),
-                rules: Vec::new(),
                 source: Source::Table,
-                specificity: None,
+                ..CodedLabel::new(code.code.clone(), code.description.clone(), code.chapter, c.score)
             },
         ));
     }

@@ -220,21 +220,7 @@ mod tests {
 
     fn coded(code: &str, assertions: &[Assertion]) -> CodedLabel {
         let evidence = assertions.iter().map(|&assertion| EvidenceSpan { start: 0, end: 1, text: "x".into(), weight: 1.0, assertion }).collect();
-        CodedLabel {
-            code: code.into(),
-            description: String::new(),
-            chapter: 0,
-            score: 0.5,
-            score_from: None,
-            model_score: None,
-            evidence,
-            undocumented: vec![],
-            demoted: None,
-            hcc: vec![],
-            rules: vec![],
-            source: Default::default(),
-            specificity: None,
-        }
+        CodedLabel { evidence, ..CodedLabel::new(code, "", 0, 0.5) }
     }
 
     #[test]

@@ -206,6 +206,15 @@ test("coding rules run live on the accepted codes: an Excludes1 error blocks exp
     assert.equal(await page.locator("#override-errors").count(), 0);
     assert.ok(await page.locator("#download-csv").isEnabled());
     assert.equal(await page.locator('#rule-messages li[data-kind="use_additional"]').count(), 1, "E11: use additional code (insulin, ...)");
+    // The age and sex edits run once the coder gives them: a delivery code for a man of 70.
+    await page.fill("#code-query", "O80");
+    await page.click('button[aria-label="Add O80"]');
+    await page.locator('#accepted li[data-code="O80"]').waitFor();
+    assert.equal(await page.locator('#rule-messages li[data-kind="sex"]').count(), 0, "no sex given, no sex edit");
+    await page.selectOption("#patient-sex", "male");
+    await page.locator('#rule-messages li.error[data-kind="sex"]').waitFor();
+    await page.fill("#patient-age", "70");
+    await page.locator('#rule-messages li[data-kind="age"]').waitFor();
     assert.deepEqual(errors, []);
   });
 });

@@ -11,21 +11,7 @@ fn proposed(t: &CodeTable, idx: &SearchIndex, note: &str) -> Vec<String> {
 }
 
 fn model_code(code: &str, score: f32) -> CodedLabel {
-    CodedLabel {
-        code: code.into(),
-        description: String::new(),
-        chapter: 0,
-        score,
-        score_from: None,
-        model_score: None,
-        evidence: vec![],
-        undocumented: vec![],
-        demoted: None,
-        hcc: vec![],
-        rules: vec![],
-        source: Source::Model,
-        specificity: None,
-    }
+    CodedLabel::new(code, "", 0, score)
 }
 
 #[test]

@@ -128,21 +128,7 @@ mod tests {
     }
 
     fn p(code: &str, score: f32, undocumented: Vec<String>, score_from: Option<String>) -> CodedLabel {
-        CodedLabel {
-            code: code.into(),
-            description: String::new(),
-            chapter: 10,
-            score,
-            score_from,
-            model_score: None,
-            evidence: vec![],
-            undocumented,
-            demoted: None,
-            hcc: vec![],
-            rules: vec![],
-            source: Default::default(),
-            specificity: None,
-        }
+        CodedLabel { score_from, undocumented, ..CodedLabel::new(code, "", 10, score) }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use icd_core::rules::{self, Checked, Patient, RuleKind, Severity};
+use icd_core::rules::{self, Checked, RuleKind, Severity, Sex};
 use icd_web::export::{self, Accepted};
 use icd_web::record::{self, Action, Poa};
 use leptos::prelude::*;
@@ -75,7 +75,7 @@ pub fn ExportPanel(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl Int
         let Some(Ok(c)) = codes.get() else { return None };
         let accepted: Vec<String> = list().into_iter().map(|a| a.code).collect();
         let refs: Vec<&str> = accepted.iter().map(String::as_str).collect();
-        (!refs.is_empty()).then(|| rules::check(&c.table, &refs, &Patient::default()))
+        (!refs.is_empty()).then(|| rules::check(&c.table, &refs, &d.patient()))
     };
     let has_errors = move || checked().is_some_and(|c| c.has_errors());
     // An error blocks the export until the coder overrides it on purpose.
@@ -132,6 +132,22 @@ pub fn ExportPanel(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl Int
                         on:change=move |ev| d.inpatient.set(event_target_checked(&ev)) />
                     " Inpatient encounter (present-on-admission indicators)"
                 </label>
+                <div class="patient">
+                    <label for="patient-age">"Age (years)"</label>
+                    <input id="patient-age" type="number" min="0" max="130" inputmode="numeric"
+                        on:input=move |ev| d.age.set(event_target_value(&ev).trim().parse().ok()) />
+                    <label for="patient-sex">"Sex"</label>
+                    <select id="patient-sex" on:change=move |ev| d.sex.set(match event_target_value(&ev).as_str() {
+                        "female" => Some(Sex::Female),
+                        "male" => Some(Sex::Male),
+                        _ => None,
+                    })>
+                        <option value="">"not given"</option>
+                        <option value="female">"female"</option>
+                        <option value="male">"male"</option>
+                    </select>
+                    <span class="hint">" for the age and sex edits"</span>
+                </div>
                 <ul class="accepted" id="accepted">
                     {move || list().into_iter().enumerate().map(|(i, a)| {
                         let code = a.code.clone();

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use icd_core::rules::{Patient, Setting, Sex};
 use icd_core::{CodeTable, SearchIndex};
 use icd_web::export::Accepted;
 use icd_web::record::{Action, Decision, Poa};
@@ -43,6 +44,9 @@ pub struct Decisions {
     /// The principal (first-listed) diagnosis; `None`: the first accepted code.
     pub principal: RwSignal<Option<String>>,
     pub inpatient: RwSignal<bool>,
+    /// What the coder says of the patient, for the age and sex edits (not recorded, not sent).
+    pub age: RwSignal<Option<u32>>,
+    pub sex: RwSignal<Option<Sex>>,
     pub poa: RwSignal<HashMap<String, Poa>>,
     /// This device's decision record (IndexedDB), oldest first.
     pub log: RwSignal<Vec<Decision>>,
@@ -113,6 +117,11 @@ impl Decisions {
         suggested(client, |code| rejected.iter().any(|r| r == code) && !accepted.get(code).copied().unwrap_or(false))
     }
 
+    /// The patient as the coding rules see it: the age and sex given, the setting.
+    pub fn patient(&self) -> Patient {
+        Patient { age: self.age.get(), sex: self.sex.get(), setting: if self.inpatient.get() { Setting::Inpatient } else { Setting::Outpatient } }
+    }
+
     /// Ticks or unticks a suggestion, and records it.
     pub fn toggle(&self, code: &str, on: bool) {
         self.accepted.update(|a| {
@@ -161,6 +170,8 @@ impl Default for Decisions {
             selected: RwSignal::new(None),
             principal: RwSignal::new(None),
             inpatient: RwSignal::new(false),
+            age: RwSignal::new(None),
+            sex: RwSignal::new(None),
             poa: RwSignal::new(HashMap::new()),
             log: RwSignal::new(Vec::new()),
             log_error: RwSignal::new(None),

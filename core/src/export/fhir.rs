@@ -167,19 +167,9 @@ mod tests {
     #[test]
     fn one_provisional_condition_per_code() {
         let p = CodedLabel {
-            code: "J45.909".into(),
-            description: "Unspecified asthma, uncomplicated".into(),
-            chapter: 10,
-            score: 0.9,
             score_from: Some("J45.901".into()),
             model_score: Some(0.1),
-            evidence: vec![],
-            undocumented: vec![],
-            demoted: None,
-            hcc: vec![],
-            rules: vec![],
-            source: Default::default(),
-            specificity: None,
+            ..CodedLabel::new("J45.909", "Unspecified asthma, uncomplicated", 10, 0.9)
         };
         let preds = [p];
         let b = conditions_bundle(

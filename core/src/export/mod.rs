@@ -73,22 +73,13 @@ mod tests {
 
     fn note(id: Value) -> NotePrediction {
         let p = CodedLabel {
-            code: "J45.909".into(),
-            description: "Unspecified asthma, uncomplicated".into(),
-            chapter: 10,
-            score: 0.5,
             score_from: Some("J45.901".into()),
             model_score: Some(0.25),
             evidence: vec![
                 EvidenceSpan { start: 0, end: 6, text: "asthma".into(), weight: 1.0, assertion: Assertion::Present },
                 EvidenceSpan { start: 8, end: 12, text: "a, b".into(), weight: 0.5, assertion: Assertion::Negated },
             ],
-            undocumented: vec![],
-            demoted: None,
-            hcc: vec![],
-            rules: vec![],
-            source: Default::default(),
-            specificity: None,
+            ..CodedLabel::new("J45.909", "Unspecified asthma, uncomplicated", 10, 0.5)
         };
         NotePrediction { id, predictions: vec![p], low_confidence: false, error: None }
     }

@@ -57,6 +57,28 @@ pub struct CodedLabel {
     pub specificity: Option<Specificity>,
 }
 
+impl CodedLabel {
+    /// A suggestion with its code, description, chapter and score; no evidence, flags or
+    /// annotations yet.
+    pub fn new(code: impl Into<String>, description: impl Into<String>, chapter: u8, score: f32) -> Self {
+        CodedLabel {
+            code: code.into(),
+            description: description.into(),
+            chapter,
+            score,
+            score_from: None,
+            model_score: None,
+            evidence: Vec::new(),
+            undocumented: Vec::new(),
+            demoted: None,
+            hcc: Vec::new(),
+            rules: Vec::new(),
+            source: Source::Model,
+            specificity: None,
+        }
+    }
+}
+
 /// Where a suggestion comes from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -6,7 +6,7 @@
 #           vs onnxruntime-web (bench/wasm/ort.mjs, ort-chromium.mjs),
 #           one thread, on the checkpoint's int8 bundle and its ONNX int8 / f32 exports.
 #   bash bench/wasm/run.sh [CHECKPOINT]   (default: artifacts/test-checkpoints/cls, all-MiniLM-L6-v2)
-# Installs onnx + onnxruntime into the project venv and onnxruntime-web into bench/wasm/node_modules.
+# Installs onnx, onnxruntime and tokenizers (infer_anchor.py reads the tokenizer) into the project venv and onnxruntime-web into bench/wasm/node_modules.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
 cd "$ICD_ROOT"
@@ -15,7 +15,7 @@ OUT="$ICD_ROOT/bench/wasm/out/$(basename "$CK")"
 TOKENS="${TOKENS:-128,256,512}"
 mkdir -p "$OUT"
 
-python -c "import onnx, onnxruntime" 2>/dev/null || pip install -q --disable-pip-version-check onnx onnxruntime
+python -c "import onnx, onnxruntime, tokenizers" 2>/dev/null || pip install -q --disable-pip-version-check onnx onnxruntime tokenizers
 (cd bench/wasm && { [ -d node_modules/onnxruntime-web ] || npm ci --no-audit --no-fund; })
 cargo build --release -q -p icd-quantize -p icd-bench -p icd-cli
 NOTES="$OUT/notes.jsonl"

@@ -302,6 +302,25 @@ test("model: becomes ready, codes the asthma sample J45.909 first with evidence 
     // The top code is preselected and exports.
     await page.locator('#accepted li[data-code="J45.909"]').waitFor();
     await page.screenshot({ path: path.join(ARTIFACTS, "app-coded.png"), fullPage: true });
+    // Past the first three, codes under 5 % wait behind "Show more"; the first three always show.
+    const shown = async () => page.locator("#predictions li:not([hidden])").count();
+    const all = await page.locator("#predictions li").count();
+    const hidden = all - (await shown());
+    assert.ok((await shown()) >= 3, "the first three always show");
+    if (hidden > 0) {
+      assert.match(await page.locator("#more-codes").innerText(), new RegExp(`Show ${hidden} more codes`));
+      await page.click("#more-codes");
+      assert.equal(await shown(), all);
+    }
+    // Keys: ↓ moves to the second code, A accepts it, X rejects it.
+    const codes = await page.locator("#predictions li").evaluateAll((lis) => lis.map((li) => li.dataset.code));
+    await first.locator("button.pick").focus();
+    await page.keyboard.press("ArrowDown");
+    assert.equal(await page.evaluate(() => document.activeElement.closest("li").dataset.code), codes[1]);
+    await page.keyboard.press("a");
+    await page.locator(`#accepted li[data-code="${codes[1]}"]`).waitFor();
+    await page.keyboard.press("x");
+    await page.locator(`#accepted li[data-code="${codes[1]}"]`).waitFor({ state: "detached" });
     assert.deepEqual(errors, []);
   });
 });

@@ -8,6 +8,7 @@ use icd_core::specificity::Specificity;
 use icd_core::Source;
 use icd_web::evidence;
 use icd_web::export::Accepted;
+use icd_web::protocol::Prediction;
 use icd_web::record::Action;
 use icd_web::samples::SAMPLES;
 use leptos::prelude::*;
@@ -164,6 +165,8 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
     let client = expect_context::<Client>();
     let d = expect_context::<Decisions>();
     let multi = move || matches!(client.status.get(), ModelStatus::Ready(ref m) if m.multi_label());
+    // Codes below the relevance floor wait behind "Show more".
+    let show_all = RwSignal::new(false);
     let rows = move || {
         let Some(r) = client.result.get() else {
             return view! { <p class="hint">"Code a note to see suggestions."</p> }.into_any();
@@ -173,15 +176,19 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
         }
         let (id, ms, pending, low, table_ms) = (r.id, r.ms, r.evidence_pending, r.low_confidence, r.table_ms);
         let note_id = id;
+        let minor_count = r.predictions.iter().enumerate().filter(|(i, p)| is_minor(*i, p)).count();
         let items = r
             .predictions
             .into_iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(rank, p)| {
+                let minor = is_minor(rank, &p);
                 let code = p.code.clone();
                 let (c1, c2, c3) = (code.clone(), code.clone(), code.clone());
                 let checked = move || d.accepted.get().get(&c1).copied().unwrap_or(false);
                 let toggle = move |ev: leptos::ev::Event| d.toggle(&c2, event_target_checked(&ev));
                 let c4 = c3.clone();
+                let c5 = c3.clone();
                 let selected = move || d.selected.get().as_deref() == Some(c3.as_str());
                 let pressed = move || (d.selected.get().as_deref() == Some(c4.as_str())).to_string();
                 let id = format!("accept-{}", p.code.replace('.', "_"));
@@ -239,7 +246,8 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                     }
                 };
                 view! {
-                    <li class="prediction" class:selected=selected data-code=p.code.clone()>
+                    <li class="prediction" class:selected=selected data-code=p.code.clone()
+                        hidden=move || minor && !show_all.get() on:keydown=move |ev| on_key(d, &c5, ev)>
                         <input type="checkbox" id=id.clone() prop:checked=checked on:change=toggle />
                         <label for=id class="accept">"Accept"</label>
                         <button class="pick" on:click=select aria-pressed=pressed
@@ -270,10 +278,24 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                 </p>
             }
         });
+        let more = (minor_count > 0).then(|| {
+            view! {
+                <button id="more-codes" class="link" aria-expanded=move || show_all.get().to_string()
+                    on:click=move |_| show_all.update(|v| *v = !*v)>
+                    {move || if show_all.get() {
+                        format!("Hide the {minor_count} codes below {:.0} %", RELEVANCE_FLOOR * 100.0)
+                    } else {
+                        format!("Show {minor_count} more codes (below {:.0} %)", RELEVANCE_FLOOR * 100.0)
+                    }}
+                </button>
+            }
+        });
         view! {
             {low}
             <ol class="predictions" id="predictions">{items}</ol>
             <p class="hint">{move || timing(id, ms, table_ms, pending, client.evidence.get().as_ref())}</p>
+            {more}
+            <p class="hint keys">"Keys on a code: ↑ / ↓ move, A accepts, X rejects, Enter shows its evidence."</p>
         }
         .into_any()
     };
@@ -288,6 +310,47 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
             {rows}
             <Evidence />
         </section>
+    }
+}
+
+/// A model score under which a suggestion is noise unless it is among the first three.
+const RELEVANCE_FLOOR: f32 = 0.05;
+
+/// Shown only on request: past the first three, a model code under [`RELEVANCE_FLOOR`] (code
+/// table matches passed their own floor).
+fn is_minor(rank: usize, p: &Prediction) -> bool {
+    rank >= 3 && p.source != Source::Table && p.score < RELEVANCE_FLOOR
+}
+
+/// Keyboard on a suggestion: arrows move between the visible codes, A accepts, X rejects.
+fn on_key(d: Decisions, code: &str, ev: leptos::ev::KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    let Some(li) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+    // Only on the code's own button: the checkbox and the select keep their keys.
+    if ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).is_none_or(|t| t.tag_name() != "BUTTON") {
+        return;
+    }
+    let step = |mut el: Option<web_sys::Element>, down: bool| {
+        while let Some(e) = el {
+            if !e.has_attribute("hidden") {
+                return Some(e);
+            }
+            el = if down { e.next_element_sibling() } else { e.previous_element_sibling() };
+        }
+        None
+    };
+    match ev.key().as_str() {
+        "a" | "A" => d.toggle(code, true),
+        "x" | "X" => d.toggle(code, false),
+        k @ ("ArrowDown" | "ArrowUp") => {
+            let down = k == "ArrowDown";
+            let next = step(if down { li.next_element_sibling() } else { li.previous_element_sibling() }, down);
+            if let Some(b) = next.and_then(|n| n.query_selector("button.pick").ok().flatten()).and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok()) {
+                ev.prevent_default();
+                let _ = b.focus();
+            }
+        }
+        _ => {}
     }
 }
 

@@ -329,15 +329,12 @@ pub fn predict(args: PredictArgs, table_path: &Path) -> Result<usize> {
         let results: Vec<Result<(Vec<CodedLabel>, bool), String>> = notes
             .par_iter()
             .map(|n| {
-                let r = coder.code_with(&n.text, args.top_k, !args.no_evidence).map_err(|e| e.to_string()).map(|model| match &table {
-                    Some((t, idx)) if !args.model_only => {
-                        let fused = candidates::fuse(t, &n.text, model, &candidates::propose(t, idx, &n.text), args.top_k);
-                        (fused.codes, fused.low_confidence)
-                    }
-                    _ => {
-                        let low = candidates::is_low_confidence(&model);
-                        (model, low)
-                    }
+                let r = coder.code_with(&n.text, args.top_k, !args.no_evidence).map_err(|e| e.to_string()).map(|model| {
+                    let fused = match &table {
+                        Some((t, idx)) if !args.model_only => candidates::fuse_note(t, idx, &n.text, model, args.top_k),
+                        _ => candidates::Fused::model_only(model),
+                    };
+                    (fused.codes, fused.low_confidence)
                 });
                 let r = r.map(|(mut coded, low)| {
                     if let Some((t, _)) = &table {

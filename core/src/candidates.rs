@@ -196,6 +196,19 @@ pub struct Fused {
     pub low_confidence: bool,
 }
 
+impl Fused {
+    /// The model's codes alone (no code table), with the low-confidence flag.
+    pub fn model_only(codes: Vec<CodedLabel>) -> Fused {
+        let low_confidence = is_low_confidence(&codes);
+        Fused { codes, low_confidence }
+    }
+}
+
+/// [`propose`] then [`fuse`]: what every caller with a code table does with a note's model codes.
+pub fn fuse_note(table: &CodeTable, index: &SearchIndex, text: &str, model: Vec<CodedLabel>, top_k: usize) -> Fused {
+    fuse(table, text, model, &propose(table, index, text), top_k)
+}
+
 /// Merges `model` (the model's suggestions, its order) with `candidates` ([`propose`]), adds
 /// specificity options from the table, and keeps `top_k`.
 pub fn fuse(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidates: &[Candidate], top_k: usize) -> Fused {

@@ -231,13 +231,13 @@ async fn code_note(s: Arc<AppState>, text: String, top_k: usize, evidence: bool)
             let model = coder.code_with(&text, top_k, evidence)?;
             Ok(match table.as_deref() {
                 Some((t, index)) => {
-                    let mut fused = candidates::fuse(t, &text, model, &candidates::propose(t, index, &text), top_k);
+                    let mut fused = candidates::fuse_note(t, index, &text, model, top_k);
                     icd_core::coder::annotate(t, &mut fused.codes);
                     (fused.codes, fused.low_confidence)
                 }
                 None => {
-                    let low = candidates::is_low_confidence(&model);
-                    (model, low)
+                    let fused = candidates::Fused::model_only(model);
+                    (fused.codes, fused.low_confidence)
                 }
             })
         })

@@ -253,7 +253,7 @@ impl Client {
                     for (r, n) in results.iter_mut().zip(&notes) {
                         if r.error.is_none() {
                             let model = std::mem::take(&mut r.predictions);
-                            let fused = candidates::fuse(&c.table, &n.text, model, &candidates::propose(&c.table, &c.index, &n.text), top_k);
+                            let fused = candidates::fuse_note(&c.table, &c.index, &n.text, model, top_k);
                             r.predictions = fused.codes;
                             r.low_confidence = fused.low_confidence;
                         }

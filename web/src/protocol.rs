@@ -168,10 +168,10 @@ impl Prediction {
     }
 
     /// The model's codes for `text` fused with the codes its diagnostic statements match in
-    /// `table` ([`candidates::fuse`]): the list and whether it is of low confidence.
+    /// `table` ([`candidates::fuse_note`]): the list and whether it is of low confidence.
     pub fn fuse(table: &CodeTable, index: &SearchIndex, text: &str, model: Vec<Prediction>, top_k: usize) -> (Vec<Prediction>, bool) {
         let coded = model.into_iter().map(|p| p.into_coded(text)).collect();
-        let fused = candidates::fuse(table, text, coded, &candidates::propose(table, index, text), top_k);
+        let fused = candidates::fuse_note(table, index, text, coded, top_k);
         (fused.codes.into_iter().map(Prediction::from_coded).collect(), fused.low_confidence)
     }
 }

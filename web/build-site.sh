@@ -3,7 +3,9 @@
 #  1. copy the model bundle ../artifacts/bundle (or $ICD_BUNDLE_DIR) into bundle/
 #     (ICD_REQUIRE_BUNDLE=1: fail if it is missing);
 #  2. write build.json: {"version", "bundle": bool, "files": {path: bytes}};
-#  3. write sw.js from ../www/sw.js with the precache list and a version (a hash of every file),
+#  3. drop trunk's preload of the page's wasm from index.html (boot.js fetches it after the
+#     first paint);
+#  4. write sw.js from ../www/sw.js with the precache list and a version (a hash of every file),
 #     so a new release replaces the old cache.
 set -euo pipefail
 STAGE="${TRUNK_STAGING_DIR:?run by trunk as a post_build hook}"
@@ -28,6 +30,9 @@ else
 fi
 
 cd "$STAGE"
+# The page's wasm is fetched by boot.js after the first paint, not preloaded with it.
+perl -0pi -e 's/<link rel="preload"[^>]*type="application\/wasm"[^>]*>\s*//g' index.html
+grep -q 'type="application/wasm"' index.html && { echo "build-site.sh: could not drop the wasm preload from index.html" >&2; exit 1; }
 rm -f sw.js build.json
 mapfile -t files < <(find . -type f ! -name '*.d.ts' | sed 's|^\./||' | LC_ALL=C sort)
 version="$(for f in "${files[@]}"; do sha256sum "$f"; done | sha256sum | cut -c1-16)"

@@ -68,7 +68,7 @@ pub enum Setting {
 }
 
 /// What the note or the user says about the patient; unknown facts are not checked.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Patient {
     /// Years; 0 for a newborn.
     pub age: Option<u32>,

@@ -1,8 +1,6 @@
 //! The page: note editor, suggested codes with evidence, accepted codes and export, code search,
 //! batch coding, and the model panel.
 
-use std::sync::Arc;
-
 use icd_core::assertion::Assertion;
 use icd_core::specificity::Specificity;
 use icd_core::Source;
@@ -15,20 +13,17 @@ use leptos::prelude::*;
 
 use crate::client::{Client, LateEvidence, ModelStatus};
 use crate::panels::{BatchPanel, CodeSearch, ExportPanel, ModelPanel};
-use crate::state::{load_codes, Codes, Decisions, TOP_K};
+use crate::state::{Decisions, TOP_K};
+use crate::table_client::{TableClient, TableStatus};
 
 #[component]
 pub fn App() -> impl IntoView {
-    let client = Client::new();
+    // The code table loads in its own worker; the model's codes are fused with its codes there.
+    let table = TableClient::start();
+    provide_context(table);
+    let client = Client::new(table);
     provide_context(client);
     leptos::task::spawn_local(client.start());
-    let codes = LocalResource::new(load_codes);
-    // Suggestions from the whole code table need it: hand it to the client once loaded.
-    Effect::new(move |_| {
-        if let Some(Ok(c)) = codes.get() {
-            client.codes.set_value(Some(c));
-        }
-    });
     let decisions = Decisions::default();
     provide_context(decisions);
     decisions.load_record();
@@ -61,28 +56,21 @@ pub fn App() -> impl IntoView {
         }
     });
 
-    let codes_view = move || {
-        codes.get().map(|r| match r {
-            Ok(c) => view! { <CodeSearch codes=c /> }.into_any(),
-            Err(e) => view! { <p class="error" role="alert">"Could not load the code table: " {e}</p> }.into_any(),
-        })
+    let codes_view = move || match table.status.get() {
+        TableStatus::Loading => view! { <p class="status">"Loading the ICD-10-CM table…"</p> }.into_any(),
+        TableStatus::Ready(summary) => view! { <CodeSearch summary=summary /> }.into_any(),
+        TableStatus::Failed(e) => view! { <p class="error" role="alert">"Could not load the code table: " {e}</p> }.into_any(),
     };
     view! {
-        <header class="top">
-            <h1>"ICD-10-CM coder"</h1>
-            <p class="privacy">"Runs on this device: your note is not sent anywhere."</p>
-        </header>
         <main>
             <div class="columns">
                 <div class="col">
                     <NoteEditor />
-                    <Suggestions codes=codes />
+                    <Suggestions />
                 </div>
                 <div class="col">
-                    <ExportPanel codes=codes />
-                    <Suspense fallback=|| view! { <p class="status">"Loading the ICD-10-CM table…"</p> }>
-                        {codes_view}
-                    </Suspense>
+                    <ExportPanel />
+                    {codes_view}
                 </div>
             </div>
             <BatchPanel />
@@ -141,28 +129,23 @@ fn NoteEditor() -> impl IntoView {
     }
 }
 
-/// "HCC V28 38" chips, titled with CMS's label, for a code that carries an HCC.
-fn hcc_chips(codes: &LocalResource<Result<Arc<Codes>, String>>, code: &str) -> Vec<AnyView> {
-    let Some(Ok(c)) = codes.get() else { return Vec::new() };
-    let Some(found) = c.table.get(code) else { return Vec::new() };
-    c.table
-        .hcc(found)
-        .into_iter()
-        .map(|f| view! { <span class="hcc" title=f.label.clone()>{format!("HCC {} {}", f.version, f.hcc)}</span> }.into_any())
-        .collect()
+/// "HCC V28 38" chips, titled with CMS's label, for a code that carries an HCC (the code
+/// table worker adds them when it fuses the codes).
+fn hcc_chips(p: &Prediction) -> Vec<AnyView> {
+    p.hcc.iter().map(|f| view! { <span class="hcc" title=f.label.clone()>{format!("HCC {} {}", f.version, f.hcc)}</span> }.into_any()).collect()
 }
 
-fn chapter_title(codes: &LocalResource<Result<Arc<Codes>, String>>, n: u8) -> String {
-    let title = codes.get().and_then(|r| r.ok()).and_then(|c| c.table.chapters.iter().find(|ch| ch.number == n).map(|ch| ch.title.clone()));
-    match title {
-        Some(t) => format!("Chapter {n}: {t}"),
-        None => format!("Chapter {n}"),
+fn chapter_title(table: &TableClient, n: u8) -> String {
+    match table.status.get() {
+        TableStatus::Ready(s) => s.chapter_title(n),
+        _ => format!("Chapter {n}"),
     }
 }
 
 #[component]
-fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoView {
+fn Suggestions() -> impl IntoView {
     let client = expect_context::<Client>();
+    let table = expect_context::<TableClient>();
     let d = expect_context::<Decisions>();
     let multi = move || matches!(client.status.get(), ModelStatus::Ready(ref m) if m.multi_label());
     // Codes below the relevance floor wait behind "Show more".
@@ -193,7 +176,7 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                 let pressed = move || (d.selected.get().as_deref() == Some(c4.as_str())).to_string();
                 let id = format!("accept-{}", p.code.replace('.', "_"));
                 let pct = format!("{:.0}%", p.score * 100.0);
-                let chapter = chapter_title(&codes, p.chapter);
+                let chapter = chapter_title(&table, p.chapter);
                 let carried = p.score_from.clone().map(|from| {
                     view! {
                         <span class="undocumented" title="This code stands in for the more specific one, whose asserted fact the note does not document">
@@ -213,7 +196,7 @@ fn Suggestions(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoVie
                     let code = code.clone();
                     move |_| d.selected.set(Some(code.clone()))
                 };
-                let hcc = hcc_chips(&codes, &p.code);
+                let hcc = hcc_chips(&p);
                 let source = match p.source {
                     Source::Model => None,
                     Source::Table => Some(view! {

@@ -1,15 +1,13 @@
 //! The page's side of the model worker: starts it, sends requests, turns its messages into signals.
 
-use std::sync::Arc;
-
-use icd_core::{candidates, NotePrediction};
+use icd_core::NotePrediction;
 use icd_web::protocol::{FromWorker, ModelSummary, Note, Prediction, ToWorker};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::dom;
-use crate::state::Codes;
+use crate::table_client::TableClient;
 
 /// Loads the worker trunk builds from `src/bin/worker.rs` (www/worker_loader.js; not hashed).
 const WORKER_URL: &str = "./worker_loader.js";
@@ -42,8 +40,8 @@ pub struct CodeResult {
     pub evidence_pending: bool,
     /// Neither the model nor the code table is confident (`icd_core::candidates::fuse`).
     pub low_confidence: bool,
-    /// Time of the code table's match and fusion on the page's main thread; `None` when the
-    /// table had not loaded yet.
+    /// Time of the code table's match and fusion in its worker, as the page waited for it
+    /// (messages included); `None` when the table was not loaded.
     pub table_ms: Option<f64>,
 }
 
@@ -77,15 +75,15 @@ pub struct Client {
     pub code_error: RwSignal<Option<String>>,
     pub batch: RwSignal<BatchState>,
     pub batch_error: RwSignal<Option<String>>,
-    /// The code table, once loaded: the model's codes are fused with the codes the note's
-    /// diagnostic statements match in it (`icd_core::candidates`).
-    pub codes: StoredValue<Option<Arc<Codes>>>,
+    /// The code table worker: once it has the table, the model's codes are fused with the
+    /// codes the note's diagnostic statements match in it (`icd_core::candidates`).
+    table: TableClient,
     /// The running batch's notes (in order) and its `top_k`.
     batch_notes: StoredValue<(Vec<Note>, usize)>,
 }
 
 impl Client {
-    pub fn new() -> Self {
+    pub fn new(table: TableClient) -> Self {
         Client {
             worker: StoredValue::new_local(None),
             next_id: StoredValue::new(1),
@@ -97,7 +95,7 @@ impl Client {
             code_error: RwSignal::new(None),
             batch: RwSignal::new(BatchState::Idle),
             batch_error: RwSignal::new(None),
-            codes: StoredValue::new(None),
+            table,
             batch_notes: StoredValue::new((Vec::new(), 0)),
         }
     }
@@ -224,44 +222,64 @@ impl Client {
                 }
             }
             FromWorker::Result { id, predictions, ms, evidence_pending } => {
-                if let Some((p, text)) = self.pending.get_value() {
-                    if p == id {
-                        self.pending.set_value(None);
-                        self.coding.set(false);
-                        self.evidence.set(None);
-                        let t0 = js_sys::Date::now();
-                        let (predictions, low_confidence, table_ms) = match self.codes.get_value() {
-                            Some(c) => {
-                                let (p, low) = Prediction::fuse(&c.table, &c.index, &text, predictions, crate::state::TOP_K);
-                                (p, low, Some(js_sys::Date::now() - t0))
-                            }
-                            None => (predictions, false, None),
-                        };
-                        self.result.set(Some(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence, table_ms }));
-                    }
+                let Some((p, text)) = self.pending.get_value() else { return };
+                if p != id {
+                    return;
                 }
+                self.evidence.set(None);
+                if !self.table.ready() {
+                    self.finish(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence: false, table_ms: None });
+                    return;
+                }
+                // `pending` stays set until the fused codes arrive, so a newer note still wins.
+                let table = self.table;
+                leptos::task::spawn_local(async move {
+                    let t0 = js_sys::Date::now();
+                    let (predictions, low_confidence, table_ms) = match table.fuse(text.clone(), predictions.clone(), crate::state::TOP_K).await {
+                        Ok((fused, low, _)) => (fused, low, Some(js_sys::Date::now() - t0)),
+                        Err(e) => {
+                            self.code_error.set(Some(format!("The code table's codes could not be added: {e}")));
+                            (predictions, false, None)
+                        }
+                    };
+                    if self.pending.get_value().is_some_and(|(p, _)| p == id) {
+                        self.finish(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence, table_ms });
+                    }
+                });
             }
             FromWorker::Evidence { id, predictions, ms } => {
-                if self.result.with_untracked(|r| r.as_ref().is_some_and(|r| r.id == id)) {
+                // It may arrive while the codes are still being fused: it is kept for them.
+                let current = self.result.with_untracked(|r| r.as_ref().is_some_and(|r| r.id == id));
+                if current || self.pending.get_value().is_some_and(|(p, _)| p == id) {
                     self.evidence.set(Some(LateEvidence { id, predictions, ms }));
                 }
             }
             FromWorker::BatchProgress { done, total, .. } => self.batch.set(BatchState::Running { done, total }),
-            FromWorker::BatchDone { mut results, .. } => {
+            FromWorker::BatchDone { results, .. } => {
                 let (notes, top_k) = self.batch_notes.get_value();
-                if let Some(c) = self.codes.get_value() {
-                    for (r, n) in results.iter_mut().zip(&notes) {
-                        if r.error.is_none() {
-                            let model = std::mem::take(&mut r.predictions);
-                            let fused = candidates::fuse_note(&c.table, &c.index, &n.text, model, top_k);
-                            r.predictions = fused.codes;
-                            r.low_confidence = fused.low_confidence;
+                self.batch_notes.set_value((Vec::new(), 0));
+                if !self.table.ready() {
+                    self.batch.set(BatchState::Done(results));
+                    return;
+                }
+                let table = self.table;
+                leptos::task::spawn_local(async move {
+                    match table.fuse_batch(notes, results.clone(), top_k).await {
+                        Ok(fused) => self.batch.set(BatchState::Done(fused)),
+                        Err(e) => {
+                            self.batch_error.set(Some(format!("The code table's codes could not be added: {e}")));
+                            self.batch.set(BatchState::Done(results));
                         }
                     }
-                }
-                self.batch_notes.set_value((Vec::new(), 0));
-                self.batch.set(BatchState::Done(results));
+                });
             }
         }
+    }
+
+    /// Shows a note's codes: the latest request is answered.
+    fn finish(&self, result: CodeResult) {
+        self.pending.set_value(None);
+        self.coding.set(false);
+        self.result.set(Some(result));
     }
 }

@@ -8,6 +8,7 @@ mod dom;
 mod panels;
 mod state;
 mod store;
+mod table_client;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -1,9 +1,8 @@
 //! The side panels: code search (add a code by hand), accepted codes and export, batch coding,
 //! and the model panel.
 
-use std::sync::Arc;
-
-use icd_core::rules::{self, Checked, RuleKind, Severity, Sex};
+use icd_core::rules::{Checked, RuleKind, Severity, Sex};
+use icd_web::codes::TableSummary;
 use icd_web::export::{self, Accepted};
 use icd_web::record::{self, Action, Poa};
 use leptos::prelude::*;
@@ -11,32 +10,34 @@ use wasm_bindgen::JsCast;
 
 use crate::client::{BatchState, Client, ModelStatus};
 use crate::dom;
-use crate::state::{Codes, Decisions, TOP_K};
+use crate::state::{Decisions, TOP_K};
+use crate::table_client::TableClient;
 
 #[component]
-pub fn CodeSearch(codes: Arc<Codes>) -> impl IntoView {
+pub fn CodeSearch(summary: TableSummary) -> impl IntoView {
     let d = expect_context::<Decisions>();
+    let table = expect_context::<TableClient>();
     let (query, set_query) = signal(String::new());
-    let release = codes.table.release.clone();
-    let billable = codes.table.billable().count();
-    let results = move || {
+    let (release, billable) = (summary.release, summary.billable);
+    // Searched in the code table worker; the latest query's hits are shown.
+    let hits = LocalResource::new(move || {
         let q = query.get();
-        codes
-            .index
-            .search(&codes.table, &q, 25)
-            .into_iter()
-            .map(|h| {
-                let c = &codes.table.codes()[h.index];
-                (c.code.clone(), c.description.clone(), c.billable)
-            })
-            .collect::<Vec<_>>()
-    };
+        async move {
+            if q.trim().is_empty() {
+                return Ok(Vec::new());
+            }
+            table.search(q, 25).await
+        }
+    });
+    let results = move || hits.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|h| (h.code, h.description, h.billable)).collect::<Vec<_>>();
+    let search_error = move || hits.get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">"Search failed: " {e}</p> });
     view! {
         <section class="card search" aria-labelledby="search-title">
             <h2 id="search-title">"Code search"</h2>
             <label for="code-query">{format!("Search {billable} billable codes ({release}) by words or code")}</label>
             <input id="code-query" type="search" placeholder="e.g. asthma, J45.9" autocomplete="off"
                 on:input=move |ev| set_query.set(event_target_value(&ev)) prop:value=query />
+            {search_error}
             <ol class="results" id="search-results">
                 <For each=results key=|r| r.0.clone() let:r>
                     {
@@ -65,18 +66,27 @@ pub fn CodeSearch(codes: Arc<Codes>) -> impl IntoView {
 }
 
 #[component]
-pub fn ExportPanel(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl IntoView {
+pub fn ExportPanel() -> impl IntoView {
     let client = expect_context::<Client>();
     let d = expect_context::<Decisions>();
+    let table = expect_context::<TableClient>();
     let list = move || d.list(&client);
     let (message, set_message) = signal(None::<Result<String, String>>);
-    // The coding rules on the accepted codes, in their order (first = first-listed), live.
-    let checked = move || {
-        let Some(Ok(c)) = codes.get() else { return None };
+    // The coding rules on the accepted codes, in their order (first = first-listed), live:
+    // checked in the code table worker whenever the list, the patient or the table changes.
+    let check = LocalResource::new(move || {
         let accepted: Vec<String> = list().into_iter().map(|a| a.code).collect();
-        let refs: Vec<&str> = accepted.iter().map(String::as_str).collect();
-        (!refs.is_empty()).then(|| rules::check(&c.table, &refs, &d.patient()))
-    };
+        let (patient, loaded) = (d.patient(), matches!(table.status.get(), crate::table_client::TableStatus::Ready(_)));
+        async move {
+            if accepted.is_empty() || !loaded {
+                return Ok(None);
+            }
+            table.check(accepted, patient).await.map(Some)
+        }
+    });
+    let checked = move || check.get().and_then(Result::ok).flatten();
+    let check_error =
+        move || check.get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">"The coding rules could not be checked: " {e}</p> });
     let has_errors = move || checked().is_some_and(|c| c.has_errors());
     // An error blocks the export until the coder overrides it on purpose.
     let overridden = RwSignal::new(false);
@@ -195,6 +205,7 @@ pub fn ExportPanel(codes: LocalResource<Result<Arc<Codes>, String>>) -> impl Int
                     }).collect_view()}
                 </ul>
             </Show>
+            {check_error}
             <RuleMessages checked=Signal::derive(checked) />
             <Show when=has_errors>
                 <label class="override">

@@ -1,4 +1,5 @@
-//! Messages between the page and the model worker: JSON strings through `postMessage`.
+//! Messages between the page and the model worker: JSON strings through `postMessage`
+//! (the code table worker's are in [`crate::codes`]).
 //!
 //! ```text
 //! page → worker                          worker → page
@@ -13,6 +14,7 @@
 
 use icd_core::assertion::Assertion;
 use icd_core::bundle::Manifest;
+use icd_core::hcc::HccFlag;
 use icd_core::specificity::Specificity;
 use icd_core::{candidates, CodeTable, CodedLabel, EvidenceSpan, HeadKind, NotePrediction, Objective, SearchIndex, Source};
 use serde::{Deserialize, Serialize};
@@ -118,6 +120,9 @@ pub struct Prediction {
     /// More specific codes to pick from (core's `CodedLabel::specificity`).
     #[serde(default)]
     pub specificity: Option<Specificity>,
+    /// The code's CMS-HCC categories (filled by the code table worker, `crate::codes`).
+    #[serde(default)]
+    pub hcc: Vec<HccFlag>,
 }
 
 impl Prediction {
@@ -139,6 +144,7 @@ impl Prediction {
             demoted: c.demoted,
             source: c.source,
             specificity: c.specificity,
+            hcc: c.hcc,
         }
     }
 
@@ -160,7 +166,7 @@ impl Prediction {
             evidence,
             undocumented: self.undocumented,
             demoted: self.demoted,
-            hcc: Vec::new(),
+            hcc: self.hcc,
             rules: Vec::new(),
             source: self.source,
             specificity: self.specificity,
@@ -268,6 +274,7 @@ mod tests {
             demoted: Some(Assertion::Negated),
             source: Source::Both,
             specificity: None,
+            hcc: vec![],
         };
         let r = FromWorker::Result { id: 3, predictions: vec![p.clone()], ms: 1.0, evidence_pending: true };
         assert_eq!(serde_json::from_str::<FromWorker>(&r.to_json()).unwrap(), r);

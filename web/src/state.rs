@@ -1,12 +1,11 @@
 //! The page's shared state, in its own module so the page (`app`) and its panels
-//! (`panels`) both use it without using each other: the code table with its search index,
-//! and what the user decided about the codes (with the decision record kept on this device).
+//! (`panels`) both use it without using each other: what the user decided about the codes
+//! (with the decision record kept on this device). The code table lives in its worker
+//! (`table_client`).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use icd_core::rules::{Patient, Setting, Sex};
-use icd_core::{CodeTable, SearchIndex};
 use icd_web::export::Accepted;
 use icd_web::record::{Action, Decision, Poa};
 use leptos::prelude::*;
@@ -14,22 +13,8 @@ use leptos::prelude::*;
 use crate::client::Client;
 use crate::{dom, store};
 
-/// Relative, so the site works under a sub-path (GitHub Pages project sites).
-const TABLE_URL: &str = "./icd10cm.table";
 /// Predictions asked of the model per note.
 pub const TOP_K: usize = 10;
-
-pub struct Codes {
-    pub table: CodeTable,
-    pub index: SearchIndex,
-}
-
-pub async fn load_codes() -> Result<Arc<Codes>, String> {
-    let bytes = dom::fetch_bytes(TABLE_URL).await?;
-    let table = CodeTable::from_bytes(&bytes).map_err(|e| e.to_string())?;
-    let index = SearchIndex::build(&table);
-    Ok(Arc::new(Codes { table, index }))
-}
 
 /// What the user decided: accepted model codes (by code), codes added by hand, the principal
 /// diagnosis, present-on-admission indicators, and the record of every decision.

@@ -24,6 +24,13 @@ pub use ops::I8Matmul;
 use crate::tokenize::{Chunk, Encoded, NoteTokenizer, TokenizeError};
 use weights::Weights;
 
+/// Consecutive runs of chunks of equal length, at most [`ENCODER_GROUP`] each, in order, so
+/// no window is padded (a note's full windows go together, its short tail and gathered
+/// diagnostic window alone).
+pub fn encoder_groups(chunks: &[Chunk]) -> impl Iterator<Item = &[Chunk]> {
+    chunks.chunk_by(|a, b| a.ids.len() == b.ids.len()).flat_map(|run| run.chunks(ENCODER_GROUP))
+}
+
 /// Windows per encoder pass: 8 windows of 512 tokens hold about 100 MB of attention scores
 /// at a time (12 heads), while a single pass over all of a long note's windows grew with it.
 pub const ENCODER_GROUP: usize = 8;
@@ -140,7 +147,8 @@ impl IcdModel {
         Ok((enc, chunks, pred))
     }
 
-    /// Runs the chunks of one note, [`ENCODER_GROUP`] at a time through the encoder.
+    /// Runs the chunks of one note through the encoder, at most [`ENCODER_GROUP`] at a time and
+    /// only chunks of one length together (see [`encoder_groups`]).
     pub fn forward(&self, chunks: &[Chunk]) -> Result<Prediction, ModelError> {
         if chunks.is_empty() {
             return Err(ModelError::Input("no chunks (an empty note is one [CLS][SEP] chunk)".into()));
@@ -157,10 +165,11 @@ impl IcdModel {
         }
         // The encoder runs ENCODER_GROUP windows at a time, so its activations (the attention
         // scores above all, [G, heads, S, S]) stay bounded however long the note; windows are
-        // independent, so the numbers are those of one batch.
+        // independent, so the numbers are those of one batch. A group holds chunks of one length:
+        // padding a note's short tail window to the full 512 doubled a 572-token note's time.
         let mut first = Vec::new(); // cls: [G, 1, H] per group
         let mut tokens = Vec::new(); // label attention: [len, H] per chunk
-        for group in chunks.chunks(ENCODER_GROUP) {
+        for group in encoder_groups(chunks) {
             let (ids, mask) = self.batch(group)?;
             match &self.head {
                 // The head reads [CLS] only: the last layer computes that row alone.
@@ -247,4 +256,24 @@ fn softmax(x: &[f32]) -> Vec<f32> {
 #[cfg(test)]
 pub(crate) fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
     (a - b).and_then(|d| d.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()).expect("same shapes")
+}
+
+#[cfg(test)]
+mod group_tests {
+    use super::*;
+
+    fn chunk(len: usize) -> Chunk {
+        Chunk::window(vec![1; len], 0)
+    }
+
+    #[test]
+    fn groups_keep_order_and_never_mix_lengths() {
+        // A gathered window, ten full windows, a short tail.
+        let lens = [40, 512, 512, 512, 512, 512, 512, 512, 512, 512, 512, 64];
+        let chunks: Vec<Chunk> = lens.iter().map(|&l| chunk(l)).collect();
+        let groups: Vec<Vec<usize>> = encoder_groups(&chunks).map(|g| g.iter().map(|c| c.ids.len()).collect()).collect();
+        assert_eq!(groups, vec![vec![40], vec![512; 8], vec![512; 2], vec![64]]);
+        let flat: Vec<usize> = groups.concat();
+        assert_eq!(flat, lens);
+    }
 }

@@ -81,7 +81,7 @@ export async function launch() {
 }
 
 /** Opens the app in a fresh context; collects console errors, page errors and every request the browser makes. */
-export async function openApp(browser, server, { viewport = { width: 1280, height: 900 } } = {}) {
+export async function openApp(browser, server, { viewport = { width: 1280, height: 900 }, query = "" } = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
   const errors = [];
@@ -89,7 +89,7 @@ export async function openApp(browser, server, { viewport = { width: 1280, heigh
   page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
   page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
   context.on("request", (r) => requests.push({ url: r.url(), method: r.method(), headers: r.headers(), body: r.postData() ?? "" }));
-  await page.goto(server.url);
+  await page.goto(server.url + query);
   return { context, page, errors, requests };
 }
 

@@ -1,6 +1,7 @@
 //! The page's side of the model worker: starts it, sends requests, turns its messages into signals.
 
 use icd_core::NotePrediction;
+use icd_web::pool::BatchRun;
 use icd_web::protocol::{FromWorker, ModelSummary, Note, Prediction, ToWorker};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -56,13 +57,45 @@ pub struct LateEvidence {
 #[derive(Debug, Clone, PartialEq)]
 pub enum BatchState {
     Idle,
-    Running { done: usize, total: usize },
+    Running {
+        done: usize,
+        total: usize,
+    },
     Done(Vec<NotePrediction>),
+    /// Stopped by the coder after `done` of `total` notes; nothing of it is kept.
+    Cancelled {
+        done: usize,
+        total: usize,
+    },
+}
+
+/// One model worker of the pool. Worker 0 loads first and codes single notes; the others
+/// start when it is ready and take part in batches.
+struct Slot {
+    worker: web_sys::Worker,
+    ready: bool,
+    failed: bool,
+}
+
+/// The pool as the model panel shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolInfo {
+    /// Workers the device gets (`icd_web::pool::pool_size`).
+    pub size: usize,
+    pub ready: usize,
+    pub failed: usize,
 }
 
 #[derive(Clone, Copy)]
 pub struct Client {
-    worker: StoredValue<Option<web_sys::Worker>, LocalStorage>,
+    workers: StoredValue<Vec<Slot>, LocalStorage>,
+    pub pool: RwSignal<PoolInfo>,
+    /// The batch being coded across the pool, and when it started.
+    run: StoredValue<Option<BatchRun>>,
+    batch_t0: StoredValue<f64>,
+    /// The last batch's time (sent → every note's codes, fusion included) and the workers
+    /// that were ready for it.
+    pub batch_time: RwSignal<Option<(f64, usize)>>,
     next_id: StoredValue<u32>,
     /// The id and text of the latest `Code` request; older answers are dropped.
     pending: StoredValue<Option<(u32, String)>>,
@@ -78,14 +111,16 @@ pub struct Client {
     /// The code table worker: once it has the table, the model's codes are fused with the
     /// codes the note's diagnostic statements match in it (`icd_core::candidates`).
     table: TableClient,
-    /// The running batch's notes (in order) and its `top_k`.
-    batch_notes: StoredValue<(Vec<Note>, usize)>,
 }
 
 impl Client {
     pub fn new(table: TableClient) -> Self {
         Client {
-            worker: StoredValue::new_local(None),
+            workers: StoredValue::new_local(Vec::new()),
+            pool: RwSignal::new(PoolInfo { size: dom::pool_size(), ready: 0, failed: 0 }),
+            run: StoredValue::new(None),
+            batch_t0: StoredValue::new(0.0),
+            batch_time: RwSignal::new(None),
             next_id: StoredValue::new(1),
             pending: StoredValue::new(None),
             status: RwSignal::new(ModelStatus::Starting),
@@ -96,7 +131,6 @@ impl Client {
             batch: RwSignal::new(BatchState::Idle),
             batch_error: RwSignal::new(None),
             table,
-            batch_notes: StoredValue::new((Vec::new(), 0)),
         }
     }
 
@@ -121,13 +155,20 @@ impl Client {
         }
     }
 
+    /// Starts model worker `w` (0: the first, whose load the page shows).
     fn spawn(self) -> Result<(), String> {
+        self.status.set(ModelStatus::Loading { loaded: 0, total: 0 });
+        self.spawn_worker()
+    }
+
+    fn spawn_worker(self) -> Result<(), String> {
+        let w = self.workers.with_value(Vec::len);
         let worker = web_sys::Worker::new(WORKER_URL).map_err(dom::js_err)?;
         let onmessage = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
             if let Some(s) = ev.data().as_string() {
                 match serde_json::from_str::<FromWorker>(&s) {
-                    Ok(msg) => self.on_message(msg),
-                    Err(e) => self.status.set(ModelStatus::Failed(format!("bad message from the worker: {e}"))),
+                    Ok(msg) => self.on_message(w, msg),
+                    Err(e) => self.worker_failed(w, format!("bad message from the worker: {e}")),
                 }
             }
         });
@@ -135,25 +176,52 @@ impl Client {
         onmessage.forget();
         let onerror = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |ev: web_sys::ErrorEvent| {
             let msg = ev.message();
-            self.status.set(ModelStatus::Failed(if msg.is_empty() {
-                "the model worker could not start".into()
-            } else {
-                format!("the model worker failed: {msg}")
-            }));
+            self.worker_failed(w, if msg.is_empty() { "the model worker could not start".into() } else { format!("the model worker failed: {msg}") });
         });
         worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
         onerror.forget();
-        self.status.set(ModelStatus::Loading { loaded: 0, total: 0 });
         // `Load` goes when the worker says `Started`.
-        self.worker.set_value(Some(worker));
+        self.workers.update_value(|ws| ws.push(Slot { worker, ready: false, failed: false }));
         Ok(())
     }
 
-    fn send(&self, msg: &ToWorker) -> Result<(), String> {
-        self.worker.with_value(|w| match w {
-            Some(w) => w.post_message(&msg.to_json().into()).map_err(dom::js_err),
-            None => Err("the model is not loaded".into()),
+    /// Worker `w` cannot work: the first one's failure is the model's; another's notes go
+    /// to the rest of the pool.
+    fn worker_failed(self, w: usize, message: String) {
+        let was_ready = self
+            .workers
+            .try_update_value(|ws| {
+                ws.get_mut(w).map(|s| {
+                    s.failed = true;
+                    std::mem::replace(&mut s.ready, false)
+                })
+            })
+            .flatten()
+            .unwrap_or(false);
+        self.pool.update(|p| {
+            p.failed += 1;
+            p.ready -= usize::from(was_ready);
+        });
+        if w == 0 {
+            self.status.set(ModelStatus::Failed(message));
+        } else {
+            web_sys::console::warn_1(&format!("model worker {w}: {message}").into());
+        }
+        let running = self.run.try_update_value(|r| r.as_mut().map(|r| r.requeue(w))).flatten().is_some();
+        if running {
+            self.feed_all();
+        }
+    }
+
+    fn send_to(&self, w: usize, msg: &ToWorker) -> Result<(), String> {
+        self.workers.with_value(|ws| match ws.get(w) {
+            Some(s) if !s.failed => s.worker.post_message(&msg.to_json().into()).map_err(dom::js_err),
+            _ => Err("the model is not loaded".into()),
         })
+    }
+
+    fn send(&self, msg: &ToWorker) -> Result<(), String> {
+        self.send_to(0, msg)
     }
 
     fn take_id(&self) -> u32 {
@@ -178,37 +246,139 @@ impl Client {
         }
     }
 
+    /// Codes `notes` across the pool, one note at a time to whichever worker has room; the
+    /// results come back in input order.
     pub fn batch(&self, notes: Vec<Note>, top_k: usize) {
         let id = self.take_id();
         self.batch_error.set(None);
         let total = notes.len();
-        // Kept to fuse each note's model codes with the code table's when the batch is done.
-        self.batch_notes.set_value((notes.clone(), top_k));
-        match self.send(&ToWorker::Batch { id, notes, top_k }) {
-            Ok(()) => self.batch.set(BatchState::Running { done: 0, total }),
-            Err(e) => self.batch_error.set(Some(e)),
+        self.run.set_value(Some(BatchRun::new(id, notes, top_k)));
+        self.batch_t0.set_value(js_sys::Date::now());
+        self.batch_time.set(None);
+        self.batch.set(BatchState::Running { done: 0, total });
+        self.feed_all();
+    }
+
+    /// Stops the batch: nothing more is sent, what is out is let finish and dropped.
+    pub fn cancel_batch(&self) {
+        if let Some(run) = self.run.try_update_value(Option::take).flatten() {
+            let (done, total) = run.progress();
+            self.batch.set(BatchState::Cancelled { done, total });
         }
     }
 
-    fn on_message(self, msg: FromWorker) {
+    fn feed_all(self) {
+        for w in 0..self.workers.with_value(Vec::len) {
+            self.feed(w);
+        }
+    }
+
+    /// Sends worker `w` notes of the batch until it has `icd_web::pool::DEPTH` out.
+    fn feed(self, w: usize) {
+        if !self.workers.with_value(|ws| ws.get(w).is_some_and(|s| s.ready)) {
+            return;
+        }
+        loop {
+            let req = self.take_id();
+            let Some((note, top_k)) = self.run.try_update_value(|r| r.as_mut().and_then(|r| r.next_for(w, req).map(|n| (n, r.top_k)))).flatten() else {
+                return;
+            };
+            if let Err(e) = self.send_to(w, &ToWorker::Batch { id: req, notes: vec![note], top_k }) {
+                return self.worker_failed(w, e);
+            }
+        }
+    }
+
+    /// A note of the batch is back from a model worker: the worker gets the next one, and the
+    /// note goes to the code table worker to be fused while the model codes the rest.
+    fn batch_answer(self, req: u32, results: Vec<NotePrediction>) {
+        let Some(outcome) = self
+            .run
+            .try_update_value(|r| r.as_mut().filter(|r| r.owns(req)).map(|r| r.complete(req, results).map(|(w, i)| (w, i, r.id, r.progress()))))
+            .flatten()
+        else {
+            return; // a cancelled batch's note
+        };
+        let (w, i, run_id, (done, total)) = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                self.run.set_value(None);
+                self.batch_error.set(Some(e));
+                self.batch.set(BatchState::Idle);
+                return;
+            }
+        };
+        self.batch.set(BatchState::Running { done, total });
+        self.feed(w);
+        let coded = self.run.with_value(|r| r.as_ref().and_then(|r| r.coded(i).map(|c| (c, r.top_k))));
+        match coded {
+            Some(((note, result), top_k)) if self.table.ready() && result.error.is_none() => {
+                let table = self.table;
+                leptos::task::spawn_local(async move {
+                    let fused = match table.fuse_batch(vec![note], vec![result], top_k).await {
+                        Ok(mut f) => f.pop(),
+                        Err(e) => {
+                            self.batch_error.set(Some(format!("The code table's codes could not be added: {e}")));
+                            None
+                        }
+                    };
+                    self.settle(run_id, i, fused);
+                });
+            }
+            _ => self.settle(run_id, i, None),
+        }
+    }
+
+    /// Note `i` of batch `run_id` has its final codes; the batch is done when every note has.
+    fn settle(self, run_id: u32, i: usize, fused: Option<NotePrediction>) {
+        let all = self.run.try_update_value(|r| r.as_mut().filter(|r| r.id == run_id).map(|r| r.settle(i, fused))).flatten();
+        if all != Some(true) {
+            return;
+        }
+        if let Some((_, results)) = self.run.try_update_value(Option::take).flatten().and_then(BatchRun::into_results) {
+            self.batch_time.set(Some((js_sys::Date::now() - self.batch_t0.get_value(), self.pool.get_untracked().ready)));
+            self.batch.set(BatchState::Done(results));
+        }
+    }
+
+    fn on_message(self, w: usize, msg: FromWorker) {
         match msg {
             FromWorker::Started => {
-                if let Err(e) = self.send(&ToWorker::Load { base_url: BUNDLE_URL.into() }) {
-                    self.status.set(ModelStatus::Failed(e));
+                if let Err(e) = self.send_to(w, &ToWorker::Load { base_url: BUNDLE_URL.into() }) {
+                    self.worker_failed(w, e);
                 }
             }
-            FromWorker::Progress { loaded, total } => self.status.set(ModelStatus::Loading { loaded, total }),
+            FromWorker::Progress { loaded, total } if w == 0 => self.status.set(ModelStatus::Loading { loaded, total }),
+            FromWorker::Progress { .. } => {}
             FromWorker::Ready { model } => {
-                self.status.set(ModelStatus::Ready(model));
-                // After the bundle is in the HTTP cache, so precaching it does not fetch it twice.
-                dom::register_service_worker();
+                self.workers.update_value(|ws| ws[w].ready = true);
+                self.pool.update(|p| p.ready += 1);
+                if w == 0 {
+                    self.status.set(ModelStatus::Ready(model));
+                    // After the bundle is in the HTTP cache, so precaching it does not fetch it
+                    // twice, and the rest of the pool reads it from there.
+                    dom::register_service_worker();
+                    for _ in 1..self.pool.get_untracked().size {
+                        if let Err(e) = self.spawn_worker() {
+                            web_sys::console::warn_1(&format!("a model worker could not start: {e}").into());
+                            self.pool.update(|p| p.failed += 1);
+                        }
+                    }
+                }
+                self.feed(w);
             }
+            FromWorker::Error { id: None, message } if w != 0 => self.worker_failed(w, message),
             FromWorker::Error { id: None, message } => {
                 if matches!(self.status.get_untracked(), ModelStatus::Ready(_)) {
                     self.code_error.set(Some(message));
                 } else {
                     self.status.set(ModelStatus::Failed(message));
                 }
+            }
+            FromWorker::Error { id: Some(id), message } if self.run.with_value(|r| r.as_ref().is_some_and(|r| r.owns(id))) => {
+                self.run.set_value(None);
+                self.batch_error.set(Some(message));
+                self.batch.set(BatchState::Idle);
             }
             FromWorker::Error { id: Some(id), message } => {
                 if self.pending.get_value().is_some_and(|(p, _)| p == id) {
@@ -217,8 +387,8 @@ impl Client {
                 } else if self.result.with_untracked(|r| r.as_ref().is_some_and(|r| r.id == id)) {
                     self.code_error.set(Some(format!("The evidence could not be computed: {message}")));
                 } else {
-                    self.batch_error.set(Some(message));
-                    self.batch.set(BatchState::Idle);
+                    // A request nobody waits for any more (an older note, a cancelled batch).
+                    web_sys::console::warn_1(&format!("model worker {w}, request {id}: {message}").into());
                 }
             }
             FromWorker::Result { id, predictions, ms, evidence_pending } => {
@@ -254,25 +424,9 @@ impl Client {
                     self.evidence.set(Some(LateEvidence { id, predictions, ms }));
                 }
             }
-            FromWorker::BatchProgress { done, total, .. } => self.batch.set(BatchState::Running { done, total }),
-            FromWorker::BatchDone { results, .. } => {
-                let (notes, top_k) = self.batch_notes.get_value();
-                self.batch_notes.set_value((Vec::new(), 0));
-                if !self.table.ready() {
-                    self.batch.set(BatchState::Done(results));
-                    return;
-                }
-                let table = self.table;
-                leptos::task::spawn_local(async move {
-                    match table.fuse_batch(notes, results.clone(), top_k).await {
-                        Ok(fused) => self.batch.set(BatchState::Done(fused)),
-                        Err(e) => {
-                            self.batch_error.set(Some(format!("The code table's codes could not be added: {e}")));
-                            self.batch.set(BatchState::Done(results));
-                        }
-                    }
-                });
-            }
+            // Each batch request is one note: its answer is the progress.
+            FromWorker::BatchProgress { .. } => {}
+            FromWorker::BatchDone { id, results } => self.batch_answer(id, results),
         }
     }
 

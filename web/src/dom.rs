@@ -76,3 +76,18 @@ pub fn uuid() -> String {
 pub fn now_iso() -> String {
     String::from(js_sys::Date::new_0().to_iso_string())
 }
+
+/// Model workers for this device (`icd_web::pool::pool_size`): its cores, its memory where the
+/// browser tells it (`navigator.deviceMemory`, Chromium), or the page's `?workers=N`.
+pub fn pool_size() -> usize {
+    let Some(window) = web_sys::window() else { return 1 };
+    let nav = window.navigator();
+    let cores = Some(nav.hardware_concurrency() as usize).filter(|&c| c > 0);
+    let memory = js_sys::Reflect::get(&nav, &"deviceMemory".into()).ok().and_then(|v| v.as_f64());
+    let asked = window
+        .location()
+        .search()
+        .ok()
+        .and_then(|q| q.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix("workers=").and_then(|n| n.parse().ok())));
+    icd_web::pool::pool_size(cores, memory, asked)
+}

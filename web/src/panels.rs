@@ -348,6 +348,9 @@ pub fn BatchPanel() -> impl IntoView {
             <div class="row">
                 <button id="batch-run" class="primary" on:click=run
                     disabled=move || notes.get().is_none() || !client.ready() || running()>"Code all"</button>
+                <Show when=running>
+                    <button id="batch-cancel" on:click=move |_| client.cancel_batch()>"Cancel"</button>
+                </Show>
             </div>
             {move || match client.batch.get() {
                 BatchState::Idle => None,
@@ -355,8 +358,22 @@ pub fn BatchPanel() -> impl IntoView {
                     <label for="batch-progress">{format!("Coded {done} of {total}")}</label>
                     <progress id="batch-progress" max=total.to_string() value=done.to_string()></progress>
                 }.into_any()),
+                BatchState::Cancelled { done, total } => Some(view! {
+                    <p class="hint" role="status" id="batch-cancelled">{format!("Cancelled after {done} of {total} notes; nothing of the batch was kept.")}</p>
+                }.into_any()),
                 BatchState::Done(r) => Some(view! {
-                    <p class="hint" role="status">{format!("Coded {} notes.", r.len())}</p>
+                    <p class="hint" role="status" id="batch-done">{
+                        let n = r.len();
+                        match client.batch_time.get() {
+                            Some((ms, workers)) => format!(
+                                "Coded {n} notes in {:.1} s ({:.1} notes/s, {workers} worker{}).",
+                                ms / 1000.0,
+                                n as f64 * 1000.0 / ms.max(1.0),
+                                if workers == 1 { "" } else { "s" }
+                            ),
+                            None => format!("Coded {n} notes."),
+                        }
+                    }</p>
                     <div class="row">
                         <button id="batch-jsonl" on:click=move |_| download(false)>"Download JSONL"</button>
                         <button id="batch-csv" on:click=move |_| download(true)>"Download CSV"</button>
@@ -424,6 +441,11 @@ pub fn ModelPanel() -> impl IntoView {
                             <dt>"Labels"</dt><dd id="model-labels">{m.labels}</dd>
                             <dt>"Size"</dt><dd>{mb(m.bytes)}</dd>
                             <dt>"Ready in"</dt><dd>{format!("{:.0} ms", m.load_ms)}</dd>
+                            <dt>"Workers"</dt><dd id="model-workers">{move || {
+                                let p = client.pool.get();
+                                let failed = if p.failed > 0 { format!(", {} failed", p.failed) } else { String::new() };
+                                format!("{} of {} ready{failed} (batches use all; single notes the first)", p.ready, p.size)
+                            }}</dd>
                         </dl>
                         <details>
                             <summary>"Test metrics"</summary>

@@ -63,4 +63,11 @@ phase_start "end-to-end tests (headless Chromium)"
 ICD_E2E_REQUIRE_MODEL=1 bash scripts/e2e.sh
 phase_end
 
+# Benchmark scripts must install what they need on a fresh machine: two of them run here, the
+# inference anchors in their quick mode (numbers printed, not benchmarks, not checked).
+phase_start "benchmark scripts, quick (bench/wasm/run.sh QUICK=1, bench/lighthouse/run.sh)"
+QUICK=1 bash bench/wasm/run.sh
+bash bench/lighthouse/run.sh
+phase_end
+
 echo "all phases passed in $(( $(date +%s) - T0 )) s"

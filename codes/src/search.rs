@@ -152,7 +152,10 @@ impl SearchIndex {
     /// lower-case words, each counted once), with the share of each title covered; those
     /// covering at least `min_recall`, best first (ties: shorter titles, then tabular order).
     pub fn match_words(&self, table: &CodeTable, words: &[String], min_recall: f32) -> Vec<WordMatch> {
-        let mut covered: std::collections::HashMap<u32, f32> = std::collections::HashMap::new();
+        // A dense accumulator and the list of codes it touched: common words reach thousands of
+        // titles, and a hash map per statement cost most of the match's time.
+        let mut covered = vec![0f32; self.title_weight.len()];
+        let mut touched: Vec<u32> = Vec::new();
         let mut seen: Vec<usize> = Vec::new();
         for w in words {
             for k in self.forms(w) {
@@ -162,14 +165,20 @@ impl SearchIndex {
                 seen.push(k);
                 for &(i, f) in &self.postings[k] {
                     if f == Field::Title {
-                        *covered.entry(i).or_default() += self.idf[k];
+                        let c = &mut covered[i as usize];
+                        // idf > 0 here, so 0 means not touched yet.
+                        if *c == 0.0 {
+                            touched.push(i);
+                        }
+                        *c += self.idf[k];
                     }
                 }
             }
         }
         let codes = table.codes();
-        let mut out: Vec<WordMatch> = covered
+        let mut out: Vec<WordMatch> = touched
             .into_iter()
+            .map(|i| (i, covered[i as usize]))
             .filter(|&(i, _)| codes[i as usize].billable)
             .filter_map(|(i, weight)| {
                 let total = self.title_weight[i as usize];

@@ -301,12 +301,7 @@ impl Client {
         };
         let (w, i, run_id, (done, total)) = match outcome {
             Ok(o) => o,
-            Err(e) => {
-                self.run.set_value(None);
-                self.batch_error.set(Some(e));
-                self.batch.set(BatchState::Idle);
-                return;
-            }
+            Err(e) => return self.fail_batch(e),
         };
         self.batch.set(BatchState::Running { done, total });
         self.feed(w);
@@ -327,6 +322,13 @@ impl Client {
             }
             _ => self.settle(run_id, i, None),
         }
+    }
+
+    /// The batch cannot go on: it is dropped and the reason shown.
+    fn fail_batch(self, message: String) {
+        self.run.set_value(None);
+        self.batch_error.set(Some(message));
+        self.batch.set(BatchState::Idle);
     }
 
     /// Note `i` of batch `run_id` has its final codes; the batch is done when every note has.
@@ -375,11 +377,7 @@ impl Client {
                     self.status.set(ModelStatus::Failed(message));
                 }
             }
-            FromWorker::Error { id: Some(id), message } if self.run.with_value(|r| r.as_ref().is_some_and(|r| r.owns(id))) => {
-                self.run.set_value(None);
-                self.batch_error.set(Some(message));
-                self.batch.set(BatchState::Idle);
-            }
+            FromWorker::Error { id: Some(id), message } if self.run.with_value(|r| r.as_ref().is_some_and(|r| r.owns(id))) => self.fail_batch(message),
             FromWorker::Error { id: Some(id), message } => {
                 if self.pending.get_value().is_some_and(|(p, _)| p == id) {
                     self.coding.set(false);

@@ -3,9 +3,7 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-pub fn js_err(e: wasm_bindgen::JsValue) -> String {
-    e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message()))).unwrap_or_else(|| format!("{e:?}"))
-}
+pub use icd_web::js::js_err;
 
 /// Saves `content` as a file through a `blob:` URL: nothing is sent anywhere.
 pub fn download(file_name: &str, mime: &str, content: &str) -> Result<(), String> {

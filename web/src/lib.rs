@@ -9,6 +9,7 @@ pub mod batch;
 pub mod codes;
 pub mod evidence;
 pub mod export;
+pub mod js;
 pub mod pool;
 pub mod protocol;
 pub mod record;

@@ -10,44 +10,24 @@
 use std::cell::RefCell;
 
 use icd_web::codes::{CodeService, FromCodes, ToCodes};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Response};
+use icd_web::js::{worker_fetch, worker_listen, worker_post};
+use wasm_bindgen_futures::spawn_local;
 
 thread_local! {
     static SERVICE: RefCell<Option<CodeService>> = const { RefCell::new(None) };
 }
 
-fn scope() -> DedicatedWorkerGlobalScope {
-    js_sys::global().unchecked_into()
-}
-
 fn post(msg: &FromCodes) {
-    let _ = scope().post_message(&JsValue::from_str(&msg.to_json()));
-}
-
-fn js_err(e: JsValue) -> String {
-    e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message()))).unwrap_or_else(|| format!("{e:?}"))
+    worker_post(msg.to_json());
 }
 
 fn now() -> f64 {
     js_sys::Date::now()
 }
 
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let resp = JsFuture::from(scope().fetch_with_str(url)).await.map_err(|e| format!("{url}: {}", js_err(e)))?;
-    let resp: Response = resp.dyn_into().map_err(|_| format!("{url}: not a response"))?;
-    if !resp.ok() {
-        return Err(format!("{url}: HTTP {}", resp.status()));
-    }
-    let buf = JsFuture::from(resp.array_buffer().map_err(js_err)?).await.map_err(|e| format!("{url}: {}", js_err(e)))?;
-    Ok(js_sys::Uint8Array::new(&buf).to_vec())
-}
-
 async fn load(url: String) {
     let t0 = now();
-    let loaded = fetch_bytes(&url).await.and_then(|b| CodeService::from_bytes(&b));
+    let loaded = worker_fetch(&url, |_| {}).await.and_then(|b| CodeService::from_bytes(&b));
     match loaded {
         Ok(service) => {
             let summary = service.summary(now() - t0);
@@ -72,14 +52,9 @@ fn handle(msg: ToCodes) {
 
 fn main() {
     console_error_panic_hook::set_once();
-    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
-        let Some(s) = ev.data().as_string() else { return };
-        match serde_json::from_str::<ToCodes>(&s) {
-            Ok(msg) => handle(msg),
-            Err(e) => post(&FromCodes::Error { id: None, message: format!("bad message to the code table worker: {e}") }),
-        }
+    worker_listen(|s| match serde_json::from_str::<ToCodes>(&s) {
+        Ok(msg) => handle(msg),
+        Err(e) => post(&FromCodes::Error { id: None, message: format!("bad message to the code table worker: {e}") }),
     });
-    scope().set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-    onmessage.forget();
     post(&FromCodes::Started);
 }

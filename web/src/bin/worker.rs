@@ -12,12 +12,9 @@ use std::collections::HashMap;
 
 use icd_core::bundle::Manifest;
 use icd_core::NotePrediction;
+use icd_web::js::{worker_fetch, worker_listen, worker_post, worker_scope};
 use icd_web::protocol::{FromWorker, ModelSummary, Note, ToWorker};
-use js_sys::{Reflect, Uint8Array};
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, ReadableStreamDefaultReader, Response};
 
 /// Everything that touches the model API of `icd_core` (the `Coder`). The rest of the worker
 /// (fetching, progress, messages, batches) does not depend on it.
@@ -66,51 +63,19 @@ thread_local! {
 /// Lets queued messages run first (a zero-delay timer is a new task).
 async fn yield_to_messages() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        let _ = worker_scope().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
     });
     let _ = JsFuture::from(promise).await;
 }
 
-fn scope() -> DedicatedWorkerGlobalScope {
-    js_sys::global().unchecked_into()
-}
-
 fn post(msg: &FromWorker) {
-    let _ = scope().post_message(&JsValue::from_str(&msg.to_json()));
-}
-
-fn js_err(e: JsValue) -> String {
-    e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message()))).unwrap_or_else(|| format!("{e:?}"))
-}
-
-/// Fetches `url` (same origin, relative to the worker), reporting progress as bytes arrive.
-async fn fetch_bytes(url: &str, mut on_chunk: impl FnMut(u64)) -> Result<Vec<u8>, String> {
-    let resp = JsFuture::from(scope().fetch_with_str(url)).await.map_err(|e| format!("{url}: {}", js_err(e)))?;
-    let resp: Response = resp.dyn_into().map_err(|_| format!("{url}: not a response"))?;
-    if !resp.ok() {
-        return Err(format!("{url}: HTTP {}", resp.status()));
-    }
-    let Some(body) = resp.body() else { return Ok(Vec::new()) };
-    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    let mut out = Vec::new();
-    loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("{url}: {}", js_err(e)))?;
-        if Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true) {
-            break;
-        }
-        let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(js_err)?.unchecked_into();
-        let start = out.len();
-        out.resize(start + value.length() as usize, 0);
-        value.copy_to(&mut out[start..]);
-        on_chunk(value.length() as u64);
-    }
-    Ok(out)
+    worker_post(msg.to_json());
 }
 
 async fn load(base_url: &str) -> Result<ModelSummary, String> {
     let t0 = js_sys::Date::now();
     let manifest_url = format!("{base_url}manifest.json");
-    let manifest_bytes = fetch_bytes(&manifest_url, |_| {}).await?;
+    let manifest_bytes = worker_fetch(&manifest_url, |_| {}).await?;
     let manifest = Manifest::from_json(&manifest_bytes).map_err(|e| format!("{manifest_url}: {e}"))?;
     let files = &manifest.files;
     let total: u64 = files.values().map(|f| f.bytes).sum();
@@ -122,7 +87,7 @@ async fn load(base_url: &str) -> Result<ModelSummary, String> {
         if name.contains('/') || name.starts_with('.') {
             return Err(format!("{manifest_url}: bad file name {name:?}"));
         }
-        let bytes = fetch_bytes(&format!("{base_url}{name}"), |n| {
+        let bytes = worker_fetch(&format!("{base_url}{name}"), |n| {
             loaded += n;
             // About 100 progress messages per load at most.
             if loaded - last_posted >= total / 100 || loaded == total {
@@ -198,14 +163,9 @@ fn handle(msg: ToWorker) {
 
 fn main() {
     console_error_panic_hook::set_once();
-    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
-        let Some(s) = ev.data().as_string() else { return };
-        match serde_json::from_str::<ToWorker>(&s) {
-            Ok(msg) => handle(msg),
-            Err(e) => post(&FromWorker::Error { id: None, message: format!("bad message to the worker: {e}") }),
-        }
+    worker_listen(|s| match serde_json::from_str::<ToWorker>(&s) {
+        Ok(msg) => handle(msg),
+        Err(e) => post(&FromWorker::Error { id: None, message: format!("bad message to the worker: {e}") }),
     });
-    scope().set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-    onmessage.forget();
     post(&FromWorker::Started);
 }

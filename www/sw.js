@@ -6,6 +6,11 @@ const VERSION = "__VERSION__";
 const PRECACHE = "__PRECACHE__";
 const PREFIX = "icd10-coder-";
 const CACHE = PREFIX + VERSION;
+// Only the model worker build this browser loads: worker_loader.js picks worker-relaxed where
+// relaxed_check.js says yes, else worker (the page's ?kernel=simd128 loads the other one from
+// the network).
+importScripts("./relaxed_check.js");
+const UNUSED_WORKER = relaxedDotWorks() ? /^\.\/worker(\.js|_bg\.wasm)$/ : /^\.\/worker-relaxed(\.js|_bg\.wasm)$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -13,7 +18,7 @@ self.addEventListener("install", (event) => {
       .open(CACHE)
       // "no-cache": revalidate with the server (a 304 costs no download) so a stale HTTP-cache
       // copy of an unhashed file (index.html, worker, bundle) never enters a new release's cache.
-      .then((cache) => cache.addAll(PRECACHE.map((url) => new Request(url, { cache: "no-cache" }))))
+      .then((cache) => cache.addAll(PRECACHE.filter((url) => !UNUSED_WORKER.test(url)).map((url) => new Request(url, { cache: "no-cache" }))))
       .then(() => self.skipWaiting())
   );
 });

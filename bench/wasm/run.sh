@@ -65,8 +65,10 @@ echo "== wasm, headless Chromium (tests/e2e's), one thread: onnxruntime-web then
 node bench/wasm/ort-chromium.mjs "$OUT/onnx/model-int8.onnx" "$OUT/onnx/model-f32.onnx" --tokens "$TOKENS"
 WD="$OUT/webdriver.json"
 echo '{"goog:chromeOptions": {"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]}}' > "$WD"
+# Built with relaxed SIMD (as the worker-relaxed build): Chromium has it, so this run times
+# the SIMD128 i8 gemm and the relaxed-SIMD kernel side by side in one module.
 ICD_BENCH_BUNDLE="$OUT/bundle" CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
   WASM_BINDGEN_TEST_WEBDRIVER_JSON="$WD" WASM_BINDGEN_TEST_TIMEOUT=300 \
-  cargo test --release -p icd-core --features wasm-bench --target wasm32-unknown-unknown \
+  cargo test --release -p icd-core --features wasm-bench,relaxed-simd --target wasm32-unknown-unknown \
   --test wasm_bench -- --nocapture 2>&1 | grep -v "^$"

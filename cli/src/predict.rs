@@ -13,7 +13,7 @@ use icd_core::dataset::parse_jsonl;
 use icd_core::evaluate::{eval_report, eval_truth};
 use icd_core::rules::Severity;
 use icd_core::schema::prediction::Source as PredSource;
-use icd_core::{candidates, export, fhir, CodedLabel, Coder, NotePrediction, SearchIndex};
+use icd_core::{candidates, export, fhir, CodedLabel, Coder, Int8Kernel, NotePrediction, SearchIndex};
 use indicatif::{ProgressBar, ProgressDrawTarget};
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -76,6 +76,31 @@ pub struct PredictArgs {
     /// concatenated in K order, are one run's
     #[arg(long, value_name = "K/N", value_parser = parse_shard, requires = "input")]
     shard: Option<Shard>,
+    /// The int8 arithmetic: auto (the integer GEMM on x86-64 with AVX2, else f32 on the
+    /// widened weights), i8gemm (the browser's default), relaxed (the browser's with wasm
+    /// relaxed SIMD: 8-bit weights x 7-bit activations), dequantized (f32 on the int8 weights)
+    #[arg(long, value_enum, default_value_t = KernelArg::Auto)]
+    int8_kernel: KernelArg,
+}
+
+/// `--int8-kernel`: which `Int8Kernel` runs the bundle's int8 layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KernelArg {
+    Auto,
+    I8gemm,
+    Relaxed,
+    Dequantized,
+}
+
+impl KernelArg {
+    fn kernel(self) -> Int8Kernel {
+        match self {
+            Self::Auto => Int8Kernel::default(),
+            Self::I8gemm => Int8Kernel::I8Gemm,
+            Self::Relaxed => Int8Kernel::Relaxed,
+            Self::Dequantized => Int8Kernel::Dequantized,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -92,10 +117,15 @@ pub struct EvalArgs {
     /// Print the report as JSON
     #[arg(long)]
     json: bool,
+    /// The int8 arithmetic: auto (the integer GEMM on x86-64 with AVX2, else f32 on the
+    /// widened weights), i8gemm (the browser's default), relaxed (the browser's with wasm
+    /// relaxed SIMD: 8-bit weights x 7-bit activations), dequantized (f32 on the int8 weights)
+    #[arg(long, value_enum, default_value_t = KernelArg::Auto)]
+    int8_kernel: KernelArg,
 }
 
 /// Reads and verifies a bundle folder: every file the manifest lists, sha256 checked.
-pub fn load_bundle(dir: &Path) -> Result<Coder> {
+pub fn load_bundle(dir: &Path, kernel: KernelArg) -> Result<Coder> {
     let mpath = dir.join(MANIFEST_FILE);
     let manifest_json = std::fs::read(&mpath).with_context(|| format!("reading {}", mpath.display()))?;
     let manifest = Manifest::from_json(&manifest_json).with_context(|| format!("{}", mpath.display()))?;
@@ -108,7 +138,7 @@ pub fn load_bundle(dir: &Path) -> Result<Coder> {
         let p = dir.join(name);
         files.insert(name.clone(), std::fs::read(&p).with_context(|| format!("reading bundle file {}", p.display()))?);
     }
-    Coder::from_bundle(&manifest_json, &files).with_context(|| format!("refusing the bundle {}", dir.display()))
+    Coder::from_bundle_with(&manifest_json, &files, kernel.kernel()).with_context(|| format!("refusing the bundle {}", dir.display()))
 }
 
 /// One note to code: its id (as given: string or number) and text.
@@ -295,7 +325,7 @@ fn check_text(text: &str, max_bytes: usize) -> Result<(), String> {
 /// Codes the notes and writes the output; returns how many input lines or notes were
 /// skipped (reported on stderr), so `main` can exit with status 2 when that is not zero.
 pub fn predict(args: PredictArgs, table_path: &Path) -> Result<usize> {
-    let coder = load_bundle(&args.bundle)?;
+    let coder = load_bundle(&args.bundle, args.int8_kernel)?;
     // The code table adds each suggestion's HCC and rule messages; without one, say so.
     let table = if table_path.exists() {
         let t = crate::load_table(table_path)?;
@@ -487,7 +517,7 @@ fn fhir_bundle(ok: &[NotePrediction], coder: &Coder) -> Value {
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
-    let coder = load_bundle(&args.bundle)?;
+    let coder = load_bundle(&args.bundle, args.int8_kernel)?;
     let text = std::fs::read_to_string(&args.data).with_context(|| format!("reading {}", args.data.display()))?;
     let name = args.data.display().to_string();
     let mut records = parse_jsonl(&text, &name)?;

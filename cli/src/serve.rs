@@ -40,7 +40,7 @@ pub struct ServeArgs {
 
 pub fn serve(args: ServeArgs, table_path: &std::path::Path) -> Result<()> {
     icd_console::init_logging("info");
-    let coder = load_bundle(&args.bundle)?;
+    let coder = load_bundle(&args.bundle, crate::predict::KernelArg::Auto)?;
     // As `icd predict`: with the code table, the model's codes are fused with the table's.
     let table = if table_path.exists() {
         Some(crate::load_table(table_path)?)

@@ -16,6 +16,8 @@ struct Fixture {
     bundle: BuiltBundle,
     f32: Coder,
     int8: Coder,
+    /// The i8 × u7 arithmetic of the browser's relaxed-SIMD worker (natively, plain loops).
+    relaxed: Coder,
 }
 
 fn fixture(kind: &'static str) -> &'static Fixture {
@@ -27,8 +29,9 @@ fn fixture(kind: &'static str) -> &'static Fixture {
         let (config, weights, tok) = (read(&dir.join("config.json")), read(&dir.join("model.safetensors")), read(&dir.join("tokenizer.json")));
         let bundle = bundle::build(kind, &config, &weights, &tok, None, QuantizeOptions::default()).unwrap();
         let int8 = Coder::from_bundle(&bundle.manifest_json(), &bundle.files).unwrap();
+        let relaxed = Coder::from_bundle_with(&bundle.manifest_json(), &bundle.files, icd_core::Int8Kernel::Relaxed).unwrap();
         let f32 = Coder::from_checkpoint(&config, &weights, &tok).unwrap();
-        Fixture { bundle, f32, int8 }
+        Fixture { bundle, f32, int8, relaxed }
     })
 }
 
@@ -78,13 +81,15 @@ fn top1(scores: &[f32]) -> usize {
 /// order. A broken quantization flips decisive notes, which this still catches.
 const TIE_LOGIT: f32 = 0.4;
 
-fn agreement(kind: &'static str) {
+fn agreement(kind: &'static str, relaxed: bool) {
     let fx = fixture(kind);
+    let int8 = if relaxed { &fx.relaxed } else { &fx.int8 };
+    let kind = if relaxed { format!("{kind} (relaxed i8 x u7)") } else { kind.to_string() };
     let (mut agree, mut decisive, mut decisive_agree) = (0, 0, 0);
     let mut max_diff = 0f32;
     for note in NOTES {
         let a = fx.f32.model().predict(fx.f32.tokenizer(), note).unwrap().2;
-        let b = fx.int8.model().predict(fx.int8.tokenizer(), note).unwrap().2;
+        let b = int8.model().predict(int8.tokenizer(), note).unwrap().2;
         let (ta, tb) = (top1(&a.scores), top1(&b.scores));
         let order = icd_core::metrics::top_k(&a.logits, 2);
         let gap = a.logits[order[0]] - a.logits[order[1]];
@@ -105,19 +110,34 @@ fn agreement(kind: &'static str) {
         agree as f64 / n as f64
     );
     assert!(decisive >= 20, "{kind}: only {decisive} decisive notes: the check would be vacuous");
-    assert!(share >= 0.99, "{kind}: agreement {share} on decisive notes");
+    // The i8 × u7 arithmetic (7-bit activations) is coarser: on these random heads it keeps
+    // 96 % (cls) and 88 % (laat) of decisive notes and moves laat logits by up to ~4
+    // (2026-12-05); a broken kernel (wrong index, zero point, saturation) flips most notes.
+    // The shipped, fine-tuned model keeps 299 of 300 synthetic notes' top code (BENCHMARKS.md).
+    let (min_share, max_logit) = if relaxed { (0.85, 6.0) } else { (0.99, 0.6) };
+    assert!(share >= min_share, "{kind}: agreement {share} on decisive notes");
     // A broken dequantization moves logits by units, not tenths.
-    assert!(max_diff < 0.6, "{kind}: max logit diff {max_diff}");
+    assert!(max_diff < max_logit, "{kind}: max logit diff {max_diff}");
 }
 
 #[test]
 fn int8_agrees_with_f32_cls() {
-    agreement("cls");
+    agreement("cls", false);
 }
 
 #[test]
 fn int8_agrees_with_f32_laat() {
-    agreement("laat");
+    agreement("laat", false);
+}
+
+#[test]
+fn relaxed_int8_agrees_with_f32_cls() {
+    agreement("cls", true);
+}
+
+#[test]
+fn relaxed_int8_agrees_with_f32_laat() {
+    agreement("laat", true);
 }
 
 #[test]

@@ -21,10 +21,14 @@ const P: usize = 128;
 const TOP_K: usize = 5;
 const TOL: f32 = 1e-4;
 
-/// The stored reference of each int8 kernel: the f32 path, and the integer GEMM that the
-/// browser (and `icd` on x86-64 with AVX2) runs.
-const KERNELS: [(icd_core::Int8Kernel, &str); 2] =
-    [(icd_core::Int8Kernel::Dequantized, "expected.json"), (icd_core::Int8Kernel::I8Gemm, "expected-i8gemm.json")];
+/// The stored reference of each int8 kernel: the f32 path, the integer GEMM that the browser
+/// (and `icd` on x86-64 with AVX2) runs, and the i8 × u7 arithmetic of the browser's
+/// relaxed-SIMD worker.
+const KERNELS: [(icd_core::Int8Kernel, &str); 3] = [
+    (icd_core::Int8Kernel::Dequantized, "expected.json"),
+    (icd_core::Int8Kernel::I8Gemm, "expected-i8gemm.json"),
+    (icd_core::Int8Kernel::Relaxed, "expected-relaxed.json"),
+];
 
 fn load_expected(kind: &str, file: &str) -> Value {
     let p = fixtures_dir(kind).join(file);

@@ -38,13 +38,18 @@ fn note_of(coder: &Coder, n: usize) -> String {
 fn ms_per_note() {
     let files: HashMap<String, Vec<u8>> = [("model.gguf", GGUF), ("tokenizer.json", TOKENIZER)].into_iter().map(|(n, b)| (n.to_string(), b.to_vec())).collect();
     let t = now();
-    let coders = [
+    // Built with `--features relaxed-simd` (the worker-relaxed build), the relaxed kernel too.
+    let mut kernels = vec![
         ("int8 (dequantized at load)", Int8Kernel::Dequantized),
         ("int8 (candle QMatMul)", Int8Kernel::CandleQMatMul),
         ("int8 (our i8 gemm)", Int8Kernel::I8Gemm),
-    ]
-    .map(|(name, k)| (name, Coder::from_bundle_with(MANIFEST, &files, k).expect("bundle loads")));
-    console_log!("wasm32 simd128, 1 thread: three coders loaded in {:.0} ms", now() - t);
+    ];
+    if icd_kernels::RELAXED_SIMD {
+        kernels.push(("int8 (our i8 x u7, relaxed SIMD)", Int8Kernel::Relaxed));
+    }
+    let coders: Vec<_> = kernels.into_iter().map(|(name, k)| (name, Coder::from_bundle_with(MANIFEST, &files, k).expect("bundle loads"))).collect();
+    let simd = if icd_kernels::RELAXED_SIMD { "simd128 + relaxed-simd" } else { "simd128" };
+    console_log!("wasm32 {simd}, 1 thread: {} coders loaded in {:.0} ms", coders.len(), now() - t);
     let max = coders[0].1.model().config().icd.max_length;
     for n in [128usize, 256, 512] {
         let n = n.min(max) - 2;

@@ -2,11 +2,17 @@
 //! scripts/make_bundle_fixtures.sh) must give, in WebAssembly, the top-5 codes, the scores
 //! (within 1e-4; 1e-3 for the integer GEMM) and the evidence spans that native stored: expected.json with the f32 path on
 //! the int8 weights, expected-i8gemm.json with the integer GEMM (the browser's kernel, and
-//! `icd`'s on x86-64 with AVX2: the same arithmetic, so the same answers).
+//! `icd`'s on x86-64 with AVX2: the same arithmetic, so the same answers), and
+//! expected-relaxed.json with the i8 × u7 arithmetic, which the wasm build with the
+//! `relaxed-simd` feature runs on `i32x4.relaxed_dot_i8x16_i7x16_add_s` (the browser's
+//! worker-relaxed) and every other build with plain loops.
 //!
 //! Runs in Node:
 //!   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 //!     cargo test -p icd-core --target wasm32-unknown-unknown --test wasm_parity
+//! and with relaxed SIMD, in headless Chromium (scripts/test.sh's `in_chromium`: Node 20's
+//! relaxed SIMD is behind a flag and its dot product drops the addend):
+//!     cargo test -p icd-core --features relaxed-simd --target wasm32-unknown-unknown --test wasm_parity
 #![cfg(target_arch = "wasm32")]
 
 use std::collections::HashMap;
@@ -27,6 +33,7 @@ struct Fixture {
     tokenizer: &'static [u8],
     expected: &'static [u8],
     expected_i8gemm: &'static [u8],
+    expected_relaxed: &'static [u8],
 }
 
 macro_rules! fixture {
@@ -37,6 +44,7 @@ macro_rules! fixture {
             tokenizer: include_bytes!(concat!("../../tests/fixtures/bundle-tiny-", $kind, "/tokenizer.json")),
             expected: include_bytes!(concat!("../../tests/fixtures/bundle-tiny-", $kind, "/expected.json")),
             expected_i8gemm: include_bytes!(concat!("../../tests/fixtures/bundle-tiny-", $kind, "/expected-i8gemm.json")),
+            expected_relaxed: include_bytes!(concat!("../../tests/fixtures/bundle-tiny-", $kind, "/expected-relaxed.json")),
         }
     };
 }
@@ -44,6 +52,15 @@ macro_rules! fixture {
 fn check(f: Fixture) {
     check_kernel(&f, icd_core::Int8Kernel::Dequantized, f.expected, TOL);
     check_kernel(&f, icd_core::Int8Kernel::I8Gemm, f.expected_i8gemm, TOL_I8GEMM);
+    check_kernel(&f, icd_core::Int8Kernel::Relaxed, f.expected_relaxed, TOL_I8GEMM);
+}
+
+/// The build this test runs in: with `relaxed-simd`, `Int8Kernel::Relaxed` above ran the
+/// relaxed-SIMD instruction, so the same test covers both worker builds.
+#[wasm_bindgen_test]
+fn reports_its_kernel() {
+    wasm_bindgen_test::console_log!("wasm parity: relaxed SIMD kernel compiled in: {}", icd_kernels::RELAXED_SIMD);
+    assert_eq!(icd_kernels::RELAXED_SIMD, cfg!(feature = "relaxed-simd"));
 }
 
 /// The wasm coder with `kernel` against what native stored with the same kernel.

@@ -41,6 +41,9 @@ pub struct I8Matmul {
     scale: Vec<f32>,
     /// `[out]`, added in the kernel's epilogue (no extra pass over the output).
     bias: Option<Vec<f32>>,
+    /// The weight for the i8 × u7 arithmetic ([`I8Matmul::pack_relaxed`]), with its own
+    /// `[out]` scales; when present, `w` and `panels` are empty.
+    relaxed: Option<Box<(crate::relaxed::Relaxed, Vec<f32>)>>,
 }
 
 impl I8Matmul {
@@ -65,10 +68,48 @@ impl I8Matmul {
             // `Some` only where this CPU runs the panel kernel.
             let panels = crate::panels::Panels::pack(&w, out, inp);
             let w = if panels.is_some() { Vec::new() } else { w };
-            Ok(Self { out, inp, w, scale, bias: None, panels })
+            Ok(Self { out, inp, w, scale, bias: None, panels, relaxed: None })
         }
         #[cfg(not(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128"))))]
-        Ok(Self { out, inp, w, scale, bias: None })
+        Ok(Self { out, inp, w, scale, bias: None, relaxed: None })
+    }
+
+    /// Packs for the i8 × u7 arithmetic of `i32x4.relaxed_dot_i8x16_i7x16_add_s`
+    /// ([`crate::relaxed`]): 8-bit weights, 7-bit activations. It runs that instruction in
+    /// wasm built with relaxed SIMD and a plain loop elsewhere, with the same results, so
+    /// native tests and the quantization gate see the browser's answers. An inner dimension
+    /// that is not a multiple of 4 keeps [`I8Matmul::pack`]'s arithmetic.
+    pub fn pack_relaxed(weight: &[f32], out: usize, inp: usize) -> Result<Self, KernelError> {
+        if inp > MAX_K {
+            return Err(KernelError::InnerTooLarge { inp, max: MAX_K });
+        }
+        if weight.len() != out * inp {
+            return Err(KernelError::WeightShape { len: weight.len(), out, inp });
+        }
+        let mut w = Vec::with_capacity(out * inp);
+        let mut scale = Vec::with_capacity(out);
+        for row in weight.chunks(inp.max(1)).take(out) {
+            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let s = if max > 0.0 { max / crate::relaxed::W_MAX } else { 1.0 };
+            w.extend(row.iter().map(|v| (v / s).round().clamp(-crate::relaxed::W_MAX, crate::relaxed::W_MAX) as i8));
+            scale.push(s);
+        }
+        let Some(packed) = crate::relaxed::Relaxed::pack(&w, out, inp) else { return Self::pack(weight, out, inp) };
+        Ok(Self {
+            out,
+            inp,
+            w: Vec::new(),
+            #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+            panels: None,
+            scale: Vec::new(),
+            bias: None,
+            relaxed: Some(Box::new((packed, scale))),
+        })
+    }
+
+    /// Whether this weight runs the i8 × u7 arithmetic.
+    pub fn is_relaxed(&self) -> bool {
+        self.relaxed.is_some()
     }
 
     /// Adds `bias` `[out]` to every output row.
@@ -101,8 +142,13 @@ impl I8Matmul {
             return Err(KernelError::InputLength { len: x.len(), want: k });
         }
         let rows = x.len() / k;
-        let (xq, xscale) = quantize_rows(x, rows, k);
-        let mut y = self.matmul(&xq, &xscale, rows);
+        let mut y = match self.relaxed.as_deref() {
+            Some((w, scale)) => relaxed_matmul(w, scale, self.bias.as_deref(), x, rows, k, self.out),
+            None => {
+                let (xq, xscale) = quantize_rows(x, rows, k);
+                self.matmul(&xq, &xscale, rows)
+            }
+        };
         if gelu {
             crate::fastmath::gelu_in_place(&mut y);
         }
@@ -170,6 +216,28 @@ impl I8Matmul {
         }
         y
     }
+}
+
+/// `x` `[rows, k]` through the i8 × u7 kernel, split into groups of rows across threads natively.
+fn relaxed_matmul(w: &crate::relaxed::Relaxed, scale: &[f32], bias: Option<&[f32]>, x: &[f32], rows: usize, k: usize, out: usize) -> Vec<f32> {
+    let mut y = Vec::with_capacity(rows * out);
+    let ys = &mut y.spare_capacity_mut()[..rows * out];
+    let run = |r0: usize, ys: &mut [std::mem::MaybeUninit<f32>]| {
+        let n = ys.len() / out;
+        let q = crate::relaxed::quantize_rows(&x[r0 * k..(r0 + n) * k], n, k);
+        w.matmul(&q, n, scale, bias, ys);
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        let group = rows.div_ceil(rayon::current_num_threads().max(1)).div_ceil(ROW_TILE).max(1) * ROW_TILE;
+        ys.par_chunks_mut(group * out).enumerate().for_each(|(g, ys)| run(g * group, ys));
+    }
+    #[cfg(target_arch = "wasm32")]
+    run(0, ys);
+    // SAFETY: the relaxed kernel wrote all rows · out elements (its contract).
+    unsafe { y.set_len(rows * out) };
+    y
 }
 
 /// Per-row symmetric quantization: `x ≈ xq * scale[row]`, `|xq| <= X_MAX`.

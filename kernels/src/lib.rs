@@ -11,6 +11,8 @@
 //!   AVX-512BW, wasm SIMD128), the browser's and the server's int8 GEMM.
 //! - `panels`: the same weights in panels of 16 (AVX-512) or 4 (SIMD128) outputs, the
 //!   faster layout where the CPU has those; `int8` picks it at pack time.
+//! - `relaxed`: the i8 × u7 arithmetic of wasm relaxed SIMD (`relaxed_dot_i8x16_i7x16`),
+//!   chosen with [`I8Matmul::pack_relaxed`]; a plain loop with the same sums elsewhere.
 //! - [`attention`]: fused multi-head self-attention, one tile of query rows at a time.
 //! - [`fastmath`]: branch-free `exp`, `erf`, GELU and vectorizable reductions.
 //! - [`layer_norm`]: layer norm with the residual add fused in.
@@ -30,11 +32,16 @@ pub mod int8;
 pub mod layer_norm;
 #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
 mod panels;
+mod relaxed;
 
 pub use attention::attention_rows;
 pub use error::KernelError;
 pub use int8::I8Matmul;
 pub use layer_norm::LayerNorm;
+
+/// Whether this build runs the i8 × u7 kernel with wasm relaxed SIMD (the `relaxed-simd`
+/// feature on wasm32): the worker built with it defaults to that arithmetic.
+pub const RELAXED_SIMD: bool = cfg!(all(target_arch = "wasm32", feature = "relaxed-simd"));
 
 /// A test that could not run its case on this CPU says so (visible with `--show-output`;
 /// scripts/test.sh shows it).

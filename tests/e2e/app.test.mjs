@@ -360,6 +360,42 @@ test("model: becomes ready, codes the asthma sample J45.909 first with evidence 
   });
 });
 
+test("int8 kernels: the relaxed-SIMD worker where the browser has it, SIMD128 on ?kernel=simd128, same first codes", needsModel, async () => {
+  const firstCodes = async (page) => {
+    const out = [];
+    const n = await page.locator("#sample option").count();
+    for (let i = 0; i < n; i++) {
+      const value = await page.locator("#sample option").nth(i).getAttribute("value");
+      if (value === null || value === "") continue;
+      await page.selectOption("#sample", value);
+      await page.click("#code-note");
+      // The button is disabled while the note is coded (a forward pass: well over a frame).
+      await page.waitForFunction(() => document.querySelector("#code-note").disabled, null, { timeout: 5_000 }).catch(() => {});
+      await page.waitForFunction(() => !document.querySelector("#code-note").disabled, null, { timeout: 60_000 });
+      const first = page.locator("#predictions li").first();
+      await first.waitFor();
+      out.push(await first.getAttribute("data-code"));
+    }
+    return out;
+  };
+  const runs = {};
+  for (const [query, kernel, files] of [
+    ["", /relaxed SIMD/, ["worker-relaxed.js", "worker-relaxed_bg.wasm"]],
+    ["?kernel=simd128", /SIMD128/, ["worker.js", "worker_bg.wasm"]],
+  ]) {
+    await withApp({ query }, async ({ page, errors, server }) => {
+      await modelReady(page);
+      assert.match(await page.locator("#model-kernel").innerText(), kernel);
+      const fetched = server.log.map((r) => new URL(r.url, "http://x").pathname);
+      for (const f of files) assert.ok(fetched.includes("/icd10-coder/" + f), `${f} was not fetched: ${fetched.join(" ")}`);
+      runs[query || "default"] = await firstCodes(page);
+      assert.deepEqual(errors, []);
+    });
+  }
+  assert.ok(runs.default.length >= 3, `samples coded: ${runs.default}`);
+  assert.deepEqual(runs.default, runs["?kernel=simd128"]);
+});
+
 test("a code asserting a fact the note does not document ranks below the plain code, flagged", needsModel, async () => {
   await withApp({}, async ({ page, errors }) => {
     await modelReady(page);
@@ -488,7 +524,8 @@ test("the model worker fetches ./bundle/ with a progress bar and shows a load fa
     await alert.waitFor({ timeout: 60_000 });
     assert.match(await alert.innerText(), /could not be loaded/);
     const fetched = server.log.map((r) => new URL(r.url, "http://x").pathname);
-    for (const f of ["worker_loader.js", "worker.js", "worker_bg.wasm", "bundle/manifest.json", "bundle/model.gguf", "bundle/tokenizer.json"]) {
+    // Chromium has relaxed SIMD: worker_loader.js starts the relaxed build.
+    for (const f of ["worker_loader.js", "worker-relaxed.js", "worker-relaxed_bg.wasm", "bundle/manifest.json", "bundle/model.gguf", "bundle/tokenizer.json"]) {
       assert.ok(fetched.includes("/icd10-coder/" + f), `${f} was not fetched: ${fetched.join(" ")}`);
     }
     assert.equal(await page.locator("#code-note").isDisabled(), true);

@@ -10,8 +10,6 @@ use wasm_bindgen::JsCast;
 use crate::dom;
 use crate::table_client::TableClient;
 
-/// Loads the worker trunk builds from `src/bin/worker.rs` (www/worker_loader.js; not hashed).
-const WORKER_URL: &str = "./worker_loader.js";
 /// Relative to the worker script, i.e. the site root.
 const BUNDLE_URL: &str = "./bundle/";
 
@@ -163,7 +161,7 @@ impl Client {
 
     fn spawn_worker(self) -> Result<(), String> {
         let w = self.workers.with_value(Vec::len);
-        let worker = web_sys::Worker::new(WORKER_URL).map_err(dom::js_err)?;
+        let worker = web_sys::Worker::new(&dom::worker_url()).map_err(dom::js_err)?;
         let onmessage = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
             if let Some(s) = ev.data().as_string() {
                 match serde_json::from_str::<FromWorker>(&s) {

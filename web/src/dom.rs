@@ -75,6 +75,22 @@ pub fn now_iso() -> String {
     String::from(js_sys::Date::new_0().to_iso_string())
 }
 
+/// The page's query parameter `name`, if given.
+fn query(name: &str) -> Option<String> {
+    let q = web_sys::window()?.location().search().ok()?;
+    let prefix = format!("{name}=");
+    q.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix(prefix.as_str()).map(str::to_string))
+}
+
+/// The model worker's script: `worker_loader.js` picks the relaxed-SIMD build where the browser
+/// has it; the page's `?kernel=simd128` asks for the SIMD128 build (comparisons, tests).
+pub fn worker_url() -> String {
+    match query("kernel").as_deref() {
+        Some("simd128") => "./worker_loader.js?kernel=simd128".into(),
+        _ => "./worker_loader.js".into(),
+    }
+}
+
 /// Model workers for this device (`icd_web::pool::pool_size`): its cores, its memory where the
 /// browser tells it (`navigator.deviceMemory`, Chromium), or the page's `?workers=N`.
 pub fn pool_size() -> usize {
@@ -82,10 +98,6 @@ pub fn pool_size() -> usize {
     let nav = window.navigator();
     let cores = Some(nav.hardware_concurrency() as usize).filter(|&c| c > 0);
     let memory = js_sys::Reflect::get(&nav, &"deviceMemory".into()).ok().and_then(|v| v.as_f64());
-    let asked = window
-        .location()
-        .search()
-        .ok()
-        .and_then(|q| q.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix("workers=").and_then(|n| n.parse().ok())));
+    let asked = query("workers").and_then(|n| n.parse().ok());
     icd_web::pool::pool_size(cores, memory, asked)
 }

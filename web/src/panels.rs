@@ -441,6 +441,7 @@ pub fn ModelPanel() -> impl IntoView {
                             <dt>"Labels"</dt><dd id="model-labels">{m.labels}</dd>
                             <dt>"Size"</dt><dd>{mb(m.bytes)}</dd>
                             <dt>"Ready in"</dt><dd>{format!("{:.0} ms", m.load_ms)}</dd>
+                            <dt>"Int8 kernel"</dt><dd id="model-kernel">{m.kernel.clone()}</dd>
                             <dt>"Workers"</dt><dd id="model-workers">{move || {
                                 let p = client.pool.get();
                                 let failed = if p.failed > 0 { format!(", {} failed", p.failed) } else { String::new() };

@@ -214,7 +214,14 @@ pub struct ModelSummary {
     pub metrics: serde_json::Value,
     /// Milliseconds from `Load` to `Ready`.
     pub load_ms: f64,
+    /// The int8 kernel this worker build runs: [`KERNEL_RELAXED`] or [`KERNEL_SIMD128`].
+    pub kernel: String,
 }
+
+/// The worker built with relaxed SIMD (`worker-relaxed`): 8-bit weights × 7-bit activations.
+pub const KERNEL_RELAXED: &str = "relaxed SIMD (i8 × u7)";
+/// The SIMD128 worker (`worker`): 11-bit weights × 12-bit activations.
+pub const KERNEL_SIMD128: &str = "SIMD128 (i16 × i16)";
 
 impl ModelSummary {
     pub fn multi_label(&self) -> bool {
@@ -235,6 +242,7 @@ impl ModelSummary {
             bytes,
             metrics: manifest.metrics.as_ref().map_or(serde_json::Value::Null, |m| serde_json::to_value(m).expect("metrics serialize")),
             load_ms,
+            kernel: if icd_kernels::RELAXED_SIMD { KERNEL_RELAXED } else { KERNEL_SIMD128 }.into(),
         }
     }
 }

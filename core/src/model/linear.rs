@@ -36,6 +36,10 @@ pub enum Int8Kernel {
     CandleQMatMul,
     /// Integer multiply-adds with i32 accumulation (see `icd_kernels::int8`).
     I8Gemm,
+    /// 8-bit weights × 7-bit activations (`icd_kernels::relaxed`): the arithmetic of wasm
+    /// relaxed SIMD's `i32x4.relaxed_dot_i8x16_i7x16_add_s`, the default of the worker built
+    /// with it; natively a plain loop with the same sums, for the gate and the parity tests.
+    Relaxed,
 }
 
 impl Default for Int8Kernel {
@@ -43,6 +47,9 @@ impl Default for Int8Kernel {
     /// browser's arithmetic, and the faster one there (BENCHMARKS.md). Elsewhere candle's f32
     /// gemm on the widened weights.
     fn default() -> Self {
+        if icd_kernels::RELAXED_SIMD {
+            return Self::Relaxed;
+        }
         #[cfg(target_arch = "x86_64")]
         let vector = std::arch::is_x86_feature_detected!("avx2");
         #[cfg(not(target_arch = "x86_64"))]
@@ -103,8 +110,8 @@ impl Linear {
                 let q = QTensor::quantize(&weight, candle_core::quantized::GgmlDType::Q8_0)?;
                 Self::q8(Arc::new(q), bias, kernel)
             }
-            Int8Kernel::I8Gemm => {
-                let m = I8Matmul::pack(&weight)?;
+            Int8Kernel::I8Gemm | Int8Kernel::Relaxed => {
+                let m = if kernel == Int8Kernel::Relaxed { I8Matmul::pack_relaxed(&weight)? } else { I8Matmul::pack(&weight)? };
                 let m = match &bias {
                     Some(b) => m.with_bias(b)?,
                     None => m,

@@ -64,6 +64,13 @@ impl I8Matmul {
         Ok(Self { inner: icd_kernels::I8Matmul::pack(&w, out, inp).map_err(kernel)?, inp })
     }
 
+    /// Packs for the i8 × u7 arithmetic (`icd_kernels::I8Matmul::pack_relaxed`).
+    pub fn pack_relaxed(weight: &Tensor) -> Result<Self> {
+        let (out, inp) = weight.dims2()?;
+        let w = weight.flatten_all()?.to_vec1::<f32>()?;
+        Ok(Self { inner: icd_kernels::I8Matmul::pack_relaxed(&w, out, inp).map_err(kernel)?, inp })
+    }
+
     /// Adds `bias` `[out]` to every output row.
     pub fn with_bias(self, bias: &Tensor) -> Result<Self> {
         let b = bias.flatten_all()?.to_vec1::<f32>()?;

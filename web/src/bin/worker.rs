@@ -161,7 +161,7 @@ fn handle(msg: ToWorker) {
     }
 }
 
-fn main() {
+pub fn main() {
     console_error_panic_hook::set_once();
     worker_listen(|s| match serde_json::from_str::<ToWorker>(&s) {
         Ok(msg) => handle(msg),

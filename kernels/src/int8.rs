@@ -107,11 +107,6 @@ impl I8Matmul {
         })
     }
 
-    /// Whether this weight runs the i8 × u7 arithmetic.
-    pub fn is_relaxed(&self) -> bool {
-        self.relaxed.is_some()
-    }
-
     /// Adds `bias` `[out]` to every output row.
     pub fn with_bias(mut self, bias: Vec<f32>) -> Result<Self, KernelError> {
         if bias.len() != self.out {

@@ -10,6 +10,7 @@ use super::{conflicts, Generator, Lex};
 use crate::knowledge::{Kind, Setting, Sex};
 
 mod chart;
+mod mix;
 
 pub(crate) struct Note {
     pub text: String,
@@ -117,11 +118,19 @@ struct Case<'g, 'a> {
     screen_finding: bool,
     /// One name per secondary (v2 documents), drawn once so long notes do not re-roll the official title.
     sec_names: Vec<String>,
+    /// The shared name of the primary's sibling family, for the history ("COPD").
+    base: Option<String>,
+    /// A secondary told in more detail than the primary (multi-problem visits).
+    focus: Option<&'g Lex<'a>>,
+    /// The focus secondary's complaints that negate none of the record's codes.
+    focus_sym: Vec<String>,
+    /// Medications of conditions the note does not name.
+    extra_meds: Vec<String>,
 }
 
 /// Symptoms that read as a complaint ("crampy abdominal pain") rather than a statement
 /// ("no recent nighttime symptoms", "recently finished clindamycin").
-fn is_complaint(s: &str) -> bool {
+pub(crate) fn is_complaint(s: &str) -> bool {
     const NOT: &[&str] = &[
         "no",
         "not",
@@ -493,6 +502,11 @@ impl<'g, 'a> Case<'g, 'a> {
             let l = prose_list(rng, &negs);
             out.push(pick(rng, &[format!("Denies {l}."), format!("No {l}."), format!("{} denies {l}.", cap(self.he())), format!("Negative for {l}.")]).clone());
         }
+        let pn = self.distractors_of(&["pertinent_negative"]);
+        if !pn.is_empty() {
+            let l = prose_list(rng, &pn);
+            out.push(pick(rng, &[format!("Denies {l}."), format!("No {l}."), format!("{} denies {l}.", cap(self.he()))]).clone());
+        }
         out.extend(self.contrast.iter().cloned());
         if long && chance(rng, 0.4) {
             out.push(
@@ -522,6 +536,9 @@ impl<'g, 'a> Case<'g, 'a> {
                 items.insert(0, t);
             }
         }
+        if let Some(b) = &self.base {
+            items.insert(0, b.clone());
+        }
         if items.is_empty() {
             return pick(rng, &["None", "Noncontributory", "No significant past medical history", "Otherwise healthy", "Denies"]).to_string();
         }
@@ -545,6 +562,7 @@ impl<'g, 'a> Case<'g, 'a> {
         if chance(rng, 0.3) {
             m.push(pick(rng, vocab::GENERIC_MEDS).to_string());
         }
+        m.extend(self.extra_meds.iter().cloned());
         if m.is_empty() {
             return pick(rng, &["None", "No daily medications", "none"]).to_string();
         }
@@ -937,15 +955,15 @@ impl<'g, 'a> Case<'g, 'a> {
         head.push(st.section(rng, Sec::Hpi, &self.hpi(rng, long)));
         let mut hist = vec![
             st.section(rng, Sec::Pmh, &self.pmh(rng)),
-            st.section(
-                rng,
-                Sec::Psh,
-                &if chance(rng, 0.5) {
-                    prose_list(rng, &pick_n(rng, &vocab::SURGERIES.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 2))
-                } else {
+            st.section(rng, Sec::Psh, &{
+                let mut ops = if chance(rng, 0.5) { pick_n(rng, &vocab::SURGERIES.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 2) } else { Vec::new() };
+                ops.extend(self.distractors_of(&["surgical_history"]));
+                if ops.is_empty() {
                     "None".into()
-                },
-            ),
+                } else {
+                    prose_list(rng, &ops)
+                }
+            }),
             st.section(rng, Sec::Meds, &self.meds(rng, chronic)),
             st.section(rng, Sec::Allergies, pk(rng, vocab::ALLERGIES)),
             st.section(rng, Sec::Social, &self.social(rng)),
@@ -1193,6 +1211,31 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
             screen_finding = true;
         }
     }
+    // Sibling codes share their non-deciding vocabulary (issue #15): the note draws on
+    // the whole family's background, and only the deciding words set the code.
+    let narrow = matches!(nt, NoteType::Radiology | NoteType::Endoscopy | NoteType::Operative);
+    let shared = if nt == NoteType::OneLiner { None } else { Some(mix::prepare(g, p, rng, narrow)) };
+    let local: Lex;
+    let mut background: Vec<String> = Vec::new();
+    let p: &Lex = match &shared {
+        Some(sh) => {
+            let mut blob = p.blob.clone();
+            for (_, t) in sh.entry.text_fields() {
+                blob.push_str(&t.to_ascii_lowercase());
+                blob.push_str(" | ");
+            }
+            for t in sh.meds.iter().chain(&sh.risk).chain(&sh.background) {
+                blob.push_str(&t.to_ascii_lowercase());
+                blob.push_str(" | ");
+            }
+            let ros_blocked = super::ros_blocked(&p.code, &blob, &p.names);
+            background.clone_from(&sh.background);
+            local = Lex { entry: &sh.entry, meds: sh.meds.clone(), risk: sh.risk.clone(), blob, ros_blocked, ..p.clone() };
+            &local
+        }
+        None => p,
+    };
+    let e = p.entry;
     let may_imply = matches!(nt, NoteType::Soap | NoteType::Hp | NoteType::Ed | NoteType::Consult) && !matches!(e.kind, Kind::Encounter | Kind::Status);
     let (pterm, psource) = if may_imply && chance(rng, 0.07) {
         (None, "implied")
@@ -1209,7 +1252,7 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
         (ls.starts_with("no ") || ls.starts_with("denies") || ls.contains(" no ")) && names.iter().any(|n| n.len() >= 3 && contains_phrase_lc(&ls, n))
     };
     let mut complaints = Vec::new();
-    let mut statements = Vec::new();
+    let mut statements = background;
     for s in &e.symptoms {
         if names_neg(s) {
             continue;
@@ -1260,7 +1303,6 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
         }
     }
     // Procedure and imaging reports only carry negative findings.
-    let narrow = matches!(nt, NoteType::Radiology | NoteType::Endoscopy | NoteType::Operative);
     for _ in 0..n_dis {
         let kind = if narrow { "negated" } else { *pick(rng, &["negated", "ruled_out", "family_history", "resolved", "negated"]) };
         for _ in 0..30 {
@@ -1322,6 +1364,8 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
                 }
                 _ => {
                     let y = rng.gen_range(1995..2023);
+                    // Past episodes come with their treatment, as histories tell them.
+                    let rx = if cand.quiet_meds.is_empty() { "antibiotics".to_string() } else { pk(rng, &cand.quiet_meds).to_string() };
                     pick(
                         rng,
                         &[
@@ -1329,6 +1373,9 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
                             format!("remote history of {name}, treated"),
                             format!("{name} several years ago, fully recovered"),
                             format!("treated for {name} ({y}), no recurrence"),
+                            format!("h/o {name}, resolved"),
+                            format!("{name} in {y}, treated with {rx}, resolved"),
+                            format!("s/p treatment for {name} in {y} with {rx}; fully resolved"),
                         ],
                     )
                     .clone()
@@ -1336,6 +1383,24 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
             };
             distractors.push(Distractor { kind, code: Some(cand.code.clone()), text });
             break;
+        }
+    }
+
+    // Pertinent negatives: other codes' complaints, denied (siblings' deciding ones first).
+    let blob_all: String = record.iter().map(|l| l.blob.as_str()).collect::<Vec<_>>().join(" ");
+    let n_neg = match nt {
+        NoteType::OneLiner | NoteType::Nurse => 0,
+        _ if nt.is_v1() => rng.gen_range(0..=2),
+        NoteType::Radiology | NoteType::Operative | NoteType::Endoscopy | NoteType::Newborn => 0,
+        _ => rng.gen_range(1..=4),
+    };
+    for (code, text) in mix::pertinent_negatives(g, p, &record, &blob_all, (age, female), rng, n_neg) {
+        distractors.push(Distractor { kind: "pertinent_negative", code: Some(code), text });
+    }
+    // Operations that ended a condition, in the surgical history.
+    if !nt.is_v1() && !matches!(nt, NoteType::Radiology | NoteType::Newborn) && chance(rng, 0.4) {
+        for (code, text) in mix::past_operations(g, &record, &names, age, rng, 1) {
+            distractors.push(Distractor { kind: "surgical_history", code: Some(code), text });
         }
     }
 
@@ -1389,6 +1454,34 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
     };
     let rule = chart::coding_rule(nt, p, screen_finding);
     let sec_names: Vec<String> = secs.iter().map(|s| name_of(rng, s, 0.004).0).collect();
+    let base = if nt == NoteType::OneLiner { None } else { mix::base_name(p, rng) };
+    // Multi-problem documents: one chronic secondary is told in more detail than the
+    // primary, which stays first by the encounter's reason and the assessment's order.
+    let multi_doc = matches!(
+        nt,
+        NoteType::FullHp | NoteType::ChronicFollowUp | NoteType::ConsultLetter | NoteType::HospitalDischarge | NoteType::Psych | NoteType::Obstetric
+    );
+    let focus = if multi_doc && !screen_finding && chance(rng, 0.8) {
+        let chronic: Vec<&Lex> = secs.iter().copied().filter(|s| matches!(s.entry.kind, Kind::Chronic)).collect();
+        (!chronic.is_empty()).then(|| *pick(rng, &chronic))
+    } else {
+        None
+    };
+    let focus_sym: Vec<String> = focus.map(|f| f.entry.symptoms.iter().filter(|s| !names_neg(s)).cloned().collect()).unwrap_or_default();
+    let mut exam = exam;
+    if let Some(f) = focus {
+        for x in pick_n(rng, &f.entry.exam, 2) {
+            if !is_vital(&x) && !names_neg(&x) && !exam.contains(&x) {
+                exam.push(x);
+            }
+        }
+    }
+    let n_extra = match nt {
+        NoteType::OneLiner | NoteType::Nurse | NoteType::Radiology | NoteType::Newborn => 0,
+        _ if nt.is_v1() => rng.gen_range(0..=2),
+        _ => rng.gen_range(0..=4),
+    };
+    let extra_meds = mix::unnamed_meds(g, &record, age, female, rng, n_extra);
     let case = Case {
         p,
         secs,
@@ -1410,6 +1503,10 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
         rule,
         screen_finding,
         sec_names,
+        base,
+        focus,
+        focus_sym,
+        extra_meds,
     };
     let mut text = fix_articles(&case.write(rng));
     text = abbreviate(rng, &text, case.style.abbrev);
@@ -1427,6 +1524,8 @@ pub(crate) fn compose(g: &Generator, label: usize, rng: &R, typo_rate: f64, one_
     meta.insert("distractors".into(), Value::Array(case.distractors.iter().map(|d| json!({"kind": d.kind, "code": d.code, "text": d.text})).collect()));
     meta.insert("coding_rule".into(), json!(case.rule));
     meta.insert("sibling_contrast".into(), json!(case.contrast));
+    meta.insert("focus_secondary".into(), json!(case.focus.map(|f| f.code.clone())));
+    meta.insert("unnamed_meds".into(), json!(case.extra_meds));
     meta.insert("typos".into(), json!(n_typos));
     meta.insert("tokens".into(), json!(estimate_tokens(&text)));
     Note { text, codes, meta }

@@ -24,7 +24,7 @@ use crate::knowledge::{Entry, Kind, Knowledge};
 use leak::{contains_phrase_lc, find_code_like};
 
 /// Bumped whenever the output for a given seed changes.
-pub const GENERATOR_VERSION: &str = "icd-data-synth/2";
+pub const GENERATOR_VERSION: &str = "icd-data-synth/3";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -91,6 +91,23 @@ pub(crate) struct Lex<'a> {
     pub blob: String,
     /// Review-of-systems negatives ([`vocab::ROS_NEG`]) that would contradict this code.
     pub ros_blocked: Vec<bool>,
+    /// Prescriptions that name no label's condition, for other notes' medication lists.
+    pub quiet_meds: Vec<String>,
+    /// Short complaints that name no label, for other notes' pertinent negatives.
+    pub negatable: Vec<String>,
+}
+
+/// Which review-of-systems negatives would contradict a code with this text.
+pub(crate) fn ros_blocked(code: &str, blob: &str, names: &[String]) -> Vec<bool> {
+    vocab::ROS_NEG
+        .iter()
+        .map(|(phrase, short, tags)| {
+            tags.iter().any(|t| code.starts_with(t))
+                || blob.contains(phrase)
+                || contains_phrase_lc(blob, &short.to_ascii_lowercase())
+                || names.iter().any(|n| contains_phrase_lc(n, phrase))
+        })
+        .collect()
 }
 
 /// Common chronic problems added as secondaries beyond the knowledge `comorbid` lists,
@@ -250,14 +267,46 @@ impl<'a> Generator<'a> {
                 blob.push_str(&s.to_ascii_lowercase());
                 blob.push_str(" | ");
             }
-            let ros_blocked = vocab::ROS_NEG
-                .iter()
-                .map(|(phrase, short, tags)| {
-                    tags.iter().any(|t| l.code.starts_with(t))
-                        || blob.contains(phrase)
-                        || contains_phrase_lc(&blob, &short.to_ascii_lowercase())
-                        || names.iter().any(|n| contains_phrase_lc(n, phrase))
+            let ros_blocked = ros_blocked(&l.code, &blob, &names);
+            // Any run of words (3+ letters) that is some label's name?
+            let names_a_label = |t: &str| {
+                let t = t.to_ascii_lowercase();
+                let w: Vec<&str> = t.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+                (0..w.len()).any(|i| {
+                    (i + 1..=w.len().min(i + 8)).any(|j| {
+                        let g = w[i..j].join(" ");
+                        g.len() >= 3 && name_index.contains_key(&g)
+                    })
                 })
+            };
+            let quiet_meds: Vec<String> = meds
+                .iter()
+                .filter(|m| {
+                    let lm = m.to_ascii_lowercase();
+                    // A prescription with a dose, naming no condition.
+                    let dosed = lm.chars().any(|c| c.is_ascii_digit()) && [" mg", " mcg", " iu", " units", "%", " ml", " g "].iter().any(|u| lm.contains(u));
+                    dosed
+                        && !names_a_label(m)
+                        && !["insulin", " for ", "prn ", "nicotine", "varenicline", "naltrexone", "buprenorphine", "not ", " no "]
+                            .iter()
+                            .any(|x| lm.contains(x))
+                })
+                .cloned()
+                .collect();
+            let negatable: Vec<String> = entry
+                .symptoms
+                .iter()
+                .filter(|s| {
+                    compose::is_complaint(s)
+                        && words(s) <= 4
+                        && !s.contains([',', ';', '(', '"', '/', '\''])
+                        && !s.chars().any(|c| c.is_ascii_digit())
+                        && !names_a_label(s)
+                        && !RISKY_WORDS.iter().any(|w| leak::contains_ci(s, w))
+                        // Denied as a plain finding: no degree, time or circumstance.
+                        && !s.split_whitespace().any(|w| NOT_DENIED.contains(&w.to_ascii_lowercase().as_str()))
+                })
+                .cloned()
                 .collect();
             lex.push(Lex {
                 code: l.code.clone(),
@@ -271,6 +320,8 @@ impl<'a> Generator<'a> {
                 meds,
                 blob,
                 ros_blocked,
+                quiet_meds,
+                negatable,
             });
         }
         let by_code: BTreeMap<String, usize> = lex.iter().enumerate().map(|(i, l)| (l.code.clone(), i)).collect();
@@ -406,6 +457,97 @@ const RISKY_WORDS: &[&str] = &[
     "atrial fib",
     "heart failure",
     "prediabet",
+];
+
+/// Words that keep a complaint out of pertinent negatives ("no mild hemoptysis",
+/// "denies shakiness since this morning").
+const NOT_DENIED: &[&str] = &[
+    "mild",
+    "occasional",
+    "intermittent",
+    "chronic",
+    "recurrent",
+    "new",
+    "severe",
+    "sudden",
+    "since",
+    "today",
+    "morning",
+    "night",
+    "yesterday",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "hours",
+    "x",
+    "ago",
+    "after",
+    "before",
+    "during",
+    "when",
+    "while",
+    "with",
+    "on",
+    "at",
+    "in",
+    "worse",
+    "worsening",
+    "better",
+    "increased",
+    "decreased",
+    "persistent",
+    "constant",
+    "progressive",
+    "gradual",
+    "first",
+    "last",
+    "episode",
+    "episodes",
+    "normal",
+    "regular",
+    "good",
+    "well",
+    "able",
+    "stable",
+    "intact",
+    "clear",
+    "appropriate",
+    "usual",
+    "not",
+    "does",
+    "do",
+    "is",
+    "are",
+    "was",
+    "feel",
+    "feels",
+    "felt",
+    "avoids",
+    "fitting",
+    "lifestyle",
+    "exposure",
+    "afraid",
+    "repeats",
+    "without",
+    "no",
+    "diet",
+    "use",
+    "have",
+    "has",
+    "ran",
+    "out",
+    "unsure",
+    "improved",
+    "loses",
+    "lines",
+    "intake",
+    "losing",
+    "wet",
 ];
 
 /// Leakage and shape figures over a set of records.

@@ -603,6 +603,11 @@ fn op_for(code: &str) -> Option<&'static Op> {
     OPS.iter().find(|o| code.starts_with(o.0))
 }
 
+/// The operation done for a code, if any ("Laparoscopic appendectomy").
+pub(super) fn procedure_for(code: &str) -> Option<&'static str> {
+    op_for(code).map(|o| o.1)
+}
+
 fn scope_for(code: &str) -> Option<&'static (&'static str, bool, &'static [&'static str])> {
     SCOPES.iter().find(|s| code.starts_with(s.0))
 }
@@ -837,7 +842,10 @@ impl<'g, 'a> Case<'g, 'a> {
         let e = self.p.entry;
         let he = cap(self.he());
         let who = self.dictated_who(rng);
-        let pmh: Vec<String> = self.secs.iter().filter(|s| in_pmh(s) || social_code(&s.code)).map(|s| self.sname(s)).collect();
+        let mut pmh: Vec<String> = self.secs.iter().filter(|s| in_pmh(s) || social_code(&s.code)).map(|s| self.sname(s)).collect();
+        if let Some(b) = &self.base {
+            pmh.insert(0, b.clone());
+        }
         let hx = if pmh.is_empty() {
             String::new()
         } else {
@@ -877,7 +885,9 @@ impl<'g, 'a> Case<'g, 'a> {
         out.push(intro);
         let mut more: Vec<String> = self.complaints.iter().filter(|c| **c != c1).cloned().collect();
         more.extend(self.statements.iter().cloned());
-        for m in pick_n(rng, &more, 4) {
+        // With a detailed secondary, the primary's own story is shorter.
+        let n_more = if self.focus.is_some() { rng.gen_range(1..=2) } else { 4 };
+        for m in pick_n(rng, &more, n_more) {
             out.push(if super::is_complaint(&m) {
                 pick(rng, &[format!("{he} also reports {m}."), format!("{he} endorses {m}."), format!("There has been associated {m}.")]).clone()
             } else {
@@ -911,6 +921,17 @@ impl<'g, 'a> Case<'g, 'a> {
             let negs: Vec<String> = pick_n(rng, &self.ros_neg, rng.gen_range(3..=5)).iter().map(|&i| vocab::ROS_NEG[i].0.to_string()).collect();
             out.push(format!("{he} denies {}.", prose_list(rng, &negs)));
         }
+        let pn = self.distractors_of(&["pertinent_negative"]);
+        if !pn.is_empty() {
+            let l = prose_list(rng, &pn);
+            out.push(
+                pick(
+                    rng,
+                    &[format!("{he} denies {l}."), format!("No {l}."), format!("There has been no {l}."), format!("Specifically, {} denies {l}.", self.he())],
+                )
+                .clone(),
+            );
+        }
         for c in &self.contrast {
             out.push(c.clone());
         }
@@ -918,6 +939,9 @@ impl<'g, 'a> Case<'g, 'a> {
             if chance(rng, 0.3) {
                 out.push(format!("Of note, {d}."));
             }
+        }
+        if let Some(f) = self.focus {
+            out.push(self.focus_story(rng, f));
         }
         // Long stories break into paragraphs, as dictation does.
         if out.len() > 6 && chance(rng, 0.5) {
@@ -928,10 +952,45 @@ impl<'g, 'a> Case<'g, 'a> {
         }
     }
 
+    /// A secondary problem told in detail: its symptoms, a result and its treatment.
+    fn focus_story(&self, rng: &R, f: &Lex) -> String {
+        let he = cap(self.he());
+        let name = self.sname(f);
+        let mut v = vec![pick(
+            rng,
+            &[
+                format!("Regarding {} {name}, {} has had a harder time recently.", self.his(), self.he()),
+                format!("{he} also has {name}, which has needed more attention lately."),
+                format!("Much of today's discussion also concerned {} {name}.", self.his()),
+                format!("As for {} {name}:", self.his()),
+            ],
+        )
+        .clone()];
+        for s in pick_n(rng, &self.focus_sym, rng.gen_range(2..=3)) {
+            v.push(if super::is_complaint(&s) { format!("{he} {} {s}.", pk(rng, &["reports", "notes", "describes"])) } else { sentence(&s) });
+        }
+        if let Some(t) = pick_n(rng, &f.entry.tests, 1).first() {
+            v.push(format!("{} {}.", pk(rng, &["Most recent results:", "Recent testing showed", "Labs showed"]), t));
+        }
+        v.push(format!("{he} {} {}.", pk(rng, &["takes", "is maintained on", "remains on"]), pk(rng, &f.meds)));
+        let risk: Vec<&String> = f
+            .risk
+            .iter()
+            .filter(|r| !["family", "mother", "father", "sibling", "male", "women", " men", "sex"].iter().any(|w| r.to_ascii_lowercase().contains(w)))
+            .collect();
+        if !risk.is_empty() {
+            v.push(format!("Relevant history includes {}.", pick(rng, &risk)));
+        }
+        v.join(" ")
+    }
+
     fn pmh_chart(&self, rng: &R) -> String {
         let mut items: Vec<String> = self.secs.iter().filter(|s| in_pmh(s)).map(|s| self.sname(s)).collect();
         if matches!(self.p.entry.kind, Kind::Chronic | Kind::Status) && chance(rng, 0.5) {
             items.insert(0, self.pt(rng));
+        }
+        if let Some(b) = &self.base {
+            items.insert(0, b.clone());
         }
         items.extend(pick_n(rng, PMH_EXTRA, rng.gen_range(0..=3)).iter().map(|s| s.to_string()));
         items.extend(self.distractors_of(&["resolved"]));
@@ -951,13 +1010,14 @@ impl<'g, 'a> Case<'g, 'a> {
 
     fn psh_chart(&self, rng: &R) -> String {
         let n = rng.gen_range(0..=3);
-        if n == 0 {
+        if n == 0 && self.distractors_of(&["surgical_history"]).is_empty() {
             return pk(rng, &["None.", "No prior surgeries.", "Noncontributory."]).to_string();
         }
         // Sex-specific operations only for the matching sex.
         let female_only = ["tubal ligation", "cesarean section", "hysterectomy", "excision of a benign breast lump"];
         let pool: Vec<&str> = PSH_EXTRA.iter().copied().filter(|s| if self.female { *s != "vasectomy" } else { !female_only.contains(s) }).collect();
-        let items: Vec<String> = pick_n(rng, &pool, n).iter().map(|s| format!("{} in {}", cap(s), rng.gen_range(1975..2022))).collect();
+        let mut items: Vec<String> = pick_n(rng, &pool, n).iter().map(|s| format!("{} in {}", cap(s), rng.gen_range(1975..2022))).collect();
+        items.extend(self.distractors_of(&["surgical_history"]));
         self.numbered_or_prose(&items)
     }
 
@@ -971,6 +1031,7 @@ impl<'g, 'a> Case<'g, 'a> {
                 m.push(cap(pk(rng, &s.meds)));
             }
         }
+        m.extend(self.extra_meds.iter().map(|x| cap(x)));
         m.extend(pick_n(rng, MEDS_EXTRA, rng.gen_range(1..=4)).iter().map(|s| s.to_string()));
         if self.style.numbered || m.len() > 4 {
             m.iter().enumerate().map(|(i, t)| format!("{}. {t}", i + 1)).collect::<Vec<_>>().join("\n")
@@ -1044,13 +1105,17 @@ impl<'g, 'a> Case<'g, 'a> {
         let own: Vec<String> = pick_n(rng, &self.p.entry.tests, n_own).into_iter().filter(|x| !self.vitals_from_primary.contains(x)).collect();
         v.extend(own.iter().map(|t| sentence(t)));
         for s in &self.secs {
-            if chance(rng, 0.3) {
+            if self.focus.is_some_and(|f| f.code == s.code) {
+                v.extend(pick_n(rng, &s.entry.tests, 2).iter().map(|t| sentence(t)));
+            } else if chance(rng, 0.3) {
                 v.push(sentence(pk(rng, &s.entry.tests)));
             }
         }
         for d in self.distractors_of(&["negated"]) {
             v.push(sentence(&d));
         }
+        let mut seen = std::collections::BTreeSet::new();
+        v.retain(|x| seen.insert(x.to_ascii_lowercase()));
         v.join(if self.style.bullets { "\n" } else { " " })
     }
 
@@ -1075,7 +1140,9 @@ impl<'g, 'a> Case<'g, 'a> {
         for (i, s) in self.secs.iter().enumerate() {
             // Secondary problems get their own evidence too, so the first-listed problem is
             // decided by position and wording rather than by which condition has details.
-            let detail = if chance(rng, 0.6) {
+            let detail = if self.focus.is_some_and(|f| f.code == s.code) {
+                format!("{} {} ", sentence(pk(rng, &s.entry.tests)), sentence(pk(rng, &s.entry.symptoms)))
+            } else if chance(rng, 0.6) {
                 format!("{} ", sentence(pk(rng, if chance(rng, 0.5) { &s.entry.tests } else { &s.entry.symptoms })))
             } else {
                 String::new()
@@ -1561,6 +1628,10 @@ impl<'g, 'a> Case<'g, 'a> {
         let mut course = vec![p1.trim().to_string()];
         for s in &self.secs {
             course.push(format!("{} {}, {}.", pk(rng, &["With regard to", "Regarding", "As for"]), self.sname(s), lower_first_word(&self.sec_plan(rng, s))));
+            if self.focus.is_some_and(|f| f.code == s.code) {
+                let t = pick_n(rng, &s.entry.tests, 2);
+                course.push(format!("This required attention during the stay: {} {} was given.", sentence(&prose_list(rng, &t)), cap(pk(rng, &s.meds))));
+            }
         }
         course.extend(self.contrast.iter().cloned());
         course.push(format!(

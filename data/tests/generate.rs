@@ -412,3 +412,42 @@ fn hard_notes_spread_vocabulary_across_codes_without_coding_it() {
     let shared = aecopd.iter().filter(|r| stable.meds.iter().chain(&stable.tests).any(|m| r.text.contains(m.as_str()))).count();
     assert!(shared * 4 >= aecopd.len(), "{shared} of {} J44.1 notes use J44.9's medications or tests", aecopd.len());
 }
+
+#[test]
+fn medication_lists_hold_drugs_not_instructions() {
+    // "Hold metformin" or "avoid NSAIDs" is a plan item; listed under MEDICATIONS it would tell
+    // the model that a drug is taken when the chart says the opposite.
+    let header = |l: &str| {
+        let u = l.trim_end_matches(':').trim();
+        u.ends_with("MEDICATIONS") || u.ends_with("Medications")
+    };
+    let verbs = ["hold ", "avoid ", "stop ", "discontinue ", "limit "];
+    let mut lists = 0;
+    for r in default_set().all() {
+        let mut in_list = false;
+        for line in r.text.lines() {
+            let (head, rest) = line.split_once(':').map_or((line, ""), |(h, t)| (h, t));
+            if header(head) && head.chars().all(|c| c.is_ascii_uppercase() || c == ' ') {
+                in_list = true;
+                lists += 1;
+                if rest.trim().is_empty() {
+                    continue;
+                }
+            } else if line.trim().is_empty() || (line.contains(':') && head.chars().all(|c| c.is_ascii_uppercase() || c == ' ')) {
+                in_list = false;
+                continue;
+            }
+            if in_list {
+                let rest = if rest.is_empty() { line } else { rest };
+                // A numbered or bulleted line is one item; an inline list is split at commas, where
+                // an item with a dose is a drug ("..., avoid face" may end a cream's directions).
+                for (i, item) in rest.split(", ").enumerate() {
+                    let item = item.trim().trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-').trim().to_ascii_lowercase();
+                    let drug_like = i == 0 || [" mg", " mcg", " units", "%"].iter().any(|u| item.contains(u));
+                    assert!(!(drug_like && verbs.iter().any(|v| item.starts_with(v))), "{}: medication list item {item:?}", r.id);
+                }
+            }
+        }
+    }
+    assert!(lists > 1000, "only {lists} medication lists found");
+}

@@ -563,6 +563,8 @@ impl<'g, 'a> Case<'g, 'a> {
             m.push(pick(rng, vocab::GENERIC_MEDS).to_string());
         }
         m.extend(self.extra_meds.iter().cloned());
+        // A code whose table has only instructions ("stop decongestants") lists none of them.
+        m.retain(|x| !super::is_instruction(&x.to_ascii_lowercase()));
         if m.is_empty() {
             return pick(rng, &["None", "No daily medications", "none"]).to_string();
         }

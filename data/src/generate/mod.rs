@@ -254,7 +254,9 @@ impl<'a> Generator<'a> {
                 .iter()
                 .filter(|m| {
                     let m = m.to_ascii_lowercase();
-                    !(m.starts_with("no ") || m.starts_with("none") || m.contains("not indicated"))
+                    // Instructions ("hold lisinopril", "avoid NSAIDs") are plan items, not drugs
+                    // the patient takes: a medication list must not show them.
+                    !(m.starts_with("no ") || m.starts_with("none") || m.contains("not indicated") || is_instruction(&m))
                 })
                 .cloned()
                 .collect();
@@ -589,4 +591,11 @@ impl Leakage {
             n as f64 / self.notes as f64
         }
     }
+}
+
+/// A medication entry that is an instruction ("hold metformin 1000 mg BID"), not a drug taken.
+pub(crate) fn is_instruction(lower: &str) -> bool {
+    const VERBS: &[&str] =
+        &["hold ", "discontinue ", "avoid ", "stop ", "increase ", "decrease ", "limit ", "continue ", "consider ", "prefer ", "taper ", "start "];
+    VERBS.iter().any(|v| lower.starts_with(v))
 }

@@ -995,7 +995,8 @@ impl<'g, 'a> Case<'g, 'a> {
         items.extend(pick_n(rng, PMH_EXTRA, rng.gen_range(0..=3)).iter().map(|s| s.to_string()));
         items.extend(self.distractors_of(&["resolved"]));
         if items.is_empty() {
-            return "Otherwise unremarkable.".into();
+            // Nothing above it, so not "otherwise".
+            return pk(rng, &["Unremarkable.", "Noncontributory.", "None."]).to_string();
         }
         self.numbered_or_prose(&items)
     }
@@ -1033,6 +1034,7 @@ impl<'g, 'a> Case<'g, 'a> {
         }
         m.extend(self.extra_meds.iter().map(|x| cap(x)));
         m.extend(pick_n(rng, MEDS_EXTRA, rng.gen_range(1..=4)).iter().map(|s| s.to_string()));
+        m.retain(|x| !crate::generate::is_instruction(&x.to_ascii_lowercase()));
         if self.style.numbered || m.len() > 4 {
             m.iter().enumerate().map(|(i, t)| format!("{}. {t}", i + 1)).collect::<Vec<_>>().join("\n")
         } else {

@@ -946,12 +946,40 @@ pub(super) fn unnamed_meds(g: &Generator, record: &[&Lex], age: u32, female: boo
         }
         let m = pk(rng, &cand.quiet_meds).to_string();
         let drug = m.split_whitespace().next().unwrap_or("").to_ascii_lowercase();
-        if out.iter().chain(listed.iter().copied()).any(|x| x.to_ascii_lowercase().starts_with(&drug)) {
+        if out.iter().chain(listed.iter().copied()).any(|x| {
+            let x = x.to_ascii_lowercase();
+            x.starts_with(&drug) || same_class(&drug, x.split_whitespace().next().unwrap_or(""))
+        }) {
             continue;
         }
         out.push(m);
     }
     out
+}
+
+/// Two drugs of one class by their stems (simvastatin, atorvastatin): a list rarely has both.
+fn same_class(a: &str, b: &str) -> bool {
+    const STEMS: &[&str] = &[
+        "statin",
+        "pril",
+        "sartan",
+        "olol",
+        "dipine",
+        "gliptin",
+        "gliflozin",
+        "prazole",
+        "tidine",
+        "glutide",
+        "azepam",
+        "oxetine",
+        "afil",
+        "osin",
+        "semide",
+        "thiazide",
+        "parin",
+        "xaban",
+    ];
+    STEMS.iter().any(|s| a.ends_with(s) && b.ends_with(s))
 }
 
 /// Words that say nothing on their own (kept out of the overlap test).

@@ -46,23 +46,31 @@ pub struct I8Matmul {
     relaxed: Option<Box<(crate::relaxed::Relaxed, Vec<f32>)>>,
 }
 
+/// Symmetric per-row quantization of an f32 weight `[out, inp]`: each row scaled so its
+/// largest magnitude is `max`, rounded and narrowed by `narrow`. Returns the values and the
+/// `[out]` scales. Both packings use it, at their own bit widths.
+fn quantize_weight<T>(weight: &[f32], out: usize, inp: usize, max: f32, narrow: impl Fn(f32) -> T) -> Result<(Vec<T>, Vec<f32>), KernelError> {
+    if inp > MAX_K {
+        return Err(KernelError::InnerTooLarge { inp, max: MAX_K });
+    }
+    if weight.len() != out * inp {
+        return Err(KernelError::WeightShape { len: weight.len(), out, inp });
+    }
+    let mut w = Vec::with_capacity(out * inp);
+    let mut scale = Vec::with_capacity(out);
+    for row in weight.chunks(inp.max(1)).take(out) {
+        let absmax = row.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let s = if absmax > 0.0 { absmax / max } else { 1.0 };
+        w.extend(row.iter().map(|v| narrow((v / s).round().clamp(-max, max))));
+        scale.push(s);
+    }
+    Ok((w, scale))
+}
+
 impl I8Matmul {
     /// Packs an f32 weight `[out, inp]`, row-major (dequantized Q8_0 blocks, or any f32 weight).
     pub fn pack(weight: &[f32], out: usize, inp: usize) -> Result<Self, KernelError> {
-        if inp > MAX_K {
-            return Err(KernelError::InnerTooLarge { inp, max: MAX_K });
-        }
-        if weight.len() != out * inp {
-            return Err(KernelError::WeightShape { len: weight.len(), out, inp });
-        }
-        let mut w = Vec::with_capacity(out * inp);
-        let mut scale = Vec::with_capacity(out);
-        for row in weight.chunks(inp.max(1)).take(out) {
-            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let s = if max > 0.0 { max / W_MAX } else { 1.0 };
-            w.extend(row.iter().map(|v| (v / s).round().clamp(-W_MAX, W_MAX) as i16));
-            scale.push(s);
-        }
+        let (w, scale) = quantize_weight(weight, out, inp, W_MAX, |q| q as i16)?;
         #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
         {
             // `Some` only where this CPU runs the panel kernel.
@@ -80,21 +88,11 @@ impl I8Matmul {
     /// native tests and the quantization gate see the browser's answers. An inner dimension
     /// that is not a multiple of 4 keeps [`I8Matmul::pack`]'s arithmetic.
     pub fn pack_relaxed(weight: &[f32], out: usize, inp: usize) -> Result<Self, KernelError> {
-        if inp > MAX_K {
-            return Err(KernelError::InnerTooLarge { inp, max: MAX_K });
+        if !crate::relaxed::Relaxed::fits(inp) {
+            return Self::pack(weight, out, inp);
         }
-        if weight.len() != out * inp {
-            return Err(KernelError::WeightShape { len: weight.len(), out, inp });
-        }
-        let mut w = Vec::with_capacity(out * inp);
-        let mut scale = Vec::with_capacity(out);
-        for row in weight.chunks(inp.max(1)).take(out) {
-            let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let s = if max > 0.0 { max / crate::relaxed::W_MAX } else { 1.0 };
-            w.extend(row.iter().map(|v| (v / s).round().clamp(-crate::relaxed::W_MAX, crate::relaxed::W_MAX) as i8));
-            scale.push(s);
-        }
-        let Some(packed) = crate::relaxed::Relaxed::pack(&w, out, inp) else { return Self::pack(weight, out, inp) };
+        let (w, scale) = quantize_weight(weight, out, inp, crate::relaxed::W_MAX, |q| q as i8)?;
+        let packed = crate::relaxed::Relaxed::pack(&w, out, inp).expect("fits was checked");
         Ok(Self {
             out,
             inp,

@@ -57,10 +57,15 @@ pub(crate) struct Quantized {
 }
 
 impl Relaxed {
-    /// Packs `w` (`[out, k]`, row-major, values in ±127). `None` when `k` is not a multiple
-    /// of 4 (that layer keeps the [`crate::int8`] kernel).
+    /// Whether an inner dimension `k` can be packed: a nonzero multiple of 4 (other layers keep
+    /// the [`crate::int8`] kernel).
+    pub(crate) fn fits(k: usize) -> bool {
+        k.is_multiple_of(QUAD) && k != 0
+    }
+
+    /// Packs `w` (`[out, k]`, row-major, values in ±127). `None` unless [`Relaxed::fits`]`(k)`.
     pub(crate) fn pack(w: &[i8], out: usize, k: usize) -> Option<Self> {
-        if !k.is_multiple_of(QUAD) || k == 0 {
+        if !Self::fits(k) {
             return None;
         }
         assert_eq!(w.len(), out * k, "relaxed panels need an [out, k] weight");

@@ -18,7 +18,7 @@ use crate::bundle::{self, BundleError, BundleLabel, Manifest, TOKENIZER_FILE};
 use crate::documentation::DocumentationRules;
 use crate::evidence::{self, demote_unasserted, mention_in, Occlusion};
 pub use crate::evidence::{occlusion_spans, EVIDENCE_TOP_N, MAX_OCCLUSION_SPANS};
-use crate::model::{HeadKind, IcdModel, Int8Kernel, ModelError, Prediction};
+use crate::model::{HeadKind, IcdModel, Int8Kernel, ModelError};
 use crate::rules::{self, Patient};
 pub use crate::schema::prediction::{CodedLabel, EvidenceMethod, EvidenceSpan};
 use crate::tokenize::NoteTokenizer;
@@ -139,11 +139,57 @@ impl Coder {
     /// [`Coder::code`]; `with_evidence = false` skips the evidence (and, for the `cls` head,
     /// the occlusion passes).
     pub fn code_with(&self, text: &str, top_k_n: usize, with_evidence: bool) -> Result<Vec<CodedLabel>, ModelError> {
+        self.code_inner(text, top_k_n, if with_evidence { Passes::Run } else { Passes::Skip })
+    }
+
+    /// [`Coder::code`] for a `cls` head whose occlusion passes ran elsewhere (the page splits
+    /// them across its workers): `occluded[i]` is [`Coder::occluded_scores`] for the `i`-th
+    /// span of [`occlusion_spans`]`(text, MAX_OCCLUSION_SPANS)`, every span in order. The
+    /// result is the same as `code`'s.
+    pub fn code_with_occluded(&self, text: &str, top_k_n: usize, occluded: Vec<Vec<f32>>) -> Result<Vec<CodedLabel>, ModelError> {
+        let spans = occlusion_spans(text, MAX_OCCLUSION_SPANS);
+        if occluded.len() != spans.len() || occluded.iter().any(|s| s.len() != self.labels.len()) {
+            return Err(ModelError::Input(format!(
+                "{} occluded score rows of {:?} labels for a note of {} spans of {} labels",
+                occluded.len(),
+                occluded.first().map(Vec::len),
+                spans.len(),
+                self.labels.len()
+            )));
+        }
+        self.code_inner(text, top_k_n, Passes::Given(spans, occluded))
+    }
+
+    /// The label scores of `text` without each of `spans` (byte ranges of `text`), one forward
+    /// pass each: a share of a `cls` head's occlusion evidence.
+    pub fn occluded_scores(&self, text: &str, spans: &[(usize, usize)]) -> Result<Vec<Vec<f32>>, ModelError> {
+        spans
+            .iter()
+            .map(|&(s, e)| {
+                if s > e || e > text.len() || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
+                    return Err(ModelError::Input(format!("span {s}..{e} is not a range of the {}-byte note", text.len())));
+                }
+                // A space keeps the words on either side apart.
+                self.scores(&format!("{} {}", &text[..s], &text[e..]))
+            })
+            .collect()
+    }
+
+    fn code_inner(&self, text: &str, top_k_n: usize, passes: Passes) -> Result<Vec<CodedLabel>, ModelError> {
+        let with_evidence = !matches!(passes, Passes::Skip);
         let (enc, chunks, pred) = self.model.predict(&self.tokenizer, text)?;
         let top = self.documentation.rank(text, &pred.scores, top_k_n);
         let mut occlusion = None;
         if with_evidence && self.evidence_method() == EvidenceMethod::Occlusion && !top.is_empty() {
-            occlusion = Some(self.occlusion(text, &pred)?);
+            let (spans, occluded) = match passes {
+                Passes::Given(spans, occluded) => (spans, occluded),
+                _ => {
+                    let spans = occlusion_spans(text, MAX_OCCLUSION_SPANS);
+                    let occluded = self.occluded_scores(text, &spans)?;
+                    (spans, occluded)
+                }
+            };
+            occlusion = Some(Occlusion::new(spans, &pred.scores, occluded));
         }
         let mut coded: Vec<CodedLabel> = top
             .into_iter()
@@ -186,19 +232,16 @@ impl Coder {
         demote_unasserted(&mut coded);
         Ok(coded)
     }
+}
 
-    /// Scores the note once without each span of [`occlusion_spans`].
-    fn occlusion(&self, text: &str, base: &Prediction) -> Result<Occlusion, ModelError> {
-        let spans = occlusion_spans(text, MAX_OCCLUSION_SPANS);
-        let mut drops = Vec::with_capacity(spans.len());
-        for &(s, e) in &spans {
-            // A space keeps the words on either side apart.
-            let without = format!("{} {}", &text[..s], &text[e..]);
-            let scores = self.scores(&without)?;
-            drops.push(base.scores.iter().zip(&scores).map(|(b, o)| b - o).collect::<Vec<f32>>());
-        }
-        Ok(Occlusion { spans, drops })
-    }
+/// Where a `cls` head's occlusion scores come from.
+enum Passes {
+    /// No evidence.
+    Skip,
+    /// Run here.
+    Run,
+    /// Run elsewhere: the spans and the scores without each.
+    Given(Vec<(usize, usize)>, Vec<Vec<f32>>),
 }
 
 /// Adds each suggestion's CMS-HCC categories and the coding rules' messages on it alone

@@ -77,12 +77,25 @@ pub(crate) struct Occlusion {
 }
 
 impl Occlusion {
+    /// From the full note's scores and the scores without each span.
+    pub fn new(spans: Vec<(usize, usize)>, base: &[f32], occluded: Vec<Vec<f32>>) -> Self {
+        let drops = occluded.into_iter().map(|o| base.iter().zip(&o).map(|(b, o)| b - o).collect()).collect();
+        Occlusion { spans, drops }
+    }
+
     pub fn evidence(&self, label: usize) -> Vec<(usize, usize, f32)> {
         let mut out: Vec<(usize, usize, f32)> = self.spans.iter().zip(&self.drops).map(|(&(s, e), d)| (s, e, d[label])).filter(|x| x.2 > 0.0).collect();
         out.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
         out.truncate(EVIDENCE_TOP_N);
         out
     }
+}
+
+/// `n` occlusion passes cut into `parts` contiguous shares, as even as can be (empty shares
+/// when `parts > n`): how the page splits a note's passes across its workers.
+pub fn shares(n: usize, parts: usize) -> Vec<std::ops::Range<usize>> {
+    let parts = parts.max(1);
+    (0..parts).map(|p| n * p / parts..n * (p + 1) / parts).collect()
 }
 
 /// The note's sentences as byte ranges (whitespace trimmed): a sentence ends after `.`, `!`,
@@ -190,7 +203,21 @@ pub fn relative_weights(spans: &[EvidenceSpan]) -> Vec<f32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{demote_unasserted, mention_in, occlusion_spans, relative_weights};
+    use super::{demote_unasserted, mention_in, occlusion_spans, relative_weights, shares};
+
+    #[test]
+    fn shares_cover_every_pass_once_and_evenly() {
+        for n in 0..12 {
+            for parts in 1..6 {
+                let s = shares(n, parts);
+                assert_eq!(s.len(), parts);
+                assert_eq!(s.iter().flat_map(|r| r.clone()).collect::<Vec<_>>(), (0..n).collect::<Vec<_>>());
+                let (lo, hi) = (s.iter().map(|r| r.len()).min().unwrap(), s.iter().map(|r| r.len()).max().unwrap());
+                assert!(hi - lo <= 1, "{n} in {parts}: {s:?}");
+            }
+        }
+        assert_eq!(shares(3, 0), vec![0..3]);
+    }
     use crate::assertion::{assert_mention, Assertion};
     use crate::schema::prediction::{CodedLabel, EvidenceSpan};
 

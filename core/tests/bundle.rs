@@ -294,3 +294,28 @@ fn coder_ranks_codes_with_evidence() {
         assert!(coder.code_with(note, 2, false).unwrap().iter().all(|c| c.evidence.is_empty()));
     }
 }
+
+#[test]
+fn occlusion_split_across_workers_gives_the_same_evidence() {
+    // The page's pool runs a `cls` note's occlusion passes in shares on its workers and one
+    // worker assembles them: the codes and evidence must be those of one worker doing it all.
+    let note = "Patient has asthma with wheezing. Blood pressure is 150/95, hypertension.\n\
+                Sugar is high, type 2 diabetes. Coughing at night; no fever.";
+    let coder = &fixture("cls").int8;
+    let whole = coder.code(note, 5).unwrap();
+    let spans = icd_core::coder::occlusion_spans(note, icd_core::coder::MAX_OCCLUSION_SPANS);
+    assert!(spans.len() >= 4, "{spans:?}");
+    for parts in [1, 2, 3] {
+        let mut occluded = Vec::new();
+        for share in icd_core::evidence::shares(spans.len(), parts) {
+            occluded.extend(coder.occluded_scores(note, &spans[share]).unwrap());
+        }
+        let split = coder.code_with_occluded(note, 5, occluded).unwrap();
+        assert_eq!(split, whole, "{parts} shares");
+    }
+    // A wrong number of rows is refused, not mixed up.
+    let short = coder.occluded_scores(note, &spans[1..]).unwrap();
+    let err = coder.code_with_occluded(note, 5, short).unwrap_err().to_string();
+    assert!(err.contains("spans"), "{err}");
+    assert!(coder.occluded_scores(note, &[(0, note.len() + 1)]).is_err());
+}

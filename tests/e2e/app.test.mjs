@@ -396,6 +396,70 @@ test("int8 kernels: the relaxed-SIMD worker where the browser has it, SIMD128 on
   assert.deepEqual(runs.default, runs["?kernel=simd128"]);
 });
 
+// Hand-written for this test (not from any chart): three chronic problems, each assessed.
+const MULTI_PROBLEM = `CHIEF COMPLAINT: Follow-up of diabetes, blood pressure and cholesterol.
+
+HISTORY OF PRESENT ILLNESS: A 62-year-old man returns for his chronic conditions. His home sugars run 110 to 140 and his last A1c was 6.8 %. Home blood pressures are in the 130s over 80s. He takes his statin daily without muscle aches.
+
+MEDICATIONS: Metformin 1000 mg twice daily, lisinopril 20 mg daily, atorvastatin 40 mg at bedtime.
+
+ASSESSMENT AND PLAN:
+1. Type 2 diabetes mellitus without complications. Continue metformin; A1c in 3 months.
+2. Essential hypertension, controlled. Continue lisinopril.
+3. Hyperlipidemia. Continue atorvastatin; fasting lipid panel before the next visit.`;
+
+test("a multi-problem note: every assessed problem is shown, without opening \"Show more\"", needsModel, async () => {
+  await withApp({}, async ({ page, errors }) => {
+    await modelReady(page);
+    await page.fill("#note", MULTI_PROBLEM);
+    await page.focus("#note");
+    await page.keyboard.press("Control+Enter");
+    await page.locator("#predictions li").first().waitFor();
+    const visible = await page.locator("#predictions li:not([hidden])").evaluateAll((lis) => lis.map((li) => li.dataset.code));
+    for (const code of ["E11.9", "I10", "E78.5"]) {
+      assert.ok(visible.includes(code), `${code} is shown; shown: ${visible.join(", ")}`);
+    }
+    // The first code is one of the three, preselected.
+    assert.ok(["E11.9", "I10", "E78.5"].includes(visible[0]), `first code ${visible[0]}`);
+    await page.locator(`#accepted li[data-code="${visible[0]}"]`).waitFor();
+    // Each of the three has its own evidence in the note.
+    const words = { "E11.9": /diabet|sugar|A1c|metformin/i, I10: /hypertension|blood pressure|lisinopril/i, "E78.5": /hyperlipidemia|cholesterol|statin|lipid/i };
+    for (const [code, re] of Object.entries(words)) {
+      await page.click(`#predictions li[data-code="${code}"] button.pick`);
+      await page.locator(".evidence-box h3 code", { hasText: code }).waitFor();
+      await page.locator("#evidence mark").first().waitFor();
+      const marked = (await page.locator("#evidence mark").allInnerTexts()).join(" | ");
+      assert.match(marked, re, `evidence for ${code}: ${marked}`);
+    }
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("a note's evidence from two workers (a cls model's passes split between them) is one worker's", needsModel, async () => {
+  const evidenceWith = (workers) => withApp({ query: `?workers=${workers}` }, async ({ page, errors }) => {
+    await modelReady(page);
+    await page.locator("#model-workers", { hasText: new RegExp(`^${workers} of ${workers} ready`) }).waitFor({ timeout: 120_000 });
+    await page.fill("#note", MULTI_PROBLEM);
+    await page.focus("#note");
+    await page.keyboard.press("Control+Enter");
+    await page.locator("#predictions li").first().waitFor();
+    const codes = (await page.locator("#predictions li:not([hidden])").evaluateAll((lis) => lis.map((li) => li.dataset.code))).slice(0, 4);
+    const out = {};
+    for (const code of codes) {
+      await page.click(`#predictions li[data-code="${code}"] button.pick`);
+      await page.locator(".evidence-box h3 code", { hasText: code }).waitFor();
+      await page.locator("#evidence").waitFor({ timeout: 120_000 });
+      out[code] = await page.locator("#evidence mark").evaluateAll((ms) => ms.map((m) => `${m.className}: ${m.textContent}`));
+    }
+    assert.ok(Object.values(out).some((marks) => marks.length > 0), "some evidence");
+    assert.deepEqual(errors, []);
+    return out;
+  });
+  const one = await evidenceWith(1);
+  const two = await evidenceWith(2);
+  assert.deepEqual(two, one);
+});
+
 test("a code asserting a fact the note does not document ranks below the plain code, flagged", needsModel, async () => {
   await withApp({}, async ({ page, errors }) => {
     await modelReady(page);

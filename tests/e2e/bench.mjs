@@ -114,6 +114,19 @@ if (HAS_BUNDLE) {
       if (k > 0) runs.push(parseFloat(done.match(/\(([\d.]+) notes\/s/)[1]));
     }
     rows.push([`batch of 60 notes (132 tokens), ${workers} model worker${workers > 1 ? "s" : ""} (after a warm-up batch, median of 3: ${runs.join(", ")})`, `${median(runs)} notes/s`]);
+    if (LATE_EVIDENCE) {
+      // A cls note's occlusion passes, split across the pool's workers (one worker: all on it).
+      const evMs = [];
+      for (let i = 0; i < 4; i++) {
+        await p.fill("#note", SENT.repeat(23).trim() + " ".repeat(i));
+        await p.click("#code-note");
+        await p.waitForFunction(() => !document.querySelector("#code-note").disabled, null, { timeout: 120_000 });
+        const hint = p.locator("#predictions + p.hint", { hasText: /evidence \d+ ms/ });
+        await hint.waitFor({ timeout: 300_000 });
+        evMs.push(parseFloat((await hint.innerText()).match(/evidence (\d+) ms/)[1]));
+      }
+      rows.push([`one note, 506 tokens: evidence (23 occlusion passes), ${workers} model worker${workers > 1 ? "s" : ""} (median of 3 after one: ${evMs.slice(1).join(", ")})`, `${median(evMs.slice(1))} ms`]);
+    }
     await p.close();
   }
 }

@@ -1,7 +1,7 @@
 //! The page's side of the model worker: starts it, sends requests, turns its messages into signals.
 
 use icd_core::NotePrediction;
-use icd_web::pool::BatchRun;
+use icd_web::pool::{BatchRun, OcclusionRun};
 use icd_web::protocol::{FromWorker, ModelSummary, Note, Prediction, ToWorker};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -97,6 +97,12 @@ pub struct Client {
     next_id: StoredValue<u32>,
     /// The id and text of the latest `Code` request; older answers are dropped.
     pending: StoredValue<Option<(u32, String)>>,
+    /// The `top_k` of the latest `Code` request (its evidence asks for the same codes).
+    top_k: StoredValue<usize>,
+    /// A `cls` note's occlusion passes out across the pool, with the note's text and `top_k`,
+    /// and when the page asked for its evidence.
+    occlusion: StoredValue<Option<(OcclusionRun, String, usize)>>,
+    evidence_t0: StoredValue<f64>,
     pub status: RwSignal<ModelStatus>,
     pub result: RwSignal<Option<CodeResult>>,
     /// Kept apart from `result` so its arrival does not re-run what a new result resets
@@ -121,6 +127,9 @@ impl Client {
             batch_time: RwSignal::new(None),
             next_id: StoredValue::new(1),
             pending: StoredValue::new(None),
+            top_k: StoredValue::new(0),
+            occlusion: StoredValue::new(None),
+            evidence_t0: StoredValue::new(0.0),
             status: RwSignal::new(ModelStatus::Starting),
             result: RwSignal::new(None),
             evidence: RwSignal::new(None),
@@ -209,6 +218,43 @@ impl Client {
         if running {
             self.feed_all();
         }
+        // A share of a note's occlusion passes was out on it: worker 0 runs them all instead.
+        let share_lost = self.occlusion.with_value(|o| o.as_ref().is_some_and(|(r, _, _)| r.shares.iter().any(|(x, _)| *x == w)));
+        if share_lost && w != 0 {
+            if let Some((run, text, top_k)) = self.occlusion.try_update_value(Option::take).flatten() {
+                self.ask_evidence(run.id, text, top_k, None);
+            }
+        }
+    }
+
+    /// Asks for the evidence of `Code { id }` (a `cls` head's sentence occlusion, one forward
+    /// pass per sentence): its passes are split across the ready workers, whose scores come
+    /// back as `Occluded` and go to worker 0, which coded the note; with one worker ready,
+    /// worker 0 runs them all.
+    fn request_evidence(self, id: u32, text: String, top_k: usize) {
+        self.evidence_t0.set_value(js_sys::Date::now());
+        let ready: Vec<usize> = self.workers.with_value(|ws| ws.iter().enumerate().filter(|(_, s)| s.ready).map(|(w, _)| w).collect());
+        if ready.len() < 2 || ready[0] != 0 {
+            return self.ask_evidence(id, text, top_k, None);
+        }
+        let spans = icd_core::evidence::occlusion_spans(&text, icd_core::evidence::MAX_OCCLUSION_SPANS);
+        let run = OcclusionRun::new(id, &spans, &ready);
+        let sends: Vec<(usize, ToWorker)> =
+            run.shares.iter().enumerate().map(|(part, (w, spans))| (*w, ToWorker::Occlude { id, part, text: text.clone(), spans: spans.clone() })).collect();
+        self.occlusion.set_value(Some((run, text.clone(), top_k)));
+        for (w, msg) in sends {
+            if self.send_to(w, &msg).is_err() {
+                self.occlusion.set_value(None);
+                return self.ask_evidence(id, text, top_k, None);
+            }
+        }
+    }
+
+    /// Sends `Evidence` to worker 0: with every share's scores, or `None` to run the passes there.
+    fn ask_evidence(self, id: u32, text: String, top_k: usize, occluded: Option<Vec<Vec<f32>>>) {
+        if let Err(e) = self.send(&ToWorker::Evidence { id, text, top_k, occluded }) {
+            self.code_error.set(Some(format!("The evidence could not be computed: {e}")));
+        }
     }
 
     fn send_to(&self, w: usize, msg: &ToWorker) -> Result<(), String> {
@@ -235,9 +281,11 @@ impl Client {
     pub fn code(&self, text: String, top_k: usize) {
         let id = self.take_id();
         self.code_error.set(None);
+        self.occlusion.set_value(None);
         match self.send(&ToWorker::Code { id, text: text.clone(), top_k }) {
             Ok(()) => {
                 self.pending.set_value(Some((id, text)));
+                self.top_k.set_value(top_k);
                 self.coding.set(true);
             }
             Err(e) => self.code_error.set(Some(e)),
@@ -393,6 +441,10 @@ impl Client {
                     return;
                 }
                 self.evidence.set(None);
+                if evidence_pending {
+                    // Computed while the code table fuses the codes.
+                    self.request_evidence(id, text.clone(), self.top_k.get_value());
+                }
                 if !self.table.ready() {
                     self.finish(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence: false, table_ms: None });
                     return;
@@ -413,15 +465,31 @@ impl Client {
                     }
                 });
             }
-            FromWorker::Evidence { id, predictions, ms } => {
+            FromWorker::Occluded { id, part, scores } => {
+                let done = self.occlusion.try_update_value(|o| o.as_mut().filter(|(r, _, _)| r.id == id).map(|(r, _, _)| r.complete(part, scores))).flatten();
+                match done {
+                    // Every share is in: worker 0 assembles the evidence.
+                    Some(Ok(Some(rows))) => {
+                        if let Some((_, text, top_k)) = self.occlusion.try_update_value(Option::take).flatten() {
+                            self.ask_evidence(id, text, top_k, Some(rows));
+                        }
+                    }
+                    Some(Ok(None)) | None => {} // more to come, or an older note's
+                    Some(Err(e)) => {
+                        self.occlusion.set_value(None);
+                        self.code_error.set(Some(format!("The evidence could not be computed: {e}")));
+                    }
+                }
+            }
+            FromWorker::Evidence { id, predictions, .. } => {
                 // It may arrive while the codes are still being fused: it is kept for them.
                 let current = self.result.with_untracked(|r| r.as_ref().is_some_and(|r| r.id == id));
                 if current || self.pending.get_value().is_some_and(|(p, _)| p == id) {
+                    // The whole wait, the shares on other workers included.
+                    let ms = js_sys::Date::now() - self.evidence_t0.get_value();
                     self.evidence.set(Some(LateEvidence { id, predictions, ms }));
                 }
             }
-            // Each batch request is one note: its answer is the progress.
-            FromWorker::BatchProgress { .. } => {}
             FromWorker::BatchDone { id, results } => self.batch_answer(id, results),
         }
     }

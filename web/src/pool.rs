@@ -1,6 +1,7 @@
-//! The model worker pool's plain-Rust parts: how many workers a device gets, and a batch's
-//! schedule (which notes each worker codes, the results back in input order). The page
-//! (`client.rs`) owns the workers and only routes messages through these.
+//! The model worker pool's plain-Rust parts: how many workers a device gets, a batch's
+//! schedule (which notes each worker codes, the results back in input order), and a `cls`
+//! note's occlusion passes split across the workers. The page (`client.rs`) owns the workers
+//! and only routes messages through these.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -128,6 +129,47 @@ impl BatchRun {
     }
 }
 
+/// A `cls` note's evidence across the pool: its occlusion passes (one per span of
+/// `icd_core::evidence::occlusion_spans`) in contiguous shares, one per worker; when every
+/// share's scores are in, the worker that coded the note assembles the evidence from them.
+#[derive(Debug)]
+pub struct OcclusionRun {
+    /// The note's `Code` request id.
+    pub id: u32,
+    /// Share `p`: the workers' index and its spans.
+    pub shares: Vec<(usize, Vec<(usize, usize)>)>,
+    scores: Vec<Option<Vec<Vec<f32>>>>,
+}
+
+impl OcclusionRun {
+    /// `spans` split over `workers` (ready workers' indices), as evenly as can be; a worker
+    /// gets no share when there are fewer spans than workers.
+    pub fn new(id: u32, spans: &[(usize, usize)], workers: &[usize]) -> Self {
+        let parts = workers.len().min(spans.len()).max(1);
+        let shares: Vec<(usize, Vec<(usize, usize)>)> = icd_core::evidence::shares(spans.len(), parts)
+            .into_iter()
+            .zip(workers.iter().chain(std::iter::repeat(&0)))
+            .map(|(r, &w)| (w, spans[r].to_vec()))
+            .collect();
+        let n = shares.len();
+        OcclusionRun { id, shares, scores: vec![None; n] }
+    }
+
+    /// Share `part`'s scores are in. When they are the last, every row in span order; an
+    /// unknown part or a row count that does not match its share is an error.
+    pub fn complete(&mut self, part: usize, scores: Vec<Vec<f32>>) -> Result<Option<Vec<Vec<f32>>>, String> {
+        let want = self.shares.get(part).map(|(_, s)| s.len()).ok_or_else(|| format!("occlusion share {part} of {} is unknown", self.shares.len()))?;
+        if scores.len() != want {
+            return Err(format!("occlusion share {part}: {} score rows for {want} spans", scores.len()));
+        }
+        self.scores[part] = Some(scores);
+        if self.scores.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        Ok(Some(self.scores.iter_mut().flat_map(|s| s.take().unwrap_or_default()).collect()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +246,25 @@ mod tests {
         assert_eq!(run.progress(), (1, 3));
         // The note without a result is sent again, not lost.
         assert_eq!(run.next_for(0, 4).unwrap().id, a.id);
+    }
+
+    #[test]
+    fn occlusion_shares_go_to_each_worker_and_come_back_in_span_order() {
+        let spans: Vec<(usize, usize)> = (0..5).map(|i| (i * 10, i * 10 + 9)).collect();
+        let mut run = OcclusionRun::new(7, &spans, &[0, 2]);
+        assert_eq!(run.shares.iter().map(|(w, s)| (*w, s.len())).collect::<Vec<_>>(), vec![(0, 2), (2, 3)]);
+        assert_eq!(run.shares.iter().flat_map(|(_, s)| s.clone()).collect::<Vec<_>>(), spans);
+        let row = |i: usize| vec![i as f32; 3];
+        // The second share answers first: nothing is assembled until both are in.
+        assert_eq!(run.complete(1, vec![row(2), row(3), row(4)]).unwrap(), None);
+        assert!(run.complete(0, vec![row(0)]).is_err(), "a short share is refused");
+        assert!(run.complete(5, vec![]).is_err(), "an unknown share is refused");
+        assert_eq!(run.complete(0, vec![row(0), row(1)]).unwrap(), Some((0..5).map(row).collect()));
+        // Fewer spans than workers: one span each, no empty shares.
+        let few = OcclusionRun::new(8, &spans[..2], &[0, 1, 2, 3]);
+        assert_eq!(few.shares.iter().map(|(w, s)| (*w, s.len())).collect::<Vec<_>>(), vec![(0, 1), (1, 1)]);
+        // A note with no spans still makes one (empty) share for the coding worker.
+        let none = OcclusionRun::new(9, &[], &[0, 1]);
+        assert_eq!(none.shares, vec![(0, vec![])]);
     }
 }

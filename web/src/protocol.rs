@@ -6,8 +6,10 @@
 //!                                        Started (the worker's handler is in place)
 //! Load { base_url }                  →   Progress { loaded, total } …, then Ready { model } or Error
 //! Code { id, text, top_k }           →   Result { id, predictions, ms, evidence_pending } or Error { id }
-//!                                        then, if evidence_pending: Evidence { id, predictions, ms }
-//! Batch { id, notes, top_k }         →   BatchProgress { id, done, total } …, then BatchDone { id, results }
+//! (if evidence_pending, the page asks for it, split across the pool:)
+//! Occlude { id, part, text, spans }  →   Occluded { id, part, scores }        (any worker, a share each)
+//! Evidence { id, text, top_k, occluded } → Evidence { id, predictions, ms }  (the worker that coded it)
+//! Batch { id, notes, top_k }         →   BatchDone { id, results }
 //! ```
 //! Nothing here leaves the device: the worker's only network use is fetching the bundle
 //! (`{base_url}manifest.json` and the files it lists) from the site itself.
@@ -31,6 +33,24 @@ pub enum ToWorker {
         text: String,
         top_k: usize,
     },
+    /// A share of a `cls` note's occlusion passes: the note's scores without each of `spans`
+    /// (core's `Coder::occluded_scores`). Skipped, with no answer, once a newer request came.
+    Occlude {
+        id: u32,
+        part: usize,
+        text: String,
+        spans: Vec<(usize, usize)>,
+    },
+    /// The evidence of `Code { id }`: from every share's scores in span order (`occluded`),
+    /// or, with `None`, by running all the passes here.
+    Evidence {
+        id: u32,
+        text: String,
+        top_k: usize,
+        occluded: Option<Vec<Vec<f32>>>,
+    },
+    /// Notes coded without evidence; the page sends one note per request, so its answer is
+    /// the progress.
     Batch {
         id: u32,
         notes: Vec<Note>,
@@ -58,25 +78,27 @@ pub enum FromWorker {
         message: String,
     },
     /// The codes. `evidence_pending`: their evidence is slow to compute (a `cls` head's sentence
-    /// occlusion, one forward pass per sentence), so it follows as `Evidence` with the same id;
-    /// the codes are shown meanwhile.
+    /// occlusion, one forward pass per sentence), so the page asks for it (`ToWorker::Evidence`)
+    /// and shows the codes meanwhile.
     Result {
         id: u32,
         predictions: Vec<Prediction>,
         ms: f64,
         evidence_pending: bool,
     },
-    /// The same codes as `Result { id }`, with their evidence; `ms` is the evidence's own time.
-    /// Not sent when a newer note was sent before it started.
+    /// The same codes as `Result { id }`, with their evidence; `ms` is this worker's own time
+    /// for it (the page times the whole, shares included). Not sent when a newer note was
+    /// sent before it started.
     Evidence {
         id: u32,
         predictions: Vec<Prediction>,
         ms: f64,
     },
-    BatchProgress {
+    /// `Occlude { id, part }`'s scores, one row per span.
+    Occluded {
         id: u32,
-        done: usize,
-        total: usize,
+        part: usize,
+        scores: Vec<Vec<f32>>,
     },
     /// Every note's codes, in the note order: `icd predict`'s prediction records (core's
     /// [`NotePrediction`], without evidence), `error` set on a note that could not be coded.

@@ -33,7 +33,8 @@ mod model {
         Coder::from_bundle(manifest, files).map(Model).map_err(|e| e.to_string())
     }
 
-    /// Evidence that costs a forward pass per sentence (a `cls` head): sent after the codes.
+    /// Evidence that costs a forward pass per sentence (a `cls` head): the page asks for it
+    /// after the codes, and splits its passes across the pool.
     pub fn slow_evidence(model: &Model) -> bool {
         model.0.evidence_method() == EvidenceMethod::Occlusion
     }
@@ -52,12 +53,24 @@ mod model {
     pub fn code(model: &Model, text: &str, top_k: usize, evidence: bool) -> Result<Vec<Prediction>, String> {
         Ok(coded(model, text, top_k, evidence)?.into_iter().map(Prediction::from_coded).collect())
     }
+
+    /// A share of the occlusion passes: the scores of `text` without each of `spans`.
+    pub fn occluded(model: &Model, text: &str, spans: &[(usize, usize)]) -> Result<Vec<Vec<f32>>, String> {
+        model.0.occluded_scores(text, spans).map_err(|e| e.to_string())
+    }
+
+    /// [`code`] with evidence from the passes' scores (every share, in span order).
+    pub fn code_occluded(model: &Model, text: &str, top_k: usize, rows: Vec<Vec<f32>>) -> Result<Vec<Prediction>, String> {
+        let coded = model.0.code_with_occluded(text, top_k, rows).map_err(|e| e.to_string())?;
+        Ok(coded.into_iter().map(Prediction::from_coded).collect())
+    }
 }
 
 thread_local! {
     static MODEL: RefCell<Option<model::Model>> = const { RefCell::new(None) };
-    /// The id of the latest `Code` request: evidence for an older note is not computed.
-    static LATEST_CODE: Cell<u32> = const { Cell::new(0) };
+    /// The id of the latest note this worker codes or occludes for: evidence for an older
+    /// note is not computed.
+    static LATEST: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Lets queued messages run first (a zero-delay timer is a new task).
@@ -120,42 +133,57 @@ fn handle(msg: ToWorker) {
             }
         }),
         ToWorker::Code { id, text, top_k } => {
-            LATEST_CODE.with(|l| l.set(id));
+            LATEST.with(|l| l.set(id));
             let t0 = js_sys::Date::now();
             let later = with_model(|m| Ok(model::slow_evidence(m))).unwrap_or(false);
             match with_model(|m| model::code(m, &text, top_k, !later)) {
                 Ok(predictions) => post(&FromWorker::Result { id, predictions, ms: js_sys::Date::now() - t0, evidence_pending: later }),
-                Err(message) => return post(&FromWorker::Error { id: Some(id), message }),
-            }
-            if later {
-                spawn_local(async move {
-                    yield_to_messages().await;
-                    if LATEST_CODE.with(|l| l.get()) != id {
-                        return;
-                    }
-                    let t1 = js_sys::Date::now();
-                    match with_model(|m| model::code(m, &text, top_k, true)) {
-                        Ok(predictions) => post(&FromWorker::Evidence { id, predictions, ms: js_sys::Date::now() - t1 }),
-                        Err(message) => post(&FromWorker::Error { id: Some(id), message }),
-                    }
-                });
+                Err(message) => post(&FromWorker::Error { id: Some(id), message }),
             }
         }
-        ToWorker::Batch { id, notes, top_k } => {
-            let total = notes.len();
-            let mut results = Vec::with_capacity(total);
-            for (i, Note { id: note_id, text }) in notes.into_iter().enumerate() {
-                let r = with_model(|m| model::coded(m, &text, top_k, false));
-                let note_id = serde_json::Value::String(note_id);
-                results.push(match r {
-                    Ok(predictions) => {
-                        let low_confidence = icd_core::candidates::is_low_confidence(&predictions);
-                        NotePrediction { id: note_id, predictions, low_confidence, error: None }
-                    }
-                    Err(e) => NotePrediction { id: note_id, predictions: Vec::new(), low_confidence: false, error: Some(e) },
-                });
-                post(&FromWorker::BatchProgress { id, done: i + 1, total });
+        ToWorker::Occlude { id, part, text, spans } => {
+            LATEST.with(|l| l.set(id));
+            spawn_local(async move {
+                // Messages queued meanwhile are handled first: a newer note makes this stale.
+                yield_to_messages().await;
+                if LATEST.with(|l| l.get()) != id {
+                    return;
+                }
+                match with_model(|m| model::occluded(m, &text, &spans)) {
+                    Ok(scores) => post(&FromWorker::Occluded { id, part, scores }),
+                    Err(message) => post(&FromWorker::Error { id: Some(id), message }),
+                }
+            });
+        }
+        ToWorker::Evidence { id, text, top_k, occluded } => spawn_local(async move {
+            yield_to_messages().await;
+            if LATEST.with(|l| l.get()) > id {
+                return;
             }
+            let t0 = js_sys::Date::now();
+            let coded = with_model(|m| match occluded {
+                Some(rows) => model::code_occluded(m, &text, top_k, rows),
+                None => model::code(m, &text, top_k, true),
+            });
+            match coded {
+                Ok(predictions) => post(&FromWorker::Evidence { id, predictions, ms: js_sys::Date::now() - t0 }),
+                Err(message) => post(&FromWorker::Error { id: Some(id), message }),
+            }
+        }),
+        ToWorker::Batch { id, notes, top_k } => {
+            let results = notes
+                .into_iter()
+                .map(|Note { id: note_id, text }| {
+                    let note_id = serde_json::Value::String(note_id);
+                    match with_model(|m| model::coded(m, &text, top_k, false)) {
+                        Ok(predictions) => {
+                            let low_confidence = icd_core::candidates::is_low_confidence(&predictions);
+                            NotePrediction { id: note_id, predictions, low_confidence, error: None }
+                        }
+                        Err(e) => NotePrediction { id: note_id, predictions: Vec::new(), low_confidence: false, error: Some(e) },
+                    }
+                })
+                .collect();
             post(&FromWorker::BatchDone { id, results });
         }
     }

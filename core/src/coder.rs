@@ -139,14 +139,24 @@ impl Coder {
     /// [`Coder::code`]; `with_evidence = false` skips the evidence (and, for the `cls` head,
     /// the occlusion passes).
     pub fn code_with(&self, text: &str, top_k_n: usize, with_evidence: bool) -> Result<Vec<CodedLabel>, ModelError> {
-        self.code_inner(text, top_k_n, if with_evidence { Passes::Run } else { Passes::Skip })
+        Ok(self.code_inner(text, top_k_n, if with_evidence { Passes::Run } else { Passes::Skip }, None)?.0)
+    }
+
+    /// [`Coder::code_with`], and the note's per-label scores: what
+    /// [`Coder::code_with_occluded`] can take back instead of scoring the note again.
+    pub fn code_and_scores(&self, text: &str, top_k_n: usize, with_evidence: bool) -> Result<(Vec<CodedLabel>, Vec<f32>), ModelError> {
+        self.code_inner(text, top_k_n, if with_evidence { Passes::Run } else { Passes::Skip }, None)
     }
 
     /// [`Coder::code`] for a `cls` head whose occlusion passes ran elsewhere (the page splits
     /// them across its workers): `occluded[i]` is [`Coder::occluded_scores`] for the `i`-th
     /// span of [`occlusion_spans`]`(text, MAX_OCCLUSION_SPANS)`, every span in order. The
-    /// result is the same as `code`'s.
-    pub fn code_with_occluded(&self, text: &str, top_k_n: usize, occluded: Vec<Vec<f32>>) -> Result<Vec<CodedLabel>, ModelError> {
+    /// result is the same as `code`'s. `base`: the note's own scores from
+    /// [`Coder::code_and_scores`], which spares a `cls` head's forward pass over the note.
+    pub fn code_with_occluded(&self, text: &str, top_k_n: usize, occluded: Vec<Vec<f32>>, base: Option<Vec<f32>>) -> Result<Vec<CodedLabel>, ModelError> {
+        if let Some(b) = base.as_ref().filter(|b| b.len() != self.labels.len()) {
+            return Err(ModelError::Input(format!("{} base scores for {} labels", b.len(), self.labels.len())));
+        }
         let spans = occlusion_spans(text, MAX_OCCLUSION_SPANS);
         if occluded.len() != spans.len() || occluded.iter().any(|s| s.len() != self.labels.len()) {
             return Err(ModelError::Input(format!(
@@ -157,7 +167,7 @@ impl Coder {
                 self.labels.len()
             )));
         }
-        self.code_inner(text, top_k_n, Passes::Given(spans, occluded))
+        Ok(self.code_inner(text, top_k_n, Passes::Given(spans, occluded), base)?.0)
     }
 
     /// The label scores of `text` without each of `spans` (byte ranges of `text`), one forward
@@ -175,10 +185,19 @@ impl Coder {
             .collect()
     }
 
-    fn code_inner(&self, text: &str, top_k_n: usize, passes: Passes) -> Result<Vec<CodedLabel>, ModelError> {
+    fn code_inner(&self, text: &str, top_k_n: usize, passes: Passes, base: Option<Vec<f32>>) -> Result<(Vec<CodedLabel>, Vec<f32>), ModelError> {
         let with_evidence = !matches!(passes, Passes::Skip);
-        let (enc, chunks, pred) = self.model.predict(&self.tokenizer, text)?;
-        let top = self.documentation.rank(text, &pred.scores, top_k_n);
+        // A `cls` head's codes and occlusion evidence need only the scores; label attention's
+        // evidence needs the forward pass's attention.
+        let (attended, scores) = match base.filter(|_| self.evidence_method() == EvidenceMethod::Occlusion) {
+            Some(scores) => (None, scores),
+            None => {
+                let (enc, chunks, pred) = self.model.predict(&self.tokenizer, text)?;
+                let scores = pred.scores.clone();
+                (Some((enc, chunks, pred)), scores)
+            }
+        };
+        let top = self.documentation.rank(text, &scores, top_k_n);
         let mut occlusion = None;
         if with_evidence && self.evidence_method() == EvidenceMethod::Occlusion && !top.is_empty() {
             let (spans, occluded) = match passes {
@@ -189,7 +208,7 @@ impl Coder {
                     (spans, occluded)
                 }
             };
-            occlusion = Some(Occlusion::new(spans, &pred.scores, occluded));
+            occlusion = Some(Occlusion::new(spans, &scores, occluded));
         }
         let mut coded: Vec<CodedLabel> = top
             .into_iter()
@@ -199,8 +218,10 @@ impl Coder {
                     Vec::new()
                 } else if let Some(occ) = &occlusion {
                     occ.evidence(l)
+                } else if let Some((enc, chunks, pred)) = &attended {
+                    evidence::attention(enc, chunks, pred, l, EVIDENCE_TOP_N).into_iter().map(|s| (s.start, s.end, s.weight)).collect()
                 } else {
-                    evidence::attention(&enc, &chunks, &pred, l, EVIDENCE_TOP_N).into_iter().map(|s| (s.start, s.end, s.weight)).collect()
+                    Vec::new()
                 };
                 let info = &self.labels[l];
                 CodedLabel {
@@ -209,7 +230,7 @@ impl Coder {
                     chapter: info.chapter,
                     score: ranked.score,
                     score_from: ranked.carried_from.map(|c| self.labels[c].code.clone()),
-                    model_score: ranked.carried_from.map(|_| pred.scores[l]),
+                    model_score: ranked.carried_from.map(|_| scores[l]),
                     evidence: spans
                         .into_iter()
                         .map(|(start, end, weight)| EvidenceSpan {
@@ -230,7 +251,7 @@ impl Coder {
             })
             .collect();
         demote_unasserted(&mut coded);
-        Ok(coded)
+        Ok((coded, scores))
     }
 }
 

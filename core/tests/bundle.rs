@@ -310,12 +310,26 @@ fn occlusion_split_across_workers_gives_the_same_evidence() {
         for share in icd_core::evidence::shares(spans.len(), parts) {
             occluded.extend(coder.occluded_scores(note, &spans[share]).unwrap());
         }
-        let split = coder.code_with_occluded(note, 5, occluded).unwrap();
+        let split = coder.code_with_occluded(note, 5, occluded.clone(), None).unwrap();
         assert_eq!(split, whole, "{parts} shares");
+        // With the note's scores from the coding pass, no second pass, the same result.
+        let (codes, base) = coder.code_and_scores(note, 5, false).unwrap();
+        assert_eq!(base, coder.scores(note).unwrap());
+        assert_eq!(codes.iter().map(|c| &c.code).collect::<Vec<_>>(), whole.iter().map(|c| &c.code).collect::<Vec<_>>());
+        assert_eq!(coder.code_with_occluded(note, 5, occluded, Some(base)).unwrap(), whole, "{parts} shares, base given");
     }
-    // A wrong number of rows is refused, not mixed up.
+    // The base given is the one used (no second pass): other scores rank other codes.
+    let mut other = coder.scores(note).unwrap();
+    other.reverse();
+    let rows = coder.occluded_scores(note, &spans).unwrap();
+    let reranked = coder.code_with_occluded(note, 5, rows, Some(other)).unwrap();
+    assert_ne!(reranked[0].code, whole[0].code);
+    // A wrong number of rows, or of base scores, is refused, not mixed up.
     let short = coder.occluded_scores(note, &spans[1..]).unwrap();
-    let err = coder.code_with_occluded(note, 5, short).unwrap_err().to_string();
+    let err = coder.code_with_occluded(note, 5, short, None).unwrap_err().to_string();
     assert!(err.contains("spans"), "{err}");
+    let rows = coder.occluded_scores(note, &spans).unwrap();
+    let err = coder.code_with_occluded(note, 5, rows, Some(vec![0.0; 2])).unwrap_err().to_string();
+    assert!(err.contains("base scores"), "{err}");
     assert!(coder.occluded_scores(note, &[(0, note.len() + 1)]).is_err());
 }

@@ -41,10 +41,24 @@ mod model {
 
     /// Core's codes for `text` (what a batch exports), after the length check.
     pub fn coded(model: &Model, text: &str, top_k: usize, evidence: bool) -> Result<Vec<CodedLabel>, String> {
-        if let Err(NoteError::TooLong { bytes, limit }) = check_note(text, MAX_NOTE_BYTES) {
-            return Err(format!("The note is {bytes} bytes; the limit is {limit} (about 150,000 words). Code it in parts."));
-        }
+        check(text)?;
         model.0.code_with(text, top_k, evidence).map_err(|e| e.to_string())
+    }
+
+    fn check(text: &str) -> Result<(), String> {
+        match check_note(text, MAX_NOTE_BYTES) {
+            Err(NoteError::TooLong { bytes, limit }) => {
+                Err(format!("The note is {bytes} bytes; the limit is {limit} (about 150,000 words). Code it in parts."))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// [`code`] without evidence, and the note's scores, kept for its evidence.
+    pub fn code_scored(model: &Model, text: &str, top_k: usize) -> Result<(Vec<Prediction>, Vec<f32>), String> {
+        check(text)?;
+        let (coded, scores) = model.0.code_and_scores(text, top_k, false).map_err(|e| e.to_string())?;
+        Ok((coded.into_iter().map(Prediction::from_coded).collect(), scores))
     }
 
     /// The model's top `top_k` codes for `text`, for the page, with evidence (label attention, or sentence
@@ -59,9 +73,10 @@ mod model {
         model.0.occluded_scores(text, spans).map_err(|e| e.to_string())
     }
 
-    /// [`code`] with evidence from the passes' scores (every share, in span order).
-    pub fn code_occluded(model: &Model, text: &str, top_k: usize, rows: Vec<Vec<f32>>) -> Result<Vec<Prediction>, String> {
-        let coded = model.0.code_with_occluded(text, top_k, rows).map_err(|e| e.to_string())?;
+    /// [`code`] with evidence from the passes' scores (every share, in span order); `base`,
+    /// the note's scores from [`code_scored`], spares scoring the note again.
+    pub fn code_occluded(model: &Model, text: &str, top_k: usize, rows: Vec<Vec<f32>>, base: Option<Vec<f32>>) -> Result<Vec<Prediction>, String> {
+        let coded = model.0.code_with_occluded(text, top_k, rows, base).map_err(|e| e.to_string())?;
         Ok(coded.into_iter().map(Prediction::from_coded).collect())
     }
 }
@@ -71,6 +86,8 @@ thread_local! {
     /// The id of the latest note this worker codes or occludes for: evidence for an older
     /// note is not computed.
     static LATEST: Cell<u32> = const { Cell::new(0) };
+    /// The scores of the last note coded whose evidence comes later, by its request id.
+    static SCORES: RefCell<Option<(u32, Vec<f32>)>> = const { RefCell::new(None) };
 }
 
 /// Lets queued messages run first (a zero-delay timer is a new task).
@@ -136,7 +153,14 @@ fn handle(msg: ToWorker) {
             LATEST.with(|l| l.set(id));
             let t0 = js_sys::Date::now();
             let later = with_model(|m| Ok(model::slow_evidence(m))).unwrap_or(false);
-            match with_model(|m| model::code(m, &text, top_k, !later)) {
+            let coded = with_model(|m| match later {
+                true => model::code_scored(m, &text, top_k).map(|(p, scores)| {
+                    SCORES.with(|s| *s.borrow_mut() = Some((id, scores)));
+                    p
+                }),
+                false => model::code(m, &text, top_k, true),
+            });
+            match coded {
                 Ok(predictions) => post(&FromWorker::Result { id, predictions, ms: js_sys::Date::now() - t0, evidence_pending: later }),
                 Err(message) => post(&FromWorker::Error { id: Some(id), message }),
             }
@@ -162,7 +186,10 @@ fn handle(msg: ToWorker) {
             }
             let t0 = js_sys::Date::now();
             let coded = with_model(|m| match occluded {
-                Some(rows) => model::code_occluded(m, &text, top_k, rows),
+                Some(rows) => {
+                    let base = SCORES.with(|s| s.borrow_mut().take()).filter(|(i, _)| *i == id).map(|(_, scores)| scores);
+                    model::code_occluded(m, &text, top_k, rows, base)
+                }
                 None => model::code(m, &text, top_k, true),
             });
             match coded {

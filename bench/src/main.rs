@@ -10,6 +10,8 @@ use clap::{Parser, Subcommand};
 use icd_core::bundle::Manifest;
 use icd_core::{CodeTable, Coder, Int8Kernel, SearchIndex};
 
+mod fusion;
+
 #[derive(Parser)]
 #[command(name = "icd-bench", about = "Benchmarks (print numbers; no assertions)")]
 struct Cli {
@@ -42,6 +44,21 @@ enum Command {
         /// The `icd` binary, to time `icd predict --input` on the same notes as a second anchor
         #[arg(long)]
         icd: Option<PathBuf>,
+    },
+    /// The model's codes against the code table's (`candidates::Weights`): a grid of weights
+    /// scored on hand-written charts with acceptable first-listed codes; per-chart ranks on
+    /// stderr
+    Fusion {
+        #[arg(long, default_value = "bundles/default-recipe")]
+        bundle: PathBuf,
+        #[arg(long, default_value = "artifacts/icd10cm.table")]
+        table: PathBuf,
+        /// JSONL charts: id, text, code, and optionally accept and codes (`data/eval/`)
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Grid settings printed, best first
+        #[arg(long, default_value_t = 12)]
+        show: usize,
     },
     /// ms per note at 128/256/512 tokens: f32 checkpoint vs int8 bundle, 1 and 2 threads
     Predict {
@@ -92,6 +109,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        Command::Fusion { bundle, table, inputs, show } => fusion::run(&bundle, &table, &inputs, show),
         Command::Serve { bundle, clients, tokens, requests, icd } => serve_load(&bundle, &clients, &tokens, requests, icd.as_deref()),
         Command::Codes { table, repeats } => {
             let bytes = std::fs::read(&table).with_context(|| format!("reading {} (run scripts/setup.sh)", table.display()))?;

@@ -359,7 +359,9 @@ pub fn predict(args: PredictArgs, table_path: &Path) -> Result<usize> {
         let results: Vec<Result<(Vec<CodedLabel>, bool), String>> = notes
             .par_iter()
             .map(|n| {
-                let r = coder.code_with(&n.text, args.top_k, !args.no_evidence).map_err(|e| e.to_string()).map(|model| {
+                // Fusion ranks the model's first MODEL_POOL codes with the table's, then keeps top_k.
+                let pool = if table.is_some() && !args.model_only { args.top_k.max(candidates::MODEL_POOL) } else { args.top_k };
+                let r = coder.code_with(&n.text, pool, !args.no_evidence).map_err(|e| e.to_string()).map(|model| {
                     let fused = match &table {
                         Some((t, idx)) if !args.model_only => candidates::fuse_note(t, idx, &n.text, model, args.top_k),
                         _ => candidates::Fused::model_only(model),

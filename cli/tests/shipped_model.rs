@@ -32,11 +32,15 @@ fn manifest_records_a_passed_int8_gate_on_the_test_set() {
 
 /// The first five codes; `model_only`: the model's labels alone (no code-table candidates).
 fn first_codes(bundle: &Path, text: &str, model_only: bool) -> Vec<String> {
+    first_k_codes(bundle, text, model_only, 5)
+}
+
+fn first_k_codes(bundle: &Path, text: &str, model_only: bool, k: usize) -> Vec<String> {
     let table = root().join("artifacts/icd10cm.table");
     let o = Command::new(env!("CARGO_BIN_EXE_icd"))
         .args(["--table", table.to_str().unwrap(), "predict", "--bundle"])
         .arg(bundle)
-        .args(["--text", text, "--format", "jsonl", "--top-k", "5", "--no-evidence"])
+        .args(["--text", text, "--format", "jsonl", "--top-k", &k.to_string(), "--no-evidence"])
         .args(model_only.then_some("--model-only"))
         .output()
         .unwrap();
@@ -59,6 +63,21 @@ ASSESSMENT:
 1. Essential hypertension, controlled.
 2. Hyperlipidemia, continue statin.
 3. Right knee pain, likely osteoarthritis; x-ray ordered.";
+
+#[test]
+fn fewer_codes_asked_are_the_first_of_more_and_every_assessed_problem_is_listed() {
+    // The fusion ranks the model's first 10 codes whatever --top-k: asking for 3 gives the
+    // page's first three (it shows 10).
+    let ten = first_k_codes(&bundle(), FOLLOW_UP, false, 10);
+    for k in [1, 3] {
+        assert_eq!(first_k_codes(&bundle(), FOLLOW_UP, false, k), ten[..k], "--top-k {k}");
+    }
+    // Each problem of the assessment is among the first five, the knee's too.
+    for code in ["I10", "E78.5"] {
+        assert!(ten[..5].contains(&code.to_string()), "{code} in {ten:?}");
+    }
+    assert!(ten[..5].iter().any(|c| c.starts_with("M17") || c.starts_with("M25.56")), "{ten:?}");
+}
 
 #[test]
 fn the_diagnostic_sections_decide_a_multi_problem_chart() {

@@ -121,6 +121,29 @@ pub fn assert_mention(text: &str, target: Range<usize>) -> Assertion {
     assert_mention_with_trigger(text, target).assertion
 }
 
+/// The assertion of a diagnostic statement at byte range `target` of `text`: as
+/// [`assert_mention`], except that a negation or uncertainty cue opening the statement governs
+/// the rest of it ("No evidence of kidney stone", "Rule out appendicitis"). Other cues that
+/// open a statement name its code ("Screening for colon cancer", "History of colon polyps").
+pub fn assert_statement(text: &str, target: Range<usize>) -> Assertion {
+    let target = clamp(text, target);
+    let sections = sections::detect(text);
+    let tokens = tokenize(text, clause_around(text, &sections, &target));
+    let t_start = tokens.iter().position(|t| t.span.end > target.start).unwrap_or(tokens.len());
+    let t_end = tokens.iter().position(|t| t.span.start >= target.end).unwrap_or(tokens.len()).max(t_start);
+    let lexicon = lexicon();
+    // The triggers of the statement's own tokens (skipping none of them), one that starts it.
+    let opening = lexicon
+        .find(&tokens[t_start..t_end], 0..0)
+        .into_iter()
+        .find(|m| m.tokens.start == 0 && matches!(lexicon.triggers[m.trigger].kind, Kind::Cue(Assertion::Negated | Assertion::Uncertain)))
+        .map(|m| t_start + m.tokens.end);
+    match opening {
+        Some(rest) if rest < t_end => assert_mention(text, tokens[rest].span.start..target.end),
+        _ => assert_mention(text, target),
+    }
+}
+
 /// The assertion of the mention at byte range `target` of `text`, with the byte range (in
 /// `text`) of the trigger phrase or section header that decided it.
 pub fn assert_mention_with_trigger(text: &str, target: Range<usize>) -> Asserted {
@@ -496,6 +519,20 @@ impl Lexicon {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cue_that_opens_a_statement_governs_it() {
+        let text = "ASSESSMENT:\n1. No evidence of kidney stone.\n2. Kidney stone, left, 4 mm.";
+        let at = |s: &str| {
+            let i = text.find(s).unwrap();
+            i..i + s.len()
+        };
+        assert_eq!(assert_statement(text, at("No evidence of kidney stone")), Assertion::Negated);
+        assert_eq!(assert_mention(text, at("No evidence of kidney stone")), Assertion::Present, "a mention's own words are not its cue");
+        assert_eq!(assert_statement(text, at("Kidney stone, left, 4 mm")), Assertion::Present);
+        let text = "INDICATION: Screening for colon cancer.";
+        assert_eq!(assert_statement(text, 12..text.len() - 1), Assertion::Present, "the screening is the encounter");
+    }
 
     /// The assertion and trigger text of the first occurrence of `mention` in `text`.
     fn judge<'t>(text: &'t str, mention: &str) -> (Assertion, Option<&'t str>) {

@@ -12,16 +12,17 @@
 //!   rarity among titles, so "fracture" counts less than "radius");
 //! - precision: the share of the statement's weight the title covers;
 //! - `match = recall^0.6 × precision^0.4 × place`, where place favours diagnosis and
-//!   assessment sections over the chief complaint and indication, and earlier items over
-//!   later ones. A statement the note negates, gives to a relative or states as hypothetical
+//!   assessment sections over the chief complaint and indication; a later item of a list
+//!   then ranks lower ([`Weights::order`]). A statement the note negates, gives to a relative or states as hypothetical
 //!   proposes nothing; an uncertain or historical one counts less ([`crate::assertion`]).
 //!   A note without diagnostic sections is read sentence by sentence, at a lower weight.
 //!   Symptom codes (chapter 18) match at 0.75: a definitive diagnosis goes first.
 //!
 //! [`fuse`] ranks both sources in one list: a model code keeps its score, raised when a
-//! statement confirms its code or category; a table code ranks by its match. The weights were
-//! set by reasoning about these cases and checked on hand-written notes and the synthetic test
-//! set, never on real charts.
+//! statement confirms its code or category; a table code ranks by its match ([`Weights`]).
+//! The weights were chosen with `icd-bench fusion` on hand-written dev charts
+//! (`data/eval/charts-dev.jsonl`), checked on the outside-300 dev notes and synthetic test
+//! notes, never on real charts.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -41,8 +42,6 @@ const MIN_RECALL: f32 = 0.5;
 const PER_STATEMENT: usize = 3;
 /// Weight of statements read from a note without diagnostic sections.
 const UNSECTIONED: f32 = 0.5;
-/// A table code ranks at this share of its match against model scores.
-const TABLE_RANK: f32 = 0.9;
 /// Symptom codes (chapter 18) match lower: a definitive diagnosis goes first (guideline I.B.4-5).
 const SYMPTOM_RANK: f32 = 0.75;
 /// A part of an item (split at commas and "and") against the whole item.
@@ -67,12 +66,14 @@ const PREGNANCY_CUES: &[&str] = &[
     "hcg",
     "puerper",
 ];
-/// A model code scored at least this keeps its place against a same-category table code.
-const STAND_IN_BELOW: f32 = 0.5;
 /// The weight of a statement word that no title holds (a middling title word's).
 const UNKNOWN_WORD: f32 = 2.0;
 /// A subsequent-encounter or sequela code the statement does not call one.
 const LATER_EPISODE: f32 = 0.9;
+/// The model codes every caller fuses, whatever number it shows: a model code the table
+/// confirms can rise from tenth to first, so a caller asking for 3 codes gets the same first
+/// three as the page, which shows 10.
+pub const MODEL_POOL: usize = 10;
 /// Below these, neither source is confident: [`Fused::low_confidence`].
 pub const LOW_MODEL_SCORE: f32 = 0.3;
 pub const LOW_MATCH: f32 = 0.65;
@@ -87,23 +88,34 @@ pub struct Candidate {
     /// The statement's byte range in the note.
     pub span: (usize, usize),
     pub assertion: Assertion,
+    /// The statement is the first reason given for the encounter (chief complaint, indication).
+    pub reason: bool,
 }
 
 /// The codes the note's statements propose, best first, one entry per code (its best statement).
 pub fn propose(table: &CodeTable, index: &SearchIndex, text: &str) -> Vec<Candidate> {
+    propose_with(table, index, text, &Weights::SHIPPED)
+}
+
+/// [`propose`] with the statements' place weighed by `w` ([`Weights::order`]).
+pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weights) -> Vec<Candidate> {
     let mut best: HashMap<usize, Candidate> = HashMap::new();
     let words: Vec<String> = tokenize(text).collect();
     let said = |cues: &[&str]| cues.iter().any(|c| words.iter().any(|w| w == c || (c.len() >= 6 && w.starts_with(c))));
     let (newborn, pregnant) = (said(NEWBORN_CUES), said(PREGNANCY_CUES));
-    for st in statements(text) {
-        let asserted = assertion::assert_mention(text, st.span.0..st.span.1);
+    for st in statements_with(text, w) {
+        let asserted = assertion::assert_statement(text, st.span.0..st.span.1);
         let assert_weight = match asserted {
             Assertion::Negated | Assertion::Family | Assertion::Hypothetical => continue,
+            Assertion::Uncertain if st.inpatient => 1.0,
             Assertion::Uncertain => 0.5,
             Assertion::Historical => 0.6,
             Assertion::Present => 1.0,
         };
         let words = statement_words(&text[st.span.0..st.span.1]);
+        // A part's "without ..." defaults are judged by its whole item: "hypertensive heart,
+        // and heart failure" names the heart failure that "... without heart failure" excludes.
+        let item_words = if st.item == st.span { words.clone() } else { statement_words(&text[st.item.0..st.item.1]) };
         // Words no title holds still say something the code must cover ("RLQ", "Colles"),
         // unless a synonym stood in for them; numbers and short tokens do not.
         let stmt_weight: f32 = words
@@ -118,7 +130,7 @@ pub fn propose(table: &CodeTable, index: &SearchIndex, text: &str) -> Vec<Candid
             continue;
         }
         for m in index.match_words(table, &words, MIN_RECALL).into_iter().take(PER_STATEMENT * 4) {
-            let recall = recall_with_defaults(index, &table.codes()[m.index].description, &words, m.recall);
+            let recall = recall_with_defaults(index, &table.codes()[m.index].description, &item_words, m.recall);
             let precision = (m.weight / stmt_weight).min(1.0);
             let code = &table.codes()[m.index];
             // Chapters 15 and 16 are for pregnant patients and newborns only (guidelines
@@ -135,11 +147,12 @@ pub fn propose(table: &CodeTable, index: &SearchIndex, text: &str) -> Vec<Candid
             // the initial encounter (the 7th character A).
             let later = ["subsequent", "sequela"].iter().any(|w| code.description.contains(w) && !words.iter().any(|x| x == w));
             let episode = if later { LATER_EPISODE } else { 1.0 };
-            let score = recall.powf(0.6) * precision.powf(0.4) * st.weight * assert_weight * symptom * episode;
-            if score < MIN_MATCH {
+            let quality = recall.powf(0.6) * precision.powf(0.4) * st.weight * assert_weight * symptom * episode;
+            if quality < MIN_MATCH {
                 continue;
             }
-            let c = Candidate { index: m.index, score, span: st.span, assertion: asserted };
+            let score = quality * st.rank;
+            let c = Candidate { index: m.index, score, span: st.span, assertion: asserted, reason: st.reason };
             match best.get(&m.index) {
                 Some(old) if old.score >= score => {}
                 _ => {
@@ -162,7 +175,8 @@ pub fn propose(table: &CodeTable, index: &SearchIndex, text: &str) -> Vec<Candid
 
 /// `recall` with a title's "without ..." words counted as covered when the statement does not
 /// name them: absence is the default ("diverticulitis with abscess" is K57.20 "... without
-/// bleeding", not K57.21 "... with bleeding").
+/// bleeding", not K57.21 "... with bleeding"); a title whose "without ..." the statement names
+/// is refused (recall 0).
 fn recall_with_defaults(index: &SearchIndex, title: &str, words: &[String], recall: f32) -> f32 {
     let tokens: Vec<String> = tokenize(title).collect();
     let Some(at) = tokens.iter().position(|t| t == "without") else { return recall };
@@ -184,6 +198,13 @@ fn recall_with_defaults(index: &SearchIndex, title: &str, words: &[String], reca
     // The clause runs to the next "with" (a new positive fact) or the end.
     let clause: Vec<&String> = tokens[at..].iter().take_while(|t| *t != "with").collect();
     let named = |t: &String| words.iter().any(|w| w == t || w.strip_suffix('s') == Some(t.as_str()) || t.strip_suffix('s') == Some(w.as_str()));
+    // A statement that names what the title excludes contradicts it ("hypertensive heart
+    // disease and heart failure" is not "... without heart failure"), unless it says "without"
+    // (or "no") itself.
+    let says_without = words.iter().any(|w| ["without", "no", "w/o"].contains(&w.as_str()));
+    if !says_without && clause.iter().skip(1).any(|t| named(t) && !tokens[..at].contains(t)) {
+        return 0.0;
+    }
     let granted: f32 = clause.iter().filter(|t| !named(t)).map(|t| weight(t)).sum();
     (recall + granted / total).min(1.0)
 }
@@ -204,21 +225,60 @@ impl Fused {
     }
 }
 
+/// How the model's codes and the table's weigh against each other in [`fuse`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Weights {
+    /// A table code ranks at this share of its match against the model's scores.
+    pub table_rank: f32,
+    /// A statement that names a model code confirms it: `1 - (1 - model) × (1 - match × confirm)`.
+    pub confirm: f32,
+    /// A statement that names only a model code's category raises it by this share of the
+    /// way to its match.
+    pub category: f32,
+    /// A model code scored at least this keeps its place against a same-category table code
+    /// that matches the statement better.
+    pub stand_in_below: f32,
+    /// Each later item of a diagnostic section weighs this much of the one before: the
+    /// first-listed diagnosis comes first (guideline IV.A).
+    pub order: f32,
+    /// A table code whose statement already gave a code ranked above it (another reading of
+    /// the same words: E11.8 under E11.9) ranks at this share: each problem's best code
+    /// comes before the alternatives of the first one.
+    pub alternative: f32,
+}
+
+impl Weights {
+    /// The shipped weights (see `Default`).
+    pub const SHIPPED: Weights = Weights { table_rank: 0.7, confirm: 0.7, category: 0.2, stand_in_below: 0.3, order: 0.6, alternative: 0.5 };
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights::SHIPPED
+    }
+}
+
 /// [`propose`] then [`fuse`]: what every caller with a code table does with a note's model codes.
 pub fn fuse_note(table: &CodeTable, index: &SearchIndex, text: &str, model: Vec<CodedLabel>, top_k: usize) -> Fused {
-    fuse(table, text, model, &propose(table, index, text), top_k)
+    let w = Weights::SHIPPED;
+    fuse_with(table, text, model, &propose_with(table, index, text, &w), top_k, &w)
+}
+
+/// [`fuse_with`] the shipped [`Weights`].
+pub fn fuse(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidates: &[Candidate], top_k: usize) -> Fused {
+    fuse_with(table, text, model, candidates, top_k, &Weights::SHIPPED)
 }
 
 /// Merges `model` (the model's suggestions, its order) with `candidates` ([`propose`]), adds
 /// specificity options from the table, and keeps `top_k`.
-pub fn fuse(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidates: &[Candidate], top_k: usize) -> Fused {
+pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidates: &[Candidate], top_k: usize, w: &Weights) -> Fused {
     let codes = table.codes();
     let by_code: HashMap<&str, &Candidate> = candidates.iter().map(|c| (codes[c.index].code.as_str(), c)).collect();
     let category = |code: &str| code.get(..3).unwrap_or(code).to_string();
     let mut ranked: Vec<(f32, CodedLabel)> = Vec::with_capacity(model.len() + candidates.len());
     for mut m in model {
         let same = by_code.get(m.code.as_str()).map(|c| c.score);
-        let cat = candidates.iter().filter(|c| category(&codes[c.index].code) == category(&m.code)).map(|c| c.score * 0.8).reduce(f32::max);
+        let cat = candidates.iter().filter(|c| category(&codes[c.index].code) == category(&m.code)).map(|c| c.score).reduce(f32::max);
         let agree = same.or(cat).unwrap_or(0.0);
         if let Some(c) = by_code.get(m.code.as_str()) {
             m.source = Source::Both;
@@ -228,8 +288,8 @@ pub fn fuse(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidates: &
         }
         // Both sources name the code: either suffices (noisy-or). Only the category: a nudge.
         let key = match same {
-            Some(t) => 1.0 - (1.0 - m.score) * (1.0 - t * TABLE_RANK),
-            None => m.score + (1.0 - m.score) * 0.5 * agree,
+            Some(t) => 1.0 - (1.0 - m.score) * (1.0 - t * w.confirm),
+            None => m.score + (1.0 - m.score) * w.category * agree,
         };
         ranked.push((key, m));
     }
@@ -245,17 +305,42 @@ pub fn fuse(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidates: &
         let own_match = |m: &CodedLabel| by_code.get(m.code.as_str()).map_or(0.0, |x| x.score);
         let stand_in = ranked
             .iter()
-            .filter(|(_, m)| m.source != Source::Table && m.score < STAND_IN_BELOW && category(&m.code) == category(&code.code) && c.score > own_match(m))
+            .filter(|(_, m)| m.source != Source::Table && m.score < w.stand_in_below && category(&m.code) == category(&code.code) && c.score > own_match(m))
             .map(|(k, _)| *k + 1e-4)
             .reduce(f32::max);
         ranked.push((
-            stand_in.unwrap_or(0.0).max(c.score * TABLE_RANK),
+            stand_in.unwrap_or(0.0).max(c.score * w.table_rank),
             CodedLabel {
                 evidence: vec![span_of(text, c)],
                 source: Source::Table,
                 ..CodedLabel::new(code.code.clone(), code.description.clone(), code.chapter, c.score)
             },
         ));
+    }
+    // Another reading of a statement that already gave a better-ranked code yields.
+    if w.alternative < 1.0 {
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut seen: Vec<(usize, usize)> = Vec::new();
+        for (k, m) in ranked.iter_mut() {
+            let Some(span) = m.evidence.last().filter(|_| m.source != Source::Model).map(|e| (e.start, e.end)) else { continue };
+            if seen.contains(&span) && m.source == Source::Table {
+                *k *= w.alternative;
+            } else {
+                seen.push(span);
+            }
+        }
+    }
+    // The reason for the encounter is a screening: its screening code is listed first and what
+    // the screening found after it (guideline I.C.21.c.5).
+    let screening: Vec<&str> = candidates
+        .iter()
+        .filter(|c| c.reason && c.assertion == Assertion::Present && codes[c.index].description.starts_with("Encounter for screening"))
+        .map(|c| codes[c.index].code.as_str())
+        .collect();
+    if let Some(top) = ranked.iter().map(|(k, _)| *k).reduce(f32::max).filter(|_| !screening.is_empty()) {
+        for (k, _) in ranked.iter_mut().filter(|(_, m)| screening.contains(&m.code.as_str())) {
+            *k = top + 1e-3 * (1.0 + *k);
+        }
     }
     // Demoted codes (the note denies them) stay below the rest, as the model's ranking has them.
     ranked.sort_by(|a, b| a.1.demoted.is_some().cmp(&b.1.demoted.is_some()).then(b.0.total_cmp(&a.0)));
@@ -284,19 +369,38 @@ fn span_of(text: &str, c: &Candidate) -> EvidenceSpan {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Statement {
     pub span: (usize, usize),
+    /// The weight of its section and of being a part of an item: a match below
+    /// [`MIN_MATCH`] at this weight proposes nothing.
     pub weight: f32,
+    /// Its place in its list ([`Weights::order`] to the power of the item's number): ranks its
+    /// codes, the first-listed first, but does not keep a later item's codes out.
+    pub rank: f32,
+    /// From an inpatient's discharge, principal or final diagnoses, where an uncertain
+    /// diagnosis ("probable", "suspected") is coded as if established (guideline II.H).
+    pub inpatient: bool,
+    /// The first item of the reason for the encounter: the chief complaint or the indication.
+    pub reason: bool,
+    /// The item the statement is a part of (its own span when it is the whole item).
+    pub item: (usize, usize),
 }
 
 /// The note's diagnostic statements: each line or list item of its diagnostic sections, and
 /// the parts of an item split at commas, semicolons and "and"; for a note without diagnostic
 /// sections, its sentences at [`UNSECTIONED`] weight.
 pub fn statements(text: &str) -> Vec<Statement> {
+    statements_with(text, &Weights::SHIPPED)
+}
+
+/// [`statements`] with the place of each item weighed by `w`.
+pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
     let found = sections::detect(text);
     let diagnostic: Vec<_> = found.iter().filter(|s| s.kind.is_diagnostic()).collect();
+    let order = |i: usize| w.order.powi(i.min(10) as i32);
     let mut out = Vec::new();
     if diagnostic.is_empty() {
-        for (i, item) in items(text, (0, text.len()), true).into_iter().enumerate() {
-            push_with_parts(text, item, UNSECTIONED * order_weight(i), &mut out);
+        for (item, i) in items(text, (0, text.len()), true) {
+            let st = Statement { span: item, weight: UNSECTIONED, rank: order(i), inpatient: false, reason: false, item };
+            push_with_parts(text, st, &mut out);
         }
         return out;
     }
@@ -307,57 +411,77 @@ pub fn statements(text: &str) -> Vec<Statement> {
             _ => 0.8,
         };
         let label = text[s.header.0..s.header.1].to_lowercase();
-        // The preoperative diagnosis yields to the postoperative one when both are given.
-        let place = if label.contains("preop") || label.contains("pre-op") { place * 0.95 } else { place };
-        for (i, item) in items(text, s.body, false).into_iter().enumerate() {
-            push_with_parts(text, item, place * order_weight(i), &mut out);
+        let place = if label.contains("preop") || label.contains("pre-op") {
+            // The preoperative diagnosis yields to the postoperative one when both are given.
+            place * 0.95
+        } else if SECONDARY_HEADERS.iter().any(|h| label.contains(h)) {
+            // "Secondary diagnoses", "other diagnoses", "comorbidities": never the first-listed.
+            place * SECONDARY
+        } else {
+            place
+        };
+        let inpatient = s.kind == SectionKind::Diagnosis && INPATIENT_HEADERS.iter().any(|h| label.contains(h));
+        let reason = matches!(s.kind, SectionKind::ChiefComplaint | SectionKind::Indication);
+        for (j, (item, i)) in items(text, s.body, false).into_iter().enumerate() {
+            // Only the first reason given: a screening "also due" later in the complaint is not
+            // the reason for the visit (guideline I.C.21.c.5: "specifically the screening").
+            let reason = reason && j == 0;
+            push_with_parts(text, Statement { span: item, weight: place, rank: order(i), inpatient, reason, item }, &mut out);
         }
     }
     out
 }
 
-/// The first-listed diagnosis comes first (guideline IV.A); later items count a little less.
-fn order_weight(i: usize) -> f32 {
-    0.88f32.powi(i.min(10) as i32)
-}
+/// Words of a diagnosis header that says its list comes after the first-listed diagnosis.
+const SECONDARY_HEADERS: &[&str] = &["secondary", "other diagnos", "additional", "comorbid", "coexisting", "co-existing"];
+/// Words of a diagnosis header of an inpatient stay's diagnoses ([`Statement::inpatient`]).
+const INPATIENT_HEADERS: &[&str] = &["discharge", "principal", "final"];
+/// The weight of such a list against the principal or first-listed one.
+const SECONDARY: f32 = 0.8;
 
-/// The item, then its parts when it has several.
-fn push_with_parts(text: &str, item: (usize, usize), weight: f32, out: &mut Vec<Statement>) {
-    out.push(Statement { span: item, weight });
-    let parts = split_parts(text, item);
+/// `item` (a whole item), then its parts when it has several.
+fn push_with_parts(text: &str, item: Statement, out: &mut Vec<Statement>) {
+    out.push(item);
+    let parts = split_parts(text, item.span);
     if parts.len() > 1 {
         // A part alone loses its item's context ("Colles fracture, right distal radius").
-        out.extend(parts.into_iter().map(|span| Statement { span, weight: weight * PART }));
+        out.extend(parts.into_iter().map(|span| Statement { span, weight: item.weight * PART, ..item }));
     }
 }
 
 /// Lines and numbered or bulleted items of `range` (and sentences when `sentences`), trimmed,
-/// without their list markers.
-fn items(text: &str, range: (usize, usize), sentences: bool) -> Vec<(usize, usize)> {
+/// without their list markers; each with its place in the list: the sentences and
+/// `;`-pieces of one line or numbered item share it ("1. Diabetes. Continue metformin; A1c
+/// in 3 months. 2. Hypertension": hypertension is the second item).
+fn items(text: &str, range: (usize, usize), sentences: bool) -> Vec<((usize, usize), usize)> {
     let body = &text[range.0..range.1];
-    let mut cuts: Vec<(usize, usize)> = Vec::new();
-    let mut start = 0;
+    // (start, end, list place) of each piece.
+    let mut cuts: Vec<(usize, usize, usize)> = Vec::new();
+    let (mut start, mut place) = (0, 0);
     let bytes = body.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let end_here = b == b'\n'
-            || b == b';'
-            || (b == b'.' && (sentences || next_is_item_marker(body, i + 1)) && bytes.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()));
+        let full_stop = b == b'.' && bytes.get(i + 1).is_none_or(|n| n.is_ascii_whitespace());
+        let new_item = b == b'\n' || (full_stop && (sentences || next_is_item_marker(body, i + 1)));
+        let end_here = new_item || b == b';' || (full_stop && is_sentence_end(body, i));
         // "1. Hypertension 2. Diabetes" on one line: cut before each number marker.
         let marker_here = i > start && is_item_marker(body, i) && bytes[i - 1] == b' ';
         if end_here {
-            cuts.push((start, i));
+            cuts.push((start, i, place));
             start = i + 1;
+            place += usize::from(new_item);
         } else if marker_here {
-            cuts.push((start, i));
+            cuts.push((start, i, place));
             start = i;
+            place += 1;
         }
         i += 1;
     }
-    cuts.push((start, bytes.len()));
-    cuts.into_iter()
-        .filter_map(|(s, e)| {
+    cuts.push((start, bytes.len(), place));
+    let kept: Vec<((usize, usize), usize)> = cuts
+        .into_iter()
+        .filter_map(|(s, e, place)| {
             let piece = &body[s..e];
             let lead = piece.len() - piece.trim_start().len();
             let mut s2 = s + lead;
@@ -371,9 +495,31 @@ fn items(text: &str, range: (usize, usize), sentences: bool) -> Vec<(usize, usiz
             let s3 = s2 + (rest.len() - rest.trim_start().len());
             // Without the closing full stop, comma or colon.
             let e2 = s2 + rest.trim_end_matches(|c: char| c.is_whitespace() || ".,;:".contains(c)).len();
-            (e2 > s3 && body[s3..e2].chars().any(|c| c.is_alphabetic())).then_some((range.0 + s3, range.0 + e2))
+            (e2 > s3 && body[s3..e2].chars().any(|c| c.is_alphabetic())).then_some(((range.0 + s3, range.0 + e2), place))
         })
-        .collect()
+        .collect();
+    // Places counted over the kept pieces only (blank lines hold no item).
+    let mut out = Vec::with_capacity(kept.len());
+    let mut last: Option<(usize, usize)> = None; // (raw place, dense place)
+    for (span, raw) in kept {
+        let dense = match last {
+            Some((r, d)) if r == raw => d,
+            Some((_, d)) => d + 1,
+            None => 0,
+        };
+        last = Some((raw, dense));
+        out.push((span, dense));
+    }
+    out
+}
+
+/// The full stop at byte `i` of `s` ends a sentence: a capital follows it, and it does not
+/// close an initial or a short abbreviation ("L. knee", "Dr. Lee", "St. Louis").
+fn is_sentence_end(s: &str, i: usize) -> bool {
+    let rest = s[i + 1..].trim_start();
+    let capital_next = rest.len() < s.len() - i - 1 && rest.chars().next().is_some_and(char::is_uppercase);
+    let word = s[..i].rsplit(|c: char| c.is_whitespace() || c == '(').next().unwrap_or("");
+    capital_next && word.chars().count() >= 3 && !["Mrs", "Drs", "approx", "vs", "e.g", "i.e"].contains(&word)
 }
 
 /// "2. " or "2) " at byte `i` of `s`.
@@ -521,6 +667,46 @@ mod tests {
     fn inline_numbered_items_are_cut() {
         let note = "DISCHARGE DIAGNOSES: 1. Community acquired pneumonia. 2. Type 2 diabetes.";
         assert_eq!(spans(note), ["Community acquired pneumonia", "Type 2 diabetes"]);
+    }
+
+    #[test]
+    fn a_section_paragraph_is_cut_at_its_sentences_but_not_at_abbreviations() {
+        let note = "INDICATION: Average-risk screening for colon cancer. First colonoscopy. Referred by Dr. Lee for L. sided pain.\nFINDINGS: Normal.";
+        assert_eq!(spans(note)[..3], ["Average-risk screening for colon cancer", "First colonoscopy", "Referred by Dr. Lee for L. sided pain"]);
+    }
+
+    #[test]
+    fn the_first_listed_item_and_the_principal_list_weigh_most() {
+        let note = "PRINCIPAL DIAGNOSIS: Probable aspiration pneumonia.\nSECONDARY DIAGNOSES:\n1. Hypertension.\n2. Hyperlipidemia.";
+        let st = statements(note);
+        let weight = |s: &str| st.iter().find(|x| &note[x.span.0..x.span.1] == s).map(|x| x.weight * x.rank).unwrap();
+        assert!(weight("Probable aspiration pneumonia") > weight("Hypertension"));
+        assert!(weight("Hypertension") < 1.0 && weight("Hyperlipidemia") < weight("Hypertension") * 0.7);
+        // Inpatient diagnoses: an uncertain one is coded as established (guideline II.H).
+        assert!(st.iter().find(|x| note[x.span.0..x.span.1].starts_with("Probable")).unwrap().inpatient);
+        let clinic = statements("ASSESSMENT: Probable viral syndrome.");
+        assert!(!clinic[0].inpatient);
+    }
+
+    #[test]
+    fn sentences_of_one_numbered_item_share_its_place() {
+        let note = "ASSESSMENT AND PLAN:\n1. Type 2 diabetes. Continue metformin; A1c in 3 months.\n\n2. Essential hypertension. Continue lisinopril.\n3. Hyperlipidemia.";
+        let st = statements(note);
+        let rank = |s: &str| st.iter().find(|x| &note[x.span.0..x.span.1] == s).map(|x| x.rank).unwrap();
+        assert_eq!(rank("Continue metformin"), rank("Type 2 diabetes"));
+        assert_eq!(rank("Essential hypertension"), Weights::SHIPPED.order);
+        assert_eq!(rank("Hyperlipidemia"), Weights::SHIPPED.order.powi(2));
+        // A later item's place ranks it; it does not weigh its match down below MIN_MATCH.
+        assert!(st.iter().all(|x| x.weight >= 0.8), "{st:?}");
+    }
+
+    #[test]
+    fn a_part_knows_its_item() {
+        let note = "ASSESSMENT: Hypertensive heart disease, and heart failure.";
+        let st = statements(note);
+        assert!(st.len() > 1, "{st:?}");
+        let item = st[0].span;
+        assert!(st.iter().all(|s| s.item == item), "{st:?}");
     }
 
     #[test]

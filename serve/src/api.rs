@@ -228,7 +228,9 @@ async fn code_note(s: Arc<AppState>, text: String, top_k: usize, evidence: bool)
         let table = s.table.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let model = coder.code_with(&text, top_k, evidence)?;
+            // Fusion ranks the model's first MODEL_POOL codes with the table's, then keeps top_k.
+            let pool = if table.is_some() { top_k.max(candidates::MODEL_POOL) } else { top_k };
+            let model = coder.code_with(&text, pool, evidence)?;
             Ok(match table.as_deref() {
                 Some((t, index)) => {
                     let mut fused = candidates::fuse_note(t, index, &text, model, top_k);

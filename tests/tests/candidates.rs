@@ -2,7 +2,7 @@
 //! hand-written statements for codes outside the default 300 labels, specificity options and
 //! the fusion with a model's suggestions.
 
-use icd_core::candidates::{fuse, propose};
+use icd_core::candidates::{fuse, fuse_note, propose};
 use icd_core::{CodeTable, CodedLabel, SearchIndex, Source};
 use icd_tests::code_table;
 
@@ -86,4 +86,60 @@ fn pregnancy_and_newborn_codes_need_a_pregnancy_or_a_newborn() {
     assert!(!got.iter().any(|c| c.starts_with('O') || c.starts_with('P')), "{got:?}");
     let got = proposed(&t, &idx, "ASSESSMENT: Anemia of pregnancy, 28 weeks gestation.");
     assert!(got.iter().any(|c| c.starts_with("O99.0")), "{got:?}");
+}
+
+#[test]
+fn a_title_that_excludes_what_the_statement_names_is_not_proposed() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    // I11.9 is "... without heart failure": the statement's own item names the heart failure.
+    let got = proposed(&t, &idx, "ASSESSMENT: Hypertensive heart disease, and acute on chronic diastolic heart failure.");
+    assert!(!got.iter().any(|c| c == "I11.9"), "{got:?}");
+    assert!(got.iter().any(|c| c == "I11.0"), "{got:?}");
+    // Saying "without" keeps the default.
+    let got = proposed(&t, &idx, "ASSESSMENT: Hypertensive heart disease without heart failure.");
+    assert_eq!(got.first().map(String::as_str), Some("I11.9"), "{got:?}");
+}
+
+#[test]
+fn a_screening_encounter_lists_the_screening_code_before_its_findings() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "COLONOSCOPY REPORT\nINDICATION: Average-risk screening for colorectal cancer. First colonoscopy.\n\
+        FINDINGS: Two 4 mm sessile polyps in the sigmoid colon, removed with cold snare.\n\
+        IMPRESSION:\n1. Two small colon polyps, removed.\n2. Left-sided diverticulosis.";
+    let fused = fuse_note(&t, &idx, note, vec![model_code("K63.5", 0.6), model_code("Z12.11", 0.3)], 5);
+    let codes: Vec<&str> = fused.codes.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes[0], "Z12.11", "{codes:?}");
+    assert!(codes.contains(&"K63.5"), "{codes:?}");
+    // A diagnostic colonoscopy (no screening reason) lists its finding first.
+    let note = note.replace("Average-risk screening for colorectal cancer. First colonoscopy.", "Rectal bleeding.");
+    let fused = fuse_note(&t, &idx, &note, vec![model_code("K63.5", 0.6), model_code("Z12.11", 0.3)], 5);
+    assert_eq!(fused.codes[0].code, "K63.5", "{:?}", fused.codes.iter().map(|c| &c.code).collect::<Vec<_>>());
+    // A screening named after the visit's reason is not the reason.
+    let visit = "CHIEF COMPLAINT: Diabetes follow-up. Also due for screening mammogram.\nASSESSMENT:\n1. Type 2 diabetes mellitus without complications.";
+    let fused = fuse_note(&t, &idx, visit, vec![model_code("E11.9", 0.5), model_code("Z12.31", 0.2)], 5);
+    assert_eq!(fused.codes[0].code, "E11.9", "{:?}", fused.codes.iter().map(|c| &c.code).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_first_listed_diagnosis_outranks_a_better_worded_secondary_one() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    // The model is unsure; the table matches "Dehydration" exactly but it is the second item.
+    let note = "IMPRESSION:\n1. Acute kidney injury, prerenal.\n2. Dehydration.\n3. Hypokalemia.";
+    let fused = fuse_note(&t, &idx, note, vec![model_code("N17.9", 0.35), model_code("E86.0", 0.2)], 5);
+    assert_eq!(fused.codes[0].code, "N17.9", "{:?}", fused.codes.iter().map(|c| (&c.code, c.score)).collect::<Vec<_>>());
+    // "Acute kidney injury" is the kidney failure of N17, not an injury (S37) of the kidney.
+    let got = proposed(&t, &idx, note);
+    assert!(!got.iter().any(|c| c.starts_with("S37")), "{got:?}");
+}
+
+#[test]
+fn hypertension_alone_is_not_pulmonary_hypertension() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Hypertension.\n2. HTN, uncontrolled.");
+    assert!(got.iter().any(|c| c == "I10"), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with("I27")), "{got:?}");
 }

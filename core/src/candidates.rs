@@ -142,6 +142,11 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             if (code.chapter == 15 || ["pregnan", "postpartum", "puerper"].iter().any(|w| title.contains(w))) && !pregnant {
                 continue;
             }
+            // Diabetes of no stated type is type 2 (guideline I.C.4.a.2): type 1 (E10) and
+            // "other specified" (E13) must be said by the statement's item.
+            if !diabetes_type_said(&code.code, &text[st.item.0..st.item.1]) {
+                continue;
+            }
             let symptom = if code.chapter == 18 { SYMPTOM_RANK } else { 1.0 };
             // A later encounter or a sequela must be said; an injury seen without saying so is
             // the initial encounter (the 7th character A).
@@ -171,6 +176,18 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         *n <= PER_STATEMENT
     });
     out
+}
+
+/// Whether `item` says the diabetes type that `code` claims: E10 (type 1) and E13 (other
+/// specified, secondary) need their words; other codes need nothing.
+fn diabetes_type_said(code: &str, item: &str) -> bool {
+    let cues: &[&str] = match code.get(..3) {
+        Some("E10") => &["type 1", "type i ", "type i,", "type-1", "t1dm", "iddm", "juvenile", "insulin-dependent", "insulin dependent", "dm1", "dm 1"],
+        Some("E13") => &["other specified", "secondary diabetes", "steroid", "induced", "post-pancreatectomy", "postpancreatectomy", "mody", "monogenic"],
+        _ => return true,
+    };
+    let item = format!("{} ", item.to_lowercase());
+    cues.iter().any(|c| item.contains(c))
 }
 
 /// `recall` with a title's "without ..." words counted as covered when the statement does not

@@ -142,14 +142,15 @@ test("model worker pool: 50 notes come back in input order from two workers, ali
     assert.equal(rows[0].predictions[0].code, "J45.909");
 
     // Cancel mid-batch: what was out is dropped, nothing finishes later, the page goes on.
-    await page.setInputFiles("#batch-file", { name: "again.jsonl", mimeType: "application/x-ndjson", buffer: file(50) });
-    await page.locator("#batch-count", { hasText: "again.jsonl: 50 notes" }).waitFor();
+    // 500 notes: two workers code 50 in about two seconds, which a click can miss.
+    await page.setInputFiles("#batch-file", { name: "again.jsonl", mimeType: "application/x-ndjson", buffer: file(500) });
+    await page.locator("#batch-count", { hasText: "again.jsonl: 500 notes" }).waitFor();
     await page.click("#batch-run");
-    await page.locator("label[for=batch-progress]", { hasText: /^Coded [1-9]\d* of 50$/ }).waitFor({ timeout: 120_000 });
+    await page.locator("label[for=batch-progress]", { hasText: /^Coded [1-9]\d* of 500$/ }).waitFor({ timeout: 120_000 });
     await page.click("#batch-cancel");
     const cancelled = await page.locator("#batch-cancelled").innerText();
-    const m = cancelled.match(/^Cancelled after (\d+) of 50 notes/);
-    assert.ok(m && +m[1] >= 1 && +m[1] < 50, cancelled);
+    const m = cancelled.match(/^Cancelled after (\d+) of 500 notes/);
+    assert.ok(m && +m[1] >= 1 && +m[1] < 500, cancelled);
     await page.waitForTimeout(2000);
     assert.equal(await page.locator("#batch-done").count(), 0, "a cancelled batch does not finish later");
     await page.fill("#note", ASTHMA);

@@ -143,3 +143,14 @@ fn hypertension_alone_is_not_pulmonary_hypertension() {
     assert!(got.iter().any(|c| c == "I10"), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with("I27")), "{got:?}");
 }
+
+#[test]
+fn diabetes_of_no_stated_type_is_type_2() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Diabetes mellitus with diabetic chronic kidney disease.");
+    assert!(got.iter().any(|c| c == "E11.22"), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with("E10") || c.starts_with("E13")), "{got:?}");
+    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Type 1 diabetes mellitus with diabetic chronic kidney disease.");
+    assert_eq!(got.first().map(String::as_str), Some("E10.22"), "{got:?}");
+}

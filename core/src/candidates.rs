@@ -13,8 +13,9 @@
 //! - precision: the share of the statement's weight the title covers;
 //! - `match = recall^0.6 × precision^0.4 × place`, where place favours diagnosis and
 //!   assessment sections over the chief complaint and indication; a later item of a list
-//!   then ranks lower ([`Weights::order`]). A statement the note negates, gives to a relative or states as hypothetical
-//!   proposes nothing; an uncertain or historical one counts less ([`crate::assertion`]).
+//!   then ranks lower ([`Weights::order`]). A statement the note negates, gives to a relative
+//!   or states as hypothetical proposes nothing; an uncertain or historical one counts less
+//!   ([`crate::assertion`]).
 //!   A note without diagnostic sections is read sentence by sentence, at a lower weight.
 //!   Symptom codes (chapter 18) match at 0.75: a definitive diagnosis goes first.
 //!
@@ -255,8 +256,9 @@ pub struct Weights {
     /// A model code scored at least this keeps its place against a same-category table code
     /// that matches the statement better.
     pub stand_in_below: f32,
-    /// Each later item of a diagnostic section weighs this much of the one before: the
-    /// first-listed diagnosis comes first (guideline IV.A).
+    /// Each later item of a diagnostic section ranks at this much of the one before (its
+    /// match still decides whether it proposes a code): the first-listed diagnosis comes
+    /// first (guideline IV.A).
     pub order: f32,
     /// A table code whose statement already gave a code ranked above it (another reading of
     /// the same words: E11.8 under E11.9) ranks at this share: each problem's best code
@@ -265,7 +267,7 @@ pub struct Weights {
 }
 
 impl Weights {
-    /// The shipped weights (see `Default`).
+    /// The weights every caller uses, chosen with `icd-bench fusion` (BENCHMARKS.md).
     pub const SHIPPED: Weights = Weights { table_rank: 0.7, confirm: 0.7, category: 0.2, stand_in_below: 0.3, order: 0.6, alternative: 0.5 };
 }
 

@@ -361,6 +361,7 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             *k = top + 1e-3 * (1.0 + *k);
         }
     }
+    diabetes_with_hypoglycemia(table, &mut ranked);
     // Demoted codes (the note denies them) stay below the rest, as the model's ranking has them.
     ranked.sort_by(|a, b| a.1.demoted.is_some().cmp(&b.1.demoted.is_some()).then(b.0.total_cmp(&a.0)));
     ranked.truncate(top_k);
@@ -378,6 +379,36 @@ pub fn is_low_confidence(codes: &[CodedLabel]) -> bool {
         Source::Model | Source::Both => c.score >= LOW_MODEL_SCORE || c.source == Source::Both,
         Source::Table => c.score >= LOW_MATCH,
     })
+}
+
+/// Hypoglycemia in a patient with diabetes is the diabetes code "with hypoglycemia" (E16.0–E16.2
+/// exclude it: Excludes1 "diabetes with hypoglycemia"; the "with" convention, I.A.15): when
+/// the list holds a documented diabetes code (E08–E13, not denied), its hypoglycemia codes
+/// become that type's `.649`, in their place, with their evidence.
+fn diabetes_with_hypoglycemia(table: &CodeTable, ranked: &mut Vec<(f32, CodedLabel)>) {
+    let diabetes = ranked
+        .iter()
+        // Documented: a statement names it, or the model is confident of it.
+        .filter(|(_, m)| m.demoted.is_none() && (m.source != Source::Model || m.score >= LOW_MODEL_SCORE))
+        .find_map(|(_, m)| m.code.get(..3).filter(|c| ["E08", "E09", "E10", "E11", "E13"].contains(c)).map(str::to_string));
+    let Some(category) = diabetes else { return };
+    let combined = format!("{category}.649");
+    let Some(code) = table.get(&combined) else { return };
+    let is_hypo = |m: &CodedLabel| ["E16.0", "E16.1", "E16.2"].contains(&m.code.as_str()) && m.demoted.is_none();
+    let Some(best) = ranked.iter().filter(|(_, m)| is_hypo(m)).map(|(k, _)| *k).reduce(f32::max) else { return };
+    match ranked.iter_mut().find(|(_, m)| m.code == combined) {
+        // Listed already: it takes the best hypoglycemia code's place.
+        Some((k, _)) => *k = k.max(best),
+        None => {
+            let (_, m) = ranked.iter_mut().find(|(k, m)| is_hypo(m) && *k == best).expect("the best is in the list");
+            *m = CodedLabel {
+                evidence: std::mem::take(&mut m.evidence),
+                source: m.source,
+                ..CodedLabel::new(code.code.clone(), code.description.clone(), code.chapter, m.score)
+            };
+        }
+    }
+    ranked.retain(|(_, m)| !is_hypo(m));
 }
 
 fn span_of(text: &str, c: &Candidate) -> EvidenceSpan {

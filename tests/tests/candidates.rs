@@ -154,3 +154,23 @@ fn diabetes_of_no_stated_type_is_type_2() {
     let got = proposed(&t, &idx, "ASSESSMENT:\n1. Type 1 diabetes mellitus with diabetic chronic kidney disease.");
     assert_eq!(got.first().map(String::as_str), Some("E10.22"), "{got:?}");
 }
+
+#[test]
+fn hypoglycemia_in_a_diabetic_is_the_diabetes_code_with_hypoglycemia() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "ASSESSMENT:\n1. Hypoglycemia.\n2. Type 2 diabetes mellitus on insulin.";
+    let fused = fuse_note(&t, &idx, note, vec![model_code("E16.2", 0.6), model_code("E11.9", 0.3)], 5);
+    let codes: Vec<&str> = fused.codes.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes[0], "E11.649", "{codes:?}");
+    assert!(!codes.iter().any(|c| c.starts_with("E16")), "{codes:?}");
+    assert!(!fused.codes[0].evidence.is_empty(), "the hypoglycemia's evidence stays");
+    // Listed already, lower: it takes the hypoglycemia's place.
+    let fused = fuse_note(&t, &idx, note, vec![model_code("E16.2", 0.6), model_code("E11.9", 0.3), model_code("E11.649", 0.05)], 5);
+    let codes: Vec<&str> = fused.codes.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(codes[0], "E11.649", "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == "E11.649").count(), 1, "{codes:?}");
+    // Without diabetes (a weak model guess of one is not diabetes), hypoglycemia is E16.
+    let fused = fuse_note(&t, &idx, "ASSESSMENT:\n1. Hypoglycemia after a prolonged fast.", vec![model_code("E16.2", 0.6), model_code("E11.9", 0.02)], 5);
+    assert_eq!(fused.codes[0].code, "E16.2");
+}

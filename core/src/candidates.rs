@@ -104,7 +104,12 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     let words: Vec<String> = tokenize(text).collect();
     let said = |cues: &[&str]| cues.iter().any(|c| words.iter().any(|w| w == c || (c.len() >= 6 && w.starts_with(c))));
     let (newborn, pregnant) = (said(NEWBORN_CUES), said(PREGNANCY_CUES));
+    // The words of the current item: a whole item comes before its parts (`push_with_parts`).
+    let mut item_words: Vec<String> = Vec::new();
     for st in statements_with(text, w) {
+        if st.item == st.span {
+            item_words = statement_words(&text[st.item.0..st.item.1]);
+        }
         let asserted = assertion::assert_statement(text, st.span.0..st.span.1);
         let assert_weight = match asserted {
             Assertion::Negated | Assertion::Family | Assertion::Hypothetical => continue,
@@ -113,10 +118,9 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             Assertion::Historical => 0.6,
             Assertion::Present => 1.0,
         };
-        let words = statement_words(&text[st.span.0..st.span.1]);
-        // A part's "without ..." defaults are judged by its whole item: "hypertensive heart,
-        // and heart failure" names the heart failure that "... without heart failure" excludes.
-        let item_words = if st.item == st.span { words.clone() } else { statement_words(&text[st.item.0..st.item.1]) };
+        // A part's "without ..." defaults are judged by its whole item (`item_words`):
+        // "hypertensive heart, and heart failure" names what "... without heart failure" excludes.
+        let words = if st.item == st.span { item_words.clone() } else { statement_words(&text[st.span.0..st.span.1]) };
         // Words no title holds still say something the code must cover ("RLQ", "Colles"),
         // unless a synonym stood in for them; numbers and short tokens do not.
         let stmt_weight: f32 = words
@@ -183,11 +187,14 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
 /// specified, secondary) need their words; other codes need nothing.
 fn diabetes_type_said(code: &str, item: &str) -> bool {
     let cues: &[&str] = match code.get(..3) {
-        Some("E10") => &["type 1", "type i ", "type i,", "type-1", "t1dm", "iddm", "juvenile", "insulin-dependent", "insulin dependent", "dm1", "dm 1"],
+        Some("E10") => {
+            &["type 1 ", "type 1,", "type i ", "type i,", "type-1", "t1dm", "iddm", "juvenile", "insulin-dependent", "insulin dependent", "dm1 ", "dm 1 "]
+        }
         Some("E13") => &["other specified", "secondary diabetes", "steroid", "induced", "post-pancreatectomy", "postpancreatectomy", "mody", "monogenic"],
         _ => return true,
     };
-    let item = format!("{} ", item.to_lowercase());
+    // A space after the item lets "type 1 " end it; not "type 10".
+    let item = format!("{} ", item.to_lowercase().replace(['.', ';', ':', ')'], " "));
     cues.iter().any(|c| item.contains(c))
 }
 

@@ -153,6 +153,9 @@ fn diabetes_of_no_stated_type_is_type_2() {
     assert!(!got.iter().any(|c| c.starts_with("E10") || c.starts_with("E13")), "{got:?}");
     let got = proposed(&t, &idx, "ASSESSMENT:\n1. Type 1 diabetes mellitus with diabetic chronic kidney disease.");
     assert_eq!(got.first().map(String::as_str), Some("E10.22"), "{got:?}");
+    // "DM 10 years" is not type 1.
+    let got = proposed(&t, &idx, "ASSESSMENT:\n1. DM 10 years with diabetic chronic kidney disease.");
+    assert!(!got.iter().any(|c| c.starts_with("E10")), "{got:?}");
 }
 
 #[test]

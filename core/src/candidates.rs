@@ -32,6 +32,7 @@ use crate::assertion::{self, Assertion};
 use crate::schema::prediction::{CodedLabel, EvidenceSpan, Source};
 use crate::search::{tokenize, SearchIndex};
 use crate::sections::{self, SectionKind};
+use crate::sequencing;
 use crate::specificity;
 use crate::CodeTable;
 
@@ -152,6 +153,16 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             if !diabetes_type_said(&code.code, &text[st.item.0..st.item.1]) {
                 continue;
             }
+            // A screening code is for a screening the statement names, not for the disease
+            // itself ("colon cancer" is no screening for it; I.C.21.c.5).
+            if code.description.starts_with("Encounter for screening") && !words.iter().any(|w| w.starts_with("screen")) {
+                continue;
+            }
+            // "Adenocarcinoma of the sigmoid colon" is no benign neoplasm of it, nor a "benign"
+            // tumour a malignant one.
+            if !behaviour_agrees(&title, &text[st.span.0..st.span.1]) {
+                continue;
+            }
             let symptom = if code.chapter == 18 { SYMPTOM_RANK } else { 1.0 };
             // A later encounter or a sequela must be said; an injury seen without saying so is
             // the initial encounter (the 7th character A).
@@ -196,6 +207,39 @@ fn diabetes_type_said(code: &str, item: &str) -> bool {
     // A space after the item lets "type 1 " end it; not "type 10".
     let item = format!("{} ", item.to_lowercase().replace(['.', ';', ':', ')'], " "));
     cues.iter().any(|c| item.contains(c))
+}
+
+/// Words that make a statement's neoplasm malignant.
+pub(crate) const MALIGNANT: &[&str] = &[
+    "malignan",
+    "cancer",
+    "carcinoma",
+    "sarcoma",
+    "melanoma",
+    "lymphoma",
+    "leukemia",
+    "leukaemia",
+    "myeloma",
+    "metasta",
+    "blastoma",
+    "mesothelioma",
+    "seminoma",
+];
+
+/// Whether a code's title (lower case) and a statement agree on a neoplasm's behaviour: a
+/// benign title needs a statement that is not malignant, a malignant title one that does not
+/// call it benign.
+fn behaviour_agrees(title: &str, statement: &str) -> bool {
+    let statement = statement.to_lowercase();
+    let malignant = MALIGNANT.iter().any(|w| statement.contains(w));
+    let benign = statement.contains("benign");
+    if title.contains("benign neoplasm") {
+        benign || !malignant
+    } else if title.contains("malignant neoplasm") {
+        malignant || !benign
+    } else {
+        true
+    }
 }
 
 /// `recall` with a title's "without ..." words counted as covered when the statement does not
@@ -325,13 +369,26 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             continue;
         }
         // The model knows the category, the statement names the code: when the model is unsure
-        // of its code, a table code of the same category that matches the statement better takes
+        // of its code (or its code is the unspecified one), a table code of the same category that matches the statement better takes
         // its place, just above it. A confident model keeps its code: within a category it
         // learnt the deciding words, the title match did not.
         let own_match = |m: &CodedLabel| by_code.get(m.code.as_str()).map_or(0.0, |x| x.score);
+        // An "unspecified" model code yields to a code the statement specifies, however sure
+        // the model is (code to the highest specificity documented, I.B.1 and IV.D), when the
+        // statement's match is confident.
+        // The side must be said, not taken from elsewhere in the item; a statement that says
+        // "NOS" asks for the unspecified code.
+        let said = text[c.span.0..c.span.1].to_lowercase();
+        let title = code.description.to_lowercase();
+        let sided = ["left", "right", "bilateral"].iter().all(|side| !tokenize(&title).any(|w| w == *side) || tokenize(&said).any(|w| w == *side));
+        let specific = sided && !title.contains("unspecified");
+        let asks_unspecified = said.contains("unspecified") || said.contains("not otherwise specified") || tokenize(&said).any(|w| w == "nos");
+        let vaguer = |m: &CodedLabel| c.score >= LOW_MATCH && specific && !asks_unspecified && m.description.to_lowercase().contains("unspecified");
         let stand_in = ranked
             .iter()
-            .filter(|(_, m)| m.source != Source::Table && m.score < w.stand_in_below && category(&m.code) == category(&code.code) && c.score > own_match(m))
+            .filter(|(_, m)| {
+                m.source != Source::Table && (m.score < w.stand_in_below || vaguer(m)) && category(&m.code) == category(&code.code) && c.score > own_match(m)
+            })
             .map(|(k, _)| *k + 1e-4)
             .reduce(f32::max);
         ranked.push((
@@ -356,19 +413,9 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             }
         }
     }
-    // The reason for the encounter is a screening: its screening code is listed first and what
-    // the screening found after it (guideline I.C.21.c.5).
-    let screening: Vec<&str> = candidates
-        .iter()
-        .filter(|c| c.reason && c.assertion == Assertion::Present && codes[c.index].description.starts_with("Encounter for screening"))
-        .map(|c| codes[c.index].code.as_str())
-        .collect();
-    if let Some(top) = ranked.iter().map(|(k, _)| *k).reduce(f32::max).filter(|_| !screening.is_empty()) {
-        for (k, _) in ranked.iter_mut().filter(|(_, m)| screening.contains(&m.code.as_str())) {
-            *k = top + 1e-3 * (1.0 + *k);
-        }
-    }
-    diabetes_with_hypoglycemia(table, &mut ranked);
+    // The guidelines' sequencing and combination rules (screening, chemotherapy and aftercare
+    // encounters first, primary malignancy before secondary, the birth stay, combinations).
+    sequencing::apply(table, text, candidates, &mut ranked);
     // Demoted codes (the note denies them) stay below the rest, as the model's ranking has them.
     ranked.sort_by(|a, b| a.1.demoted.is_some().cmp(&b.1.demoted.is_some()).then(b.0.total_cmp(&a.0)));
     ranked.truncate(top_k);
@@ -386,36 +433,6 @@ pub fn is_low_confidence(codes: &[CodedLabel]) -> bool {
         Source::Model | Source::Both => c.score >= LOW_MODEL_SCORE || c.source == Source::Both,
         Source::Table => c.score >= LOW_MATCH,
     })
-}
-
-/// Hypoglycemia in a patient with diabetes is the diabetes code "with hypoglycemia" (E16.0–E16.2
-/// exclude it: Excludes1 "diabetes with hypoglycemia"; the "with" convention, I.A.15): when
-/// the list holds a documented diabetes code (E08–E13, not denied), its hypoglycemia codes
-/// become that type's `.649`, in their place, with their evidence.
-fn diabetes_with_hypoglycemia(table: &CodeTable, ranked: &mut Vec<(f32, CodedLabel)>) {
-    let diabetes = ranked
-        .iter()
-        // Documented: a statement names it, or the model is confident of it.
-        .filter(|(_, m)| m.demoted.is_none() && (m.source != Source::Model || m.score >= LOW_MODEL_SCORE))
-        .find_map(|(_, m)| m.code.get(..3).filter(|c| ["E08", "E09", "E10", "E11", "E13"].contains(c)).map(str::to_string));
-    let Some(category) = diabetes else { return };
-    let combined = format!("{category}.649");
-    let Some(code) = table.get(&combined) else { return };
-    let is_hypo = |m: &CodedLabel| ["E16.0", "E16.1", "E16.2"].contains(&m.code.as_str()) && m.demoted.is_none();
-    let Some(best) = ranked.iter().filter(|(_, m)| is_hypo(m)).map(|(k, _)| *k).reduce(f32::max) else { return };
-    match ranked.iter_mut().find(|(_, m)| m.code == combined) {
-        // Listed already: it takes the best hypoglycemia code's place.
-        Some((k, _)) => *k = k.max(best),
-        None => {
-            let (_, m) = ranked.iter_mut().find(|(k, m)| is_hypo(m) && *k == best).expect("the best is in the list");
-            *m = CodedLabel {
-                evidence: std::mem::take(&mut m.evidence),
-                source: m.source,
-                ..CodedLabel::new(code.code.clone(), code.description.clone(), code.chapter, m.score)
-            };
-        }
-    }
-    ranked.retain(|(_, m)| !is_hypo(m));
 }
 
 fn span_of(text: &str, c: &Candidate) -> EvidenceSpan {

@@ -41,6 +41,7 @@ pub mod metrics;
 pub mod model;
 pub mod schema;
 pub mod sections;
+mod sequencing;
 pub mod tokenize;
 
 pub use bundle::{verify, BundleError, BundleLabel, Manifest};

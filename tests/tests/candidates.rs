@@ -177,3 +177,137 @@ fn hypoglycemia_in_a_diabetic_is_the_diabetes_code_with_hypoglycemia() {
     let fused = fuse_note(&t, &idx, "ASSESSMENT:\n1. Hypoglycemia after a prolonged fast.", vec![model_code("E16.2", 0.6), model_code("E11.9", 0.02)], 5);
     assert_eq!(fused.codes[0].code, "E16.2");
 }
+
+fn fused_codes(t: &CodeTable, idx: &SearchIndex, note: &str, model: Vec<CodedLabel>) -> Vec<String> {
+    fuse_note(t, idx, note, model, 5).codes.into_iter().map(|c| c.code).collect()
+}
+
+#[test]
+fn the_primary_malignancy_is_listed_before_its_secondaries() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "ASSESSMENT:\n1. Metastases to the bone, thoracic spine.\n2. Adenocarcinoma of the prostate.";
+    let codes = fused_codes(&t, &idx, note, vec![model_code("C79.51", 0.6), model_code("C61", 0.2)]);
+    assert_eq!(codes[0], "C61", "{codes:?}");
+    assert!(codes.contains(&"C79.51".to_string()), "{codes:?}");
+    // The encounter is for the metastasis alone: it stays first.
+    let palliative = format!("REASON FOR VISIT: Palliative radiation for bone metastases.\n{note}");
+    let codes = fused_codes(&t, &idx, &palliative, vec![model_code("C79.51", 0.6), model_code("C61", 0.2)]);
+    assert_eq!(codes[0], "C79.51", "{codes:?}");
+    // A primary only in the history (the model's weak guess) does not move.
+    let history = "PAST MEDICAL HISTORY: Prostate cancer treated with prostatectomy in 2015.\nASSESSMENT:\n1. Metastases to the bone, thoracic spine.";
+    let codes = fused_codes(&t, &idx, history, vec![model_code("C79.51", 0.6), model_code("C61", 0.2)]);
+    assert_eq!(codes[0], "C79.51", "{codes:?}");
+}
+
+#[test]
+fn a_carcinoma_is_no_benign_neoplasm() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Adenocarcinoma of the sigmoid colon.");
+    assert!(got.iter().any(|c| c == "C18.7"), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with('D')), "{got:?}");
+    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Benign neoplasm of the sigmoid colon.");
+    assert!(got.iter().any(|c| c == "D12.5"), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with('C')), "{got:?}");
+}
+
+#[test]
+fn hiv_positive_without_hiv_disease_is_z21() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "ASSESSMENT:\n1. HIV positive, on antiretroviral therapy, viral load undetectable, CD4 720.\n2. Hyperlipidemia.";
+    let codes = fused_codes(&t, &idx, note, vec![model_code("B20", 0.7), model_code("E78.5", 0.2)]);
+    assert_eq!(codes[0], "Z21", "{codes:?}");
+    assert!(!codes.contains(&"B20".to_string()), "{codes:?}");
+    // "AIDS" or an HIV-related illness makes it HIV disease.
+    for said in ["AIDS, on antiretroviral therapy", "HIV positive with oral thrush"] {
+        let note = note.replace("HIV positive, on antiretroviral therapy", said);
+        let codes = fused_codes(&t, &idx, &note, vec![model_code("B20", 0.7), model_code("E78.5", 0.2)]);
+        assert_eq!(codes[0], "B20", "{said}: {codes:?}");
+    }
+}
+
+#[test]
+fn a_newborn_birth_stay_lists_its_birth_code_first() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let nursery = "NEWBORN DISCHARGE SUMMARY\nHISTORY: Term male infant born to a 31-year-old G2P2 mother by repeat cesarean section at 39 weeks. \
+        Apgars 8 and 9. Birth weight 3.6 kg.\nHOSPITAL COURSE: Admitted to the newborn nursery. Mild jaundice, bilirubin below treatment level.\n\
+        DISCHARGE DIAGNOSES:\n1. Neonatal jaundice.\n2. Term newborn.";
+    let model = || vec![model_code("P59.9", 0.6), model_code("Z38.00", 0.3)];
+    let codes = fused_codes(&t, &idx, nursery, model());
+    assert_eq!(codes[0], "Z38.01", "cesarean: {codes:?}");
+    assert!(!codes.contains(&"Z38.00".to_string()), "{codes:?}");
+    assert!(codes.contains(&"P59.9".to_string()), "{codes:?}");
+    let vaginal = nursery.replace("repeat cesarean section", "spontaneous vaginal delivery");
+    assert_eq!(fused_codes(&t, &idx, &vaginal, model())[0], "Z38.00");
+    // The mother's earlier cesareans are not this birth's.
+    let vbac = vaginal.replace("Apgars 8 and 9.", "Mother had two previous cesarean sections. Apgars 8 and 9.");
+    assert_eq!(fused_codes(&t, &idx, &vbac, model())[0], "Z38.00");
+    // An older infant's admission with a birth history, and a weight check, are not the birth stay.
+    let infant = "ADMISSION H&P\nHPI: 4-month-old term male with 3 days of cough and wheeze, admitted for hypoxia.\n\
+        BIRTH HISTORY: Born at 39 weeks by spontaneous vaginal delivery, birth weight 3.4 kg, Apgars 8 and 9.\nASSESSMENT:\n1. Acute bronchiolitis due to RSV.";
+    let codes = fused_codes(&t, &idx, infant, vec![model_code("J21.0", 0.6)]);
+    assert!(!codes.iter().any(|c| c.starts_with("Z38")), "{codes:?}");
+    let check = vaginal.replace("NEWBORN DISCHARGE SUMMARY", "NEWBORN WEIGHT CHECK");
+    assert!(!fused_codes(&t, &idx, &check, model())[0].starts_with("Z38"));
+    // The mother's delivery record tells the birth too.
+    let mother = "DELIVERY NOTE\nThe patient delivered a viable female infant, Apgars 8 and 9, birth weight 3.2 kg. Placenta delivered intact. Estimated blood loss 300 mL.\n\
+        DIAGNOSES:\n1. Term pregnancy, delivered.";
+    assert!(!fused_codes(&t, &idx, mother, vec![model_code("O80", 0.6)])[0].starts_with("Z38"));
+}
+
+#[test]
+fn the_chemotherapy_or_aftercare_encounter_is_listed_first() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let chemo = "REASON FOR VISIT: Chemotherapy, cycle 3.\n\nASSESSMENT:\n1. Adenocarcinoma of the sigmoid colon.\n2. Hypertension.";
+    let codes = fused_codes(&t, &idx, chemo, vec![model_code("C18.9", 0.6), model_code("I10", 0.3)]);
+    assert_eq!(codes[0], "Z51.11", "{codes:?}");
+    // A plan for chemotherapy later is not this encounter's reason.
+    let consult = "REASON FOR CONSULTATION: Newly diagnosed colon cancer.\n\nASSESSMENT:\n1. Adenocarcinoma of the sigmoid colon. Plan adjuvant chemotherapy.";
+    let codes = fused_codes(&t, &idx, consult, vec![model_code("C18.9", 0.6)]);
+    assert!(codes[0].starts_with("C18"), "{codes:?}");
+    let sutures = "CHIEF COMPLAINT: Suture removal.\n\nASSESSMENT: Laceration of the left hand, healing well.";
+    let codes = fused_codes(&t, &idx, sutures, vec![model_code("S61.412A", 0.5)]);
+    assert_eq!(codes[0], "Z48.02", "{codes:?}");
+}
+
+#[test]
+fn a_check_after_completed_treatment_is_a_follow_up_encounter() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let cancer = "REASON FOR VISIT: Routine follow-up after treatment of colon cancer.\n\nASSESSMENT:\n1. History of adenocarcinoma of the ascending colon, status post resection and adjuvant chemotherapy, no evidence of recurrence.";
+    let codes = fused_codes(&t, &idx, cancer, vec![model_code("C18.9", 0.7)]);
+    assert_eq!(codes[0], "Z08", "{codes:?}");
+    let clot = "CHIEF COMPLAINT: Follow-up after completing anticoagulation for deep vein thrombosis.\n\nASSESSMENT:\n1. Provoked left leg DVT, treatment completed, no residual thrombus.";
+    let codes = fused_codes(&t, &idx, clot, vec![model_code("I82.402", 0.7)]);
+    assert_eq!(codes[0], "Z09", "{codes:?}");
+    // A recurrence found at the visit is coded itself.
+    let recurred = cancer.replace("no evidence of recurrence", "biopsy-proven recurrence at the anastomosis");
+    assert!(fused_codes(&t, &idx, &recurred, vec![model_code("C18.9", 0.7)])[0].starts_with("C18"));
+    // Surveillance of a condition nobody treated, and an ongoing disease's follow-up, are not.
+    let aneurysm = "INDICATION: Surveillance of known infrarenal abdominal aortic aneurysm.\nIMPRESSION: Infrarenal abdominal aortic aneurysm, 4.4 cm.";
+    assert!(fused_codes(&t, &idx, aneurysm, vec![model_code("I71.40", 0.5)])[0].starts_with("I71"));
+    let diabetes = "CHIEF COMPLAINT: Diabetes follow-up.\nASSESSMENT:\n1. Type 2 diabetes mellitus without complications.";
+    assert_eq!(fused_codes(&t, &idx, diabetes, vec![model_code("E11.9", 0.7)])[0], "E11.9");
+}
+
+#[test]
+fn an_unspecified_model_code_yields_to_the_site_the_statement_names() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "DISCHARGE DIAGNOSES:\n1. Adenocarcinoma of the sigmoid colon, status post sigmoid colectomy.\n2. Hypertension.";
+    let codes = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "C18.9", 0.8), model_code_titled(&t, "I10", 0.3)]);
+    assert_eq!(codes[0], "C18.7", "{codes:?}");
+    assert_eq!(codes[1], "C18.9", "the model's code stays, next: {codes:?}");
+    // A specific model code keeps its place against another reading.
+    let codes = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "C18.7", 0.8)]);
+    assert_eq!(codes[0], "C18.7", "{codes:?}");
+}
+
+fn model_code_titled(t: &CodeTable, code: &str, score: f32) -> CodedLabel {
+    let c = t.get(code).expect("a code of the table");
+    CodedLabel::new(code, c.description.clone(), c.chapter, score)
+}

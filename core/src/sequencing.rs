@@ -1,0 +1,452 @@
+//! The Official Guidelines' sequencing and combination rules, applied to the fused list
+//! ([`crate::candidates::fuse_with`]): which code a coder lists first when the words alone
+//! would rank another, and which code replaces two.
+//!
+//! Each rule reads the ranked list (key, code) and the note, and moves or replaces codes:
+//! - the encounter's own Z code first when the first reason given is a screening, the
+//!   chemotherapy, immunotherapy or radiotherapy, or aftercare ([`encounter_first`]);
+//! - hypoglycemia in a diabetic is the diabetes code "with hypoglycemia" ([`diabetes_with_hypoglycemia`]);
+//! - a check after completed treatment is Z08 or Z09 first ([`followup_after_treatment`]);
+//! - "HIV positive" without HIV disease is Z21, not B20 ([`hiv_status`]);
+//! - the primary malignancy before its secondaries ([`primary_before_secondary`]);
+//! - a newborn's birth stay is coded Z38 first ([`birth_episode`]).
+//!
+//! A rule that cannot tell leaves the list as it is.
+
+use crate::assertion::{self, Assertion};
+use crate::candidates::{self, Candidate, LOW_MODEL_SCORE};
+use crate::schema::prediction::{CodedLabel, EvidenceSpan, Source};
+use crate::search::tokenize;
+use crate::CodeTable;
+
+/// The fused list before its final sort: (rank key, code).
+pub(crate) type Ranked = Vec<(f32, CodedLabel)>;
+
+/// Every rule, in order: a later rule may place its code above an earlier one's.
+pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ranked: &mut Ranked) {
+    // The first reason given for the encounter (chief complaint, indication), in lower case.
+    let reason: Option<((usize, usize), String)> =
+        candidates::statements(text).into_iter().find(|s| s.reason).map(|s| (s.item, text[s.item.0..s.item.1].to_ascii_lowercase()));
+    encounter_first(table, candidates, ranked);
+    followup_after_treatment(table, text, reason.as_ref(), candidates, ranked);
+    diabetes_with_hypoglycemia(table, ranked);
+    hiv_status(table, text, ranked);
+    primary_before_secondary(table, reason.as_ref().map(|(_, r)| r.as_str()), candidates, ranked);
+    birth_episode(table, text, ranked);
+}
+
+/// The highest key of the list (0 when empty).
+fn top(ranked: &Ranked) -> f32 {
+    ranked.iter().map(|(k, _)| *k).fold(0.0, f32::max)
+}
+
+/// Titles of the Z codes that are the encounter itself: listed first when the first reason
+/// given names them (screening I.C.21.c.5, "specifically the screening"; chemotherapy,
+/// immunotherapy and radiotherapy I.C.2.e.2; aftercare I.C.21.c.7).
+const ENCOUNTER_TITLES: &[&str] = &[
+    "Encounter for screening",
+    "Encounter for antineoplastic",
+    "Aftercare following",
+    "Encounter for surgical aftercare",
+    "Encounter for removal of sutures",
+    "Encounter for change or removal of",
+];
+
+/// The reason for the encounter names its own Z code: that code is listed first and what the
+/// encounter found or treats after it.
+fn encounter_first(table: &CodeTable, candidates: &[Candidate], ranked: &mut Ranked) {
+    let codes = table.codes();
+    let own: Vec<&str> = candidates
+        .iter()
+        .filter(|c| c.reason && c.assertion == Assertion::Present)
+        .map(|c| &codes[c.index])
+        .filter(|code| ENCOUNTER_TITLES.iter().any(|t| code.description.starts_with(t)))
+        .map(|code| code.code.as_str())
+        .collect();
+    if own.is_empty() {
+        return;
+    }
+    let top = top(ranked);
+    for (k, _) in ranked.iter_mut().filter(|(_, m)| own.contains(&m.code.as_str())) {
+        *k = top + 1e-3 * (1.0 + *k);
+    }
+}
+
+/// Words of a reason that is a check after completed treatment ("follow-up after completing
+/// anticoagulation"), not the care of an ongoing disease ("diabetes follow-up").
+const AFTER_TREATMENT: &[&str] = &[
+    "after completed",
+    "after completing",
+    "after completion",
+    "after treatment",
+    "after resection",
+    "after chemotherapy",
+    "after radiation",
+    "post-treatment",
+    "posttreatment",
+    "completed treatment",
+    "completed therapy",
+    "completion of therapy",
+    "completion of treatment",
+];
+
+/// Words that say a condition was removed or treated.
+const TREATED: &[&str] = &["removed", "resect", "excis", "polypectomy", "treated", "completed", "completion", "status post", "s/p", "after"];
+
+/// A visit to check on a condition whose treatment is complete is coded Z08 (after a
+/// malignancy) or Z09 (any other condition) first (I.C.21.c.8), unless the condition has
+/// recurred: then its own code is first.
+fn followup_after_treatment(table: &CodeTable, text: &str, reason: Option<&((usize, usize), String)>, candidates: &[Candidate], ranked: &mut Ranked) {
+    let Some(((start, end), r)) = reason else { return };
+    // "Surveillance" alone may watch an untreated condition ("surveillance of a known
+    // aneurysm"): the reason's paragraph must say what was removed or treated.
+    let paragraph = text[*start..].split("\n\n").next().unwrap_or("").to_ascii_lowercase();
+    let treated = TREATED.iter().any(|c| paragraph.contains(c));
+    let after_treatment = AFTER_TREATMENT.iter().any(|c| r.contains(c)) || (r.contains("surveillance") && treated);
+    if !after_treatment {
+        return;
+    }
+    // A recurrence the note states (not "no evidence of recurrence").
+    let lower = text.to_ascii_lowercase();
+    let recurred = lower.match_indices("recurren").any(|(at, _)| {
+        !denied_before(&lower, at) && !matches!(assertion::assert_mention(text, at..at + 8), Assertion::Negated | Assertion::Hypothetical | Assertion::Family)
+    });
+    if recurred {
+        return;
+    }
+    let codes = table.codes();
+    let malignant = candidates::MALIGNANT.iter().any(|w| r.contains(w)) || candidates.iter().any(|c| c.reason && malignancy(&codes[c.index].code).is_some());
+    let code = if malignant { "Z08" } else { "Z09" };
+    let Some(entry) = table.get(code) else { return };
+    let key = top(ranked) + 1e-3;
+    let evidence = EvidenceSpan { start: *start, end: *end, text: text[*start..*end].to_string(), weight: 1.0, assertion: Assertion::Present };
+    ranked.retain(|(_, m)| m.code != code);
+    ranked.push((
+        key,
+        CodedLabel {
+            evidence: vec![evidence],
+            source: Source::Table,
+            ..CodedLabel::new(entry.code.clone(), entry.description.clone(), entry.chapter, RULE_SCORE)
+        },
+    ));
+}
+
+/// Hypoglycemia in a patient with diabetes is the diabetes code "with hypoglycemia" (E16.0–E16.2
+/// exclude it: Excludes1 "diabetes with hypoglycemia"; the "with" convention, I.A.15): when
+/// the list holds a documented diabetes code (E08–E13, not denied), its hypoglycemia codes
+/// become that type's `.649`, in their place, with their evidence.
+fn diabetes_with_hypoglycemia(table: &CodeTable, ranked: &mut Ranked) {
+    let diabetes = ranked
+        .iter()
+        .filter(|(_, m)| documented(m))
+        .find_map(|(_, m)| m.code.get(..3).filter(|c| ["E08", "E09", "E10", "E11", "E13"].contains(c)).map(str::to_string));
+    let Some(category) = diabetes else { return };
+    let is_hypo = |m: &CodedLabel| ["E16.0", "E16.1", "E16.2"].contains(&m.code.as_str()) && m.demoted.is_none();
+    replace_in_place(table, ranked, is_hypo, &format!("{category}.649"));
+}
+
+/// A statement names it, or the model is confident of it; and the note does not deny it.
+fn documented(m: &CodedLabel) -> bool {
+    m.demoted.is_none() && (m.source != Source::Model || m.score >= LOW_MODEL_SCORE)
+}
+
+/// The codes `old` picks become `new` at the best one's place, with its evidence and score; a
+/// `new` already listed rises to that place instead. Nothing happens when `new` is not a code
+/// of the table or nothing is picked.
+fn replace_in_place(table: &CodeTable, ranked: &mut Ranked, old: impl Fn(&CodedLabel) -> bool, new: &str) {
+    let Some(code) = table.get(new) else { return };
+    let Some(best) = ranked.iter().filter(|(_, m)| old(m)).map(|(k, _)| *k).reduce(f32::max) else { return };
+    match ranked.iter_mut().find(|(_, m)| m.code == new) {
+        Some((k, _)) => *k = k.max(best),
+        None => {
+            let (_, m) = ranked.iter_mut().find(|(k, m)| old(m) && *k == best).expect("the best is in the list");
+            *m = CodedLabel {
+                evidence: std::mem::take(&mut m.evidence),
+                source: m.source,
+                ..CodedLabel::new(code.code.clone(), code.description.clone(), code.chapter, m.score)
+            };
+        }
+    }
+    ranked.retain(|(_, m)| m.code == new || !old(m));
+}
+
+/// How a note says a positive HIV status without disease (guideline I.C.1.a.2.d: "HIV
+/// positive", "known HIV", "HIV test positive, or similar terminology").
+const HIV_STATUS: &[&str] = &[
+    "hiv positive",
+    "hiv-positive",
+    "hiv +",
+    "hiv+",
+    "hiv seropositive",
+    "seropositive for hiv",
+    "known hiv",
+    "hiv test positive",
+    "positive hiv test",
+    "asymptomatic hiv",
+];
+/// Words that make it HIV disease (B20): "AIDS", "HIV disease", or an HIV-related illness.
+const HIV_DISEASE: &[&str] = &[
+    "aids",
+    "hiv disease",
+    "hiv-related",
+    "hiv related",
+    "hiv-associated",
+    "hiv associated",
+    "acquired immunodeficiency",
+    "acquired immune deficiency",
+    "opportunistic",
+    "pneumocystis",
+    "pcp",
+    "kaposi",
+    "cryptococc",
+    "toxoplasm",
+    "cmv",
+    "cytomegalovir",
+    "mycobacterium avium",
+    "wasting",
+    "thrush",
+    "candidiasis",
+    "encephalopathy",
+    "nephropathy",
+];
+
+/// Asymptomatic HIV status is Z21, not B20 (I.C.1.a.2.d): the note says "HIV positive" (or the
+/// like) and never "AIDS", "HIV disease" or an HIV-related illness.
+fn hiv_status(table: &CodeTable, text: &str, ranked: &mut Ranked) {
+    if !ranked.iter().any(|(_, m)| m.code == "B20") {
+        return;
+    }
+    let lower = text.to_ascii_lowercase();
+    // An HIV-related illness the note denies ("never had thrush") does not count; one it had
+    // does (once HIV disease, always B20: I.C.1.a.2.f).
+    let disease = HIV_DISEASE.iter().any(|cue| {
+        lower.match_indices(cue).any(|(at, _)| {
+            let whole = !lower[..at].ends_with(char::is_alphanumeric) && !lower[at + cue.len()..].starts_with(char::is_alphanumeric);
+            let stem = cue.len() >= 6 || whole;
+            stem && !denied_before(&lower, at)
+                && matches!(assertion::assert_mention(text, at..at + cue.len()), Assertion::Present | Assertion::Historical | Assertion::Uncertain)
+        })
+    });
+    if !HIV_STATUS.iter().any(|c| lower.contains(c)) || disease {
+        return;
+    }
+    replace_in_place(table, ranked, |m| m.code == "B20", "Z21");
+}
+
+/// Whether the sentence before `at` denies what follows: "He has never had an opportunistic
+/// infection, HIV-associated malignancy, thrush, wasting or any HIV-related illness" reaches
+/// past a cue's word window.
+fn denied_before(lower: &str, at: usize) -> bool {
+    said_before(lower, at, &[" never ", " no ", " denies ", " denied ", " without ", "negative for", " free of "])
+}
+
+/// Whether the sentence before `at` holds one of `cues`.
+fn said_before(lower: &str, at: usize, cues: &[&str]) -> bool {
+    let sentence = lower[..at].rfind(['.', '\n', ';']).map_or(&lower[..at], |i| &lower[i + 1..at]);
+    let sentence = format!(" {sentence}");
+    cues.iter().any(|c| sentence.contains(c))
+}
+
+/// Whether a code is a primary malignancy (C00–C76, C7A, C80–C96) or a secondary one
+/// (C77–C79, C7B).
+fn malignancy(code: &str) -> Option<bool> {
+    let cat = code.get(..3)?;
+    let (letter, rest) = cat.split_at(1);
+    if letter != "C" {
+        return None;
+    }
+    if rest == "7A" {
+        return Some(true);
+    }
+    if rest == "7B" {
+        return Some(false);
+    }
+    let n: u32 = rest.parse().ok()?;
+    Some(!(77..=79).contains(&n))
+}
+
+/// The primary malignancy is listed before its secondaries (I.C.2.b) unless the encounter is
+/// for the secondary site: when the first reason given names a metastasis and no primary,
+/// the order stays. Only a primary the note states as present moves.
+fn primary_before_secondary(table: &CodeTable, reason: Option<&str>, candidates: &[Candidate], ranked: &mut Ranked) {
+    let codes = table.codes();
+    let for_secondary = reason.is_some_and(|r| ["metasta", "secondary"].iter().any(|w| r.contains(w)));
+    let names_primary = candidates.iter().any(|c| c.reason && malignancy(&codes[c.index].code) == Some(true));
+    if for_secondary && !names_primary {
+        return;
+    }
+    let stated = |code: &str| candidates.iter().any(|c| codes[c.index].code == code && matches!(c.assertion, Assertion::Present | Assertion::Uncertain));
+    let best = |primary: bool| {
+        ranked
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, m))| m.demoted.is_none() && malignancy(&m.code) == Some(primary))
+            .filter(|(_, (_, m))| !primary || (m.source != Source::Model && stated(&m.code)))
+            .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+            .map(|(i, (k, _))| (i, *k))
+    };
+    let (Some((_, secondary)), Some((i, primary))) = (best(false), best(true)) else { return };
+    if primary < secondary {
+        ranked[i].0 = secondary + 1e-4;
+    }
+}
+
+/// A newborn's birth stay: the Z38 code of its place of birth and delivery is listed first
+/// (I.C.16.a.2, I.C.21.c.12). Read from the note's words: the patient is a newborn (not the
+/// mother delivering one), its birth is told, the note is of a hospital stay, and not of a
+/// later visit, a readmission or a transfer in from the birth hospital.
+fn birth_episode(table: &CodeTable, text: &str, ranked: &mut Ranked) {
+    let lower = text.to_ascii_lowercase();
+    let words: Vec<String> = tokenize(&lower).collect();
+    let word = |cues: &[&str]| cues.iter().any(|c| words.iter().any(|w| w == c));
+    let phrase = |cues: &[&str]| cues.iter().any(|c| lower.contains(c));
+    let newborn = phrase(BIRTH_STAY);
+    let birth = word(&["born", "delivered", "delivery", "birth", "apgar", "apgars"]);
+    let stay = word(&["nursery", "nicu", "admitted", "admission", "discharge", "discharged"]) || phrase(&["hospital course", "delivery room"]);
+    // The note's title and reason say what visit it is; a discharge plan's "weight check in
+    // 2 days" does not.
+    let opening = &lower[..lower.char_indices().nth(OPENING).map_or(lower.len(), |(i, _)| i)];
+    if LATER_VISIT.iter().any(|c| opening.contains(c)) || older_than_newborn(&lower) {
+        // Not the birth stay: a Z38 code is wrong here, whoever offered it.
+        for (k, _) in ranked.iter_mut().filter(|(_, m)| m.code.starts_with("Z38")) {
+            *k = 0.0;
+        }
+        return;
+    }
+    if !(newborn && birth && stay) || phrase(MOTHER_RECORD) {
+        return;
+    }
+    let twins = word(&["twin", "twins"]);
+    let outside = phrase(OUTSIDE_HOSPITAL);
+    // This birth's mode: the mother's previous cesareans are history, not this delivery.
+    let cesarean = ["cesarean", "caesarean", "c-section", "c section", "lscs"]
+        .iter()
+        .any(|cue| lower.match_indices(cue).any(|(at, _)| !said_before(&lower, at, &[" previous ", " prior ", " history of ", " last ", " no ", " not "])));
+    let code = match (twins, outside, cesarean) {
+        (false, true, _) => "Z38.1",
+        (true, true, _) => "Z38.4",
+        (false, false, false) => "Z38.00",
+        (false, false, true) => "Z38.01",
+        (true, false, false) => "Z38.30",
+        (true, false, true) => "Z38.31",
+    };
+    let Some(entry) = table.get(code) else { return };
+    let key = top(ranked) + 1e-3;
+    // The evidence: the first sentence that tells the birth.
+    let at = ["delivered", "born", "delivery", "birth"]
+        .iter()
+        .filter_map(|c| lower.match_indices(c).map(|(i, _)| i).find(|&i| !lower[..i].ends_with(|ch: char| ch.is_ascii_alphabetic())))
+        .min()
+        .unwrap_or(0);
+    let start = lower[..at].rfind(['.', '\n']).map_or(0, |i| i + 1);
+    let end = lower[at..].find(['.', '\n']).map_or(text.len(), |i| at + i);
+    let start = start + (text[start..end].len() - text[start..end].trim_start().len());
+    let evidence = EvidenceSpan { start, end, text: text[start..end].to_string(), weight: 1.0, assertion: Assertion::Present };
+    ranked.retain(|(_, m)| !m.code.starts_with("Z38"));
+    ranked.push((
+        key,
+        CodedLabel {
+            evidence: vec![evidence],
+            source: Source::Table,
+            ..CodedLabel::new(entry.code.clone(), entry.description.clone(), entry.chapter, RULE_SCORE)
+        },
+    ));
+}
+
+/// Words of a newborn's birth-stay record: its first hours and days, its nursery.
+const BIRTH_STAY: &[&str] = &[
+    "apgar",
+    "day of life",
+    "days of life",
+    "hours of life",
+    "delivery room",
+    "born to a",
+    "newborn nursery",
+    "well baby nursery",
+    "well-baby nursery",
+    "admitted to the nicu",
+    "admitted to nicu",
+    "nicu admission",
+    "birth weight",
+    "birthweight",
+];
+/// Words of the mother's delivery record, which tells the baby's birth too.
+const MOTHER_RECORD: &[&str] =
+    &["postpartum day", "lochia", "fundus", "episiotomy", "estimated blood loss", "perineal laceration", "the patient delivered", "she delivered"];
+/// Words of a newborn's visit after the birth stay, a readmission or a transfer in, in the
+/// note's opening.
+const LATER_VISIT: &[&str] = &[
+    "no nicu stay",
+    "weight check",
+    "well child",
+    "well-child",
+    "bilirubin check",
+    "jaundice check",
+    "readmi",
+    "transferred from",
+    "transfer from",
+    "outside hospital",
+    "born at an outside",
+    "born at another",
+    "office visit",
+    "here today",
+    "here for",
+    "presents for",
+];
+
+/// The note gives the patient an age of weeks, months or years ("4-month-old", "2 years old"),
+/// not the mother's ("born to a 28-year-old G2P1 mother").
+fn older_than_newborn(lower: &str) -> bool {
+    const AGES: &[&str] = &["-year-old", " year old", " years old", "-month-old", " month old", " months old", "-week-old", " week old", " weeks old"];
+    AGES.iter().any(|age| {
+        lower.match_indices(age).any(|(at, _)| {
+            let after = &lower[at + age.len()..];
+            let after = &after[..after.char_indices().nth(40).map_or(after.len(), |(i, _)| i)];
+            !RELATIVES.iter().any(|m| after.contains(m))
+        })
+    })
+}
+
+/// How much of a note's opening (characters) says what visit it is.
+const OPENING: usize = 400;
+
+/// Words of a birth outside the hospital.
+const OUTSIDE_HOSPITAL: &[&str] = &[
+    "born at home",
+    "home birth",
+    "home delivery",
+    "delivered at home",
+    "delivery at home",
+    "out-of-hospital",
+    "out of hospital",
+    "in the car",
+    "in the ambulance",
+    "en route",
+    "prior to arrival",
+    "before arrival",
+];
+
+/// Words after an age that make it a relative's.
+const RELATIVES: &[&str] = &["mother", "gravida", "woman", "mom", " g1", " g2", " g3", " g4", " g5", " g6", "father", "sister", "brother", "sibling", "parent"];
+
+/// The confidence shown for a code a rule lists from the note's words (the birth stay, the
+/// follow-up after treatment): the rule decides, not a model score or a title match.
+const RULE_SCORE: f32 = 0.9;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malignancy_tells_primary_from_secondary() {
+        assert_eq!(malignancy("C61"), Some(true));
+        assert_eq!(malignancy("C50.912"), Some(true));
+        assert_eq!(malignancy("C83.30"), Some(true));
+        assert_eq!(malignancy("C7A.00"), Some(true));
+        assert_eq!(malignancy("C77.9"), Some(false));
+        assert_eq!(malignancy("C79.51"), Some(false));
+        assert_eq!(malignancy("C7B.02"), Some(false));
+        assert_eq!(malignancy("D05.11"), None);
+        assert_eq!(malignancy("Z85.3"), None);
+    }
+}

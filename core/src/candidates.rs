@@ -247,8 +247,8 @@ fn behaviour_agrees(title: &str, statement: &str) -> bool {
 /// bleeding", not K57.21 "... with bleeding"); a title whose "without ..." the statement names
 /// is refused (recall 0).
 fn recall_with_defaults(index: &SearchIndex, title: &str, words: &[String], recall: f32) -> f32 {
+    let Some((before, clause)) = without_clause(title) else { return recall };
     let tokens: Vec<String> = tokenize(title).collect();
-    let Some(at) = tokens.iter().position(|t| t == "without") else { return recall };
     let weight = |t: &String| index.word_weight(t).unwrap_or(0.0);
     let mut seen: Vec<&String> = Vec::new();
     let total: f32 = tokens
@@ -264,18 +264,39 @@ fn recall_with_defaults(index: &SearchIndex, title: &str, words: &[String], reca
     if total <= 0.0 {
         return recall;
     }
-    // The clause runs to the next "with" (a new positive fact) or the end.
-    let clause: Vec<&String> = tokens[at..].iter().take_while(|t| *t != "with").collect();
-    let named = |t: &String| words.iter().any(|w| w == t || w.strip_suffix('s') == Some(t.as_str()) || t.strip_suffix('s') == Some(w.as_str()));
-    // A statement that names what the title excludes contradicts it ("hypertensive heart
-    // disease and heart failure" is not "... without heart failure"), unless it says "without"
-    // (or "no") itself.
-    let says_without = words.iter().any(|w| ["without", "no", "w/o"].contains(&w.as_str()));
-    if !says_without && clause.iter().skip(1).any(|t| named(t) && !tokens[..at].contains(t)) {
+    if excluded_named(&before, &clause, words) {
         return 0.0;
     }
-    let granted: f32 = clause.iter().filter(|t| !named(t)).map(|t| weight(t)).sum();
+    let granted: f32 = clause.iter().filter(|t| !named(words, t)).map(weight).sum();
     (recall + granted / total).min(1.0)
+}
+
+/// A title's words before its "without ...", and the clause: from "without" to the next "with"
+/// (a new positive fact), comma or the end ("... without myelopathy or radiculopathy,
+/// cervical region": the region is no part of what is excluded).
+fn without_clause(title: &str) -> Option<(Vec<String>, Vec<String>)> {
+    let lower = title.to_lowercase();
+    let at = lower.match_indices("without").map(|(i, _)| i).find(|&i| i == 0 || lower[..i].ends_with([' ', ',', '(']))?;
+    let clause = lower[at..].split(',').next().unwrap_or("");
+    Some((tokenize(&lower[..at]).collect(), tokenize(clause).take_while(|t| t != "with").collect()))
+}
+
+/// The statement's words name `t` (or its plural or singular).
+fn named(words: &[String], t: &String) -> bool {
+    words.iter().any(|w| w == t || w.strip_suffix('s') == Some(t.as_str()) || t.strip_suffix('s') == Some(w.as_str()))
+}
+
+/// A statement that names what the title's "without ..." clause excludes contradicts it
+/// ("hypertensive heart disease and heart failure" is not "... without heart failure"),
+/// unless it says "without" (or "no") itself.
+fn excluded_named(before: &[String], clause: &[String], words: &[String]) -> bool {
+    let says_without = words.iter().any(|w| ["without", "no", "w/o"].contains(&w.as_str()));
+    !says_without && clause.iter().skip(1).any(|t| named(words, t) && !before.contains(t))
+}
+
+/// Whether a statement's words contradict a title's "without ..." clause.
+fn title_contradicted(title: &str, words: &[String]) -> bool {
+    without_clause(title).is_some_and(|(before, clause)| excluded_named(&before, &clause, words))
 }
 
 /// The model's suggestions and the table's in one ranked list of at most `top_k`.
@@ -384,10 +405,17 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
         let specific = sided && !title.contains("unspecified");
         let asks_unspecified = said.contains("unspecified") || said.contains("not otherwise specified") || tokenize(&said).any(|w| w == "nos");
         let vaguer = |m: &CodedLabel| c.score >= LOW_MATCH && specific && !asks_unspecified && m.description.to_lowercase().contains("unspecified");
+        // A model code whose "without ..." the statement names is wrong, however sure the
+        // model is: "acute calculous cholecystitis" is no "calculus ... without cholecystitis".
+        let statement = statement_words(&said);
+        let contradicted = |m: &CodedLabel| title_contradicted(&m.description, &statement);
         let stand_in = ranked
             .iter()
             .filter(|(_, m)| {
-                m.source != Source::Table && (m.score < w.stand_in_below || vaguer(m)) && category(&m.code) == category(&code.code) && c.score > own_match(m)
+                m.source != Source::Table
+                    && (m.score < w.stand_in_below || vaguer(m) || contradicted(m))
+                    && category(&m.code) == category(&code.code)
+                    && c.score > own_match(m)
             })
             .map(|(k, _)| *k + 1e-4)
             .reduce(f32::max);

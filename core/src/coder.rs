@@ -170,6 +170,39 @@ impl Coder {
         Ok(self.code_inner(text, top_k_n, Passes::Given(spans, occluded), base)?.0)
     }
 
+    /// How many input windows the note has: a `cls` head's windows can be run in several
+    /// places ([`Coder::window_states`]).
+    pub fn window_count(&self, text: &str) -> Result<usize, ModelError> {
+        Ok(self.model.chunks(&self.tokenizer, text)?.1.len())
+    }
+
+    /// Share `part` of `parts` of a `cls` note's windows (consecutive windows, as
+    /// [`crate::evidence::shares`] cuts them): each window's `[CLS]` state. Every share's
+    /// states, in part order, are the note's, for [`Coder::code_from_states`].
+    pub fn window_states(&self, text: &str, part: usize, parts: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+        if part >= parts {
+            return Err(ModelError::Input(format!("window share {part} of {parts}")));
+        }
+        let (_, chunks) = self.model.chunks(&self.tokenizer, text)?;
+        let range = crate::evidence::shares(chunks.len(), parts.min(chunks.len())).into_iter().nth(part).unwrap_or(0..0);
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.model.window_states(&chunks[range])
+    }
+
+    /// [`Coder::code_and_scores`] without evidence from every window's state (all shares of
+    /// [`Coder::window_states`], in order): the same codes and scores, with the encoder run
+    /// elsewhere.
+    pub fn code_from_states(&self, text: &str, top_k_n: usize, states: Vec<Vec<f32>>) -> Result<(Vec<CodedLabel>, Vec<f32>), ModelError> {
+        let windows = self.window_count(text)?;
+        if states.len() != windows {
+            return Err(ModelError::Input(format!("{} window states for a note of {windows} windows", states.len())));
+        }
+        let scores = self.model.classify_states(&states)?.scores;
+        self.code_inner(text, top_k_n, Passes::Skip, Some(scores))
+    }
+
     /// The label scores of `text` without each of `spans` (byte ranges of `text`), one forward
     /// pass each: a share of a `cls` head's occlusion evidence.
     pub fn occluded_scores(&self, text: &str, spans: &[(usize, usize)]) -> Result<Vec<Vec<f32>>, ModelError> {

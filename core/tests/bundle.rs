@@ -333,3 +333,32 @@ fn occlusion_split_across_workers_gives_the_same_evidence() {
     assert!(err.contains("base scores"), "{err}");
     assert!(coder.occluded_scores(note, &[(0, note.len() + 1)]).is_err());
 }
+
+#[test]
+fn a_long_notes_windows_split_across_workers_give_the_same_codes() {
+    // The page's pool runs a long `cls` note's windows in shares on its workers and one worker
+    // codes from every window's [CLS] state: the codes and scores must be one worker's.
+    let sentence = "Patient has asthma with wheezing and hypertension, type 2 diabetes, coughing at night; no fever. ";
+    let note = sentence.repeat(60);
+    let coder = &fixture("cls").int8;
+    let windows = coder.window_count(&note).unwrap();
+    assert!(windows >= 3, "{windows} windows");
+    let (whole, scores) = coder.code_and_scores(&note, 5, false).unwrap();
+    for parts in [1, 2, 3, windows + 2] {
+        let states: Vec<Vec<f32>> = (0..parts).flat_map(|p| coder.window_states(&note, p, parts).unwrap()).collect();
+        assert_eq!(states.len(), windows, "{parts} shares");
+        let (split, split_scores) = coder.code_from_states(&note, 5, states).unwrap();
+        assert_eq!(split, whole, "{parts} shares");
+        let diff = scores.iter().zip(&split_scores).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(diff < 1e-5, "{parts} shares: scores differ by {diff}");
+    }
+    // A missing window, a wrong width or a share out of range is refused, not mixed up.
+    let mut states: Vec<Vec<f32>> = (0..2).flat_map(|p| coder.window_states(&note, p, 2).unwrap()).collect();
+    states.pop();
+    assert!(coder.code_from_states(&note, 5, states).unwrap_err().to_string().contains("window states"));
+    let narrow = vec![vec![0.0; 3]; windows];
+    assert!(coder.code_from_states(&note, 5, narrow).is_err());
+    assert!(coder.window_states(&note, 2, 2).is_err());
+    // Label attention reads every token: no window states.
+    assert!(fixture("laat").int8.window_states(&note, 0, 1).is_err());
+}

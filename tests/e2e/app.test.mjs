@@ -596,3 +596,26 @@ test("the model worker fetches ./bundle/ with a progress bar and shows a load fa
     assert.equal(await page.locator("#code-note").isDisabled(), true);
   });
 });
+
+test("a long note's windows split between two workers give one worker's codes", needsModel, async () => {
+  // Six visits' worth of text: several 512-token windows, over the page's 2,000-byte split line.
+  const long = Array.from({ length: 6 }, (_, i) => MULTI_PROBLEM.replace("62-year-old", `${60 + i}-year-old`)).join("\n\n");
+  const codesWith = (workers) => withApp({ query: `?workers=${workers}` }, async ({ page, errors }) => {
+    await modelReady(page);
+    await page.locator("#model-workers", { hasText: new RegExp(`^${workers} of ${workers} ready`) }).waitFor({ timeout: 120_000 });
+    await page.fill("#note", long);
+    await page.click("#code-note");
+    await page.locator("#predictions li").first().waitFor({ timeout: 120_000 });
+    const hint = await page.locator("#predictions + .hint").innerText();
+    const codes = await page.locator("#predictions li").evaluateAll((lis) => lis.map((li) => `${li.dataset.code} ${li.querySelector(".pct")?.textContent ?? ""}`));
+    assert.deepEqual(errors, []);
+    return { hint, codes };
+  });
+  const one = await codesWith(1);
+  const two = await codesWith(2);
+  assert.doesNotMatch(one.hint, /windows/, one.hint);
+  const m = two.hint.match(/^\d+ ms on this device \((\d+) windows on 2 workers\)/);
+  assert.ok(m && +m[1] >= 2, two.hint);
+  assert.ok(one.codes.length >= 3, one.codes.join(", "));
+  assert.deepEqual(two.codes, one.codes);
+});

@@ -311,3 +311,19 @@ fn model_code_titled(t: &CodeTable, code: &str, score: f32) -> CodedLabel {
     let c = t.get(code).expect("a code of the table");
     CodedLabel::new(code, c.description.clone(), c.chapter, score)
 }
+
+#[test]
+fn a_model_code_whose_without_the_statement_names_yields() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    // K80.20 is "calculus of gallbladder without cholecystitis": the statement names it.
+    let note = "PREOPERATIVE DIAGNOSIS: Symptomatic cholelithiasis.\nPOSTOPERATIVE DIAGNOSIS: Acute calculous cholecystitis.\nPROCEDURE: Laparoscopic cholecystectomy.";
+    let codes = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "K80.20", 0.9)]);
+    assert_eq!(codes[0], "K80.00", "{codes:?}");
+    // Without the contradiction the sure model keeps its code.
+    let plain = note.replace("Acute calculous cholecystitis", "Symptomatic cholelithiasis");
+    assert_eq!(fused_codes(&t, &idx, &plain, vec![model_code_titled(&t, "K80.20", 0.9)])[0], "K80.20");
+    // The clause ends at a comma: "..., cervical region" is said, not excluded.
+    let neck = "IMPRESSION:\n1. Multilevel cervical spondylosis.";
+    assert_eq!(fused_codes(&t, &idx, neck, vec![model_code_titled(&t, "M47.812", 0.9)])[0], "M47.812");
+}

@@ -157,7 +157,7 @@ fn Suggestions() -> impl IntoView {
         if r.predictions.is_empty() {
             return view! { <p class="hint">"No codes."</p> }.into_any();
         }
-        let (id, ms, pending, low, table_ms) = (r.id, r.ms, r.evidence_pending, r.low_confidence, r.table_ms);
+        let (id, ms, pending, low, table_ms, windows) = (r.id, r.ms, r.evidence_pending, r.low_confidence, r.table_ms, r.windows);
         let note_id = id;
         let minor_count = r.predictions.iter().enumerate().filter(|(i, p)| is_minor(*i, p)).count();
         let items = r
@@ -276,7 +276,7 @@ fn Suggestions() -> impl IntoView {
         view! {
             {low}
             <ol class="predictions" id="predictions">{items}</ol>
-            <p class="hint">{move || timing(id, ms, table_ms, pending, client.evidence.get().as_ref())}</p>
+            <p class="hint">{move || timing(id, ms, windows, table_ms, pending, client.evidence.get().as_ref())}</p>
             {more}
             <p class="hint keys">"Keys on a code: ↑ / ↓ move, A accepts, X rejects, Enter shows its evidence."</p>
         }
@@ -369,9 +369,13 @@ fn specific_select(d: Decisions, code: &str, s: Specificity) -> AnyView {
     .into_any()
 }
 
-/// "120 ms on this device; code table 4 ms", and the evidence's own time once it has come.
-fn timing(id: u32, ms: f64, table_ms: Option<f64>, evidence_pending: bool, late: Option<&LateEvidence>) -> String {
+/// "120 ms on this device; code table 4 ms", "(3 windows on 2 workers)" when the note's
+/// windows were split across the pool, and the evidence's own time once it has come.
+fn timing(id: u32, ms: f64, windows: Option<(usize, usize)>, table_ms: Option<f64>, evidence_pending: bool, late: Option<&LateEvidence>) -> String {
     let mut s = format!("{ms:.0} ms on this device");
+    if let Some((n, w)) = windows {
+        s.push_str(&format!(" ({n} windows on {w} workers)"));
+    }
     if let Some(t) = table_ms {
         s.push_str(&format!("; code table {t:.0} ms"));
     }

@@ -1,7 +1,7 @@
 //! The page's side of the model worker: starts it, sends requests, turns its messages into signals.
 
-use icd_core::NotePrediction;
-use icd_web::pool::{BatchRun, OcclusionRun};
+use icd_core::{HeadKind, NotePrediction};
+use icd_web::pool::{BatchRun, OcclusionRun, WindowRun};
 use icd_web::protocol::{FromWorker, ModelSummary, Note, Prediction, ToWorker};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -12,6 +12,9 @@ use crate::table_client::TableClient;
 
 /// Relative to the worker script, i.e. the site root.
 const BUNDLE_URL: &str = "./bundle/";
+/// A note this long (bytes) likely has more than one 512-token window: with several workers
+/// ready, its windows are split across them. A shorter one goes to worker 0 whole.
+const LONG_NOTE_BYTES: usize = 2_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelStatus {
@@ -42,6 +45,9 @@ pub struct CodeResult {
     /// Time of the code table's match and fusion in its worker, as the page waited for it
     /// (messages included); `None` when the table was not loaded.
     pub table_ms: Option<f64>,
+    /// The note's windows and the workers that ran them, when they were split across the pool
+    /// (`ms` is then the page's whole wait for the codes).
+    pub windows: Option<(usize, usize)>,
 }
 
 /// Evidence that followed a result: the same codes with their spans, and its time.
@@ -102,6 +108,12 @@ pub struct Client {
     /// A `cls` note's occlusion passes out across the pool, with the note's text and `top_k`,
     /// and when the page asked for its evidence.
     occlusion: StoredValue<Option<(OcclusionRun, String, usize)>>,
+    /// A long note's windows out across the pool, with the note's text and `top_k`.
+    windows: StoredValue<Option<(WindowRun, String, usize)>>,
+    /// When the latest note's windows were sent out, and, once they are all in, the request,
+    /// its window count and the workers that ran them.
+    windows_t0: StoredValue<f64>,
+    split: StoredValue<Option<(u32, usize, usize)>>,
     evidence_t0: StoredValue<f64>,
     pub status: RwSignal<ModelStatus>,
     pub result: RwSignal<Option<CodeResult>>,
@@ -129,6 +141,9 @@ impl Client {
             pending: StoredValue::new(None),
             top_k: StoredValue::new(0),
             occlusion: StoredValue::new(None),
+            windows: StoredValue::new(None),
+            windows_t0: StoredValue::new(0.0),
+            split: StoredValue::new(None),
             evidence_t0: StoredValue::new(0.0),
             status: RwSignal::new(ModelStatus::Starting),
             result: RwSignal::new(None),
@@ -218,6 +233,10 @@ impl Client {
         if running {
             self.feed_all();
         }
+        // A share of a note's windows was out on it: worker 0 codes the whole note instead.
+        if w != 0 && self.windows.with_value(|r| r.as_ref().is_some_and(|(r, _, _)| r.workers.contains(&w))) {
+            self.code_whole();
+        }
         // A share of a note's occlusion passes was out on it: worker 0 runs them all instead.
         let share_lost = self.occlusion.with_value(|o| o.as_ref().is_some_and(|(r, _, _)| r.shares.iter().any(|(x, _)| *x == w)));
         if share_lost && w != 0 {
@@ -282,13 +301,46 @@ impl Client {
         let id = self.take_id();
         self.code_error.set(None);
         self.occlusion.set_value(None);
-        match self.send(&ToWorker::Code { id, text: text.clone(), top_k }) {
+        self.windows.set_value(None);
+        self.split.set_value(None);
+        let ready: Vec<usize> = self.workers.with_value(|ws| ws.iter().enumerate().filter(|(_, s)| s.ready).map(|(w, _)| w).collect());
+        let split = self.status.with_untracked(|s| matches!(s, ModelStatus::Ready(m) if m.head == HeadKind::Cls));
+        let sent = if split && text.len() >= LONG_NOTE_BYTES && ready.len() >= 2 && ready[0] == 0 {
+            self.send_windows(id, &text, top_k, &ready)
+        } else {
+            self.send(&ToWorker::Code { id, text: text.clone(), top_k, states: None })
+        };
+        match sent {
             Ok(()) => {
                 self.pending.set_value(Some((id, text)));
                 self.top_k.set_value(top_k);
                 self.coding.set(true);
             }
             Err(e) => self.code_error.set(Some(e)),
+        }
+    }
+
+    /// A long `cls` note: each ready worker runs a share of its windows (`Windows`); their
+    /// states go to worker 0 with the note's `Code` (`FromWorker::WindowStates`).
+    fn send_windows(&self, id: u32, text: &str, top_k: usize, ready: &[usize]) -> Result<(), String> {
+        self.windows_t0.set_value(js_sys::Date::now());
+        self.windows.set_value(Some((WindowRun::new(id, ready), text.to_string(), top_k)));
+        for (part, &w) in ready.iter().enumerate() {
+            if self.send_to(w, &ToWorker::Windows { id, part, parts: ready.len(), text: text.to_string() }).is_err() {
+                self.windows.set_value(None);
+                return self.send(&ToWorker::Code { id, text: text.to_string(), top_k, states: None });
+            }
+        }
+        Ok(())
+    }
+
+    /// A share of the note's windows was lost: worker 0 codes the whole note.
+    fn code_whole(&self) {
+        if let Some((run, text, top_k)) = self.windows.try_update_value(Option::take).flatten() {
+            if let Err(e) = self.send(&ToWorker::Code { id: run.id, text, top_k, states: None }) {
+                self.coding.set(false);
+                self.code_error.set(Some(e));
+            }
         }
     }
 
@@ -424,6 +476,10 @@ impl Client {
                 }
             }
             FromWorker::Error { id: Some(id), message } if self.run.with_value(|r| r.as_ref().is_some_and(|r| r.owns(id))) => self.fail_batch(message),
+            FromWorker::Error { id: Some(id), message } if self.windows.with_value(|r| r.as_ref().is_some_and(|(r, _, _)| r.id == id)) => {
+                web_sys::console::warn_1(&format!("model worker {w}, windows of request {id}: {message}").into());
+                self.code_whole();
+            }
             FromWorker::Error { id: Some(id), message } => {
                 if self.pending.get_value().is_some_and(|(p, _)| p == id) {
                     self.coding.set(false);
@@ -440,13 +496,16 @@ impl Client {
                 if p != id {
                     return;
                 }
+                // Split across the pool: the whole wait, the shares on other workers included.
+                let windows = self.split.get_value().filter(|(s, _, _)| *s == id).map(|(_, n, w)| (n, w));
+                let ms = if windows.is_some() { js_sys::Date::now() - self.windows_t0.get_value() } else { ms };
                 self.evidence.set(None);
                 if evidence_pending {
                     // Computed while the code table fuses the codes.
                     self.request_evidence(id, text.clone(), self.top_k.get_value());
                 }
                 if !self.table.ready() {
-                    self.finish(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence: false, table_ms: None });
+                    self.finish(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence: false, table_ms: None, windows });
                     return;
                 }
                 // `pending` stays set until the fused codes arrive, so a newer note still wins.
@@ -461,9 +520,29 @@ impl Client {
                         }
                     };
                     if self.pending.get_value().is_some_and(|(p, _)| p == id) {
-                        self.finish(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence, table_ms });
+                        self.finish(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence, table_ms, windows });
                     }
                 });
+            }
+            FromWorker::WindowStates { id, part, states } => {
+                let done = self.windows.try_update_value(|r| r.as_mut().filter(|(r, _, _)| r.id == id).map(|(r, _, _)| r.complete(part, states))).flatten();
+                match done {
+                    // Every share is in: worker 0 codes the note from them.
+                    Some(Ok(Some(states))) => {
+                        if let Some((run, text, top_k)) = self.windows.try_update_value(Option::take).flatten() {
+                            self.split.set_value(Some((id, states.len(), run.workers.len())));
+                            if let Err(e) = self.send(&ToWorker::Code { id, text, top_k, states: Some(states) }) {
+                                self.coding.set(false);
+                                self.code_error.set(Some(e));
+                            }
+                        }
+                    }
+                    Some(Ok(None)) | None => {} // more to come, or an older note's
+                    Some(Err(e)) => {
+                        web_sys::console::warn_1(&format!("request {id}: {e}").into());
+                        self.code_whole();
+                    }
+                }
             }
             FromWorker::Occluded { id, part, scores } => {
                 let done = self.occlusion.try_update_value(|o| o.as_mut().filter(|(r, _, _)| r.id == id).map(|(r, _, _)| r.complete(part, scores))).flatten();

@@ -170,6 +170,36 @@ impl OcclusionRun {
     }
 }
 
+/// A long `cls` note's windows out across the pool: share `part` of them on `workers[part]`
+/// (core's `Coder::window_states`); every share's states, in part order, go to worker 0 with
+/// the note's `Code`.
+#[derive(Debug)]
+pub struct WindowRun {
+    pub id: u32,
+    pub workers: Vec<usize>,
+    states: Vec<Option<Vec<Vec<f32>>>>,
+}
+
+impl WindowRun {
+    pub fn new(id: u32, workers: &[usize]) -> Self {
+        WindowRun { id, workers: workers.to_vec(), states: vec![None; workers.len()] }
+    }
+
+    /// Share `part`'s states; all of them, in order, once every share is in.
+    pub fn complete(&mut self, part: usize, states: Vec<Vec<f32>>) -> Result<Option<Vec<Vec<f32>>>, String> {
+        let n = self.states.len();
+        let slot = self.states.get_mut(part).ok_or_else(|| format!("window share {part} of {n} is unknown"))?;
+        if slot.is_some() {
+            return Err(format!("window share {part} came twice"));
+        }
+        *slot = Some(states);
+        if self.states.iter().any(Option::is_none) {
+            return Ok(None);
+        }
+        Ok(Some(self.states.iter_mut().flat_map(|s| s.take().unwrap_or_default()).collect()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,5 +296,18 @@ mod tests {
         // A note with no spans still makes one (empty) share for the coding worker.
         let none = OcclusionRun::new(9, &[], &[0, 1]);
         assert_eq!(none.shares, vec![(0, vec![])]);
+    }
+
+    #[test]
+    fn window_states_come_back_in_part_order_whatever_order_they_arrive_in() {
+        let mut run = WindowRun::new(4, &[0, 1, 2]);
+        assert_eq!(run.complete(2, vec![vec![3.0]]), Ok(None));
+        assert_eq!(run.complete(0, vec![vec![1.0], vec![1.5]]), Ok(None));
+        // A share with no windows (a note shorter than the shares) is empty.
+        assert_eq!(run.complete(1, vec![]), Ok(Some(vec![vec![1.0], vec![1.5], vec![3.0]])));
+        let mut run = WindowRun::new(5, &[0, 1]);
+        assert!(run.complete(2, vec![]).unwrap_err().contains("unknown"));
+        assert_eq!(run.complete(1, vec![]), Ok(None));
+        assert!(run.complete(1, vec![]).unwrap_err().contains("twice"));
     }
 }

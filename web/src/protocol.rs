@@ -5,7 +5,9 @@
 //! page → worker                          worker → page
 //!                                        Started (the worker's handler is in place)
 //! Load { base_url }                  →   Progress { loaded, total } …, then Ready { model } or Error
-//! Code { id, text, top_k }           →   Result { id, predictions, ms, evidence_pending } or Error { id }
+//! (a long note with several workers: its windows first, split across the pool:)
+//! Windows { id, part, parts, text }  →   WindowStates { id, part, states }    (any worker, a share each)
+//! Code { id, text, top_k, states }   →   Result { id, predictions, ms, evidence_pending } or Error { id }
 //! (if evidence_pending, the page asks for it, split across the pool:)
 //! Occlude { id, part, text, spans }  →   Occluded { id, part, scores }        (any worker, a share each)
 //! Evidence { id, text, top_k, occluded } → Evidence { id, predictions, ms }  (the worker that coded it)
@@ -25,37 +27,28 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "type")]
 pub enum ToWorker {
     /// Fetch, verify and load the bundle under `base_url` (relative to the worker, e.g. `./bundle/`).
-    Load {
-        base_url: String,
-    },
+    Load { base_url: String },
+    /// `states`: every window's `[CLS]` state, when the pool ran a long note's windows
+    /// (`Windows`); the worker then codes from them without running the encoder.
     Code {
         id: u32,
         text: String,
         top_k: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        states: Option<Vec<Vec<f32>>>,
     },
+    /// A share of a long `cls` note's windows: their `[CLS]` states (core's
+    /// `Coder::window_states`). Skipped, with no answer, once a newer request came.
+    Windows { id: u32, part: usize, parts: usize, text: String },
     /// A share of a `cls` note's occlusion passes: the note's scores without each of `spans`
     /// (core's `Coder::occluded_scores`). Skipped, with no answer, once a newer request came.
-    Occlude {
-        id: u32,
-        part: usize,
-        text: String,
-        spans: Vec<(usize, usize)>,
-    },
+    Occlude { id: u32, part: usize, text: String, spans: Vec<(usize, usize)> },
     /// The evidence of `Code { id }`: from every share's scores in span order (`occluded`),
     /// or, with `None`, by running all the passes here.
-    Evidence {
-        id: u32,
-        text: String,
-        top_k: usize,
-        occluded: Option<Vec<Vec<f32>>>,
-    },
+    Evidence { id: u32, text: String, top_k: usize, occluded: Option<Vec<Vec<f32>>> },
     /// Notes coded without evidence; the page sends one note per request, so its answer is
     /// the progress.
-    Batch {
-        id: u32,
-        notes: Vec<Note>,
-        top_k: usize,
-    },
+    Batch { id: u32, notes: Vec<Note>, top_k: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +86,13 @@ pub enum FromWorker {
         id: u32,
         predictions: Vec<Prediction>,
         ms: f64,
+    },
+    /// `Windows { id, part }`'s states, one per window of the share (none when the note has
+    /// fewer windows than shares).
+    WindowStates {
+        id: u32,
+        part: usize,
+        states: Vec<Vec<f32>>,
     },
     /// `Occlude { id, part }`'s scores, one row per span.
     Occluded {
@@ -287,11 +287,15 @@ mod tests {
 
     #[test]
     fn messages_round_trip_as_tagged_json() {
-        let m = ToWorker::Code { id: 7, text: "cough".into(), top_k: 10 };
+        let m = ToWorker::Code { id: 7, text: "cough".into(), top_k: 10, states: None };
         let j = m.to_json();
         assert!(j.contains(r#""type":"Code""#), "{j}");
         assert_eq!(serde_json::from_str::<ToWorker>(&j).unwrap(), m);
         let r = FromWorker::Error { id: None, message: "x".into() };
+        assert_eq!(serde_json::from_str::<FromWorker>(&r.to_json()).unwrap(), r);
+        let m = ToWorker::Code { id: 8, text: "cough".into(), top_k: 10, states: Some(vec![vec![0.5, -1.0]]) };
+        assert_eq!(serde_json::from_str::<ToWorker>(&m.to_json()).unwrap(), m);
+        let r = FromWorker::WindowStates { id: 8, part: 1, states: vec![vec![0.25; 3]] };
         assert_eq!(serde_json::from_str::<FromWorker>(&r.to_json()).unwrap(), r);
         let p = Prediction {
             code: "J45.909".into(),

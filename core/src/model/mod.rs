@@ -140,16 +140,62 @@ impl IcdModel {
 
     /// Tokenizes, chunks (with the checkpoint's `max_length`/`chunk_overlap`) and runs one note.
     pub fn predict(&self, tokenizer: &NoteTokenizer, text: &str) -> Result<(Encoded, Vec<Chunk>, Prediction), ModelError> {
-        let enc = tokenizer.encode(text)?;
-        let icd = &self.config.icd;
-        let chunks = tokenizer.input_chunks(text, &enc, icd.max_length, icd.chunk_overlap, icd.input)?;
+        let (enc, chunks) = self.chunks(tokenizer, text)?;
         let pred = self.forward(&chunks)?;
         Ok((enc, chunks, pred))
     }
 
-    /// Runs the chunks of one note through the encoder, at most [`ENCODER_GROUP`] at a time and
-    /// only chunks of one length together (see [`encoder_groups`]).
-    pub fn forward(&self, chunks: &[Chunk]) -> Result<Prediction, ModelError> {
+    /// The note's input windows, as [`IcdModel::predict`] makes them.
+    pub fn chunks(&self, tokenizer: &NoteTokenizer, text: &str) -> Result<(Encoded, Vec<Chunk>), ModelError> {
+        let enc = tokenizer.encode(text)?;
+        let icd = &self.config.icd;
+        let chunks = tokenizer.input_chunks(text, &enc, icd.max_length, icd.chunk_overlap, icd.input)?;
+        Ok((enc, chunks))
+    }
+
+    /// A `cls` head's input from some of a note's windows: each window's last-layer `[CLS]`
+    /// state, `[H]` each, in order. The windows of a long note can be run in several places
+    /// (the page's workers) and their states put together ([`IcdModel::classify_states`]).
+    pub fn window_states(&self, chunks: &[Chunk]) -> Result<Vec<Vec<f32>>, ModelError> {
+        if !matches!(self.head, Head::Cls(_)) {
+            return Err(ModelError::Input("window states are a cls head's input; label attention reads every token".into()));
+        }
+        self.check_chunks(chunks)?;
+        let mut out = Vec::with_capacity(chunks.len());
+        for group in encoder_groups(chunks) {
+            let (ids, mask) = self.batch(group)?;
+            let first = self.encoder.forward_first(&ids, &mask)?; // [G, 1, H]
+            out.extend(first.squeeze(1)?.to_vec2::<f32>()?);
+        }
+        Ok(out)
+    }
+
+    /// The scores a `cls` head gives from every window's state ([`IcdModel::window_states`],
+    /// all of the note's windows): what [`IcdModel::forward`] gives for the note.
+    pub fn classify_states(&self, states: &[Vec<f32>]) -> Result<Prediction, ModelError> {
+        let Head::Cls(head) = &self.head else {
+            return Err(ModelError::Input("window states are a cls head's input; label attention reads every token".into()));
+        };
+        let hidden = self.config.bert.hidden_size;
+        if states.is_empty() || states.iter().any(|s| s.len() != hidden) {
+            return Err(ModelError::Input(format!("{} window states of {:?} values; the model's are {hidden}", states.len(), states.first().map(Vec::len))));
+        }
+        let flat: Vec<f32> = states.iter().flatten().copied().collect();
+        let first = Tensor::from_vec(flat, (states.len(), 1, hidden), &self.device)?; // [C, 1, H]
+        let logits = head.forward(&first)?.to_vec1::<f32>()?;
+        Ok(self.prediction(logits, None))
+    }
+
+    /// Scores from logits by the checkpoint's objective.
+    fn prediction(&self, logits: Vec<f32>, attention: Option<Attention>) -> Prediction {
+        let scores = match self.config.icd.objective {
+            Objective::Softmax => softmax(&logits),
+            Objective::Sigmoid => logits.iter().map(|&x| sigmoid(x)).collect(),
+        };
+        Prediction { logits, scores, attention }
+    }
+
+    fn check_chunks(&self, chunks: &[Chunk]) -> Result<(), ModelError> {
         if chunks.is_empty() {
             return Err(ModelError::Input("no chunks (an empty note is one [CLS][SEP] chunk)".into()));
         }
@@ -163,6 +209,13 @@ impl IcdModel {
                 return Err(ModelError::Input(format!("chunk {i} has token id {id}, vocab_size is {vocab}")));
             }
         }
+        Ok(())
+    }
+
+    /// Runs the chunks of one note through the encoder, at most [`ENCODER_GROUP`] at a time and
+    /// only chunks of one length together (see [`encoder_groups`]).
+    pub fn forward(&self, chunks: &[Chunk]) -> Result<Prediction, ModelError> {
+        self.check_chunks(chunks)?;
         // The encoder runs ENCODER_GROUP windows at a time, so its activations (the attention
         // scores above all, [G, heads, S, S]) stay bounded however long the note; windows are
         // independent, so the numbers are those of one batch. A group holds chunks of one length:
@@ -193,11 +246,7 @@ impl IcdModel {
             }
         };
         let logits = logits.to_vec1::<f32>()?;
-        let scores = match self.config.icd.objective {
-            Objective::Softmax => softmax(&logits),
-            Objective::Sigmoid => logits.iter().map(|&x| sigmoid(x)).collect(),
-        };
-        Ok(Prediction { logits, scores, attention })
+        Ok(self.prediction(logits, attention))
     }
 
     /// Token ids and attention mask of some windows, padded to the longest: `[G, S]` each.

@@ -54,11 +54,22 @@ mod model {
         }
     }
 
-    /// [`code`] without evidence, and the note's scores, kept for its evidence.
-    pub fn code_scored(model: &Model, text: &str, top_k: usize) -> Result<(Vec<Prediction>, Vec<f32>), String> {
+    /// [`code`] without evidence, and the note's scores, kept for its evidence; from every
+    /// window's state when the pool ran them (`states`), else running the encoder here.
+    pub fn code_scored(model: &Model, text: &str, top_k: usize, states: Option<Vec<Vec<f32>>>) -> Result<(Vec<Prediction>, Vec<f32>), String> {
         check(text)?;
-        let (coded, scores) = model.0.code_and_scores(text, top_k, false).map_err(|e| e.to_string())?;
+        let (coded, scores) = match states {
+            Some(states) => model.0.code_from_states(text, top_k, states),
+            None => model.0.code_and_scores(text, top_k, false),
+        }
+        .map_err(|e| e.to_string())?;
         Ok((coded.into_iter().map(Prediction::from_coded).collect(), scores))
+    }
+
+    /// A share of a long note's windows: their `[CLS]` states.
+    pub fn window_states(model: &Model, text: &str, part: usize, parts: usize) -> Result<Vec<Vec<f32>>, String> {
+        check(text)?;
+        model.0.window_states(text, part, parts).map_err(|e| e.to_string())
     }
 
     /// The model's top `top_k` codes for `text`, for the page, with evidence (label attention, or sentence
@@ -149,21 +160,35 @@ fn handle(msg: ToWorker) {
                 Err(message) => post(&FromWorker::Error { id: None, message }),
             }
         }),
-        ToWorker::Code { id, text, top_k } => {
+        ToWorker::Code { id, text, top_k, states } => {
             LATEST.with(|l| l.set(id));
             let t0 = js_sys::Date::now();
             let later = with_model(|m| Ok(model::slow_evidence(m))).unwrap_or(false);
-            let coded = with_model(|m| match later {
-                true => model::code_scored(m, &text, top_k).map(|(p, scores)| {
+            let coded = with_model(|m| match (later, states) {
+                (true, states) => model::code_scored(m, &text, top_k, states).map(|(p, scores)| {
                     SCORES.with(|s| *s.borrow_mut() = Some((id, scores)));
                     p
                 }),
-                false => model::code(m, &text, top_k, true),
+                (false, _) => model::code(m, &text, top_k, true),
             });
             match coded {
                 Ok(predictions) => post(&FromWorker::Result { id, predictions, ms: js_sys::Date::now() - t0, evidence_pending: later }),
                 Err(message) => post(&FromWorker::Error { id: Some(id), message }),
             }
+        }
+        ToWorker::Windows { id, part, parts, text } => {
+            LATEST.with(|l| l.set(id));
+            spawn_local(async move {
+                // Messages queued meanwhile are handled first: a newer note makes this stale.
+                yield_to_messages().await;
+                if LATEST.with(|l| l.get()) != id {
+                    return;
+                }
+                match with_model(|m| model::window_states(m, &text, part, parts)) {
+                    Ok(states) => post(&FromWorker::WindowStates { id, part, states }),
+                    Err(message) => post(&FromWorker::Error { id: Some(id), message }),
+                }
+            });
         }
         ToWorker::Occlude { id, part, text, spans } => {
             LATEST.with(|l| l.set(id));

@@ -117,10 +117,15 @@ fn followup_after_treatment(table: &CodeTable, text: &str, reason: Option<&((usi
     let codes = table.codes();
     let malignant = candidates::MALIGNANT.iter().any(|w| r.contains(w)) || candidates.iter().any(|c| c.reason && malignancy(&codes[c.index].code).is_some());
     let code = if malignant { "Z08" } else { "Z09" };
+    ranked.retain(|(_, m)| m.code != code);
+    list_first(table, code, text, (*start, *end), ranked);
+}
+
+/// Lists `code` first, at [`RULE_SCORE`], with the words that decided it as evidence.
+fn list_first(table: &CodeTable, code: &str, text: &str, (start, end): (usize, usize), ranked: &mut Ranked) {
     let Some(entry) = table.get(code) else { return };
     let key = top(ranked) + 1e-3;
-    let evidence = EvidenceSpan { start: *start, end: *end, text: text[*start..*end].to_string(), weight: 1.0, assertion: Assertion::Present };
-    ranked.retain(|(_, m)| m.code != code);
+    let evidence = EvidenceSpan { start, end, text: text[start..end].to_string(), weight: 1.0, assertion: Assertion::Present };
     ranked.push((
         key,
         CodedLabel {
@@ -330,8 +335,6 @@ fn birth_episode(table: &CodeTable, text: &str, ranked: &mut Ranked) {
         (true, false, false) => "Z38.30",
         (true, false, true) => "Z38.31",
     };
-    let Some(entry) = table.get(code) else { return };
-    let key = top(ranked) + 1e-3;
     // The evidence: the first sentence that tells the birth.
     let at = ["delivered", "born", "delivery", "birth"]
         .iter()
@@ -341,16 +344,8 @@ fn birth_episode(table: &CodeTable, text: &str, ranked: &mut Ranked) {
     let start = lower[..at].rfind(['.', '\n']).map_or(0, |i| i + 1);
     let end = lower[at..].find(['.', '\n']).map_or(text.len(), |i| at + i);
     let start = start + (text[start..end].len() - text[start..end].trim_start().len());
-    let evidence = EvidenceSpan { start, end, text: text[start..end].to_string(), weight: 1.0, assertion: Assertion::Present };
     ranked.retain(|(_, m)| !m.code.starts_with("Z38"));
-    ranked.push((
-        key,
-        CodedLabel {
-            evidence: vec![evidence],
-            source: Source::Table,
-            ..CodedLabel::new(entry.code.clone(), entry.description.clone(), entry.chapter, RULE_SCORE)
-        },
-    ));
+    list_first(table, code, text, (start, end), ranked);
 }
 
 /// Words of a newborn's birth-stay record: its first hours and days, its nursery.

@@ -183,6 +183,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         }
     }
     let mut out: Vec<Candidate> = best.into_values().collect();
+    other_yields_to_named(table, index, text, &mut out);
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
     // At most PER_STATEMENT codes from each statement.
     let mut per: HashMap<(usize, usize), usize> = HashMap::new();
@@ -192,6 +193,42 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         *n <= PER_STATEMENT
     });
     out
+}
+
+/// A word this rare among titles names a kind of its own ("Colles", "Barton", "Hashimoto"):
+/// the natural log of (codes / titles holding it), so 5.0 is at most about 500 titles.
+const NAMED_KIND: f32 = 5.0;
+
+/// An "Other ..." code is for a kind its category does not name (the "other" codes, I.A.9.a):
+/// when the statement names a kind a sibling's title holds ("Colles fracture of the right
+/// distal radius": S52.531D, not "Other fractures of lower end of right radius", S52.591D),
+/// the "Other" code ranks just below that sibling. The sibling must be the same encounter
+/// (7th character) as the "Other" code.
+fn other_yields_to_named(table: &CodeTable, index: &SearchIndex, text: &str, out: &mut [Candidate]) {
+    let codes = table.codes();
+    for i in 0..out.len() {
+        let other = &codes[out[i].index];
+        if !other.description.starts_with("Other ") {
+            continue;
+        }
+        let other_words: Vec<String> = tokenize(&other.description).collect();
+        let statement: Vec<String> = tokenize(&text[out[i].span.0..out[i].span.1]).collect();
+        // "anemia" is no kind that "Other iron deficiency anemias" lacks.
+        let in_other = |w: &str| other_words.iter().any(|o| o == w || o.strip_suffix('s') == Some(w) || w.strip_suffix('s') == Some(o.as_str()));
+        let names_a_kind =
+            |title: &str| tokenize(title).any(|w| !in_other(&w) && statement.contains(&w) && index.word_weight(&w).is_some_and(|x| x >= NAMED_KIND));
+        let same_encounter = |code: &str| other.code.len() < 8 || code.get(7..) == other.code.get(7..);
+        let named = out
+            .iter()
+            .filter(|s| s.index != out[i].index)
+            .map(|s| (s, &codes[s.index]))
+            .filter(|(_, s)| s.code.get(..3) == other.code.get(..3) && same_encounter(&s.code) && names_a_kind(&s.description))
+            .map(|(s, _)| s.score)
+            .reduce(f32::max);
+        if let Some(named) = named.filter(|&n| n <= out[i].score) {
+            out[i].score = named * 0.999;
+        }
+    }
 }
 
 /// Whether `item` says the diabetes type that `code` claims: E10 (type 1) and E13 (other
@@ -390,35 +427,34 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             continue;
         }
         // The model knows the category, the statement names the code: when the model is unsure
-        // of its code (or its code is the unspecified one), a table code of the same category that matches the statement better takes
-        // its place, just above it. A confident model keeps its code: within a category it
-        // learnt the deciding words, the title match did not.
+        // of its code (or its code is the unspecified one), a table code of the same category
+        // that matches the statement better takes its place, just above it. A confident model
+        // keeps its code: within a category it learnt the deciding words, the title match did not.
         let own_match = |m: &CodedLabel| by_code.get(m.code.as_str()).map_or(0.0, |x| x.score);
-        // An "unspecified" model code yields to a code the statement specifies, however sure
-        // the model is (code to the highest specificity documented, I.B.1 and IV.D), when the
-        // statement's match is confident.
-        // The side must be said, not taken from elsewhere in the item; a statement that says
-        // "NOS" asks for the unspecified code.
-        let said = text[c.span.0..c.span.1].to_lowercase();
-        let title = code.description.to_lowercase();
-        let sided = ["left", "right", "bilateral"].iter().all(|side| !tokenize(&title).any(|w| w == *side) || tokenize(&said).any(|w| w == *side));
-        let specific = sided && !title.contains("unspecified");
-        let asks_unspecified = said.contains("unspecified") || said.contains("not otherwise specified") || tokenize(&said).any(|w| w == "nos");
-        let vaguer = |m: &CodedLabel| c.score >= LOW_MATCH && specific && !asks_unspecified && m.description.to_lowercase().contains("unspecified");
-        // A model code whose "without ..." the statement names is wrong, however sure the
-        // model is: "acute calculous cholecystitis" is no "calculus ... without cholecystitis".
-        let statement = statement_words(&said);
-        let contradicted = |m: &CodedLabel| title_contradicted(&m.description, &statement);
-        let stand_in = ranked
+        let rivals: Vec<(f32, &CodedLabel)> = ranked
             .iter()
-            .filter(|(_, m)| {
-                m.source != Source::Table
-                    && (m.score < w.stand_in_below || vaguer(m) || contradicted(m))
-                    && category(&m.code) == category(&code.code)
-                    && c.score > own_match(m)
-            })
-            .map(|(k, _)| *k + 1e-4)
-            .reduce(f32::max);
+            .filter(|(_, m)| m.source != Source::Table && category(&m.code) == category(&code.code) && c.score > own_match(m))
+            .map(|(k, m)| (*k, m))
+            .collect();
+        let stand_in = if rivals.is_empty() {
+            None
+        } else {
+            // An "unspecified" model code yields to a code the statement specifies, however
+            // sure the model is (code to the highest specificity documented, I.B.1 and IV.D),
+            // when the statement's match is confident. The side must be said, not taken from
+            // elsewhere in the item; a statement that says "NOS" asks for the unspecified code.
+            let said = text[c.span.0..c.span.1].to_lowercase();
+            let title = code.description.to_lowercase();
+            let sided = ["left", "right", "bilateral"].iter().all(|side| !tokenize(&title).any(|w| w == *side) || tokenize(&said).any(|w| w == *side));
+            let specific = sided && !title.contains("unspecified");
+            let asks_unspecified = said.contains("unspecified") || said.contains("not otherwise specified") || tokenize(&said).any(|w| w == "nos");
+            let vaguer = |m: &CodedLabel| c.score >= LOW_MATCH && specific && !asks_unspecified && m.description.to_lowercase().contains("unspecified");
+            // A model code whose "without ..." the statement names is wrong, however sure the
+            // model is: "acute calculous cholecystitis" is no "calculus ... without cholecystitis".
+            let statement = statement_words(&said);
+            let contradicted = |m: &CodedLabel| title_contradicted(&m.description, &statement);
+            rivals.iter().filter(|(_, m)| m.score < w.stand_in_below || vaguer(m) || contradicted(m)).map(|(k, _)| *k + 1e-4).reduce(f32::max)
+        };
         ranked.push((
             stand_in.unwrap_or(0.0).max(c.score * w.table_rank),
             CodedLabel {

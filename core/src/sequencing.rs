@@ -4,7 +4,9 @@
 //!
 //! Each rule reads the ranked list (key, code) and the note, and moves or replaces codes:
 //! - the encounter's own Z code first when the first reason given is a screening, the
-//!   chemotherapy, immunotherapy or radiotherapy, or aftercare ([`encounter_first`]);
+//!   chemotherapy, immunotherapy or radiotherapy, or aftercare ([`encounter_first`]), or
+//!   when a note with no reason of its own tells such a treatment given today
+//!   ([`treatment_given_today`]);
 //! - hypoglycemia in a diabetic is the diabetes code "with hypoglycemia" ([`diabetes_with_hypoglycemia`]);
 //! - a check after completed treatment is Z08 or Z09 first ([`followup_after_treatment`]);
 //! - "HIV positive" without HIV disease is Z21, not B20 ([`hiv_status`]);
@@ -25,14 +27,17 @@ pub(crate) type Ranked = Vec<(f32, CodedLabel)>;
 /// Every rule, in order: a later rule may place its code above an earlier one's.
 pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ranked: &mut Ranked) {
     // The first reason given for the encounter (chief complaint, indication), in lower case.
-    let reason: Option<((usize, usize), String)> =
-        candidates::statements(text).into_iter().find(|s| s.reason).map(|s| (s.item, text[s.item.0..s.item.1].to_ascii_lowercase()));
+    // ASCII lower case keeps every byte offset: `lower[a..b]` is `text[a..b]`'s.
+    let lower = text.to_ascii_lowercase();
+    // The first reason given for the encounter (chief complaint, indication).
+    let reason: Option<(usize, usize)> = candidates::statements(text).into_iter().find(|s| s.reason).map(|s| s.item);
     encounter_first(table, candidates, ranked);
-    followup_after_treatment(table, text, reason.as_ref(), candidates, ranked);
+    treatment_given_today(table, text, &lower, candidates, ranked);
+    followup_after_treatment(table, text, &lower, reason, candidates, ranked);
     diabetes_with_hypoglycemia(table, ranked);
-    hiv_status(table, text, ranked);
-    primary_before_secondary(table, reason.as_ref().map(|(_, r)| r.as_str()), candidates, ranked);
-    birth_episode(table, text, ranked);
+    hiv_status(table, text, &lower, ranked);
+    primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), candidates, ranked);
+    birth_episode(table, text, &lower, candidates, ranked);
 }
 
 /// The highest key of the list (0 when empty).
@@ -72,6 +77,57 @@ fn encounter_first(table: &CodeTable, candidates: &[Candidate], ranked: &mut Ran
     }
 }
 
+/// Antineoplastic treatments given at an encounter, by their Z code (I.C.2.e.2): words that
+/// name the treatment in a sentence that says it was given today.
+const TREATMENTS: &[(&str, &[&str])] = &[
+    ("Z51.0", &["radiation", "radiotherapy", "imrt", "sbrt", "fraction"]),
+    ("Z51.11", &["chemotherapy"]),
+    ("Z51.12", &["immunotherapy", "pembrolizumab", "nivolumab", "ipilimumab", "atezolizumab", "durvalumab", "cemiplimab", "avelumab"]),
+];
+/// A sentence that says a treatment was given, and today.
+const GIVEN: &[&str] = &["administered", "infused", "given", "delivered", "received", "fraction today", "today's fraction"];
+/// A sentence about a treatment to come, held or not given.
+const NOT_GIVEN: &[&str] =
+    &[" will ", " plan", " to start", " schedul", " next ", " held", " hold ", " defer", " not ", " no ", " consent", " simulation", " ejection"];
+/// Notes that plan treatment rather than give it: consultations and planning visits.
+const PLANNING: &[&str] = &["consult", "simulation", "new patient", "second opinion"];
+
+/// A note with no reason of its own that tells a radiotherapy fraction, a chemotherapy or an
+/// immunotherapy given today is that treatment's encounter: its Z code goes first (I.C.2.e.2;
+/// a chief complaint that names it is [`encounter_first`]'s). A reason that proposes a code
+/// ("nausea") makes the visit that code's; a consultation that plans treatment gives none.
+fn treatment_given_today(table: &CodeTable, text: &str, lower: &str, candidates: &[Candidate], ranked: &mut Ranked) {
+    if candidates.iter().any(|c| c.reason) {
+        return;
+    }
+    let opening = &lower[..lower.char_indices().nth(OPENING).map_or(lower.len(), |(i, _)| i)];
+    if PLANNING.iter().any(|w| opening.contains(w)) {
+        return;
+    }
+    let mut given: Vec<(&str, (usize, usize))> = Vec::new();
+    let mut start = 0;
+    for sentence in lower.split_inclusive(['.', '\n', ';']) {
+        let span = (start, start + sentence.trim_end_matches(['.', '\n', ';']).len());
+        start += sentence.len();
+        let today = sentence.contains("today") || sentence.contains("this visit");
+        let spaced = format!(" {sentence}");
+        if !today || !GIVEN.iter().any(|w| sentence.contains(w)) || NOT_GIVEN.iter().any(|w| spaced.contains(w)) {
+            continue;
+        }
+        for (code, words) in TREATMENTS {
+            if words.iter().any(|w| sentence.contains(w)) && !given.iter().any(|(c, _)| c == code) {
+                given.push((code, span));
+            }
+        }
+    }
+    // More than one given: each is listed first in any order (I.C.2.e.2); the note's order.
+    for (code, (a, b)) in given.into_iter().rev() {
+        let a = a + (text[a..b].len() - text[a..b].trim_start().len());
+        ranked.retain(|(_, m)| m.code != code);
+        list_first(table, code, text, (a, b), ranked);
+    }
+}
+
 /// Words of a reason that is a check after completed treatment ("follow-up after completing
 /// anticoagulation"), not the care of an ongoing disease ("diabetes follow-up").
 const AFTER_TREATMENT: &[&str] = &[
@@ -96,20 +152,20 @@ const TREATED: &[&str] = &["removed", "resect", "excis", "polypectomy", "treated
 /// A visit to check on a condition whose treatment is complete is coded Z08 (after a
 /// malignancy) or Z09 (any other condition) first (I.C.21.c.8), unless the condition has
 /// recurred: then its own code is first.
-fn followup_after_treatment(table: &CodeTable, text: &str, reason: Option<&((usize, usize), String)>, candidates: &[Candidate], ranked: &mut Ranked) {
-    let Some(((start, end), r)) = reason else { return };
+fn followup_after_treatment(table: &CodeTable, text: &str, lower: &str, reason: Option<(usize, usize)>, candidates: &[Candidate], ranked: &mut Ranked) {
+    let Some((start, end)) = reason else { return };
+    let r = &lower[start..end];
     // "Surveillance" alone may watch an untreated condition ("surveillance of a known
     // aneurysm"): the reason's paragraph must say what was removed or treated.
-    let paragraph = text[*start..].split("\n\n").next().unwrap_or("").to_ascii_lowercase();
+    let paragraph = lower[start..].split("\n\n").next().unwrap_or("");
     let treated = TREATED.iter().any(|c| paragraph.contains(c));
     let after_treatment = AFTER_TREATMENT.iter().any(|c| r.contains(c)) || (r.contains("surveillance") && treated);
     if !after_treatment {
         return;
     }
     // A recurrence the note states (not "no evidence of recurrence").
-    let lower = text.to_ascii_lowercase();
     let recurred = lower.match_indices("recurren").any(|(at, _)| {
-        !denied_before(&lower, at) && !matches!(assertion::assert_mention(text, at..at + 8), Assertion::Negated | Assertion::Hypothetical | Assertion::Family)
+        !denied_before(lower, at) && !matches!(assertion::assert_mention(text, at..at + 8), Assertion::Negated | Assertion::Hypothetical | Assertion::Family)
     });
     if recurred {
         return;
@@ -118,7 +174,7 @@ fn followup_after_treatment(table: &CodeTable, text: &str, reason: Option<&((usi
     let malignant = candidates::MALIGNANT.iter().any(|w| r.contains(w)) || candidates.iter().any(|c| c.reason && malignancy(&codes[c.index].code).is_some());
     let code = if malignant { "Z08" } else { "Z09" };
     ranked.retain(|(_, m)| m.code != code);
-    list_first(table, code, text, (*start, *end), ranked);
+    list_first(table, code, text, (start, end), ranked);
 }
 
 /// Lists `code` first, at [`RULE_SCORE`], with the words that decided it as evidence.
@@ -217,18 +273,17 @@ const HIV_DISEASE: &[&str] = &[
 
 /// Asymptomatic HIV status is Z21, not B20 (I.C.1.a.2.d): the note says "HIV positive" (or the
 /// like) and never "AIDS", "HIV disease" or an HIV-related illness.
-fn hiv_status(table: &CodeTable, text: &str, ranked: &mut Ranked) {
+fn hiv_status(table: &CodeTable, text: &str, lower: &str, ranked: &mut Ranked) {
     if !ranked.iter().any(|(_, m)| m.code == "B20") {
         return;
     }
-    let lower = text.to_ascii_lowercase();
     // An HIV-related illness the note denies ("never had thrush") does not count; one it had
     // does (once HIV disease, always B20: I.C.1.a.2.f).
     let disease = HIV_DISEASE.iter().any(|cue| {
         lower.match_indices(cue).any(|(at, _)| {
             let whole = !lower[..at].ends_with(char::is_alphanumeric) && !lower[at + cue.len()..].starts_with(char::is_alphanumeric);
             let stem = cue.len() >= 6 || whole;
-            stem && !denied_before(&lower, at)
+            stem && !denied_before(lower, at)
                 && matches!(assertion::assert_mention(text, at..at + cue.len()), Assertion::Present | Assertion::Historical | Assertion::Uncertain)
         })
     });
@@ -300,25 +355,28 @@ fn primary_before_secondary(table: &CodeTable, reason: Option<&str>, candidates:
 /// (I.C.16.a.2, I.C.21.c.12). Read from the note's words: the patient is a newborn (not the
 /// mother delivering one), its birth is told, the note is of a hospital stay, and not of a
 /// later visit, a readmission or a transfer in from the birth hospital.
-fn birth_episode(table: &CodeTable, text: &str, ranked: &mut Ranked) {
-    let lower = text.to_ascii_lowercase();
-    let words: Vec<String> = tokenize(&lower).collect();
-    let word = |cues: &[&str]| cues.iter().any(|c| words.iter().any(|w| w == c));
+fn birth_episode(table: &CodeTable, text: &str, lower: &str, candidates: &[Candidate], ranked: &mut Ranked) {
     let phrase = |cues: &[&str]| cues.iter().any(|c| lower.contains(c));
-    let newborn = phrase(BIRTH_STAY);
-    let birth = word(&["born", "delivered", "delivery", "birth", "apgar", "apgars"]);
-    let stay = word(&["nursery", "nicu", "admitted", "admission", "discharge", "discharged"]) || phrase(&["hospital course", "delivery room"]);
     // The note's title and reason say what visit it is; a discharge plan's "weight check in
     // 2 days" does not.
     let opening = &lower[..lower.char_indices().nth(OPENING).map_or(lower.len(), |(i, _)| i)];
-    if LATER_VISIT.iter().any(|c| opening.contains(c)) || older_than_newborn(&lower) {
+    if LATER_VISIT.iter().any(|c| opening.contains(c)) || older_than_newborn(lower) {
         // Not the birth stay: a Z38 code is wrong here, whoever offered it.
         for (k, _) in ranked.iter_mut().filter(|(_, m)| m.code.starts_with("Z38")) {
             *k = 0.0;
         }
+        newborn_check(table, text, opening, candidates, ranked);
         return;
     }
-    if !(newborn && birth && stay) || phrase(MOTHER_RECORD) {
+    // Most notes tell no birth stay: the note's words are read only for one that may.
+    if !phrase(BIRTH_STAY) || phrase(MOTHER_RECORD) {
+        return;
+    }
+    let words: Vec<String> = tokenize(lower).collect();
+    let word = |cues: &[&str]| cues.iter().any(|c| words.iter().any(|w| w == c));
+    let birth = word(&["born", "delivered", "delivery", "birth", "apgar", "apgars"]);
+    let stay = word(&["nursery", "nicu", "admitted", "admission", "discharge", "discharged"]) || phrase(&["hospital course", "delivery room"]);
+    if !(birth && stay) {
         return;
     }
     let twins = word(&["twin", "twins"]);
@@ -326,7 +384,7 @@ fn birth_episode(table: &CodeTable, text: &str, ranked: &mut Ranked) {
     // This birth's mode: the mother's previous cesareans are history, not this delivery.
     let cesarean = ["cesarean", "caesarean", "c-section", "c section", "lscs"]
         .iter()
-        .any(|cue| lower.match_indices(cue).any(|(at, _)| !said_before(&lower, at, &[" previous ", " prior ", " history of ", " last ", " no ", " not "])));
+        .any(|cue| lower.match_indices(cue).any(|(at, _)| !said_before(lower, at, &[" previous ", " prior ", " history of ", " last ", " no ", " not "])));
     let code = match (twins, outside, cesarean) {
         (false, true, _) => "Z38.1",
         (true, true, _) => "Z38.4",
@@ -346,6 +404,43 @@ fn birth_episode(table: &CodeTable, text: &str, ranked: &mut Ranked) {
     let start = start + (text[start..end].len() - text[start..end].trim_start().len());
     ranked.retain(|(_, m)| !m.code.starts_with("Z38"));
     list_first(table, code, text, (start, end), ranked);
+}
+
+/// Words of a newborn's routine check after the birth stay, in the note's opening.
+const NEWBORN_CHECK: &[&str] = &["weight check", "newborn visit", "newborn check", "well child", "well-child", "well baby", "well-baby"];
+
+/// A routine check of a newborn after the birth stay (a weight check, the first office visit)
+/// is the newborn health examination, Z00.110 under 8 days old and Z00.111 from 8 to 28 days
+/// (I.C.21.c.13), listed first; what it finds follows. A reason that proposes a code of its
+/// own ("jaundice check") makes the visit that code's.
+fn newborn_check(table: &CodeTable, text: &str, opening: &str, candidates: &[Candidate], ranked: &mut Ranked) {
+    let Some(at) = NEWBORN_CHECK.iter().filter_map(|c| opening.find(c)).min() else { return };
+    let codes = table.codes();
+    if candidates.iter().any(|c| c.reason && !codes[c.index].code.starts_with('Z')) {
+        return;
+    }
+    let code = match age_in_days(opening) {
+        Some(0..=7) => "Z00.110",
+        Some(8..=28) => "Z00.111",
+        _ => return,
+    };
+    let start = opening[..at].rfind(['\n', '.']).map_or(0, |i| i + 1);
+    let end = opening[at..].find(['\n', '.']).map_or(opening.len(), |i| at + i);
+    let start = start + (text[start..end].len() - text[start..end].trim_start().len());
+    ranked.retain(|(_, m)| !m.code.starts_with("Z00.11"));
+    list_first(table, code, text, (start, end), ranked);
+}
+
+/// The patient's age in days from the note's opening: "5-day-old", "10 days old", "Age: 5 days".
+fn age_in_days(opening: &str) -> Option<u32> {
+    opening.match_indices("day").find_map(|(at, _)| {
+        let before = opening[..at].trim_end_matches([' ', '-']);
+        let number = before.len() - before.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+        let after = &opening[at + 3..];
+        let after = after.strip_prefix('s').unwrap_or(after);
+        let aged = after.starts_with("-old") || after.starts_with(" old") || before[..before.len() - number].trim_end().ends_with("age:");
+        (number > 0 && aged).then(|| before[before.len() - number..].parse().ok()).flatten()
+    })
 }
 
 /// Words of a newborn's birth-stay record: its first hours and days, its nursery.

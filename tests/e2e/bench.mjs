@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 import { execSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { DIST, HAS_BUNDLE, launch, modelReady, searchReady, serviceWorkerReady, startServer } from "./harness.mjs";
+import { DIST, HAS_BUNDLE, launch, modelReady, recordLongTasks, searchReady, serviceWorkerReady, startServer, tasksSince } from "./harness.mjs";
 
 const SENT = "Patient presents with chronic cough and shortness of breath, worse at night, with wheezing on exam. ";
 const LATE_EVIDENCE = HAS_BUNDLE && JSON.parse(readFileSync(path.join(DIST, "bundle/manifest.json"), "utf8")).icd.head === "cls";
@@ -16,17 +16,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const browser = await launch();
 const server = await startServer();
 const context = await browser.newContext();
-// Every main-thread task over 50 ms, from navigation on (buffered: the observer sees tasks
-// that ran before it was registered).
-await context.addInitScript(() => {
-  window.__longtasks = [];
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) window.__longtasks.push({ start: e.startTime, ms: e.duration });
-  }).observe({ type: "longtask", buffered: true });
-});
+await recordLongTasks(context);
 const page = await context.newPage();
-const longest = async (since = 0) =>
-  page.evaluate((t) => Math.max(0, ...window.__longtasks.filter((e) => e.start >= t).map((e) => e.ms)), since);
+const longest = async (since = 0) => Math.max(0, ...(await tasksSince(page, since)));
 
 const t0 = Date.now();
 await page.goto(server.url);

@@ -71,6 +71,22 @@ export async function startServer({ tamper, overlay = {} } = {}) {
   return { origin, url: origin + BASE_PATH, log, close: () => new Promise((r) => server.close(r)) };
 }
 
+/**
+ * Records every main-thread task over 50 ms in the context's pages, from navigation on
+ * (buffered: the observer sees tasks that ran before it was registered), as
+ * `window.__longtasks` ({start, ms}); `tasksSince(page, t)` reads those that began at `t` or later.
+ */
+export async function recordLongTasks(context) {
+  await context.addInitScript(() => {
+    window.__longtasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longtasks.push({ start: e.startTime, ms: e.duration });
+    }).observe({ type: "longtask", buffered: true });
+  });
+}
+
+export const tasksSince = (page, since = 0) => page.evaluate((t) => window.__longtasks.filter((e) => e.start >= t).map((e) => e.ms), since);
+
 export async function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",

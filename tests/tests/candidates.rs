@@ -327,3 +327,59 @@ fn a_model_code_whose_without_the_statement_names_yields() {
     let neck = "IMPRESSION:\n1. Multilevel cervical spondylosis.";
     assert_eq!(fused_codes(&t, &idx, neck, vec![model_code_titled(&t, "M47.812", 0.9)])[0], "M47.812");
 }
+
+#[test]
+fn an_other_code_yields_to_the_sibling_that_names_the_stated_kind() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let colles = "ASSESSMENT AND PLAN:\n1. Colles fracture of the right distal radius, subsequent encounter, routine healing.";
+    let got = proposed(&t, &idx, colles);
+    let at = |c: &str| got.iter().position(|x| x == c);
+    assert_eq!(got.first().map(String::as_str), Some("S52.531D"), "{got:?}");
+    assert!(at("S52.591D").is_none_or(|i| i > 0), "{got:?}");
+    // No kind named: "Other fractures of lower end" stays where its words put it.
+    let plain = proposed(&t, &idx, "ASSESSMENT:\n1. Other fracture of the lower end of the right radius, subsequent encounter, routine healing.");
+    assert_eq!(plain.first().map(String::as_str), Some("S52.591D"), "{plain:?}");
+    // "depression" is F32.A's kind, not "Other specified depressive episodes".
+    let dep = proposed(&t, &idx, "ASSESSMENT:\n1. Depression.");
+    let pos = |v: &[String], c: &str| v.iter().position(|x| x == c);
+    assert!(pos(&dep, "F32.A").is_some_and(|a| a < pos(&dep, "F32.89").unwrap_or(usize::MAX)), "{dep:?}");
+}
+
+#[test]
+fn a_treatment_given_today_with_no_reason_of_its_own_is_the_encounter() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let fraction = "RADIATION ONCOLOGY ON-TREATMENT NOTE\n\nDIAGNOSIS: Adenocarcinoma of the prostate.\n\nCOURSE: Intensity-modulated radiation therapy, 78 Gy in 39 fractions.\n\nFraction 20 of 39 was delivered today without difficulty.\n\nASSESSMENT: Prostate adenocarcinoma on radiation, tolerating well.";
+    let codes = fused_codes(&t, &idx, fraction, vec![model_code("C61", 0.8)]);
+    assert_eq!(codes[0], "Z51.0", "{codes:?}");
+    assert_eq!(codes[1], "C61", "{codes:?}");
+    let infusion = "ONCOLOGY INFUSION NOTE\n\nDIAGNOSIS: Non-small cell carcinoma of the right upper lobe.\n\nPembrolizumab 200 mg was administered today over 30 minutes without reaction.";
+    let codes = fused_codes(&t, &idx, infusion, vec![model_code("C34.11", 0.8)]);
+    assert_eq!(codes[0], "Z51.12", "{codes:?}");
+    // A treatment planned, not given; an ejection fraction; a reason that is a problem.
+    let planned =
+        fraction.replace("Fraction 20 of 39 was delivered today without difficulty.", "Simulation today; the first fraction will be delivered next week.");
+    assert_eq!(fused_codes(&t, &idx, &planned, vec![model_code("C61", 0.8)])[0], "C61");
+    let heart = "ECHOCARDIOGRAM REPORT\n\nFINDINGS: Left ventricular ejection fraction measured today at 35 percent, delivered images adequate.\n\nIMPRESSION: Chronic systolic heart failure.";
+    assert!(!fused_codes(&t, &idx, heart, vec![model_code("I50.22", 0.6)]).iter().any(|c| c.starts_with("Z51")));
+    let nausea = format!("CHIEF COMPLAINT: Nausea and vomiting.\n\n{infusion}");
+    let codes = fused_codes(&t, &idx, &nausea, vec![model_code("C34.11", 0.8)]);
+    assert_ne!(codes[0], "Z51.12", "{codes:?}");
+}
+
+#[test]
+fn a_newborn_weight_check_is_the_newborn_health_examination() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let check = "PEDIATRIC OFFICE VISIT\n\nCHIEF COMPLAINT: Newborn weight check.\n\nHISTORY: A 4-day-old girl born at term by vaginal delivery, breastfeeding well.\n\nASSESSMENT: Healthy newborn, weight 3 percent below birth weight.";
+    let codes = fused_codes(&t, &idx, check, vec![model_code("R63.6", 0.4)]);
+    assert_eq!(codes[0], "Z00.110", "{codes:?}");
+    let older = check.replace("4-day-old", "12-day-old");
+    assert_eq!(fused_codes(&t, &idx, &older, vec![model_code("R63.6", 0.4)])[0], "Z00.111");
+    // A problem as the reason is that problem's visit; a 2-month-old is no newborn.
+    let jaundice = check.replace("Newborn weight check.", "Jaundice, newborn weight check.");
+    assert_ne!(fused_codes(&t, &idx, &jaundice, vec![model_code("P59.9", 0.6)])[0], "Z00.110");
+    let infant = check.replace("4-day-old", "2-month-old");
+    assert!(!fused_codes(&t, &idx, &infant, vec![model_code("R63.6", 0.4)]).iter().any(|c| c.starts_with("Z00.11")));
+}

@@ -251,7 +251,6 @@ impl Client {
     /// back as `Occluded` and go to worker 0, which coded the note; with one worker ready,
     /// worker 0 runs them all.
     fn request_evidence(self, id: u32, text: String, top_k: usize) {
-        self.evidence_t0.set_value(js_sys::Date::now());
         let ready: Vec<usize> = self.workers.with_value(|ws| ws.iter().enumerate().filter(|(_, s)| s.ready).map(|(w, _)| w).collect());
         if ready.len() < 2 || ready[0] != 0 {
             return self.ask_evidence(id, text, top_k, None);
@@ -501,8 +500,8 @@ impl Client {
                 let ms = if windows.is_some() { js_sys::Date::now() - self.windows_t0.get_value() } else { ms };
                 self.evidence.set(None);
                 if evidence_pending {
-                    // Computed while the code table fuses the codes.
-                    self.request_evidence(id, text.clone(), self.top_k.get_value());
+                    // Its passes start once the codes are painted (`finish`); the wait counts.
+                    self.evidence_t0.set_value(js_sys::Date::now());
                 }
                 if !self.table.ready() {
                     self.finish(CodeResult { id, text, predictions, ms, evidence_pending, low_confidence: false, table_ms: None, windows });
@@ -577,6 +576,27 @@ impl Client {
     fn finish(&self, result: CodeResult) {
         self.pending.set_value(None);
         self.coding.set(false);
+        let evidence = result.evidence_pending.then(|| (result.id, result.text.clone()));
         self.result.set(Some(result));
+        // The passes keep every core busy for seconds. Started at once, they starved the
+        // main thread's style and layout of the codes (20 ms of CPU took 120-240 ms on two
+        // cores), so they start after the frame that shows the codes.
+        if let Some((id, text)) = evidence {
+            let this = *self;
+            // A hidden tab paints nothing and runs no animation frames: no wait there.
+            if web_sys::window().and_then(|w| w.document()).is_none_or(|d| d.hidden()) {
+                return self.request_evidence(id, text, self.top_k.get_value());
+            }
+            leptos::prelude::request_animation_frame(move || {
+                leptos::prelude::set_timeout(
+                    move || {
+                        if this.result.with_untracked(|r| r.as_ref().is_some_and(|r| r.id == id)) {
+                            this.request_evidence(id, text, this.top_k.get_value());
+                        }
+                    },
+                    std::time::Duration::ZERO,
+                )
+            });
+        }
     }
 }

@@ -231,6 +231,16 @@ fn other_yields_to_named(table: &CodeTable, index: &SearchIndex, text: &str, out
     }
 }
 
+/// The sides a text names: "left", "right", "bilateral"; "left and right" is bilateral too.
+fn sides(text: &str) -> Vec<&'static str> {
+    let words: Vec<String> = tokenize(text).collect();
+    let mut out: Vec<&'static str> = ["left", "right", "bilateral"].into_iter().filter(|s| words.iter().any(|w| w == s)).collect();
+    if out.contains(&"left") && out.contains(&"right") && !out.contains(&"bilateral") {
+        out.push("bilateral");
+    }
+    out
+}
+
 /// Whether `item` says the diabetes type that `code` claims: E10 (type 1) and E13 (other
 /// specified, secondary) need their words; other codes need nothing.
 fn diabetes_type_said(code: &str, item: &str) -> bool {
@@ -453,7 +463,15 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             // model is: "acute calculous cholecystitis" is no "calculus ... without cholecystitis".
             let statement = statement_words(&said);
             let contradicted = |m: &CodedLabel| title_contradicted(&m.description, &statement);
-            rivals.iter().filter(|(_, m)| m.score < w.stand_in_below || vaguer(m) || contradicted(m)).map(|(k, _)| *k + 1e-4).reduce(f32::max)
+            // So is a model code of another side than the statement says ("bilateral" for
+            // "cataract of the right eye"), when this code's side is the one said.
+            let stated = sides(&said);
+            let own_side = sides(&title);
+            let wrong_side = |m: &CodedLabel| {
+                let theirs = sides(&m.description.to_lowercase());
+                !own_side.is_empty() && own_side.iter().all(|x| stated.contains(x)) && theirs.iter().any(|x| !stated.contains(x))
+            };
+            rivals.iter().filter(|(_, m)| m.score < w.stand_in_below || vaguer(m) || contradicted(m) || wrong_side(m)).map(|(k, _)| *k + 1e-4).reduce(f32::max)
         };
         ranked.push((
             stand_in.unwrap_or(0.0).max(c.score * w.table_rank),

@@ -8,6 +8,7 @@
 //!   when a note with no reason of its own tells such a treatment given today
 //!   ([`treatment_given_today`]);
 //! - hypoglycemia in a diabetic is the diabetes code "with hypoglycemia" ([`diabetes_with_hypoglycemia`]);
+//! - hypertension with heart failure or chronic kidney disease is I11–I13 ([`hypertension_with_heart_and_kidney`]);
 //! - a check after completed treatment is Z08 or Z09 first ([`followup_after_treatment`]);
 //! - "HIV positive" without HIV disease is Z21, not B20 ([`hiv_status`]);
 //! - the primary malignancy before its secondaries ([`primary_before_secondary`]);
@@ -35,6 +36,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     treatment_given_today(table, text, &lower, candidates, ranked);
     followup_after_treatment(table, text, &lower, reason, candidates, ranked);
     diabetes_with_hypoglycemia(table, ranked);
+    hypertension_with_heart_and_kidney(table, &lower, ranked);
     hiv_status(table, text, &lower, ranked);
     primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), candidates, ranked);
     birth_episode(table, text, &lower, candidates, ranked);
@@ -204,6 +206,50 @@ fn diabetes_with_hypoglycemia(table: &CodeTable, ranked: &mut Ranked) {
     let Some(category) = diabetes else { return };
     let is_hypo = |m: &CodedLabel| ["E16.0", "E16.1", "E16.2"].contains(&m.code.as_str()) && m.demoted.is_none();
     replace_in_place(table, ranked, is_hypo, &format!("{category}.649"));
+}
+
+/// Hypertension with heart failure, chronic kidney disease or both is one combination code,
+/// listed where the hypertension code was: the classification presumes the link (the "with"
+/// convention, I.C.9.a.1-3) unless the note says the conditions are unrelated. Heart failure
+/// (I50) and CKD (N18) make I11.0, I12.9 / I12.0 (stage 5 or end stage) or I13.0 / I13.2; the
+/// I50 and N18 codes stay, as the combination's "use additional code" asks. Both must be
+/// documented as present or history, not suspected.
+fn hypertension_with_heart_and_kidney(table: &CodeTable, lower: &str, ranked: &mut Ranked) {
+    let is_hypertension = |m: &CodedLabel| ["I10", "I11", "I12", "I13"].iter().any(|c| m.code.starts_with(c));
+    let asserted = |m: &CodedLabel| documented(m) && m.evidence.iter().all(|e| matches!(e.assertion, Assertion::Present | Assertion::Historical));
+    if !ranked.iter().any(|(_, m)| is_hypertension(m) && documented(m)) {
+        return;
+    }
+    if ["unrelated to hypertension", "not related to hypertension", "not due to hypertension", "not hypertensive"].iter().any(|c| lower.contains(c)) {
+        return;
+    }
+    // The best-ranked hypertension code, when the model gave it, is evidence of the heart
+    // failure or CKD it includes ("cardiorenal disease"); any other only when its evidence
+    // names them: "hypertensive chronic kidney disease" matches I13.0's title too.
+    let names = |m: &CodedLabel, words: &[&str]| m.evidence.iter().any(|e| words.iter().any(|w| e.text.to_ascii_lowercase().contains(w)));
+    let best = ranked.iter().filter(|(_, m)| is_hypertension(m) && documented(m)).max_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, m)| m.code.clone());
+    let implies = |m: &CodedLabel, codes: &[&str], words: &[&str]| {
+        codes.iter().any(|c| m.code.starts_with(c)) && ((m.source != Source::Table && best.as_deref() == Some(m.code.as_str())) || names(m, words))
+    };
+    const HEART_FAILURE: &[&str] = &["heart failure", "chf", "hfref", "hfpef"];
+    const END_STAGE: &[&str] = &["end stage", "end-stage", "esrd", "eskd", "stage 5", "stage v", "dialysis"];
+    let heart_failure = ranked.iter().any(|(_, m)| asserted(m) && (m.code.starts_with("I50") || implies(m, &["I11.0", "I13.0", "I13.2"], HEART_FAILURE)));
+    let ckd =
+        ranked.iter().any(|(_, m)| asserted(m) && (m.code.starts_with("N18") || implies(m, &["I12", "I13"], &["kidney", "ckd", "renal", "esrd", "eskd"])));
+    // End stage when a statement says it, or the model's best hypertension code includes it;
+    // not from a stage code alone ("renal disease" reads as N18.6's title too).
+    let end_stage = ranked.iter().any(|(_, m)| {
+        asserted(m) && (((m.code == "N18.5" || m.code == "N18.6") && names(m, END_STAGE)) || implies(m, &["I12.0", "I13.2", "I13.11"], END_STAGE))
+    });
+    let code = match (heart_failure, ckd, end_stage) {
+        (true, true, false) => "I13.0",
+        (true, true, true) => "I13.2",
+        (false, true, false) => "I12.9",
+        (false, true, true) => "I12.0",
+        (true, false, _) => "I11.0",
+        (false, false, _) => return,
+    };
+    replace_in_place(table, ranked, |m| is_hypertension(m) && m.demoted.is_none(), code);
 }
 
 /// A statement names it, or the model is confident of it; and the note does not deny it.

@@ -383,3 +383,46 @@ fn a_newborn_weight_check_is_the_newborn_health_examination() {
     let infant = check.replace("4-day-old", "2-month-old");
     assert!(!fused_codes(&t, &idx, &infant, vec![model_code("R63.6", 0.4)]).iter().any(|c| c.starts_with("Z00.11")));
 }
+
+#[test]
+fn hypertension_with_heart_failure_or_ckd_is_the_combination_code() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let both = "ASSESSMENT AND PLAN:\n1. Acute on chronic diastolic heart failure.\n2. Hypertension.\n3. Chronic kidney disease stage 3b.";
+    let codes = fused_codes(&t, &idx, both, vec![model_code("I50.33", 0.7), model_code("I10", 0.5)]);
+    assert!(codes.contains(&"I13.0".to_string()) && !codes.contains(&"I10".to_string()), "{codes:?}");
+    assert!(codes.contains(&"I50.33".to_string()) && codes.iter().any(|c| c.starts_with("N18.3")), "{codes:?}");
+    // The combination takes the hypertension's place: first when hypertension was first.
+    let ckd = "ASSESSMENT:\n1. Hypertension, well controlled.\n2. Chronic kidney disease stage 5.";
+    let codes = fused_codes(&t, &idx, ckd, vec![model_code("I10", 0.8)]);
+    assert_eq!(codes[0], "I12.0", "{codes:?}");
+    let heart = "ASSESSMENT:\n1. Hypertension.\n2. Chronic systolic heart failure.";
+    assert_eq!(fused_codes(&t, &idx, heart, vec![model_code("I10", 0.8)])[0], "I11.0");
+    // Not when the note unlinks them, nor for a heart failure that is only suspected.
+    let unrelated = format!("{ckd}\nHer kidney disease is unrelated to hypertension (reflux nephropathy).");
+    assert_eq!(fused_codes(&t, &idx, &unrelated, vec![model_code("I10", 0.8)])[0], "I10");
+    let suspected = "ASSESSMENT:\n1. Hypertension.\n2. Possible heart failure, echo ordered.";
+    assert_eq!(fused_codes(&t, &idx, suspected, vec![model_code("I10", 0.8)])[0], "I10");
+    // The model's combination code keeps what it implies; its guess of a stage alone is no end stage.
+    let cardiorenal = "DISCHARGE DIAGNOSES:\n1. Cardiorenal disease.\n2. Low vitamin D.";
+    assert_eq!(fused_codes(&t, &idx, cardiorenal, vec![model_code("I13.0", 0.8), model_code("N18.6", 0.4)])[0], "I13.0");
+    // A stated end stage ("ESKD") with heart failure is I13.2.
+    let eskd = "DISCHARGE DIAGNOSES:\n1. ESKD on hemodialysis.\n2. Hypertension.\n3. Chronic HFrEF.";
+    let codes = fused_codes(&t, &idx, eskd, vec![model_code("I10", 0.6)]);
+    assert!(codes.contains(&"I13.2".to_string()) && codes.contains(&"N18.6".to_string()), "{codes:?}");
+}
+
+#[test]
+fn a_model_code_of_another_side_than_the_statement_says_yields() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let right = "PREOPERATIVE DIAGNOSIS: Age-related nuclear cataract, right eye.\nPOSTOPERATIVE DIAGNOSIS: Age-related nuclear cataract, right eye.\nPROCEDURE: Phacoemulsification with intraocular lens, right eye.";
+    let codes = fused_codes(&t, &idx, right, vec![model_code_titled(&t, "H25.13", 0.9)]);
+    assert_eq!(codes[0], "H25.11", "{codes:?}");
+    // Both eyes said: the model's bilateral code stays.
+    let both = right.replace(
+        "right eye.\nPOSTOPERATIVE DIAGNOSIS: Age-related nuclear cataract, right eye.",
+        "right and left eyes.\nPOSTOPERATIVE DIAGNOSIS: Age-related nuclear cataract, right and left eyes.",
+    );
+    assert_eq!(fused_codes(&t, &idx, &both, vec![model_code_titled(&t, "H25.13", 0.9)])[0], "H25.13");
+}

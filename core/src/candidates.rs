@@ -231,14 +231,18 @@ fn other_yields_to_named(table: &CodeTable, index: &SearchIndex, text: &str, out
     }
 }
 
-/// The sides a text names: "left", "right", "bilateral"; "left and right" is bilateral too.
+/// The sides a text names, of "left", "right" and "bilateral".
 fn sides(text: &str) -> Vec<&'static str> {
     let words: Vec<String> = tokenize(text).collect();
-    let mut out: Vec<&'static str> = ["left", "right", "bilateral"].into_iter().filter(|s| words.iter().any(|w| w == s)).collect();
-    if out.contains(&"left") && out.contains(&"right") && !out.contains(&"bilateral") {
-        out.push("bilateral");
+    ["left", "right", "bilateral"].into_iter().filter(|s| words.iter().any(|w| w == s)).collect()
+}
+
+/// `sides` where "left and right" is bilateral too.
+fn with_bilateral(mut sides: Vec<&'static str>) -> Vec<&'static str> {
+    if sides.contains(&"left") && sides.contains(&"right") && !sides.contains(&"bilateral") {
+        sides.push("bilateral");
     }
-    out
+    sides
 }
 
 /// Whether `item` says the diabetes type that `code` claims: E10 (type 1) and E13 (other
@@ -455,7 +459,8 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             // elsewhere in the item; a statement that says "NOS" asks for the unspecified code.
             let said = text[c.span.0..c.span.1].to_lowercase();
             let title = code.description.to_lowercase();
-            let sided = ["left", "right", "bilateral"].iter().all(|side| !tokenize(&title).any(|w| w == *side) || tokenize(&said).any(|w| w == *side));
+            let (said_sides, title_sides) = (sides(&said), sides(&title));
+            let sided = title_sides.iter().all(|side| said_sides.contains(side));
             let specific = sided && !title.contains("unspecified");
             let asks_unspecified = said.contains("unspecified") || said.contains("not otherwise specified") || tokenize(&said).any(|w| w == "nos");
             let vaguer = |m: &CodedLabel| c.score >= LOW_MATCH && specific && !asks_unspecified && m.description.to_lowercase().contains("unspecified");
@@ -465,10 +470,10 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             let contradicted = |m: &CodedLabel| title_contradicted(&m.description, &statement);
             // So is a model code of another side than the statement says ("bilateral" for
             // "cataract of the right eye"), when this code's side is the one said.
-            let stated = sides(&said);
-            let own_side = sides(&title);
+            let stated = with_bilateral(said_sides);
+            let own_side = with_bilateral(title_sides);
             let wrong_side = |m: &CodedLabel| {
-                let theirs = sides(&m.description.to_lowercase());
+                let theirs = with_bilateral(sides(&m.description.to_lowercase()));
                 !own_side.is_empty() && own_side.iter().all(|x| stated.contains(x)) && theirs.iter().any(|x| !stated.contains(x))
             };
             rivals.iter().filter(|(_, m)| m.score < w.stand_in_below || vaguer(m) || contradicted(m) || wrong_side(m)).map(|(k, _)| *k + 1e-4).reduce(f32::max)

@@ -217,19 +217,18 @@ fn diabetes_with_hypoglycemia(table: &CodeTable, ranked: &mut Ranked) {
 fn hypertension_with_heart_and_kidney(table: &CodeTable, lower: &str, ranked: &mut Ranked) {
     let is_hypertension = |m: &CodedLabel| ["I10", "I11", "I12", "I13"].iter().any(|c| m.code.starts_with(c));
     let asserted = |m: &CodedLabel| documented(m) && m.evidence.iter().all(|e| matches!(e.assertion, Assertion::Present | Assertion::Historical));
-    if !ranked.iter().any(|(_, m)| is_hypertension(m) && documented(m)) {
-        return;
-    }
-    if ["unrelated to hypertension", "not related to hypertension", "not due to hypertension", "not hypertensive"].iter().any(|c| lower.contains(c)) {
-        return;
-    }
     // The best-ranked hypertension code, when the model gave it, is evidence of the heart
     // failure or CKD it includes ("cardiorenal disease"); any other only when its evidence
     // names them: "hypertensive chronic kidney disease" matches I13.0's title too.
+    let Some(best) = ranked.iter().filter(|(_, m)| is_hypertension(m) && documented(m)).max_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, m)| m.code.clone()) else {
+        return;
+    };
+    if ["unrelated to hypertension", "not related to hypertension", "not due to hypertension", "not hypertensive"].iter().any(|c| lower.contains(c)) {
+        return;
+    }
     let names = |m: &CodedLabel, words: &[&str]| m.evidence.iter().any(|e| words.iter().any(|w| e.text.to_ascii_lowercase().contains(w)));
-    let best = ranked.iter().filter(|(_, m)| is_hypertension(m) && documented(m)).max_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, m)| m.code.clone());
     let implies = |m: &CodedLabel, codes: &[&str], words: &[&str]| {
-        codes.iter().any(|c| m.code.starts_with(c)) && ((m.source != Source::Table && best.as_deref() == Some(m.code.as_str())) || names(m, words))
+        codes.iter().any(|c| m.code.starts_with(c)) && ((m.source != Source::Table && best == m.code) || names(m, words))
     };
     const HEART_FAILURE: &[&str] = &["heart failure", "chf", "hfref", "hfpef"];
     const END_STAGE: &[&str] = &["end stage", "end-stage", "esrd", "eskd", "stage 5", "stage v", "dialysis"];

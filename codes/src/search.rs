@@ -11,6 +11,12 @@
 
 use crate::table::{normalize_code, CodeTable};
 
+/// The weight of a word that no title holds (a middling title word's idf): a statement's word
+/// of that kind, and an inclusion term's. Its idf among titles would be the highest there is,
+/// and "migrans" would outweigh "Lyme".
+pub const UNTITLED_WORD: f32 = 2.0;
+/// The recall of an inclusion term a statement says wholly ([`SearchIndex::match_words`]).
+const TERM_RECALL: f32 = 0.9;
 const W_TITLE: f32 = 3.0;
 const W_INCLUSION: f32 = 1.5;
 const W_ANCESTOR: f32 = 1.0;
@@ -35,10 +41,35 @@ pub struct SearchIndex {
     /// Number of tokens in each title.
     title_len: Vec<u16>,
     /// Inverse title frequency of `vocab[k]`: `ln((n + 1) / (titles holding it + 1))`; 0 for
-    /// [`FILLER`] words.
+    /// [`FILLER`] words; [`UNTITLED_WORD`] for words only inclusion terms hold.
     idf: Vec<f32>,
     /// Sum of the idf of each code's distinct title words.
     title_weight: Vec<f32>,
+    /// The inclusion terms of billable codes, as [`essential_words`]: `(code index, sum of the
+    /// idf of its words)`. A statement may match one instead of the title ("Lumbago" is
+    /// M54.50 "Low back pain, unspecified").
+    terms: Vec<(u32, f32)>,
+    /// `term_postings[k]`: the terms holding `vocab[k]`.
+    term_postings: Vec<Vec<u32>>,
+}
+
+/// An inclusion term's words without its nonessential modifiers in parentheses ("with (acute)
+/// exacerbation") or the synonyms in brackets ("[COPD]"), each once.
+fn essential_words(term: &str) -> Vec<String> {
+    let mut kept = String::with_capacity(term.len());
+    let mut depth = 0u32;
+    for ch in term.chars() {
+        match ch {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => kept.push(ch),
+            _ => {}
+        }
+    }
+    let mut words: Vec<String> = tokenize(&kept).collect();
+    words.sort_unstable();
+    words.dedup();
+    words
 }
 
 /// Title words that name no fact of a diagnosis: never needed for a statement to match.
@@ -79,6 +110,8 @@ pub struct WordMatch {
     pub recall: f32,
     /// The covered weight itself (idf units).
     pub weight: f32,
+    /// Matched by one of the code's inclusion terms, not its title.
+    pub by_term: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +159,8 @@ impl SearchIndex {
                 let df = p.iter().filter(|(_, f)| *f == Field::Title).count() as f32;
                 if FILLER.contains(&v.as_str()) {
                     0.0
+                } else if df == 0.0 {
+                    UNTITLED_WORD
                 } else {
                     ((n + 1.0) / (df + 1.0)).ln()
                 }
@@ -139,7 +174,22 @@ impl SearchIndex {
                 }
             }
         }
-        Self { vocab, postings, plain_codes, title_len, idf, title_weight }
+        let mut terms: Vec<(u32, f32)> = Vec::new();
+        let mut term_postings: Vec<Vec<u32>> = vec![Vec::new(); vocab.len()];
+        for (i, c) in table.codes().iter().enumerate().filter(|(_, c)| c.billable) {
+            for note in &c.inclusion {
+                let ks: Vec<usize> = essential_words(note).iter().filter_map(|w| vocab.binary_search(w).ok()).collect();
+                let weight: f32 = ks.iter().map(|&k| idf[k]).sum();
+                if weight <= 0.0 {
+                    continue;
+                }
+                for &k in &ks {
+                    term_postings[k].push(terms.len() as u32);
+                }
+                terms.push((i as u32, weight));
+            }
+        }
+        Self { vocab, postings, plain_codes, title_len, idf, title_weight, terms, term_postings }
     }
 
     /// The idf of `word` among titles (or of its singular / plural form), `None` when no title
@@ -148,14 +198,18 @@ impl SearchIndex {
         self.forms(word).into_iter().filter(|&k| self.postings[k].iter().any(|(_, f)| *f == Field::Title)).map(|k| self.idf[k]).reduce(f32::max)
     }
 
-    /// Billable codes whose titles share weighted words with `words` (a statement's
-    /// lower-case words, each counted once), with the share of each title covered; those
-    /// covering at least `min_recall`, best first (ties: shorter titles, then tabular order).
+    /// Billable codes whose titles share weighted words with `words` (a statement's lower-case
+    /// words, each counted once), with the share of each title covered, and those with an
+    /// inclusion term the words cover wholly (a code may come twice, by title and by term);
+    /// those covering at least `min_recall`, best first (ties: shorter titles, then tabular
+    /// order).
     pub fn match_words(&self, table: &CodeTable, words: &[String], min_recall: f32) -> Vec<WordMatch> {
-        // A dense accumulator and the list of codes it touched: common words reach thousands of
-        // titles, and a hash map per statement cost most of the match's time.
+        // Dense accumulators and the lists of codes and terms they touched: common words reach
+        // thousands of titles, and a hash map per statement cost most of the match's time.
         let mut covered = vec![0f32; self.title_weight.len()];
         let mut touched: Vec<u32> = Vec::new();
+        let mut term_covered = vec![0f32; self.terms.len()];
+        let mut terms_touched: Vec<u32> = Vec::new();
         let mut seen: Vec<usize> = Vec::new();
         for w in words {
             for k in self.forms(w) {
@@ -173,19 +227,36 @@ impl SearchIndex {
                         *c += self.idf[k];
                     }
                 }
+                for &t in &self.term_postings[k] {
+                    let c = &mut term_covered[t as usize];
+                    if *c == 0.0 {
+                        terms_touched.push(t);
+                    }
+                    *c += self.idf[k];
+                }
             }
         }
         let codes = table.codes();
-        let mut out: Vec<WordMatch> = touched
-            .into_iter()
-            .map(|i| (i, covered[i as usize]))
-            .filter(|&(i, _)| codes[i as usize].billable)
-            .filter_map(|(i, weight)| {
-                let total = self.title_weight[i as usize];
+        let titles = touched.into_iter().map(|i| (i, covered[i as usize], self.title_weight[i as usize]));
+        let mut out: Vec<WordMatch> = titles
+            .filter(|&(i, _, _)| codes[i as usize].billable)
+            .filter_map(|(i, weight, total)| {
                 let recall = if total > 0.0 { (weight / total).min(1.0) } else { 0.0 };
-                (recall >= min_recall).then_some(WordMatch { index: i as usize, recall, weight })
+                (recall >= min_recall).then_some(WordMatch { index: i as usize, recall, weight, by_term: false })
             })
             .collect();
+        // A term counts only when the statement says all of it ("Her withdrawal" is no "Hers
+        // disease"), and then as TERM_RECALL: one phrasing among the code's, where a title
+        // names the code itself (and one term may be another code's too: "erythema migrans").
+        out.extend(terms_touched.into_iter().filter_map(|t| {
+            let (i, total) = self.terms[t as usize];
+            let weight = term_covered[t as usize];
+            (weight >= total * 0.999 && TERM_RECALL >= min_recall).then_some(WordMatch { index: i as usize, recall: TERM_RECALL, weight, by_term: true })
+        }));
+        // A code's title and one term may both match (the caller weighs each: the title may
+        // cover more of the statement); two of its terms are one match.
+        out.sort_by(|a, b| a.index.cmp(&b.index).then(a.by_term.cmp(&b.by_term)).then(b.weight.total_cmp(&a.weight)));
+        out.dedup_by_key(|m| (m.index, m.by_term));
         out.sort_by(|a, b| {
             b.recall.total_cmp(&a.recall).then(codes[a.index].description.len().cmp(&codes[b.index].description.len())).then(a.index.cmp(&b.index))
         });
@@ -351,18 +422,37 @@ mod tests {
         let t = table();
         let idx = SearchIndex::build(&t);
         let words = |s: &str| tokenize(s).collect::<Vec<_>>();
+        let got = idx.match_words(&t, &words("eosinophilic"), 0.2);
+        // "Eosinophilic asthma": eosinophilic is all but "asthma".
+        let j82 = got.iter().find(|m| t.codes()[m.index].code == "J82.83").expect("J82.83 matches");
+        assert!(j82.recall > 0.0 && j82.recall < 1.0, "{j82:?}");
         let got = idx.match_words(&t, &words("asthma"), 0.2);
-        // "Unspecified asthma, uncomplicated": asthma is all but "uncomplicated".
-        let j45 = got.iter().find(|m| t.codes()[m.index].code == "J45.909").expect("J45.909 matches");
-        assert!(j45.recall > 0.0 && j45.recall < 1.0, "{j45:?}");
         assert!(got.iter().all(|m| t.codes()[m.index].billable), "only billable codes");
-        let full = idx.match_words(&t, &words("asthma uncomplicated"), 0.99);
-        assert_eq!(full.len(), 1);
-        assert_eq!(t.codes()[full[0].index].code, "J45.909");
+        let full = idx.match_words(&t, &words("eosinophilic asthma"), 0.99);
+        assert_eq!(full.iter().map(|m| t.codes()[m.index].code.as_str()).collect::<Vec<_>>(), ["J82.83"]);
         // Plural forms meet singular titles; filler words weigh nothing.
         assert_eq!(idx.word_weight("asthmas"), idx.word_weight("asthma"));
         assert_eq!(idx.word_weight("unspecified"), Some(0.0));
         assert_eq!(idx.word_weight("fracture"), None);
+    }
+
+    #[test]
+    fn statements_match_inclusion_terms_without_their_modifiers() {
+        let t = table();
+        let idx = SearchIndex::build(&t);
+        let words = |s: &str| tokenize(s).collect::<Vec<_>>();
+        let recall =
+            |statement: &str, code: &str| idx.match_words(&t, &words(statement), 0.0).into_iter().find(|m| t.codes()[m.index].code == code).map(|m| m.recall);
+        // "Unspecified asthma, uncomplicated" is asthma and "uncomplicated"; its inclusion
+        // term "Asthma NOS" is asthma alone.
+        assert_eq!(recall("asthma", "J45.909"), Some(TERM_RECALL));
+        // J44.89's title says nothing of asthma; its term "chronic obstructive asthma" does.
+        assert_eq!(recall("chronic obstructive asthma", "J44.89"), Some(TERM_RECALL));
+        // Said in part, a term is nothing: what is left is the title's share.
+        assert!(recall("obstructive asthma", "J44.89").is_some_and(|r| r < 0.5), "{:?}", recall("obstructive asthma", "J44.89"));
+        // A code with children is no match, whatever its terms ("allergic asthma" of J45).
+        assert_eq!(recall("allergic asthma", "J45"), None);
+        assert_eq!(essential_words("Decompensated COPD with (acute) exacerbation [AECOPD] NOS"), ["copd", "decompensated", "exacerbation", "nos", "with"]);
     }
 
     #[test]

@@ -69,7 +69,7 @@ const PREGNANCY_CUES: &[&str] = &[
     "puerper",
 ];
 /// The weight of a statement word that no title holds (a middling title word's).
-const UNKNOWN_WORD: f32 = 2.0;
+const UNKNOWN_WORD: f32 = crate::search::UNTITLED_WORD;
 /// A subsequent-encounter or sequela code the statement does not call one.
 const LATER_EPISODE: f32 = 0.9;
 /// The model codes every caller fuses, whatever number it shows: a model code the table
@@ -135,10 +135,29 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         if stmt_weight <= 0.0 {
             continue;
         }
-        for m in index.match_words(table, &words, MIN_RECALL).into_iter().take(PER_STATEMENT * 4) {
-            let recall = recall_with_defaults(index, &table.codes()[m.index].description, &item_words, m.recall);
-            let precision = (m.weight / stmt_weight).min(1.0);
-            let code = &table.codes()[m.index];
+        // The "without ..." defaults count before the floor and the cut: "gastritis" covers
+        // too little of K29.70 "Gastritis, unspecified, without bleeding" on its words alone,
+        // and would leave K29.71 "... with bleeding" as its only reading.
+        // A term has its own words, not the title's "without ...": only a contradiction counts.
+        let mut matches: Vec<(f32, usize, f32)> = index
+            .match_words(table, &words, MIN_RECALL * 0.5)
+            .into_iter()
+            .map(|m| {
+                let title = &table.codes()[m.index].description;
+                let recall = match m.by_term {
+                    true if title_contradicted(title, &item_words) => 0.0,
+                    true => m.recall,
+                    false => recall_with_defaults(index, title, &words, &item_words, m.recall),
+                };
+                (recall, m.index, m.weight)
+            })
+            .filter(|&(recall, _, _)| recall >= MIN_RECALL)
+            .collect();
+        // Stable: equal recalls keep match_words' order (shorter titles, then tabular order).
+        matches.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (recall, at, weight) in matches.into_iter().take(PER_STATEMENT * 4) {
+            let precision = (weight / stmt_weight).min(1.0);
+            let code = &table.codes()[at];
             // Chapters 15 and 16 are for pregnant patients and newborns only (guidelines
             // I.C.15.a, I.C.16.a): not proposed unless the note speaks of one.
             let title = code.description.to_lowercase();
@@ -167,17 +186,22 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             // A later encounter or a sequela must be said; an injury seen without saying so is
             // the initial encounter (the 7th character A).
             let later = ["subsequent", "sequela"].iter().any(|w| code.description.contains(w) && !words.iter().any(|x| x == w));
+            // A remission is documented, never assumed (E11.A, F10.11, C91.01).
+            let remission = code.description.contains("remission") && !code.description.contains("not having achieved");
+            if remission && !words.iter().any(|x| x == "remission") {
+                continue;
+            }
             let episode = if later { LATER_EPISODE } else { 1.0 };
             let quality = recall.powf(0.6) * precision.powf(0.4) * st.weight * assert_weight * symptom * episode;
             if quality < MIN_MATCH {
                 continue;
             }
             let score = quality * st.rank;
-            let c = Candidate { index: m.index, score, span: st.span, assertion: asserted, reason: st.reason };
-            match best.get(&m.index) {
+            let c = Candidate { index: at, score, span: st.span, assertion: asserted, reason: st.reason };
+            match best.get(&at) {
                 Some(old) if old.score >= score => {}
                 _ => {
-                    best.insert(m.index, c);
+                    best.insert(at, c);
                 }
             }
         }
@@ -280,14 +304,19 @@ pub(crate) const MALIGNANT: &[&str] = &[
 /// Whether a code's title (lower case) and a statement agree on a neoplasm's behaviour: a
 /// benign title needs a statement that is not malignant, a malignant title one that does not
 /// call it benign.
+///
+/// A statement whose only malignancy is a metastasis ("Metastases to the bone, thoracic spine")
+/// names no primary: a primary's title (C76.1 "Malignant neoplasm of thorax") does not agree.
 fn behaviour_agrees(title: &str, statement: &str) -> bool {
     let statement = statement.to_lowercase();
     let malignant = MALIGNANT.iter().any(|w| statement.contains(w));
     let benign = statement.contains("benign");
+    let metastasis_only = tokenize(&statement).any(|w| ["metastasis", "metastases", "mets"].contains(&w.as_str()))
+        && !MALIGNANT.iter().filter(|w| **w != "metasta").any(|w| statement.contains(w));
     if title.contains("benign neoplasm") {
         benign || !malignant
     } else if title.contains("malignant neoplasm") {
-        malignant || !benign
+        (malignant || !benign) && (!metastasis_only || title.contains("secondary"))
     } else {
         true
     }
@@ -297,7 +326,14 @@ fn behaviour_agrees(title: &str, statement: &str) -> bool {
 /// name them: absence is the default ("diverticulitis with abscess" is K57.20 "... without
 /// bleeding", not K57.21 "... with bleeding"); a title whose "without ..." the statement names
 /// is refused (recall 0).
-fn recall_with_defaults(index: &SearchIndex, title: &str, words: &[String], recall: f32) -> f32 {
+/// The defaults only complete a title whose condition (its words before "without") `said`, the
+/// statement's words, mostly name: "right knee" is no "Laceration without foreign body, right
+/// knee". `words` are its item's.
+fn recall_with_defaults(index: &SearchIndex, title: &str, said: &[String], words: &[String], recall: f32) -> f32 {
+    // Most titles have no "without": skip the lower-casing and tokenizing.
+    if !title.contains("without") {
+        return recall;
+    }
     let Some((before, clause)) = without_clause(title) else { return recall };
     let tokens: Vec<String> = tokenize(title).collect();
     let weight = |t: &String| index.word_weight(t).unwrap_or(0.0);
@@ -318,17 +354,26 @@ fn recall_with_defaults(index: &SearchIndex, title: &str, words: &[String], reca
     if excluded_named(&before, &clause, words) {
         return 0.0;
     }
+    let mut distinct = before.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let condition: f32 = distinct.iter().map(weight).sum();
+    if distinct.iter().filter(|t| named(said, t)).map(weight).sum::<f32>() < MIN_RECALL * condition {
+        return recall;
+    }
     let granted: f32 = clause.iter().filter(|t| !named(words, t)).map(weight).sum();
     (recall + granted / total).min(1.0)
 }
 
 /// A title's words before its "without ...", and the clause: from "without" to the next "with"
-/// (a new positive fact), comma or the end ("... without myelopathy or radiculopathy,
+/// (a new positive fact), "in remission", comma or the end ("... without myelopathy or radiculopathy,
 /// cervical region": the region is no part of what is excluded).
 fn without_clause(title: &str) -> Option<(Vec<String>, Vec<String>)> {
     let lower = title.to_lowercase();
     let at = lower.match_indices("without").map(|(i, _)| i).find(|&i| i == 0 || lower[..i].ends_with([' ', ',', '(']))?;
+    // "... without complications in remission" (E11.A): the remission is a fact to be said.
     let clause = lower[at..].split(',').next().unwrap_or("");
+    let clause = clause.split(" in remission").next().unwrap_or(clause);
     Some((tokenize(&lower[..at]).collect(), tokenize(clause).take_while(|t| t != "with").collect()))
 }
 

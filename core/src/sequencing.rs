@@ -467,7 +467,13 @@ fn newborn_check(table: &CodeTable, text: &str, opening: &str, candidates: &[Can
     let code = match age_in_days(opening) {
         Some(0..=7) => "Z00.110",
         Some(8..=28) => "Z00.111",
-        _ => return,
+        // Older than a newborn: its health examination codes do not apply (an inclusion term
+        // of Z00.111 is "Newborn weight check").
+        Some(_) => {
+            ranked.retain(|(_, m)| !m.code.starts_with("Z00.11"));
+            return;
+        }
+        None => return,
     };
     let start = opening[..at].rfind(['\n', '.']).map_or(0, |i| i + 1);
     let end = opening[at..].find(['\n', '.']).map_or(opening.len(), |i| at + i);
@@ -477,14 +483,18 @@ fn newborn_check(table: &CodeTable, text: &str, opening: &str, candidates: &[Can
 }
 
 /// The patient's age in days from the note's opening: "5-day-old", "10 days old", "Age: 5 days".
+/// Weeks, months and years count too ("2-month-old": 60 days), so an older child is no newborn.
 fn age_in_days(opening: &str) -> Option<u32> {
-    opening.match_indices("day").find_map(|(at, _)| {
-        let before = opening[..at].trim_end_matches([' ', '-']);
-        let number = before.len() - before.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-        let after = &opening[at + 3..];
-        let after = after.strip_prefix('s').unwrap_or(after);
-        let aged = after.starts_with("-old") || after.starts_with(" old") || before[..before.len() - number].trim_end().ends_with("age:");
-        (number > 0 && aged).then(|| before[before.len() - number..].parse().ok()).flatten()
+    [("day", 1), ("week", 7), ("month", 30), ("year", 365)].into_iter().find_map(|(unit, days)| {
+        opening.match_indices(unit).find_map(|(at, _)| {
+            let before = opening[..at].trim_end_matches([' ', '-']);
+            let number = before.len() - before.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+            let after = &opening[at + unit.len()..];
+            let after = after.strip_prefix('s').unwrap_or(after);
+            let aged = after.starts_with("-old") || after.starts_with(" old") || before[..before.len() - number].trim_end().ends_with("age:");
+            let n: Option<u32> = (number > 0 && aged).then(|| before[before.len() - number..].parse().ok()).flatten();
+            n.map(|n| n.saturating_mul(days))
+        })
     })
 }
 

@@ -426,3 +426,41 @@ fn a_model_code_of_another_side_than_the_statement_says_yields() {
     );
     assert_eq!(fused_codes(&t, &idx, &both, vec![model_code_titled(&t, "H25.13", 0.9)])[0], "H25.13");
 }
+
+#[test]
+fn a_without_default_completes_a_match_that_names_the_condition() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    // "Gastritis" covers too little of K29.70 "Gastritis, unspecified, without bleeding" on its
+    // words alone; absence of bleeding is the default, so K29.70 is the reading, not K29.71.
+    let got = proposed(&t, &idx, "IMPRESSION:\n1. Antral gastritis, biopsied.");
+    assert_eq!(got.first().map(String::as_str), Some("K29.70"), "{got:?}");
+    // Bleeding is hemorrhage: a bleeding ulcer is no "... without hemorrhage or perforation".
+    let got = proposed(&t, &idx, "ASSESSMENT: Bleeding duodenal ulcer.");
+    assert_eq!(got.first().map(String::as_str), Some("K26.4"), "{got:?}");
+    assert!(!got.iter().any(|c| ["K26.3", "K26.7", "K26.9"].contains(&c.as_str())), "{got:?}");
+    // The defaults never stand in for the condition: a knee is no laceration of it.
+    let got = proposed(&t, &idx, "ASSESSMENT: Osteoarthritis, right knee.");
+    assert!(!got.iter().any(|c| c.starts_with("S81")), "{got:?}");
+    // "In remission" is a fact to be said, not a default.
+    let got = proposed(&t, &idx, "ASSESSMENT: Type 2 diabetes mellitus.");
+    assert!(!got.contains(&"E11.A".to_string()), "{got:?}");
+}
+
+#[test]
+fn a_statement_may_match_an_inclusion_term_it_says_wholly() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    // N92.0's title is "Excessive and frequent menstruation with regular cycle"; its
+    // inclusion terms are "Menorrhagia NOS" and "Heavy periods NOS".
+    for statement in ["Menorrhagia.", "Heavy periods."] {
+        let got = proposed(&t, &idx, &format!("ASSESSMENT: {statement}"));
+        assert_eq!(got.first().map(String::as_str), Some("N92.0"), "{statement}: {got:?}");
+    }
+    // D72.829's term "Leukocytosis, unspecified".
+    let got = proposed(&t, &idx, "ASSESSMENT: Leukocytosis.");
+    assert_eq!(got.first().map(String::as_str), Some("D72.829"), "{got:?}");
+    // A word of a term is not the term ("Hers disease" of E74.09).
+    let got = proposed(&t, &idx, "ASSESSMENT: Her withdrawal symptoms.");
+    assert!(!got.contains(&"E74.09".to_string()), "{got:?}");
+}

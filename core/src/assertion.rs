@@ -624,6 +624,16 @@ mod tests {
     }
 
     #[test]
+    fn a_treatment_s_risks_and_side_effects_are_hypothetical() {
+        let consent = "We reviewed the regimen and its expected side effects, including risks of neutropenia, infection, neuropathy and blood clots.";
+        for mention in ["neutropenia", "neuropathy", "blood clots"] {
+            assert_eq!(judge(consent, mention).0, Assertion::Hypothetical, "{mention}");
+        }
+        assert_eq!(judge("Complications such as bleeding and infection were discussed.", "infection").0, Assertion::Hypothetical);
+        assert_eq!(judge("Neuropathy from prior chemotherapy.", "Neuropathy").0, Assertion::Present);
+    }
+
+    #[test]
     fn word_cap_applies_to_negation_not_to_history() {
         let far = "Denies one two three four five six seven eight asthma.";
         assert_eq!(judge(far, "asthma").0, Assertion::Present);

@@ -464,3 +464,11 @@ fn a_statement_may_match_an_inclusion_term_it_says_wholly() {
     let got = proposed(&t, &idx, "ASSESSMENT: Her withdrawal symptoms.");
     assert!(!got.contains(&"E74.09".to_string()), "{got:?}");
 }
+
+#[test]
+fn a_femoral_neck_fracture_is_a_fracture_of_the_neck_of_the_femur() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let got = proposed(&t, &idx, "DISCHARGE DIAGNOSES:\n1. Displaced fracture of the left femoral neck, closed.\n2. Hypertension.");
+    assert_eq!(got.first().map(String::as_str), Some("S72.002A"), "{got:?}");
+}

@@ -517,11 +517,23 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             // "cataract of the right eye"), when this code's side is the one said.
             let stated = with_bilateral(said_sides);
             let own_side = with_bilateral(title_sides);
+            let side_said = !own_side.is_empty() && own_side.iter().all(|x| stated.contains(x));
             let wrong_side = |m: &CodedLabel| {
                 let theirs = with_bilateral(sides(&m.description.to_lowercase()));
-                !own_side.is_empty() && own_side.iter().all(|x| stated.contains(x)) && theirs.iter().any(|x| !stated.contains(x))
+                side_said && theirs.iter().any(|x| !stated.contains(x))
             };
-            rivals.iter().filter(|(_, m)| m.score < w.stand_in_below || vaguer(m) || contradicted(m) || wrong_side(m)).map(|(k, _)| *k + 1e-4).reduce(f32::max)
+            // And a model code of no side ("... of unspecified femur") when the statement's
+            // match, confident, names the side: laterality is coded when documented (I.B.13),
+            // though the part of the bone stays unspecified in both.
+            let unsided = |m: &CodedLabel| {
+                let theirs = m.description.to_lowercase();
+                c.score >= LOW_MATCH && side_said && !asks_unspecified && sides(&theirs).is_empty() && theirs.contains("unspecified")
+            };
+            rivals
+                .iter()
+                .filter(|(_, m)| m.score < w.stand_in_below || vaguer(m) || contradicted(m) || wrong_side(m) || unsided(m))
+                .map(|(k, _)| *k + 1e-4)
+                .reduce(f32::max)
         };
         ranked.push((
             stand_in.unwrap_or(0.0).max(c.score * w.table_rank),

@@ -472,3 +472,15 @@ fn a_femoral_neck_fracture_is_a_fracture_of_the_neck_of_the_femur() {
     let got = proposed(&t, &idx, "DISCHARGE DIAGNOSES:\n1. Displaced fracture of the left femoral neck, closed.\n2. Hypertension.");
     assert_eq!(got.first().map(String::as_str), Some("S72.002A"), "{got:?}");
 }
+
+#[test]
+fn a_model_code_of_no_side_yields_to_the_side_the_statement_says() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let left = "DISCHARGE DIAGNOSES:\n1. Displaced fracture of the left femoral neck, closed.\n2. Hypertension.";
+    let codes = fused_codes(&t, &idx, left, vec![model_code_titled(&t, "S72.009A", 0.9)]);
+    assert_eq!(codes[0], "S72.002A", "{codes:?}");
+    // No side said: the model's code stays.
+    let unsided = left.replace("the left femoral neck", "the femoral neck");
+    assert_eq!(fused_codes(&t, &idx, &unsided, vec![model_code_titled(&t, "S72.009A", 0.9)])[0], "S72.009A");
+}

@@ -109,7 +109,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     let mut item_words: Vec<String> = Vec::new();
     for st in statements_with(text, w) {
         if st.item == st.span {
-            item_words = statement_words(&text[st.item.0..st.item.1]);
+            item_words = statement_words(&affirmed(&text[st.item.0..st.item.1]));
         }
         let asserted = assertion::assert_statement(text, st.span.0..st.span.1);
         let assert_weight = match asserted {
@@ -121,7 +121,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         };
         // A part's "without ..." defaults are judged by its whole item (`item_words`):
         // "hypertensive heart, and heart failure" names what "... without heart failure" excludes.
-        let words = if st.item == st.span { item_words.clone() } else { statement_words(&text[st.span.0..st.span.1]) };
+        let words = if st.item == st.span { item_words.clone() } else { statement_words(&affirmed(&text[st.span.0..st.span.1])) };
         // Words no title holds still say something the code must cover ("RLQ", "Colles"),
         // unless a synonym stood in for them; numbers and short tokens do not.
         let stmt_weight: f32 = words
@@ -253,6 +253,26 @@ fn other_yields_to_named(table: &CodeTable, index: &SearchIndex, text: &str, out
             out[i].score = named * 0.999;
         }
     }
+}
+
+/// A statement without what it says is absent: each clause (between commas and semicolons) cut
+/// at "no", "without", "w/o", "denies" or "negative for". "CAD s/p stent, no angina" names no
+/// angina for I25.110 "... with unstable angina" to cover, and leaves I25.10's "without angina
+/// pectoris" met by default.
+fn affirmed(statement: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for clause in statement.split([',', ';']) {
+        let words: Vec<&str> = clause.split_whitespace().collect();
+        let lower: Vec<String> = words.iter().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '/').to_lowercase()).collect();
+        let cut = (0..words.len())
+            .find(|&i| {
+                ["no", "without", "w/o", "denies", "denied"].contains(&lower[i].as_str())
+                    || (lower[i] == "negative" && lower.get(i + 1).is_some_and(|w| w == "for"))
+            })
+            .unwrap_or(words.len());
+        out.push(words[..cut].join(" "));
+    }
+    out.join(", ")
 }
 
 /// The sides a text names, of "left", "right" and "bilateral".

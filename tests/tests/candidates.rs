@@ -484,3 +484,14 @@ fn a_model_code_of_no_side_yields_to_the_side_the_statement_says() {
     let unsided = left.replace("the left femoral neck", "the femoral neck");
     assert_eq!(fused_codes(&t, &idx, &unsided, vec![model_code_titled(&t, "S72.009A", 0.9)])[0], "S72.009A");
 }
+
+#[test]
+fn what_a_statement_says_is_absent_covers_no_title() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    // "no angina": I25.110 "... with unstable angina pectoris" has nothing of it to cover, and
+    // I25.10 "... without angina pectoris" is met.
+    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Coronary artery disease s/p remote stent, no angina.");
+    assert_eq!(got.first().map(String::as_str), Some("I25.10"), "{got:?}");
+    assert!(!got.contains(&"I25.110".to_string()), "{got:?}");
+}

@@ -564,6 +564,28 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             },
         ));
     }
+    // Both sources name an "unspecified" code and a specific one of its category (F33.9
+    // "recurrent, unspecified" and F33.1 "recurrent, moderate"): the one a statement specifies,
+    // confidently and better than the other's, goes first (I.B.1, IV.D).
+    let matched = |m: &CodedLabel| by_code.get(m.code.as_str()).map(|c| c.score);
+    for i in 0..ranked.len() {
+        for j in 0..ranked.len() {
+            let (u, s) = (&ranked[i].1, &ranked[j].1);
+            if i == j || u.source != Source::Both || s.source != Source::Both || category(&u.code) != category(&s.code) {
+                continue;
+            }
+            let (Some(mu), Some(ms)) = (matched(u), matched(s)) else { continue };
+            // The specific code says all the unspecified one does: F33.1 refines F33.9, while
+            // F10.20 "Alcohol dependence, uncomplicated" is no F10.239 "... with withdrawal,
+            // unspecified".
+            let (vague, specific) = (u.description.to_lowercase(), s.description.to_lowercase());
+            let refines = tokenize(&vague).all(|w| w == "unspecified" || tokenize(&specific).any(|x| x == w));
+            let vaguer = vague.contains("unspecified") && !specific.contains("unspecified") && refines;
+            if vaguer && ms >= LOW_MATCH && ms > mu && ranked[i].0 >= ranked[j].0 {
+                ranked[j].0 = ranked[i].0 + 1e-4;
+            }
+        }
+    }
     // Another reading of a statement that already gave a better-ranked code yields.
     if w.alternative < 1.0 {
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));

@@ -495,3 +495,16 @@ fn what_a_statement_says_is_absent_covers_no_title() {
     assert_eq!(got.first().map(String::as_str), Some("I25.10"), "{got:?}");
     assert!(!got.contains(&"I25.110".to_string()), "{got:?}");
 }
+
+#[test]
+fn of_two_model_codes_the_one_the_statement_specifies_goes_before_the_unspecified() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "PSYCHIATRY FOLLOW-UP\nASSESSMENT:\n1. Major depressive disorder, recurrent episode, moderate.\nPLAN: Increase sertraline.";
+    let model = || vec![model_code_titled(&t, "F33.9", 0.32), model_code_titled(&t, "F33.1", 0.15)];
+    let codes = fused_codes(&t, &idx, note, model());
+    assert_eq!(codes[0], "F33.1", "{codes:?}");
+    // No severity said: the unspecified code stays first.
+    let unsaid = note.replace("recurrent episode, moderate", "recurrent episode");
+    assert_eq!(fused_codes(&t, &idx, &unsaid, model())[0], "F33.9");
+}

@@ -537,21 +537,19 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             // "cataract of the right eye"), when this code's side is the one said.
             let stated = with_bilateral(said_sides);
             let own_side = with_bilateral(title_sides);
-            let side_said = !own_side.is_empty() && own_side.iter().all(|x| stated.contains(x));
-            let wrong_side = |m: &CodedLabel| {
-                let theirs = with_bilateral(sides(&m.description.to_lowercase()));
-                side_said && theirs.iter().any(|x| !stated.contains(x))
-            };
             // And a model code of no side ("... of unspecified femur") when the statement's
             // match, confident, names the side: laterality is coded when documented (I.B.13),
             // though the part of the bone stays unspecified in both.
-            let unsided = |m: &CodedLabel| {
-                let theirs = m.description.to_lowercase();
-                c.score >= LOW_MATCH && side_said && !asks_unspecified && sides(&theirs).is_empty() && theirs.contains("unspecified")
+            let side_said = !own_side.is_empty() && own_side.iter().all(|x| stated.contains(x));
+            let not_the_side_said = |m: &CodedLabel| {
+                let their_title = m.description.to_lowercase();
+                let theirs = with_bilateral(sides(&their_title));
+                let unsided = c.score >= LOW_MATCH && !asks_unspecified && theirs.is_empty() && their_title.contains("unspecified");
+                side_said && (theirs.iter().any(|x| !stated.contains(x)) || unsided)
             };
             rivals
                 .iter()
-                .filter(|(_, m)| m.score < w.stand_in_below || vaguer(m) || contradicted(m) || wrong_side(m) || unsided(m))
+                .filter(|(_, m)| m.score < w.stand_in_below || vaguer(m) || contradicted(m) || not_the_side_said(m))
                 .map(|(k, _)| *k + 1e-4)
                 .reduce(f32::max)
         };
@@ -578,10 +576,12 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             // The specific code says all the unspecified one does: F33.1 refines F33.9, while
             // F10.20 "Alcohol dependence, uncomplicated" is no F10.239 "... with withdrawal,
             // unspecified".
+            if ms < LOW_MATCH || ms <= mu || ranked[i].0 < ranked[j].0 {
+                continue;
+            }
             let (vague, specific) = (u.description.to_lowercase(), s.description.to_lowercase());
-            let refines = tokenize(&vague).all(|w| w == "unspecified" || tokenize(&specific).any(|x| x == w));
-            let vaguer = vague.contains("unspecified") && !specific.contains("unspecified") && refines;
-            if vaguer && ms >= LOW_MATCH && ms > mu && ranked[i].0 >= ranked[j].0 {
+            let refines = || tokenize(&vague).all(|w| w == "unspecified" || tokenize(&specific).any(|x| x == w));
+            if vague.contains("unspecified") && !specific.contains("unspecified") && refines() {
                 ranked[j].0 = ranked[i].0 + 1e-4;
             }
         }

@@ -464,21 +464,18 @@ fn newborn_check(table: &CodeTable, text: &str, opening: &str, candidates: &[Can
     if candidates.iter().any(|c| c.reason && !codes[c.index].code.starts_with('Z')) {
         return;
     }
-    let code = match age_in_days(opening) {
-        Some(0..=7) => "Z00.110",
-        Some(8..=28) => "Z00.111",
-        // Older than a newborn: its health examination codes do not apply (an inclusion term
-        // of Z00.111 is "Newborn weight check").
-        Some(_) => {
-            ranked.retain(|(_, m)| !m.code.starts_with("Z00.11"));
-            return;
-        }
-        None => return,
+    let Some(age) = age_in_days(opening) else { return };
+    // The age decides: the table's own Z00.11x readings go, and an older child gets none (an
+    // inclusion term of Z00.111 is "Newborn weight check").
+    ranked.retain(|(_, m)| !m.code.starts_with("Z00.11"));
+    let code = match age {
+        0..=7 => "Z00.110",
+        8..=28 => "Z00.111",
+        _ => return,
     };
     let start = opening[..at].rfind(['\n', '.']).map_or(0, |i| i + 1);
     let end = opening[at..].find(['\n', '.']).map_or(opening.len(), |i| at + i);
     let start = start + (text[start..end].len() - text[start..end].trim_start().len());
-    ranked.retain(|(_, m)| !m.code.starts_with("Z00.11"));
     list_first(table, code, text, (start, end), ranked);
 }
 

@@ -15,6 +15,8 @@ const BUNDLE_URL: &str = "./bundle/";
 /// A note this long (bytes) likely has more than one 512-token window: with several workers
 /// ready, its windows are split across them. A shorter one goes to worker 0 whole.
 const LONG_NOTE_BYTES: usize = 2_000;
+/// A batch's progress is redrawn at most this often (ms).
+const PROGRESS_MS: f64 = 250.0;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelStatus {
@@ -97,6 +99,8 @@ pub struct Client {
     /// The batch being coded across the pool, and when it started.
     run: StoredValue<Option<BatchRun>>,
     batch_t0: StoredValue<f64>,
+    /// When the batch's progress was last shown ([`PROGRESS_MS`]).
+    progress_at: StoredValue<f64>,
     /// The last batch's time (sent → every note's codes, fusion included) and the workers
     /// that were ready for it.
     pub batch_time: RwSignal<Option<(f64, usize)>>,
@@ -136,6 +140,7 @@ impl Client {
             pool: RwSignal::new(PoolInfo { size: dom::pool_size(), ready: 0, failed: 0 }),
             run: StoredValue::new(None),
             batch_t0: StoredValue::new(0.0),
+            progress_at: StoredValue::new(0.0),
             batch_time: RwSignal::new(None),
             next_id: StoredValue::new(1),
             pending: StoredValue::new(None),
@@ -400,7 +405,13 @@ impl Client {
             Ok(o) => o,
             Err(e) => return self.fail_batch(e),
         };
-        self.batch.set(BatchState::Running { done, total });
+        // A redraw per note cost the page and its compositor about 2 ms a note (BENCHMARKS.md),
+        // taken from the model workers' cores; a few a second tell the user as much.
+        let now = js_sys::Date::now();
+        if done == total || now - self.progress_at.get_value() >= PROGRESS_MS {
+            self.progress_at.set_value(now);
+            self.batch.set(BatchState::Running { done, total });
+        }
         self.feed(w);
         let coded = self.run.with_value(|r| r.as_ref().and_then(|r| r.coded(i).map(|c| (c, r.top_k))));
         match coded {

@@ -101,7 +101,9 @@ pub fn propose(table: &CodeTable, index: &SearchIndex, text: &str) -> Vec<Candid
 
 /// [`propose`] with the statements' place weighed by `w` ([`Weights::order`]).
 pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weights) -> Vec<Candidate> {
-    let mut best: HashMap<usize, Candidate> = HashMap::new();
+    // Every statement's candidates, with whether its statement is the admitting diagnosis.
+    let mut all: Vec<(Candidate, bool)> = Vec::new();
+    let mut after_study = false;
     let words: Vec<String> = tokenize(text).collect();
     let said = |cues: &[&str]| cues.iter().any(|c| words.iter().any(|w| w == c || (c.len() >= 6 && w.starts_with(c))));
     let (newborn, pregnant) = (said(NEWBORN_CUES), said(PREGNANCY_CUES));
@@ -196,13 +198,20 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             if quality < MIN_MATCH {
                 continue;
             }
+            after_study |= st.inpatient && asserted == Assertion::Present;
             let score = quality * st.rank;
-            let c = Candidate { index: at, score, span: st.span, assertion: asserted, reason: st.reason };
-            match best.get(&at) {
-                Some(old) if old.score >= score => {}
-                _ => {
-                    best.insert(at, c);
-                }
+            all.push((Candidate { index: at, score, span: st.span, assertion: asserted, reason: st.reason }, st.admitting));
+        }
+    }
+    let mut best: HashMap<usize, Candidate> = HashMap::new();
+    for (mut c, admitting) in all {
+        if admitting && after_study {
+            c.score *= ADMITTING;
+        }
+        match best.get(&c.index) {
+            Some(old) if old.score >= c.score => {}
+            _ => {
+                best.insert(c.index, c);
             }
         }
     }
@@ -638,6 +647,8 @@ pub struct Statement {
     /// From an inpatient's discharge, principal or final diagnoses, where an uncertain
     /// diagnosis ("probable", "suspected") is coded as if established (guideline II.H).
     pub inpatient: bool,
+    /// From the admitting diagnosis: it yields to the stay's own diagnoses ([`ADMITTING`]).
+    pub admitting: bool,
     /// The first item of the reason for the encounter: the chief complaint or the indication.
     pub reason: bool,
     /// The item the statement is a part of (its own span when it is the whole item).
@@ -659,7 +670,7 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
     let mut out = Vec::new();
     if diagnostic.is_empty() {
         for (item, i) in items(text, (0, text.len()), true) {
-            let st = Statement { span: item, weight: UNSECTIONED, rank: order(i), inpatient: false, reason: false, item };
+            let st = Statement { span: item, weight: UNSECTIONED, rank: order(i), inpatient: false, admitting: false, reason: false, item };
             push_with_parts(text, st, &mut out);
         }
         return out;
@@ -681,12 +692,13 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
             place
         };
         let inpatient = s.kind == SectionKind::Diagnosis && INPATIENT_HEADERS.iter().any(|h| label.contains(h));
+        let admitting = s.kind == SectionKind::Diagnosis && label.contains("admi");
         let reason = matches!(s.kind, SectionKind::ChiefComplaint | SectionKind::Indication);
         for (j, (item, i)) in items(text, s.body, false).into_iter().enumerate() {
             // Only the first reason given: a screening "also due" later in the complaint is not
             // the reason for the visit (guideline I.C.21.c.5: "specifically the screening").
             let reason = reason && j == 0;
-            push_with_parts(text, Statement { span: item, weight: place, rank: order(i), inpatient, reason, item }, &mut out);
+            push_with_parts(text, Statement { span: item, weight: place, rank: order(i), inpatient, admitting, reason, item }, &mut out);
         }
     }
     out
@@ -698,6 +710,12 @@ const SECONDARY_HEADERS: &[&str] = &["secondary", "other diagnos", "additional",
 const INPATIENT_HEADERS: &[&str] = &["discharge", "principal", "final"];
 /// The weight of such a list against the principal or first-listed one.
 const SECONDARY: f32 = 0.8;
+/// The weight of the admitting diagnosis's codes when a discharge, principal or final
+/// diagnosis the note asserts proposes a code: the condition "established after study to be
+/// chiefly responsible" for the admission (guideline Section II) is in those ("melena", then
+/// "bleeding duodenal ulcer"). A stay's list that only says what was done ("status post
+/// incision and drainage") leaves the admitting diagnosis as it is.
+const ADMITTING: f32 = 0.6;
 
 /// `item` (a whole item), then its parts when it has several.
 fn push_with_parts(text: &str, item: Statement, out: &mut Vec<Statement>) {

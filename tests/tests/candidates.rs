@@ -508,3 +508,17 @@ fn of_two_model_codes_the_one_the_statement_specifies_goes_before_the_unspecifie
     let unsaid = note.replace("recurrent episode, moderate", "recurrent episode");
     assert_eq!(fused_codes(&t, &idx, &unsaid, model())[0], "F33.9");
 }
+
+#[test]
+fn the_admitting_diagnosis_yields_to_the_diagnosis_the_stay_established() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let stay = "DISCHARGE SUMMARY\nADMISSION DIAGNOSIS: Hematemesis.\nDISCHARGE DIAGNOSES:\n1. Bleeding gastric ulcer.\n2. Acute blood loss anemia.";
+    let got = proposed(&t, &idx, stay);
+    let at = |c: &str| got.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} not in {got:?}"));
+    assert!(at("K25.4") < at("K92.0"), "{got:?}");
+    // A stay's list that names no condition leaves the admitting diagnosis first.
+    let done = "DISCHARGE SUMMARY\nADMISSION DIAGNOSIS: Hematemesis.\nDISCHARGE DIAGNOSIS: Status post upper endoscopy.";
+    let got = proposed(&t, &idx, done);
+    assert_eq!(got.first().map(String::as_str), Some("K92.0"), "{got:?}");
+}

@@ -141,6 +141,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         // too little of K29.70 "Gastritis, unspecified, without bleeding" on its words alone,
         // and would leave K29.71 "... with bleeding" as its only reading.
         // A term has its own words, not the title's "without ...": only a contradiction counts.
+        let absent = denied(&text[st.item.0..st.item.1]);
         let mut matches: Vec<(f32, usize, f32)> = index
             .match_words(table, &words, MIN_RECALL * 0.5)
             .into_iter()
@@ -149,6 +150,8 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
                 let recall = match m.by_term {
                     true if title_contradicted(title, &item_words) => 0.0,
                     true => m.recall,
+                    false if table.codes()[m.index].chapter != 21 && !condition_named(title, &words) => 0.0,
+                    false if with_denied(title, &absent) => 0.0,
                     false => recall_with_defaults(index, title, &words, &item_words, m.recall),
                 };
                 (recall, m.index, m.weight)
@@ -269,19 +272,41 @@ fn other_yields_to_named(table: &CodeTable, index: &SearchIndex, text: &str, out
 /// angina for I25.110 "... with unstable angina" to cover, and leaves I25.10's "without angina
 /// pectoris" met by default.
 fn affirmed(statement: &str) -> String {
-    let mut out: Vec<String> = Vec::new();
-    for clause in statement.split([',', ';']) {
-        let words: Vec<&str> = clause.split_whitespace().collect();
-        let lower: Vec<String> = words.iter().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '/').to_lowercase()).collect();
-        let cut = (0..words.len())
-            .find(|&i| {
-                ["no", "without", "w/o", "denies", "denied"].contains(&lower[i].as_str())
-                    || (lower[i] == "negative" && lower.get(i + 1).is_some_and(|w| w == "for"))
-            })
-            .unwrap_or(words.len());
-        out.push(words[..cut].join(" "));
-    }
-    out.join(", ")
+    clauses_cut(statement).into_iter().map(|(said, _)| said).collect::<Vec<_>>().join(", ")
+}
+
+/// The words a statement says are absent: what [`affirmed`] cuts off ("no angina").
+fn denied(statement: &str) -> Vec<String> {
+    clauses_cut(statement).into_iter().flat_map(|(_, absent)| tokenize(&absent).collect::<Vec<_>>()).collect()
+}
+
+/// Each clause of `statement` cut at its first absence word: (what it says, what it denies).
+fn clauses_cut(statement: &str) -> Vec<(String, String)> {
+    statement
+        .split([',', ';'])
+        .map(|clause| {
+            let words: Vec<&str> = clause.split_whitespace().collect();
+            let lower: Vec<String> = words.iter().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '/').to_lowercase()).collect();
+            let cut = (0..words.len())
+                .find(|&i| {
+                    ["no", "without", "w/o", "denies", "denied"].contains(&lower[i].as_str())
+                        || (lower[i] == "negative" && lower.get(i + 1).is_some_and(|w| w == "for"))
+                })
+                .unwrap_or(words.len());
+            (words[..cut].join(" "), words[cut..].join(" "))
+        })
+        .collect()
+}
+
+/// Whether a title's "with ..." names what the statement says is absent: "CAD, no angina" is
+/// no "... with unstable angina pectoris".
+fn with_denied(title: &str, denied: &[String]) -> bool {
+    let lower = title.to_lowercase();
+    let Some(at) = lower.find(" with ") else { return false };
+    // "... with ketoacidosis without coma": the "with" part ends where a "without" begins.
+    let with = &lower[at + 6..];
+    let with = with.find(" without ").map_or(with, |end| &with[..end]);
+    !denied.is_empty() && tokenize(with).any(|w| !GENERIC.contains(&w.as_str()) && denied.contains(&w))
 }
 
 /// The sides a text names, of "left", "right" and "bilateral".
@@ -870,6 +895,48 @@ pub fn statement_words(statement: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Words of a title's condition that name no condition of their own.
+const GENERIC: &[&str] = &[
+    "other",
+    "specified",
+    "unspecified",
+    "disorder",
+    "disorders",
+    "disease",
+    "diseases",
+    "condition",
+    "conditions",
+    "acute",
+    "chronic",
+    "and",
+    "or",
+    "the",
+    "with",
+    "without",
+    "in",
+    "to",
+    "due",
+    "a",
+    "an",
+    "primary",
+    "secondary",
+    "nos",
+    "type",
+];
+
+/// Whether the statement names the condition of an "X of Y" title (the words before its last
+/// " of "), not only its site: "intermediate cervix" is no "Tuberculosis of cervix". A title
+/// with no " of ", or whose condition words are all generic ("Other disorders of cervix"), is
+/// not held to it; nor are the Z codes, whose "Presence of", "Personal history of" a note
+/// rarely says in those words (the caller's choice). Plurals count ("fracture", "Other
+/// fractures of lower end of radius").
+fn condition_named(title: &str, words: &[String]) -> bool {
+    let Some(at) = title.rfind(" of ") else { return true };
+    let mut condition = tokenize(&title[..at]).filter(|w| !GENERIC.contains(&w.as_str())).peekable();
+    let singular = |w: &str| w.strip_suffix('s').unwrap_or(w).to_string();
+    condition.peek().is_none() || condition.any(|c| words.iter().any(|w| singular(w) == singular(&c)))
 }
 
 /// Whether `word` is a phrase of its own in the synonym table (its added words stand in for it).

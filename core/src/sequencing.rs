@@ -12,7 +12,9 @@
 //! - a check after completed treatment is Z08 or Z09 first ([`followup_after_treatment`]);
 //! - "HIV positive" without HIV disease is Z21, not B20 ([`hiv_status`]);
 //! - the primary malignancy before its secondaries ([`primary_before_secondary`]);
-//! - a newborn's birth stay is coded Z38 first ([`birth_episode`]).
+//! - a newborn's birth stay is coded Z38 first ([`birth_episode`]);
+//! - a pregnancy's codes take the trimester its weeks of gestation say, and a complicated
+//!   pregnancy is neither "normal" (Z34) nor an uncomplicated delivery (O80) ([`pregnancy`]).
 //!
 //! A rule that cannot tell leaves the list as it is.
 
@@ -40,6 +42,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     hiv_status(table, text, &lower, ranked);
     primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), candidates, ranked);
     birth_episode(table, text, &lower, candidates, ranked);
+    pregnancy(table, &lower, ranked);
 }
 
 /// The highest key of the list (0 when empty).
@@ -575,6 +578,105 @@ const RELATIVES: &[&str] = &["mother", "gravida", "woman", "mom", " g1", " g2", 
 /// follow-up after treatment): the rule decides, not a model score or a title match.
 const RULE_SCORE: f32 = 0.9;
 
+/// A pregnancy's codes (guideline I.C.15):
+/// - the trimester is the weeks of gestation the note gives (I.C.15.a.3: first under 14 weeks
+///   0 days, second to under 28 weeks 0 days, third from 28 weeks): a code of another or of
+///   an "unspecified trimester" becomes its sibling of that trimester, in its place;
+/// - with a documented complication, Z34 ("supervision of normal pregnancy", I.C.15.b.1) and
+///   O80 ("full-term uncomplicated delivery", I.C.15.b.4) go, as do I10-I16 beside a
+///   gestational hypertension or pre-eclampsia (O13, O14, O16: the pregnancy's own code);
+/// - Z3A (weeks of gestation) comes after the pregnancy's codes ("code first" O09-O9A).
+fn pregnancy(table: &CodeTable, lower: &str, ranked: &mut Ranked) {
+    // The table's chapter: a model's label may not carry one.
+    let ch15 = |m: &CodedLabel| m.chapter == 15 || table.get(&m.code).is_some_and(|c| c.chapter == 15);
+    if !ranked.iter().any(|(_, m)| ch15(m)) {
+        return;
+    }
+    // Read before the trimester's siblings replace codes: a sibling the model also listed
+    // keeps the model's score, not the documented code's.
+    let complicated = ranked.iter().any(|(_, m)| documented(m) && ch15(m) && m.code != "O80" && !m.code.starts_with("O09"));
+    let gestational = ranked.iter().any(|(_, m)| documented(m) && ["O13", "O14", "O16"].iter().any(|c| m.code.starts_with(c)));
+    if let Some(trimester) = gestational_weeks(lower).map(|w| match w {
+        0..=13 => "first trimester",
+        14..=27 => "second trimester",
+        _ => "third trimester",
+    }) {
+        let codes: Vec<String> = ranked.iter().filter(|(_, m)| ch15(m)).map(|(_, m)| m.code.clone()).collect();
+        for code in codes {
+            let Some(title) = table.get(&code).map(|c| c.description.clone()) else { continue };
+            let Some(other) = ["unspecified trimester", "first trimester", "second trimester", "third trimester"].into_iter().find(|t| title.ends_with(t))
+            else {
+                continue;
+            };
+            if other == trimester {
+                continue;
+            }
+            let want = format!("{}{trimester}", &title[..title.len() - other.len()]);
+            // Siblings differ in the last character (O13.9 / O13.3, O26.899 / O26.893).
+            let stem = &code[..code.len() - 1];
+            let sibling = (0..=9).map(|d| format!("{stem}{d}")).find(|c| table.get(c).is_some_and(|e| e.description == want));
+            if let Some(sibling) = sibling {
+                replace_in_place(table, ranked, |m| m.code == code, &sibling);
+            }
+        }
+    }
+    if complicated {
+        ranked.retain(|(_, m)| {
+            let hypertension = m.code.get(..3).is_some_and(|c| ("I10".."I17").contains(&c));
+            m.code != "O80" && !m.code.starts_with("Z34") && !(gestational && hypertension)
+        });
+    }
+    // Z3A (weeks of gestation) says "code first" the pregnancy's own codes: never above them.
+    let first = ranked.iter().filter(|(_, m)| ch15(m)).map(|(k, _)| *k).fold(f32::NEG_INFINITY, f32::max);
+    for (k, m) in ranked.iter_mut() {
+        if m.code.starts_with("Z3A") && *k >= first {
+            *k = first * 0.99;
+        }
+    }
+}
+
+/// The weeks of gestation the note first gives: "39 weeks", "39 weeks 1 day", "39w1d",
+/// "39 wks", "39+1 weeks", "39 4/7 weeks"; ages ("weeks old") and durations ("for 2 weeks",
+/// "in 6 weeks") are not gestations, and a count outside 4..=44 is not one either.
+fn gestational_weeks(lower: &str) -> Option<u32> {
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || (i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'/' || bytes[i - 1] == b'.')) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let Ok(n) = lower[start..i].parse::<u32>() else { continue };
+        // Skip a "+1", " 4/7" or "w1d" style remainder after the number of weeks.
+        let rest = &lower[i..];
+        let rest = rest.strip_prefix('+').map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit())).unwrap_or(rest);
+        let rest = rest.trim_start();
+        let rest = match rest.split_once(' ') {
+            Some((frac, r)) if frac.contains('/') && frac.chars().all(|c| c.is_ascii_digit() || c == '/') => r,
+            _ => rest,
+        };
+        let compact = rest.starts_with('w')
+            && rest[1..].starts_with(|c: char| c.is_ascii_digit())
+            && rest[1..].trim_start_matches(|c: char| c.is_ascii_digit()).starts_with('d');
+        let unit = ["weeks", "week", "wks", "wk"].into_iter().find(|u| rest.starts_with(u) && !rest[u.len()..].starts_with(|c: char| c.is_ascii_alphabetic()));
+        if !(compact || unit.is_some()) || !(4..=44).contains(&n) {
+            continue;
+        }
+        let after = unit.map_or("", |u| rest[u.len()..].trim_start());
+        let before = lower[..start].trim_end();
+        let duration = ["for", "in", "past", "last", "over", "x", "every", "within", "after", "than"].iter().any(|w| before.ends_with(&format!(" {w}")));
+        let age = after.starts_with("old") || after.starts_with("-old") || rest.starts_with("weeks-old") || after.starts_with("ago");
+        if !duration && !age {
+            return Some(n);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,5 +692,15 @@ mod tests {
         assert_eq!(malignancy("C7B.02"), Some(false));
         assert_eq!(malignancy("D05.11"), None);
         assert_eq!(malignancy("Z85.3"), None);
+    }
+
+    #[test]
+    fn gestational_weeks_are_read_but_ages_and_durations_are_not() {
+        assert_eq!(gestational_weeks("g2p1 at 39 weeks 1 day by ultrasound"), Some(39));
+        assert_eq!(gestational_weeks("g1p0 at 32w4d presents"), Some(32));
+        assert_eq!(gestational_weeks("iup at 27 4/7 weeks"), Some(27));
+        assert_eq!(gestational_weeks("at 12+3 wks"), Some(12));
+        assert_eq!(gestational_weeks("a 6 weeks old infant; cough for 2 weeks; return in 6 weeks"), None);
+        assert_eq!(gestational_weeks("seen 3 weeks ago, lmp 52 weeks"), None);
     }
 }

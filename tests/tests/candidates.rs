@@ -522,3 +522,29 @@ fn the_admitting_diagnosis_yields_to_the_diagnosis_the_stay_established() {
     let got = proposed(&t, &idx, done);
     assert_eq!(got.first().map(String::as_str), Some("K92.0"), "{got:?}");
 }
+
+#[test]
+fn a_pregnancy_code_takes_the_trimester_of_the_weeks_and_a_complication_is_no_normal_pregnancy() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "OB TRIAGE NOTE\nCHIEF COMPLAINT: Elevated blood pressure at 33 weeks 2 days.\nASSESSMENT: G3P2 at 33w2d with gestational hypertension, no proteinuria.\nPLAN: Twice-weekly testing.";
+    let model = vec![model_code("Z34.83", 0.6), model_code("I10", 0.4), model_code("O13.9", 0.3)];
+    let got = fused_codes(&t, &idx, note, model);
+    assert_eq!(got.first().map(String::as_str), Some("O13.3"), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with("Z34") || c == "I10" || c == "O13.9" || c == "O13.1"), "{got:?}");
+    // With no complication documented, the normal pregnancy's code stays.
+    let routine = "PRENATAL VISIT\nASSESSMENT: Normal pregnancy at 20 weeks. Routine prenatal care.";
+    let got = fused_codes(&t, &idx, routine, vec![model_code("Z34.82", 0.8)]);
+    assert!(got.iter().any(|c| c == "Z34.82"), "{got:?}");
+}
+
+#[test]
+fn a_title_whose_condition_the_statement_does_not_name_is_not_matched_by_its_site() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let got = proposed(&t, &idx, "ASSESSMENT: Soft cervix. Breast tenderness.");
+    assert!(!got.iter().any(|c| c.starts_with("A18") || c.starts_with("C50") || c.starts_with("C53")), "{got:?}");
+    // The condition said, the site's code comes: "fractures" of the title is "fracture".
+    let got = proposed(&t, &idx, "IMPRESSION: Tuberculosis of the cervix.");
+    assert_eq!(got.first().map(String::as_str), Some("A18.16"), "{got:?}");
+}

@@ -315,6 +315,25 @@ fn sides(text: &str) -> Vec<&'static str> {
     ["left", "right", "bilateral"].into_iter().filter(|s| words.iter().any(|w| w == s)).collect()
 }
 
+/// The sides a statement says, in words or in the abbreviations charts use: "R" / "Rt" and
+/// "L" / "Lt" (in capitals, or "rt" / "lt"), and an eye's "OD", "OS", "OU" (in capitals: "od"
+/// is also "once daily").
+fn said_sides(statement: &str) -> Vec<&'static str> {
+    let mut out = sides(statement);
+    for t in statement.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()) {
+        let side = match t {
+            "R" | "Rt" | "RT" | "rt" | "OD" => "right",
+            "L" | "Lt" | "LT" | "lt" | "OS" => "left",
+            "OU" => "bilateral",
+            _ => continue,
+        };
+        if !out.contains(&side) {
+            out.push(side);
+        }
+    }
+    out
+}
+
 /// `sides` where "left and right" is bilateral too.
 fn with_bilateral(mut sides: Vec<&'static str>) -> Vec<&'static str> {
     if sides.contains(&"left") && sides.contains(&"right") && !sides.contains(&"bilateral") {
@@ -558,7 +577,7 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             // elsewhere in the item; a statement that says "NOS" asks for the unspecified code.
             let said = text[c.span.0..c.span.1].to_lowercase();
             let title = code.description.to_lowercase();
-            let (said_sides, title_sides) = (sides(&said), sides(&title));
+            let (said_sides, title_sides) = (said_sides(&text[c.span.0..c.span.1]), sides(&title));
             let sided = title_sides.iter().all(|side| said_sides.contains(side));
             let specific = sided && !title.contains("unspecified");
             let asks_unspecified = said.contains("unspecified") || said.contains("not otherwise specified") || tokenize(&said).any(|w| w == "nos");

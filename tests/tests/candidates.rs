@@ -548,3 +548,15 @@ fn a_title_whose_condition_the_statement_does_not_name_is_not_matched_by_its_sit
     let got = proposed(&t, &idx, "IMPRESSION: Tuberculosis of the cervix.");
     assert_eq!(got.first().map(String::as_str), Some("A18.16"), "{got:?}");
 }
+
+#[test]
+fn a_side_said_in_a_chart_abbreviation_counts() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let eye = "OPERATIVE NOTE\nPOSTOPERATIVE DIAGNOSIS: Age-related nuclear cataract, OS.\nPROCEDURE: Phacoemulsification.";
+    let got = fused_codes(&t, &idx, eye, vec![model_code_titled(&t, "H25.13", 0.95)]);
+    assert_eq!(got.first().map(String::as_str), Some("H25.12"), "{got:?}");
+    let knee = "ED NOTE\nIMPRESSION: Closed displaced transverse fracture of the Rt patella.";
+    let got = fused_codes(&t, &idx, knee, vec![model_code_titled(&t, "S82.009A", 0.95)]);
+    assert!(got.first().is_some_and(|c| c.starts_with("S82.") && c.ends_with("1A") && c != "S82.009A"), "{got:?}");
+}

@@ -101,7 +101,8 @@ pub fn propose(table: &CodeTable, index: &SearchIndex, text: &str) -> Vec<Candid
 
 /// [`propose`] with the statements' place weighed by `w` ([`Weights::order`]).
 pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weights) -> Vec<Candidate> {
-    // Every statement's candidates, with whether its statement is the admitting diagnosis.
+    // Every statement's candidates, with whether its statement is the admitting diagnosis
+    // ([`Statement::provisional`]).
     let mut all: Vec<(Candidate, bool)> = Vec::new();
     let mut after_study = false;
     let words: Vec<String> = tokenize(text).collect();
@@ -201,15 +202,15 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             if quality < MIN_MATCH {
                 continue;
             }
-            after_study |= st.inpatient && asserted == Assertion::Present;
+            after_study |= st.settled && asserted == Assertion::Present;
             let score = quality * st.rank;
-            all.push((Candidate { index: at, score, span: st.span, assertion: asserted, reason: st.reason }, st.admitting));
+            all.push((Candidate { index: at, score, span: st.span, assertion: asserted, reason: st.reason }, st.provisional));
         }
     }
     let mut best: HashMap<usize, Candidate> = HashMap::new();
-    for (mut c, admitting) in all {
-        if admitting && after_study {
-            c.score *= ADMITTING;
+    for (mut c, provisional) in all {
+        if provisional && after_study {
+            c.score *= PROVISIONAL;
         }
         match best.get(&c.index) {
             Some(old) if old.score >= c.score => {}
@@ -691,8 +692,10 @@ pub struct Statement {
     /// From an inpatient's discharge, principal or final diagnoses, where an uncertain
     /// diagnosis ("probable", "suspected") is coded as if established (guideline II.H).
     pub inpatient: bool,
-    /// From the admitting diagnosis: it yields to the stay's own diagnoses ([`ADMITTING`]).
-    pub admitting: bool,
+    /// From the admitting diagnosis: it yields to the stay's own diagnoses ([`PROVISIONAL`]).
+    pub provisional: bool,
+    /// From the discharge, principal or final diagnoses: what the stay established.
+    pub settled: bool,
     /// The first item of the reason for the encounter: the chief complaint or the indication.
     pub reason: bool,
     /// The item the statement is a part of (its own span when it is the whole item).
@@ -714,7 +717,7 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
     let mut out = Vec::new();
     if diagnostic.is_empty() {
         for (item, i) in items(text, (0, text.len()), true) {
-            let st = Statement { span: item, weight: UNSECTIONED, rank: order(i), inpatient: false, admitting: false, reason: false, item };
+            let st = Statement { span: item, weight: UNSECTIONED, rank: order(i), inpatient: false, provisional: false, settled: false, reason: false, item };
             push_with_parts(text, st, &mut out);
         }
         return out;
@@ -726,8 +729,8 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
             _ => 0.8,
         };
         let label = text[s.header.0..s.header.1].to_lowercase();
-        let place = if label.contains("preop") || label.contains("pre-op") {
-            // The preoperative diagnosis yields to the postoperative one when both are given.
+        let place = if PRE.iter().any(|p| label.contains(p)) {
+            // The pre-operative (pre-procedure) diagnosis yields to the post- one when both are given.
             place * 0.95
         } else if SECONDARY_HEADERS.iter().any(|h| label.contains(h)) {
             // "Secondary diagnoses", "other diagnoses", "comorbidities": never the first-listed.
@@ -736,13 +739,16 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
             place
         };
         let inpatient = s.kind == SectionKind::Diagnosis && INPATIENT_HEADERS.iter().any(|h| label.contains(h));
-        let admitting = s.kind == SectionKind::Diagnosis && label.contains("admi");
+        // Not the preoperative diagnosis: its postoperative one often adds to it ("lung
+        // adenocarcinoma" then "... with a metastatic hilar node"), which a weight would cut.
+        let provisional = s.kind == SectionKind::Diagnosis && label.contains("admi");
+        let settled = inpatient;
         let reason = matches!(s.kind, SectionKind::ChiefComplaint | SectionKind::Indication);
         for (j, (item, i)) in items(text, s.body, false).into_iter().enumerate() {
             // Only the first reason given: a screening "also due" later in the complaint is not
             // the reason for the visit (guideline I.C.21.c.5: "specifically the screening").
             let reason = reason && j == 0;
-            push_with_parts(text, Statement { span: item, weight: place, rank: order(i), inpatient, admitting, reason, item }, &mut out);
+            push_with_parts(text, Statement { span: item, weight: place, rank: order(i), inpatient, provisional, settled, reason, item }, &mut out);
         }
     }
     out
@@ -754,12 +760,14 @@ const SECONDARY_HEADERS: &[&str] = &["secondary", "other diagnos", "additional",
 const INPATIENT_HEADERS: &[&str] = &["discharge", "principal", "final"];
 /// The weight of such a list against the principal or first-listed one.
 const SECONDARY: f32 = 0.8;
+/// Words of a preoperative (pre-procedure) diagnosis header.
+const PRE: &[&str] = &["preop", "pre-op", "preproc", "pre-proc"];
 /// The weight of the admitting diagnosis's codes when a discharge, principal or final
-/// diagnosis the note asserts proposes a code: the condition "established after study to be
-/// chiefly responsible" for the admission (guideline Section II) is in those ("melena", then
+/// diagnosis the note asserts proposes a code: the condition "established after study" to be
+/// chiefly responsible for the admission (guideline Section II) is in those ("melena", then
 /// "bleeding duodenal ulcer"). A stay's list that only says what was done ("status post
 /// incision and drainage") leaves the admitting diagnosis as it is.
-const ADMITTING: f32 = 0.6;
+const PROVISIONAL: f32 = 0.6;
 
 /// `item` (a whole item), then its parts when it has several.
 fn push_with_parts(text: &str, item: Statement, out: &mut Vec<Statement>) {

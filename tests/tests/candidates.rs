@@ -560,3 +560,13 @@ fn a_side_said_in_a_chart_abbreviation_counts() {
     let got = fused_codes(&t, &idx, knee, vec![model_code_titled(&t, "S82.009A", 0.95)]);
     assert!(got.first().is_some_and(|c| c.starts_with("S82.") && c.ends_with("1A") && c != "S82.009A"), "{got:?}");
 }
+
+#[test]
+fn a_vertebral_level_names_its_region_and_a_rotator_cuff_muscle_its_cuff() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let got = proposed(&t, &idx, "IMPRESSION: L3-L4 disc herniation with radiculopathy.");
+    assert!(got.iter().take(3).any(|c| c == "M51.16"), "{got:?}");
+    let got = proposed(&t, &idx, "ASSESSMENT: Degenerative subscapularis tear, left shoulder.");
+    assert!(got.first().is_some_and(|c| c.starts_with("M75.1") && c.ends_with('2')), "{got:?}");
+}

@@ -152,7 +152,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
                     true if title_contradicted(title, &item_words) => 0.0,
                     true => m.recall,
                     false if table.codes()[m.index].chapter != 21 && !condition_named(title, &words) => 0.0,
-                    false if with_denied(title, &absent) => 0.0,
+                    false if with_denied(title, &absent) || !with_said(title, &words) => 0.0,
                     false => recall_with_defaults(index, title, &words, &item_words, m.recall),
                 };
                 (recall, m.index, m.weight)
@@ -308,6 +308,19 @@ fn with_denied(title: &str, denied: &[String]) -> bool {
     let with = &lower[at + 6..];
     let with = with.find(" without ").map_or(with, |end| &with[..end]);
     !denied.is_empty() && tokenize(with).any(|w| !GENERIC.contains(&w.as_str()) && denied.contains(&w))
+}
+
+/// Whether the statement says something of a title's "with ..." (up to a "without"): "mild
+/// CAD" is no "... with unstable angina pectoris", "type 2 diabetes" no "... with
+/// hyperglycemia". A title with no "with", or whose "with" part is all generic, passes.
+fn with_said(title: &str, words: &[String]) -> bool {
+    let lower = title.to_lowercase();
+    let Some(at) = lower.find(" with ") else { return true };
+    let with = &lower[at + 6..];
+    let with = with.find(" without ").map_or(with, |end| &with[..end]);
+    let singular = |w: &str| w.strip_suffix('s').unwrap_or(w).to_string();
+    let mut named = tokenize(with).filter(|w| !GENERIC.contains(&w.as_str())).peekable();
+    named.peek().is_none() || named.any(|c| words.iter().any(|w| singular(w) == singular(&c)))
 }
 
 /// The sides a text names, of "left", "right" and "bilateral".

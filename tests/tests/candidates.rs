@@ -570,3 +570,13 @@ fn a_vertebral_level_names_its_region_and_a_rotator_cuff_muscle_its_cuff() {
     let got = proposed(&t, &idx, "ASSESSMENT: Degenerative subscapularis tear, left shoulder.");
     assert!(got.first().is_some_and(|c| c.starts_with("M75.1") && c.ends_with('2')), "{got:?}");
 }
+
+#[test]
+fn a_title_with_a_with_clause_needs_something_of_it_said() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let got = proposed(&t, &idx, "ASSESSMENT: Mild coronary artery disease on CT angiography.");
+    assert!(!got.iter().any(|c| c == "I25.110" || c == "I25.119"), "{got:?}");
+    let got = proposed(&t, &idx, "ASSESSMENT: Asthma flare.");
+    assert!(got.iter().take(2).any(|c| c.starts_with("J45.") && c.ends_with('1')), "{got:?}");
+}

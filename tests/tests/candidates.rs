@@ -580,3 +580,14 @@ fn a_title_with_a_with_clause_needs_something_of_it_said() {
     let got = proposed(&t, &idx, "ASSESSMENT: Asthma flare.");
     assert!(got.iter().take(2).any(|c| c.starts_with("J45.") && c.ends_with('1')), "{got:?}");
 }
+
+#[test]
+fn a_nonessential_modifier_of_the_index_need_not_be_said() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    // Bronchiolitis (acute) ... respiratory syncytial virus J21.0; Pain, chest, wall (anterior) R07.89.
+    let got = proposed(&t, &idx, "ASSESSMENT: RSV bronchiolitis.");
+    assert_eq!(got.first().map(String::as_str), Some("J21.0"), "{got:?}");
+    let got = proposed(&t, &idx, "IMPRESSION: Chest wall pain, reproducible on palpation.");
+    assert_eq!(got.first().map(String::as_str), Some("R07.89"), "{got:?}");
+}

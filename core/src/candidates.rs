@@ -302,25 +302,24 @@ fn clauses_cut(statement: &str) -> Vec<(String, String)> {
 /// Whether a title's "with ..." names what the statement says is absent: "CAD, no angina" is
 /// no "... with unstable angina pectoris".
 fn with_denied(title: &str, denied: &[String]) -> bool {
+    !denied.is_empty() && with_words(title).is_some_and(|with| with.iter().any(|w| denied.contains(w)))
+}
+
+/// The words of a title's "with ..." part that name something (not [`GENERIC`]), up to a
+/// "without" ("... with ketoacidosis without coma": "ketoacidosis"); `None` with no "with".
+fn with_words(title: &str) -> Option<Vec<String>> {
     let lower = title.to_lowercase();
-    let Some(at) = lower.find(" with ") else { return false };
-    // "... with ketoacidosis without coma": the "with" part ends where a "without" begins.
-    let with = &lower[at + 6..];
+    let with = &lower[lower.find(" with ")? + 6..];
     let with = with.find(" without ").map_or(with, |end| &with[..end]);
-    !denied.is_empty() && tokenize(with).any(|w| !GENERIC.contains(&w.as_str()) && denied.contains(&w))
+    Some(tokenize(with).filter(|w| !GENERIC.contains(&w.as_str())).collect())
 }
 
 /// Whether the statement says something of a title's "with ..." (up to a "without"): "mild
 /// CAD" is no "... with unstable angina pectoris", "type 2 diabetes" no "... with
 /// hyperglycemia". A title with no "with", or whose "with" part is all generic, passes.
 fn with_said(title: &str, words: &[String]) -> bool {
-    let lower = title.to_lowercase();
-    let Some(at) = lower.find(" with ") else { return true };
-    let with = &lower[at + 6..];
-    let with = with.find(" without ").map_or(with, |end| &with[..end]);
     let singular = |w: &str| w.strip_suffix('s').unwrap_or(w).to_string();
-    let mut named = tokenize(with).filter(|w| !GENERIC.contains(&w.as_str())).peekable();
-    named.peek().is_none() || named.any(|c| words.iter().any(|w| singular(w) == singular(&c)))
+    with_words(title).is_none_or(|with| with.is_empty() || with.iter().any(|c| words.iter().any(|w| singular(w) == singular(c))))
 }
 
 /// The sides a text names, of "left", "right" and "bilateral".

@@ -591,3 +591,13 @@ fn a_nonessential_modifier_of_the_index_need_not_be_said() {
     let got = proposed(&t, &idx, "IMPRESSION: Chest wall pain, reproducible on palpation.");
     assert_eq!(got.first().map(String::as_str), Some("R07.89"), "{got:?}");
 }
+
+#[test]
+fn the_weeks_of_gestation_follow_the_pregnancy_codes() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "L&D TRIAGE\nASSESSMENT: Preterm labor at 32 weeks.";
+    let got = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "Z3A.32", 0.9), model_code_titled(&t, "O60.03", 0.4)]);
+    let at = |c: &str| got.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} not in {got:?}"));
+    assert!(at("O60.03") < at("Z3A.32"), "{got:?}");
+}

@@ -110,9 +110,12 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     let (newborn, pregnant) = (said(NEWBORN_CUES), said(PREGNANCY_CUES));
     // The words of the current item: a whole item comes before its parts (`push_with_parts`).
     let mut item_words: Vec<String> = Vec::new();
+    // And what the current item says is absent ("no angina"), read once for it and its parts.
+    let mut absent: Vec<String> = Vec::new();
     for st in statements_with(text, w) {
         if st.item == st.span {
             item_words = statement_words(&affirmed(&text[st.item.0..st.item.1]));
+            absent = denied(&text[st.item.0..st.item.1]);
         }
         let asserted = assertion::assert_statement(text, st.span.0..st.span.1);
         let assert_weight = match asserted {
@@ -142,7 +145,6 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         // too little of K29.70 "Gastritis, unspecified, without bleeding" on its words alone,
         // and would leave K29.71 "... with bleeding" as its only reading.
         // A term has its own words, not the title's "without ...": only a contradiction counts.
-        let absent = denied(&text[st.item.0..st.item.1]);
         let mut matches: Vec<(f32, usize, f32)> = index
             .match_words(table, &words, MIN_RECALL * 0.5)
             .into_iter()
@@ -318,8 +320,7 @@ fn with_words(title: &str) -> Option<Vec<String>> {
 /// CAD" is no "... with unstable angina pectoris", "type 2 diabetes" no "... with
 /// hyperglycemia". A title with no "with", or whose "with" part is all generic, passes.
 fn with_said(title: &str, words: &[String]) -> bool {
-    let singular = |w: &str| w.strip_suffix('s').unwrap_or(w).to_string();
-    with_words(title).is_none_or(|with| with.is_empty() || with.iter().any(|c| words.iter().any(|w| singular(w) == singular(c))))
+    with_words(title).is_none_or(|with| with.is_empty() || with.iter().any(|c| says(words, c)))
 }
 
 /// The sides a text names, of "left", "right" and "bilateral".
@@ -974,8 +975,15 @@ const GENERIC: &[&str] = &[
 fn condition_named(title: &str, words: &[String]) -> bool {
     let Some(at) = title.rfind(" of ") else { return true };
     let mut condition = tokenize(&title[..at]).filter(|w| !GENERIC.contains(&w.as_str())).peekable();
-    let singular = |w: &str| w.strip_suffix('s').unwrap_or(w).to_string();
-    condition.peek().is_none() || condition.any(|c| words.iter().any(|w| singular(w) == singular(&c)))
+    condition.peek().is_none() || condition.any(|c| says(words, &c))
+}
+
+/// Whether the statement's words hold a title word, plurals aside ("fracture" for "fractures").
+fn says(words: &[String], word: &str) -> bool {
+    fn singular(w: &str) -> &str {
+        w.strip_suffix('s').unwrap_or(w)
+    }
+    words.iter().any(|w| singular(w) == singular(word))
 }
 
 /// Whether `word` is a phrase of its own in the synonym table (its added words stand in for it).

@@ -138,9 +138,23 @@ pub fn assert_statement(text: &str, target: Range<usize>) -> Assertion {
         .into_iter()
         .find(|m| m.tokens.start == 0 && matches!(lexicon.triggers[m.trigger].kind, Kind::Cue(Assertion::Negated | Assertion::Uncertain)))
         .map(|m| t_start + m.tokens.end);
-    match opening {
-        Some(rest) if rest < t_end => assert_mention(text, tokens[rest].span.start..target.end),
-        _ => assert_mention(text, target),
+    if let Some(rest) = opening.filter(|&rest| rest < t_end) {
+        return assert_mention(text, tokens[rest].span.start..target.end);
+    }
+    // A negation or uncertainty cue that closes the statement's one head governs it, and what
+    // follows is its reason: "Septic arthritis excluded by negative Gram stain and culture"
+    // says nothing present of the Gram stain. Not past a comma: "Chest pain, MI ruled out".
+    let own = &tokens[t_start..t_end];
+    let closing = lexicon.find(own, 0..0).into_iter().find(|m| {
+        let trigger = &lexicon.triggers[m.trigger];
+        m.tokens.start > 0
+            && matches!(trigger.kind, Kind::Cue(Assertion::Negated | Assertion::Uncertain))
+            && trigger.direction.reaches(false)
+            && !own[..m.tokens.start].iter().any(|t| t.norm == ",")
+    });
+    match closing {
+        Some(m) => assert_mention(text, target.start..own[m.tokens.start - 1].span.end),
+        None => assert_mention(text, target),
     }
 }
 
@@ -532,6 +546,17 @@ mod tests {
         assert_eq!(assert_statement(text, at("Kidney stone, left, 4 mm")), Assertion::Present);
         let text = "INDICATION: Screening for colon cancer.";
         assert_eq!(assert_statement(text, 12..text.len() - 1), Assertion::Present, "the screening is the encounter");
+    }
+
+    #[test]
+    fn a_cue_that_closes_a_statement_s_head_governs_it() {
+        let text = "ASSESSMENT:\n1. Septic arthritis excluded by negative Gram stain and culture.\n2. Gout flare, septic joint not excluded.\n3. Chest pain, MI ruled out.";
+        let at = |s: &str| {
+            let i = text.find(s).unwrap();
+            i..i + s.len()
+        };
+        assert_eq!(assert_statement(text, at("Septic arthritis excluded by negative Gram stain and culture")), Assertion::Negated);
+        assert_eq!(assert_statement(text, at("Chest pain, MI ruled out")), Assertion::Present, "not past a comma");
     }
 
     /// The assertion and trigger text of the first occurrence of `mention` in `text`.

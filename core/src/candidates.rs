@@ -68,6 +68,10 @@ const PREGNANCY_CUES: &[&str] = &[
     "hcg",
     "puerper",
 ];
+/// Words of a statement that tell a condition as past ("h/o" is "h" and "o").
+const PAST_WORDS: &[&str] = &["history", "hx", "h", "prior", "previous", "past", "remote", "former", "resolved", "treated"];
+/// Words of a statement that give a condition to a relative.
+const FAMILY_WORDS: &[&str] = &["family", "fh", "fhx", "mother", "father", "brother", "sister", "sibling", "parent", "parents", "grandmother", "grandfather", "aunt", "uncle", "son", "daughter"];
 /// The weight of a statement word that no title holds (a middling title word's).
 const UNKNOWN_WORD: f32 = crate::search::UNTITLED_WORD;
 /// A subsequent-encounter or sequela code the statement does not call one.
@@ -194,6 +198,16 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             // A later encounter or a sequela must be said; an injury seen without saying so is
             // the initial encounter (the 7th character A).
             let later = ["subsequent", "sequela"].iter().any(|w| code.description.contains(w) && !words.iter().any(|x| x == w));
+            // A personal history code is for a past condition: the statement says history
+            // ("history of UTI", "h/o", "prior") or tells it as past; a current "urinary tract
+            // infection" is no Z87.440 "Personal history of urinary (tract) infections".
+            if code.description.starts_with("Personal history") && asserted != Assertion::Historical && !words.iter().any(|w| PAST_WORDS.contains(&w.as_str())) {
+                continue;
+            }
+            // So is a family history code for a relative's: "hyperplastic polyp" is no Z83.711.
+            if code.description.starts_with("Family history") && !words.iter().any(|w| FAMILY_WORDS.contains(&w.as_str())) {
+                continue;
+            }
             // A remission is documented, never assumed (E11.A, F10.11, C91.01).
             let remission = code.description.contains("remission") && !code.description.contains("not having achieved");
             if remission && !words.iter().any(|x| x == "remission") {
@@ -421,7 +435,7 @@ fn recall_with_defaults(index: &SearchIndex, title: &str, said: &[String], words
     if !title.contains("without") {
         return recall;
     }
-    let Some((before, clause)) = without_clause(title) else { return recall };
+    let Some(Without { before, clause, outside }) = without_clause(title) else { return recall };
     let tokens: Vec<String> = tokenize(title).collect();
     let weight = |t: &String| index.word_weight(t).unwrap_or(0.0);
     let mut seen: Vec<&String> = Vec::new();
@@ -438,7 +452,7 @@ fn recall_with_defaults(index: &SearchIndex, title: &str, said: &[String], words
     if total <= 0.0 {
         return recall;
     }
-    if excluded_named(&before, &clause, words) {
+    if excluded_named(&outside, &clause, words) {
         return 0.0;
     }
     let mut distinct = before.clone();
@@ -455,13 +469,27 @@ fn recall_with_defaults(index: &SearchIndex, title: &str, said: &[String], words
 /// A title's words before its "without ...", and the clause: from "without" to the next "with"
 /// (a new positive fact), "in remission", comma or the end ("... without myelopathy or radiculopathy,
 /// cervical region": the region is no part of what is excluded).
-fn without_clause(title: &str) -> Option<(Vec<String>, Vec<String>)> {
+fn without_clause(title: &str) -> Option<Without> {
     let lower = title.to_lowercase();
     let at = lower.match_indices("without").map(|(i, _)| i).find(|&i| i == 0 || lower[..i].ends_with([' ', ',', '(']))?;
     // "... without complications in remission" (E11.A): the remission is a fact to be said.
     let clause = lower[at..].split(',').next().unwrap_or("");
     let clause = clause.split(" in remission").next().unwrap_or(clause);
-    Some((tokenize(&lower[..at]).collect(), tokenize(clause).take_while(|t| t != "with").collect()))
+    let before: Vec<String> = tokenize(&lower[..at]).collect();
+    let clause: Vec<String> = tokenize(clause).take_while(|t| t != "with").collect();
+    let mut outside = before.clone();
+    outside.extend(tokenize(&lower[at..]).skip(clause.len()));
+    Some(Without { before, clause, outside })
+}
+
+/// A title's "without ..." clause ([`without_clause`]).
+struct Without {
+    /// The words before it: the condition it completes.
+    before: Vec<String>,
+    /// "without" and what it excludes.
+    clause: Vec<String>,
+    /// Every title word outside the clause: ", right ear" after "without ... of ear drum".
+    outside: Vec<String>,
 }
 
 /// The statement's words name `t` (or its plural or singular).
@@ -471,15 +499,16 @@ fn named(words: &[String], t: &String) -> bool {
 
 /// A statement that names what the title's "without ..." clause excludes contradicts it
 /// ("hypertensive heart disease and heart failure" is not "... without heart failure"),
-/// unless it says "without" (or "no") itself.
-fn excluded_named(before: &[String], clause: &[String], words: &[String]) -> bool {
+/// unless it says "without" (or "no") itself. A word the title has outside the clause too
+/// does not count ("right ear" for "... without spontaneous rupture of ear drum, right ear").
+fn excluded_named(outside: &[String], clause: &[String], words: &[String]) -> bool {
     let says_without = words.iter().any(|w| ["without", "no", "w/o"].contains(&w.as_str()));
-    !says_without && clause.iter().skip(1).any(|t| named(words, t) && !before.contains(t))
+    !says_without && clause.iter().skip(1).any(|t| named(words, t) && !outside.contains(t))
 }
 
 /// Whether a statement's words contradict a title's "without ..." clause.
 fn title_contradicted(title: &str, words: &[String]) -> bool {
-    without_clause(title).is_some_and(|(before, clause)| excluded_named(&before, &clause, words))
+    without_clause(title).is_some_and(|w| excluded_named(&w.outside, &w.clause, words))
 }
 
 /// The model's suggestions and the table's in one ranked list of at most `top_k`.
@@ -972,10 +1001,26 @@ const GENERIC: &[&str] = &[
 /// not held to it; nor are the Z codes, whose "Presence of", "Personal history of" a note
 /// rarely says in those words (the caller's choice). Plurals count ("fracture", "Other
 /// fractures of lower end of radius").
+/// So is an "X with Y" title's X: "acute gout flare" is no "Unspecified asthma with (acute)
+/// exacerbation"; there a word's stem counts ("hypertension" for "Hypertensive heart disease").
 fn condition_named(title: &str, words: &[String]) -> bool {
-    let Some(at) = title.rfind(" of ") else { return true };
-    let mut condition = tokenize(&title[..at]).filter(|w| !GENERIC.contains(&w.as_str())).peekable();
-    condition.peek().is_none() || condition.any(|c| says(words, &c))
+    let head_named = |head: &str, says: &dyn Fn(&str) -> bool| {
+        let mut condition = tokenize(head).filter(|w| !GENERIC.contains(&w.as_str())).peekable();
+        condition.peek().is_none() || condition.any(|c| says(&c))
+    };
+    let of_named = title.rfind(" of ").is_none_or(|at| head_named(&title[..at], &|c| says(words, c)));
+    let with_named = title.find(" with ").is_none_or(|at| head_named(&title[..at], &|c| says_stem(words, c)));
+    of_named && with_named
+}
+
+/// Whether the statement's words hold a title word or one of its stem (the first 6 letters
+/// and as many more as both share, at least 8 in all or the whole shorter word).
+fn says_stem(words: &[String], word: &str) -> bool {
+    says(words, word)
+        || words.iter().any(|w| {
+            let shared = w.bytes().zip(word.bytes()).take_while(|(a, b)| a == b).count();
+            shared >= 6 && (shared >= 8 || shared == w.len().min(word.len()))
+        })
 }
 
 /// Whether the statement's words hold a title word, plurals aside ("fracture" for "fractures").

@@ -601,3 +601,32 @@ fn the_weeks_of_gestation_follow_the_pregnancy_codes() {
     let at = |c: &str| got.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} not in {got:?}"));
     assert!(at("O60.03") < at("Z3A.32"), "{got:?}");
 }
+
+#[test]
+fn a_history_code_needs_a_past_or_a_relative_said() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let got = proposed(&t, &idx, "ASSESSMENT: Urinary tract infection.\n2. Hyperplastic polyp of the sigmoid colon.");
+    assert!(got.contains(&"N39.0".to_string()), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with("Z87") || c.starts_with("Z86") || c.starts_with("Z83")), "{got:?}");
+    let got = proposed(&t, &idx, "ASSESSMENT: History of recurrent urinary tract infections.");
+    assert!(got.contains(&"Z87.440".to_string()), "{got:?}");
+}
+
+#[test]
+fn a_without_clause_word_the_title_says_elsewhere_is_no_contradiction() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    // "ear" is both in "without spontaneous rupture of ear drum" and in ", right ear".
+    let got = proposed(&t, &idx, "ASSESSMENT: Acute suppurative otitis media, right ear.");
+    assert_eq!(got.first().map(String::as_str), Some("H66.001"), "{got:?}");
+}
+
+#[test]
+fn an_x_with_y_title_needs_its_x_said() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let got = proposed(&t, &idx, "ASSESSMENT: Acute gout flare.");
+    assert!(got.iter().any(|c| c.starts_with("M10")), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with("J45") || c.starts_with("J47")), "asthma and bronchiectasis are not said: {got:?}");
+}

@@ -70,6 +70,8 @@ const PREGNANCY_CUES: &[&str] = &[
 ];
 /// Words of a statement that tell a condition as past ("h/o" is "h" and "o").
 const PAST_WORDS: &[&str] = &["history", "hx", "h", "prior", "previous", "past", "remote", "former", "resolved", "treated"];
+/// Words of an item that tell an injury's healing: a subsequent encounter's.
+const HEALING_WORDS: &[&str] = &["healing", "subsequent", "nonunion", "malunion"];
 /// Words of a statement that give a condition to a relative.
 const FAMILY_WORDS: &[&str] = &["family", "fh", "fhx", "mother", "father", "brother", "sister", "sibling", "parent", "parents", "grandmother", "grandfather", "aunt", "uncle", "son", "daughter"];
 /// The weight of a statement word that no title holds (a middling title word's).
@@ -213,7 +215,10 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             if remission && !words.iter().any(|x| x == "remission") {
                 continue;
             }
-            let episode = if later { LATER_EPISODE } else { 1.0 };
+            // And an initial encounter is not what an item that tells the healing describes
+            // ("..., closed, healing appropriately with routine healing at 4 weeks").
+            let earlier = code.description.contains("initial encounter") && item_words.iter().any(|x| HEALING_WORDS.contains(&x.as_str()));
+            let episode = if later || earlier { LATER_EPISODE } else { 1.0 };
             let quality = recall.powf(0.6) * precision.powf(0.4) * st.weight * assert_weight * symptom * episode;
             if quality < MIN_MATCH {
                 continue;
@@ -817,7 +822,12 @@ fn push_with_parts(text: &str, item: Statement, out: &mut Vec<Statement>) {
     let parts = split_parts(text, item.span);
     if parts.len() > 1 {
         // A part alone loses its item's context ("Colles fracture, right distal radius").
-        out.extend(parts.into_iter().map(|span| Statement { span, weight: item.weight * PART, ..item }));
+        out.extend(parts.iter().map(|&span| Statement { span, weight: item.weight * PART, ..item }));
+        // The head with its first modifiers, without the rest's words: "Acute pancreatitis,
+        // alcohol-induced" of "..., interstitial edematous, without necrosis or infection".
+        for end in parts.iter().skip(1).take(parts.len().saturating_sub(2)) {
+            out.push(Statement { span: (parts[0].0, end.1), weight: item.weight * PART, ..item });
+        }
     }
 }
 

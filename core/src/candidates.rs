@@ -70,10 +70,55 @@ const PREGNANCY_CUES: &[&str] = &[
 ];
 /// Words of a statement that tell a condition as past ("h/o" is "h" and "o").
 const PAST_WORDS: &[&str] = &["history", "hx", "h", "prior", "previous", "past", "remote", "former", "resolved", "treated"];
+/// Words of a statement that tell its certainty or course, not a fact a code must cover:
+/// they weigh nothing against a title ("Community-acquired pneumonia, probable" is J18.9 as
+/// much as "pneumonia" is; the assertion reads the hedge).
+const COURSE_WORDS: &[&str] = &[
+    "probable",
+    "probably",
+    "likely",
+    "possible",
+    "possibly",
+    "presumed",
+    "presumptive",
+    "questionable",
+    "suspected",
+    "suspect",
+    "apparent",
+    "apparently",
+    "consistent",
+    "compatible",
+    "suggestive",
+    "resolving",
+    "improving",
+    "improved",
+    "worsening",
+    "worsened",
+    "stable",
+    "controlled",
+    "community",
+];
 /// Words of an item that tell an injury's healing: a subsequent encounter's.
 const HEALING_WORDS: &[&str] = &["healing", "subsequent", "nonunion", "malunion"];
 /// Words of a statement that give a condition to a relative.
-const FAMILY_WORDS: &[&str] = &["family", "fh", "fhx", "mother", "father", "brother", "sister", "sibling", "parent", "parents", "grandmother", "grandfather", "aunt", "uncle", "son", "daughter"];
+const FAMILY_WORDS: &[&str] = &[
+    "family",
+    "fh",
+    "fhx",
+    "mother",
+    "father",
+    "brother",
+    "sister",
+    "sibling",
+    "parent",
+    "parents",
+    "grandmother",
+    "grandfather",
+    "aunt",
+    "uncle",
+    "son",
+    "daughter",
+];
 /// The weight of a statement word that no title holds (a middling title word's).
 const UNKNOWN_WORD: f32 = crate::search::UNTITLED_WORD;
 /// A subsequent-encounter or sequela code the statement does not call one.
@@ -139,6 +184,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         let stmt_weight: f32 = words
             .iter()
             .map(|w| match index.word_weight(w) {
+                _ if COURSE_WORDS.contains(&w.as_str()) => 0.0,
                 Some(x) => x,
                 None if w.len() >= 3 && w.chars().all(|c| c.is_alphabetic()) && !has_synonym(w) => UNKNOWN_WORD,
                 None => 0.0,
@@ -161,7 +207,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
                     true => m.recall,
                     false if table.codes()[m.index].chapter != 21 && !condition_named(title, &words) => 0.0,
                     false if with_denied(title, &absent) || !with_said(title, &words) => 0.0,
-                    false => recall_with_defaults(index, title, &words, &item_words, m.recall),
+                    false => unspecified_granted(index, title, &words, recall_with_defaults(index, title, &words, &item_words, m.recall)),
                 };
                 (recall, m.index, m.weight)
             })
@@ -179,6 +225,12 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
                 continue;
             }
             if (code.chapter == 15 || ["pregnan", "postpartum", "puerper"].iter().any(|w| title.contains(w))) && !pregnant {
+                continue;
+            }
+            // A manifestation code ("... in diseases classified elsewhere") follows its
+            // underlying disease's (I.A.13): a statement that matches its words names no
+            // disease ("Pneumonia" is no J17).
+            if title.contains("in diseases classified elsewhere") {
                 continue;
             }
             // Diabetes of no stated type is type 2 (guideline I.C.4.a.2): type 1 (E10) and
@@ -203,7 +255,8 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             // A personal history code is for a past condition: the statement says history
             // ("history of UTI", "h/o", "prior") or tells it as past; a current "urinary tract
             // infection" is no Z87.440 "Personal history of urinary (tract) infections".
-            if code.description.starts_with("Personal history") && asserted != Assertion::Historical && !words.iter().any(|w| PAST_WORDS.contains(&w.as_str())) {
+            if code.description.starts_with("Personal history") && asserted != Assertion::Historical && !words.iter().any(|w| PAST_WORDS.contains(&w.as_str()))
+            {
                 continue;
             }
             // So is a family history code for a relative's: "hyperplastic polyp" is no Z83.711.
@@ -468,6 +521,29 @@ fn recall_with_defaults(index: &SearchIndex, title: &str, said: &[String], words
         return recall;
     }
     let granted: f32 = clause.iter().filter(|t| !named(words, t)).map(weight).sum();
+    (recall + granted / total).min(1.0)
+}
+
+/// A title's unspecified organism is what a statement that names none says: "Pneumonia,
+/// unspecified organism" (J18.9) is "pneumonia", as the Alphabetic Index has it. (Granting
+/// every "unspecified" slot, "of unspecified eye" or "part", raised far too many titles.)
+fn unspecified_granted(index: &SearchIndex, title: &str, words: &[String], recall: f32) -> f32 {
+    if recall >= 1.0 || !title.ends_with(", unspecified organism") {
+        return recall;
+    }
+    let lower = title.to_lowercase();
+    let slots: Vec<String> = ["organism".to_string()].into_iter().filter(|w| !named(words, w)).collect();
+    if slots.is_empty() {
+        return recall;
+    }
+    let mut distinct: Vec<String> = tokenize(&lower).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let total: f32 = distinct.iter().map(|t| index.word_weight(t).unwrap_or(0.0)).sum();
+    let granted: f32 = slots.iter().map(|t| index.word_weight(t).unwrap_or(0.0)).sum();
+    if total <= 0.0 {
+        return recall;
+    }
     (recall + granted / total).min(1.0)
 }
 
@@ -736,8 +812,9 @@ pub struct Statement {
     /// Its place in its list ([`Weights::order`] to the power of the item's number): ranks its
     /// codes, the first-listed first, but does not keep a later item's codes out.
     pub rank: f32,
-    /// From an inpatient's discharge, principal or final diagnoses, where an uncertain
-    /// diagnosis ("probable", "suspected") is coded as if established (guideline II.H).
+    /// From an inpatient's discharge, principal or final diagnoses, or the assessment of an
+    /// admission's or a discharge's note, where an uncertain diagnosis ("probable",
+    /// "suspected") is coded as if established (guideline II.H).
     pub inpatient: bool,
     /// From the admitting diagnosis: it yields to the stay's own diagnoses ([`PROVISIONAL`]).
     pub provisional: bool,
@@ -769,6 +846,14 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
         }
         return out;
     }
+    // The note's opening tells an inpatient stay: its title ("ADMISSION HISTORY AND PHYSICAL",
+    // "DISCHARGE SUMMARY") or a line of its heading ("DATE OF ADMISSION:", "ADMITTING
+    // SERVICE:"); not the ED's "admit to medicine", which is a plan.
+    let opening: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).take(6).map(str::to_lowercase).collect();
+    let admitted = opening.first().is_some_and(|t| ["admission", "admitting", "discharge summary"].iter().any(|c| t.contains(c)))
+        || opening
+            .iter()
+            .any(|l| ["date of admission", "admission date", "admitting service", "admitting physician", "admitting diagnos"].iter().any(|c| l.starts_with(c)));
     for s in diagnostic {
         let place = match s.kind {
             SectionKind::Diagnosis | SectionKind::Assessment | SectionKind::Impression => 1.0,
@@ -785,11 +870,11 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
         } else {
             place
         };
-        let inpatient = s.kind == SectionKind::Diagnosis && INPATIENT_HEADERS.iter().any(|h| label.contains(h));
+        let settled = s.kind == SectionKind::Diagnosis && INPATIENT_HEADERS.iter().any(|h| label.contains(h));
+        let inpatient = settled || (admitted && matches!(s.kind, SectionKind::Diagnosis | SectionKind::Assessment | SectionKind::Impression));
         // Not the preoperative diagnosis: its postoperative one often adds to it ("lung
         // adenocarcinoma" then "... with a metastatic hilar node"), which a weight would cut.
         let provisional = s.kind == SectionKind::Diagnosis && label.contains("admi");
-        let settled = inpatient;
         let reason = matches!(s.kind, SectionKind::ChiefComplaint | SectionKind::Indication);
         for (j, (item, i)) in items(text, s.body, false).into_iter().enumerate() {
             // Only the first reason given: a screening "also due" later in the complaint is not

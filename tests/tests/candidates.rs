@@ -630,3 +630,28 @@ fn an_x_with_y_title_needs_its_x_said() {
     assert!(got.iter().any(|c| c.starts_with("M10")), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with("J45") || c.starts_with("J47")), "asthma and bronchiectasis are not said: {got:?}");
 }
+
+#[test]
+fn pneumonia_of_no_stated_organism_is_j18_9_and_no_manifestation_code() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let got = proposed(&t, &idx, "ASSESSMENT: Pneumonia.");
+    assert_eq!(got.first().map(String::as_str), Some("J18.9"), "{got:?}");
+    assert!(!got.contains(&"J17".to_string()), "J17 is a manifestation code: {got:?}");
+}
+
+#[test]
+fn an_admission_s_uncertain_diagnosis_counts_as_established_and_hedges_weigh_nothing() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let score = |note: &str, code: &str| propose(&t, &idx, note).iter().find(|c| t.codes()[c.index].code == code).map(|c| c.score);
+    let body =
+        "CHIEF COMPLAINT: Cough and fever.\n\nASSESSMENT AND PLAN:\n1. Probable community-acquired pneumonia, right lower lobe. Ceftriaxone and azithromycin.";
+    // Outpatient, an uncertain diagnosis is not coded (IV.H); an admission's is (II.H).
+    assert_eq!(score(&format!("CLINIC NOTE\n\n{body}"), "J18.9"), None);
+    assert!(score(&format!("HISTORY AND PHYSICAL\n\nDATE OF ADMISSION: 03/02\n\n{body}"), "J18.9").is_some());
+    // "improving" says nothing a title must cover: the statement matches as "pneumonia" does.
+    let plain = score("ASSESSMENT:\n1. Pneumonia.", "J18.9").unwrap();
+    let course = score("ASSESSMENT:\n1. Improving pneumonia.", "J18.9").unwrap();
+    assert!((course - plain).abs() < 1e-4, "improving {course}, plain {plain}");
+}

@@ -154,7 +154,7 @@ pub fn propose(table: &CodeTable, index: &SearchIndex, text: &str) -> Vec<Candid
 pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weights) -> Vec<Candidate> {
     // Every statement's candidates, with whether its statement is the admitting diagnosis
     // ([`Statement::provisional`]).
-    let mut all: Vec<(Candidate, bool)> = Vec::new();
+    let mut all: Vec<(Candidate, Statement)> = Vec::new();
     let mut after_study = false;
     let words: Vec<String> = tokenize(text).collect();
     let said = |cues: &[&str]| cues.iter().any(|c| words.iter().any(|w| w == c || (c.len() >= 6 && w.starts_with(c))));
@@ -278,12 +278,21 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             }
             after_study |= st.settled && asserted == Assertion::Present;
             let score = quality * st.rank;
-            all.push((Candidate { index: at, score, span: st.span, assertion: asserted, reason: st.reason }, st.provisional));
+            all.push((Candidate { index: at, score, span: st.span, assertion: asserted, reason: st.reason }, st));
         }
     }
+    // The categories the postoperative diagnosis asserts: the preoperative diagnosis's
+    // unspecified codes of those yield, since the operation found what the postoperative one
+    // says ("acute appendicitis", then "acute gangrenous appendicitis with perforation").
+    // Others keep their weight: the postoperative one often only adds to it ("right upper lobe
+    // adenocarcinoma", then "... with metastatic carcinoma in a hilar node", matched vaguer).
+    let category = |c: &Candidate| table.codes()[c.index].code.get(..3).unwrap_or("").to_string();
+    let found: Vec<String> = all.iter().filter(|(c, st)| st.post && c.assertion == Assertion::Present).map(|(c, _)| category(c)).collect();
     let mut best: HashMap<usize, Candidate> = HashMap::new();
-    for (mut c, provisional) in all {
-        if provisional && after_study {
+    for (mut c, st) in all {
+        let title = &table.codes()[c.index].description;
+        let vague = title.contains("nspecified") || title.starts_with("Other ");
+        if (st.provisional && after_study) || (st.pre && vague && found.contains(&category(&c))) {
             c.score *= PROVISIONAL;
         }
         match best.get(&c.index) {
@@ -820,6 +829,10 @@ pub struct Statement {
     pub provisional: bool,
     /// From the discharge, principal or final diagnoses: what the stay established.
     pub settled: bool,
+    /// From the preoperative (pre-procedure) diagnosis, or the postoperative one: a
+    /// preoperative code yields to a postoperative one of its category ([`PROVISIONAL`]).
+    pub pre: bool,
+    pub post: bool,
     /// The first item of the reason for the encounter: the chief complaint or the indication.
     pub reason: bool,
     /// The item the statement is a part of (its own span when it is the whole item).
@@ -841,7 +854,18 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
     let mut out = Vec::new();
     if diagnostic.is_empty() {
         for (item, i) in items(text, (0, text.len()), true) {
-            let st = Statement { span: item, weight: UNSECTIONED, rank: order(i), inpatient: false, provisional: false, settled: false, reason: false, item };
+            let st = Statement {
+                span: item,
+                weight: UNSECTIONED,
+                rank: order(i),
+                inpatient: false,
+                provisional: false,
+                settled: false,
+                pre: false,
+                post: false,
+                reason: false,
+                item,
+            };
             push_with_parts(text, st, &mut out);
         }
         return out;
@@ -875,12 +899,14 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
         // Not the preoperative diagnosis: its postoperative one often adds to it ("lung
         // adenocarcinoma" then "... with a metastatic hilar node"), which a weight would cut.
         let provisional = s.kind == SectionKind::Diagnosis && label.contains("admi");
+        let pre = s.kind == SectionKind::Diagnosis && PRE.iter().any(|p| label.contains(p));
+        let post = s.kind == SectionKind::Diagnosis && POST.iter().any(|p| label.contains(p));
         let reason = matches!(s.kind, SectionKind::ChiefComplaint | SectionKind::Indication);
         for (j, (item, i)) in items(text, s.body, false).into_iter().enumerate() {
             // Only the first reason given: a screening "also due" later in the complaint is not
             // the reason for the visit (guideline I.C.21.c.5: "specifically the screening").
             let reason = reason && j == 0;
-            push_with_parts(text, Statement { span: item, weight: place, rank: order(i), inpatient, provisional, settled, reason, item }, &mut out);
+            push_with_parts(text, Statement { span: item, weight: place, rank: order(i), inpatient, provisional, settled, pre, post, reason, item }, &mut out);
         }
     }
     out
@@ -894,6 +920,8 @@ const INPATIENT_HEADERS: &[&str] = &["discharge", "principal", "final"];
 const SECONDARY: f32 = 0.8;
 /// Words of a preoperative (pre-procedure) diagnosis header.
 const PRE: &[&str] = &["preop", "pre-op", "preproc", "pre-proc"];
+/// Words of a postoperative (post-procedure) diagnosis header.
+const POST: &[&str] = &["postop", "post-op", "postproc", "post-proc"];
 /// The weight of the admitting diagnosis's codes when a discharge, principal or final
 /// diagnosis the note asserts proposes a code: the condition "established after study" to be
 /// chiefly responsible for the admission (guideline Section II) is in those ("melena", then

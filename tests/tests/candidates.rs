@@ -655,3 +655,16 @@ fn an_admission_s_uncertain_diagnosis_counts_as_established_and_hedges_weigh_not
     let course = score("ASSESSMENT:\n1. Improving pneumonia.", "J18.9").unwrap();
     assert!((course - plain).abs() < 1e-4, "improving {course}, plain {plain}");
 }
+
+#[test]
+fn a_preoperative_unspecified_code_yields_to_the_postoperative_finding_of_its_category() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "PREOPERATIVE DIAGNOSIS: Acute appendicitis.\n\nPOSTOPERATIVE DIAGNOSIS: Acute gangrenous appendicitis with perforation and localized peritonitis, no abscess.\n\nPROCEDURE: Laparoscopic appendectomy.";
+    let got = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "K35.80", 0.95)]);
+    assert_eq!(got.first().map(String::as_str), Some("K35.32"), "{got:?}");
+    // A preoperative code that names its site keeps its place beside a vaguer postoperative one.
+    let lung = "PREOPERATIVE DIAGNOSIS: Right upper lobe lung adenocarcinoma.\n\nPOSTOPERATIVE DIAGNOSIS: Right upper lobe lung adenocarcinoma with metastatic carcinoma in a right hilar lymph node.";
+    let got = proposed(&t, &idx, lung);
+    assert_eq!(got.first().map(String::as_str), Some("C34.11"), "{got:?}");
+}

@@ -205,7 +205,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
                 let recall = match m.by_term {
                     true if title_contradicted(title, &item_words) => 0.0,
                     true => m.recall,
-                    false if table.codes()[m.index].chapter != 21 && !condition_named(title, &words) => 0.0,
+                    false if table.codes()[m.index].chapter != 21 && !condition_named(index, title, &words) => 0.0,
                     false if with_denied(title, &absent) || !with_said(title, &words) => 0.0,
                     false => unspecified_granted(index, title, &words, recall_with_defaults(index, title, &words, &item_words, m.recall)),
                 };
@@ -974,7 +974,7 @@ fn items(text: &str, range: (usize, usize), sentences: bool) -> Vec<((usize, usi
         i += 1;
     }
     cuts.push((start, bytes.len(), place));
-    let kept: Vec<((usize, usize), usize)> = cuts
+    let kept: Vec<((usize, usize), usize, bool)> = cuts
         .into_iter()
         .filter_map(|(s, e, place)| {
             let piece = &body[s..e];
@@ -983,20 +983,24 @@ fn items(text: &str, range: (usize, usize), sentences: bool) -> Vec<((usize, usi
             // Drop a list marker: "1.", "2)", "-", "*", "#".
             let rest = &body[s2..e];
             let marker = rest.find(|c: char| !(c.is_ascii_digit() || ".)-*#•".contains(c))).unwrap_or(rest.len());
-            if marker > 0 && rest[..marker].chars().any(|c| !c.is_ascii_digit() || rest[marker..].starts_with(' ')) {
+            let mut numbered = false;
+            // A marker is followed by a space, or ends in "." or ")": "68-year-old" has none.
+            let spaced = rest[marker..].starts_with(char::is_whitespace) || rest[..marker].ends_with(['.', ')']);
+            if marker > 0 && spaced && rest[..marker].chars().any(|c| !c.is_ascii_digit() || rest[marker..].starts_with(' ')) {
                 s2 += marker;
+                numbered = rest.starts_with(|c: char| c.is_ascii_digit());
             }
             let rest = &body[s2..e];
             let s3 = s2 + (rest.len() - rest.trim_start().len());
             // Without the closing full stop, comma or colon.
             let e2 = s2 + rest.trim_end_matches(|c: char| c.is_whitespace() || ".,;:".contains(c)).len();
-            (e2 > s3 && body[s3..e2].chars().any(|c| c.is_alphabetic())).then_some(((range.0 + s3, range.0 + e2), place))
+            (e2 > s3 && body[s3..e2].chars().any(|c| c.is_alphabetic())).then_some(((range.0 + s3, range.0 + e2), place, numbered))
         })
         .collect();
     // Places counted over the kept pieces only (blank lines hold no item).
     let mut out = Vec::with_capacity(kept.len());
     let mut last: Option<(usize, usize)> = None; // (raw place, dense place)
-    for (span, raw) in kept {
+    for &(span, raw, _) in &kept {
         let dense = match last {
             Some((r, d)) if r == raw => d,
             Some((_, d)) => d + 1,
@@ -1004,6 +1008,16 @@ fn items(text: &str, range: (usize, usize), sentences: bool) -> Vec<((usize, usi
         };
         last = Some((raw, dense));
         out.push((span, dense));
+    }
+    // A lead-in before a numbered list ("68-year-old woman presenting with fever and
+    // tachycardia, meeting sepsis criteria." then "1. Sepsis due to E. coli") sums the case:
+    // it shares the first place with the list's first item, which it would otherwise push to
+    // second.
+    if let Some(first) = kept.iter().position(|k| k.2).filter(|&f| f > 0) {
+        let base = out[first].1;
+        for (i, (_, place)) in out.iter_mut().enumerate() {
+            *place = if i < first { 0 } else { *place - base };
+        }
     }
     out
 }
@@ -1124,15 +1138,23 @@ const GENERIC: &[&str] = &[
 /// not held to it; nor are the Z codes, whose "Presence of", "Personal history of" a note
 /// rarely says in those words (the caller's choice). Plurals count ("fracture", "Other
 /// fractures of lower end of radius").
-/// So is an "X with Y" title's X: "acute gout flare" is no "Unspecified asthma with (acute)
-/// exacerbation"; there a word's stem counts ("hypertension" for "Hypertensive heart disease").
-fn condition_named(title: &str, words: &[String]) -> bool {
-    let head_named = |head: &str, says: &dyn Fn(&str) -> bool| {
-        let mut condition = tokenize(head).filter(|w| !GENERIC.contains(&w.as_str())).peekable();
-        condition.peek().is_none() || condition.any(|c| says(&c))
-    };
-    let of_named = title.rfind(" of ").is_none_or(|at| head_named(&title[..at], &|c| says(words, c)));
-    let with_named = title.find(" with ").is_none_or(|at| head_named(&title[..at], &|c| says_stem(words, c)));
+/// So is an "X with(out) Y" title's X, by its rarest word: "acute gout flare" is no
+/// "Unspecified asthma with (acute) exacerbation", nor "coronary artery disease"
+/// "Hypertensive heart disease without heart failure"; there a word's stem counts
+/// ("hypertension" for "hypertensive").
+fn condition_named(index: &SearchIndex, title: &str, words: &[String]) -> bool {
+    let of_named = title.rfind(" of ").is_none_or(|at| {
+        let mut condition = tokenize(&title[..at]).filter(|w| !GENERIC.contains(&w.as_str())).peekable();
+        condition.peek().is_none() || condition.any(|c| says(words, &c))
+    });
+    let with_at = [" with ", " without "].iter().filter_map(|w| title.find(w)).min();
+    let with_named = with_at.is_none_or(|at| {
+        let rarest = tokenize(&title[..at])
+            .filter(|w| !GENERIC.contains(&w.as_str()) && w.chars().all(char::is_alphabetic))
+            .map(|w| (index.word_weight(&w).unwrap_or(0.0), w))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        rarest.is_none_or(|(_, w)| says_stem(words, &w))
+    });
     of_named && with_named
 }
 

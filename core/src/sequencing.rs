@@ -251,7 +251,17 @@ fn hypertension_with_heart_and_kidney(table: &CodeTable, lower: &str, ranked: &m
         (true, false, _) => "I11.0",
         (false, false, _) => return,
     };
+    // A statement names the hypertension (the model alone may have it from the history).
+    let stated = ranked.iter().any(|(_, m)| is_hypertension(m) && documented(m) && m.source != Source::Model);
     replace_in_place(table, ranked, |m| is_hypertension(m) && m.demoted.is_none(), code);
+    // I50 and N18 say "code first" the hypertensive heart or kidney disease: the combination
+    // goes before the heart failure and the CKD it includes.
+    let parts = |m: &CodedLabel| m.code.starts_with("I50") || m.code.starts_with("N18");
+    if let Some(above) = ranked.iter().filter(|(_, m)| stated && parts(m) && m.demoted.is_none()).map(|(k, _)| *k).reduce(f32::max) {
+        if let Some((k, _)) = ranked.iter_mut().find(|(_, m)| m.code == code) {
+            *k = k.max(above + 1e-4);
+        }
+    }
 }
 
 /// A statement names it, or the model is confident of it; and the note does not deny it.

@@ -668,3 +668,29 @@ fn a_preoperative_unspecified_code_yields_to_the_postoperative_finding_of_its_ca
     let got = proposed(&t, &idx, lung);
     assert_eq!(got.first().map(String::as_str), Some("C34.11"), "{got:?}");
 }
+
+#[test]
+fn the_hypertensive_combination_goes_before_the_heart_failure_and_ckd_it_includes() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    // I50 and N18 say "code first" I11.0 / I13.-: the heart failure listed first does not stay first.
+    let note = "ASSESSMENT AND PLAN:\n1. Acute on chronic diastolic heart failure.\n2. Hypertension.\n3. Chronic kidney disease stage 3b.";
+    let codes = fused_codes(&t, &idx, note, vec![model_code("I50.33", 0.9)]);
+    assert_eq!(codes[0], "I13.0", "{codes:?}");
+    let i50 = codes.iter().position(|c| c == "I50.33").unwrap();
+    let n18 = codes.iter().position(|c| c.starts_with("N18.3")).unwrap();
+    assert!(i50 > 0 && n18 > 0, "{codes:?}");
+    // Not from coronary artery disease, which names no hypertension ("heart disease" alone).
+    let cad = "DISCHARGE DIAGNOSES:\n1. Acute on chronic systolic heart failure.\n2. Coronary artery disease, native vessels.";
+    let codes = proposed(&t, &idx, cad);
+    assert!(!codes.iter().any(|c| c.starts_with("I11") || c.starts_with("I13")), "{codes:?}");
+}
+
+#[test]
+fn a_lead_in_before_a_numbered_list_shares_the_first_place_and_an_age_is_no_list_marker() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "ASSESSMENT AND PLAN:\n68-year-old woman presenting with fever, tachycardia and tachypnea.\n\n1. Sepsis due to E. coli, source acute right pyelonephritis.\n2. Hypertension.";
+    let got = proposed(&t, &idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("A41.51"), "{got:?}");
+}

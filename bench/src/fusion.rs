@@ -66,6 +66,14 @@ struct Tally {
 }
 
 impl Tally {
+    fn merge(&mut self, other: &Tally) {
+        self.first += other.first;
+        self.in3 += other.in3;
+        self.in5 += other.in5;
+        self.found5 += other.found5;
+        self.reported += other.reported;
+    }
+
     fn add(&mut self, chart: &Chart, ranked: &[CodedLabel]) {
         let rank = ranked.iter().position(|c| chart.accept.contains(&c.code));
         self.first += usize::from(rank == Some(0));
@@ -115,6 +123,10 @@ pub fn run(bundle: &Path, table: &Path, inputs: &[PathBuf], show: usize) -> Resu
             }
         }
     }
+    // Every setting's tally over all inputs (the grid's settings, then the shipped one), and
+    // the number of charts: the weights are chosen on the dev sets together.
+    let mut totals: Vec<Tally> = (0..=grid.len()).map(|_| Tally::default()).collect();
+    let mut total_n = 0;
     for input in inputs {
         let charts = read_charts(input)?;
         // The model's codes (as `icd predict` gives them, no evidence) and the table's matches.
@@ -148,6 +160,10 @@ pub fn run(bundle: &Path, table: &Path, inputs: &[PathBuf], show: usize) -> Resu
         println!("{}", score(None).line(n, "model only"));
         println!("{}", score(Some(&Weights::SHIPPED)).line(n, &format!("shipped: {}", weights_name(&Weights::SHIPPED))));
         let mut all: Vec<(Weights, Tally)> = grid.iter().map(|w| (*w, score(Some(w)))).collect();
+        for (total, t) in totals.iter_mut().zip(all.iter().map(|(_, t)| t).chain([&score(Some(&Weights::SHIPPED))])) {
+            total.merge(t);
+        }
+        total_n += n;
         all.sort_by_key(|x| std::cmp::Reverse((x.1.first, x.1.in3, x.1.in5)));
         for (w, t) in all.iter().take(show) {
             println!("{}", t.line(n, &weights_name(w)));
@@ -160,6 +176,15 @@ pub fn run(bundle: &Path, table: &Path, inputs: &[PathBuf], show: usize) -> Resu
             let rank = |r: &[CodedLabel]| r.iter().position(|c| chart.accept.contains(&c.code)).map_or("-".to_string(), |p| (p + 1).to_string());
             let first3 = |r: &[CodedLabel]| r.iter().take(3).map(|c| c.code.as_str()).collect::<Vec<_>>().join(" ");
             chart_line(&chart.id, &chart.accept.join("|"), &rank(model), &first3(model), &rank(&fused), &first3(&fused));
+        }
+    }
+    if inputs.len() > 1 {
+        println!("== all {} inputs ({total_n} charts)", inputs.len());
+        println!("{}", totals[grid.len()].line(total_n, &format!("shipped: {}", weights_name(&Weights::SHIPPED))));
+        let mut all: Vec<(&Weights, &Tally)> = grid.iter().zip(&totals).collect();
+        all.sort_by_key(|x| std::cmp::Reverse((x.1.first, x.1.in3, x.1.in5)));
+        for (w, t) in all.iter().take(show) {
+            println!("{}", t.line(total_n, &weights_name(w)));
         }
     }
     Ok(())

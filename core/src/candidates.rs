@@ -898,7 +898,8 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
         let inpatient = settled || (admitted && matches!(s.kind, SectionKind::Diagnosis | SectionKind::Assessment | SectionKind::Impression));
         // Not the preoperative diagnosis: its postoperative one often adds to it ("lung
         // adenocarcinoma" then "... with a metastatic hilar node"), which a weight would cut.
-        let provisional = s.kind == SectionKind::Diagnosis && label.contains("admi");
+        // The admitting diagnosis, or the reason for admission given as a chief complaint.
+        let provisional = matches!(s.kind, SectionKind::Diagnosis | SectionKind::ChiefComplaint) && label.contains("admi");
         let pre = s.kind == SectionKind::Diagnosis && PRE.iter().any(|p| label.contains(p));
         let post = s.kind == SectionKind::Diagnosis && POST.iter().any(|p| label.contains(p));
         let reason = matches!(s.kind, SectionKind::ChiefComplaint | SectionKind::Indication);

@@ -517,6 +517,11 @@ fn the_admitting_diagnosis_yields_to_the_diagnosis_the_stay_established() {
     let got = proposed(&t, &idx, stay);
     let at = |c: &str| got.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} not in {got:?}"));
     assert!(at("K25.4") < at("K92.0"), "{got:?}");
+    // So does a reason for admission given as a complaint.
+    let reason = "DISCHARGE SUMMARY\nFINAL DIAGNOSES:\n1. Acute gastric ulcer with hemorrhage.\n2. Acute blood loss anemia.\nREASON FOR ADMISSION: Melena and lightheadedness.";
+    let got = proposed(&t, &idx, reason);
+    let at = |c: &str| got.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} not in {got:?}"));
+    assert!(at("K25.0") < at("K92.1"), "{got:?}");
     // A stay's list that names no condition leaves the admitting diagnosis first.
     let done = "DISCHARGE SUMMARY\nADMISSION DIAGNOSIS: Hematemesis.\nDISCHARGE DIAGNOSIS: Status post upper endoscopy.";
     let got = proposed(&t, &idx, done);

@@ -163,10 +163,18 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     let mut item_words: Vec<String> = Vec::new();
     // And what the current item says is absent ("no angina"), read once for it and its parts.
     let mut absent: Vec<String> = Vec::new();
+    // Where the current item starts listing a treatment's risks ("The risks of surgery were
+    // explained, including bleeding, infection, DVT, pulmonary embolism"): what follows is
+    // hypothetical, however far from the cue.
+    let mut risks_from = usize::MAX;
     for st in statements_with(text, w) {
         if st.item == st.span {
             item_words = statement_words(&affirmed(&text[st.item.0..st.item.1]));
             absent = denied(&text[st.item.0..st.item.1]);
+            risks_from = risks_listed(&text[st.item.0..st.item.1]).map_or(usize::MAX, |at| st.item.0 + at);
+        }
+        if st.span.0 >= risks_from {
+            continue;
         }
         let asserted = assertion::assert_statement(text, st.span.0..st.span.1);
         let assert_weight = match asserted {
@@ -349,6 +357,33 @@ fn other_yields_to_named(table: &CodeTable, index: &SearchIndex, text: &str, out
             out[i].score = named * 0.999;
         }
     }
+}
+
+/// Phrases that open a list of a treatment's possible harms.
+const RISK_CUES: &[&str] = &[
+    "risks",
+    "complications include",
+    "complications including",
+    "complications such as",
+    "possible complications",
+    "potential complications",
+    "side effects",
+];
+
+/// The byte where `item` starts listing risks (after its first [`RISK_CUES`] phrase), if it does.
+fn risks_listed(item: &str) -> Option<usize> {
+    let lower = item.to_ascii_lowercase();
+    RISK_CUES
+        .iter()
+        .filter_map(|c| {
+            lower.match_indices(c).map(|(i, _)| i).find(|&i| {
+                let before = lower[..i].chars().next_back().is_none_or(|ch| !ch.is_alphanumeric());
+                let after = lower[i + c.len()..].chars().next().is_none_or(|ch| !ch.is_alphanumeric());
+                before && after
+            })
+        })
+        .min()
+        .map(|i| i + 1)
 }
 
 /// A statement without what it says is absent: each clause (between commas and semicolons) cut

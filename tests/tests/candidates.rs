@@ -699,3 +699,13 @@ fn a_lead_in_before_a_numbered_list_shares_the_first_place_and_an_age_is_no_list
     let got = proposed(&t, &idx, note);
     assert_eq!(got.first().map(String::as_str), Some("A41.51"), "{got:?}");
 }
+
+#[test]
+fn a_consent_s_list_of_risks_proposes_nothing_however_long() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "POSTOPERATIVE DIAGNOSIS: Left hip primary osteoarthritis.\n\nINDICATIONS: The risks of surgery were explained, including bleeding, infection, dislocation, nerve injury, vascular injury, fracture, DVT, pulmonary embolism, loosening and need for revision surgery.";
+    let got = proposed(&t, &idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("M16.12"), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with("I26") || c.starts_with("I82")), "{got:?}");
+}

@@ -3,6 +3,8 @@
 //! would rank another, and which code replaces two.
 //!
 //! Each rule reads the ranked list (key, code) and the note, and moves or replaces codes:
+//! - the postoperative diagnosis's confident code above a model code no statement confirms
+//!   ([`stated_first`]);
 //! - the encounter's own Z code first when the first reason given is a screening, the
 //!   chemotherapy, immunotherapy or radiotherapy, or aftercare ([`encounter_first`]), or
 //!   when a note with no reason of its own tells such a treatment given today
@@ -34,6 +36,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     let lower = text.to_ascii_lowercase();
     // The first reason given for the encounter (chief complaint, indication).
     let reason: Option<(usize, usize)> = candidates::statements(text).into_iter().find(|s| s.reason).map(|s| s.item);
+    stated_first(table, text, candidates, ranked);
     encounter_first(table, candidates, ranked);
     treatment_given_today(table, text, &lower, candidates, ranked);
     followup_after_treatment(table, text, &lower, reason, candidates, ranked);
@@ -43,6 +46,26 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), candidates, ranked);
     birth_episode(table, text, &lower, candidates, ranked);
     pregnancy(table, &lower, ranked);
+}
+
+/// The postoperative diagnosis is the procedure's first-listed (guideline IV.M): its first
+/// item's confident code goes above a model code that no statement confirms (the model reads
+/// the whole report, "femoral neck osteotomy" included). Not the discharge diagnoses': tried,
+/// it changed no hand-written chart and lost two synthetic ones.
+fn stated_first(table: &CodeTable, text: &str, candidates: &[Candidate], ranked: &mut Ranked) {
+    let Some(first) = candidates::statements(text).into_iter().filter(|s| s.post && s.item == s.span).min_by_key(|s| s.item.0) else { return };
+    let within = |c: &&Candidate| first.item.0 <= c.span.0 && c.span.1 <= first.item.1;
+    let confident = |c: &&Candidate| c.assertion == Assertion::Present && c.score >= candidates::LOW_MATCH;
+    let Some(best) = candidates.iter().filter(within).filter(confident).max_by(|a, b| a.score.total_cmp(&b.score)) else { return };
+    let code = &table.codes()[best.index].code;
+    let Some((top_key, top)) = ranked.iter().max_by(|a, b| a.0.total_cmp(&b.0)) else { return };
+    if top.source != Source::Model || &top.code == code {
+        return;
+    }
+    let top_key = *top_key;
+    if let Some((k, _)) = ranked.iter_mut().find(|(_, m)| &m.code == code) {
+        *k = k.max(top_key + 1e-4);
+    }
 }
 
 /// The highest key of the list (0 when empty).

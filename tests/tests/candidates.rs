@@ -709,3 +709,16 @@ fn a_consent_s_list_of_risks_proposes_nothing_however_long() {
     assert_eq!(got.first().map(String::as_str), Some("M16.12"), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with("I26") || c.starts_with("I82")), "{got:?}");
 }
+
+#[test]
+fn the_postoperative_diagnosis_goes_above_a_model_code_no_statement_confirms() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "PREOPERATIVE DIAGNOSIS: Left hip primary osteoarthritis.\nPOSTOPERATIVE DIAGNOSIS: Left hip primary osteoarthritis.\nPROCEDURE: Left total hip arthroplasty.\nDESCRIPTION: The hip was dislocated. Femoral neck osteotomy was performed.";
+    let got = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "S72.009A", 0.9)]);
+    assert_eq!(got.first().map(String::as_str), Some("M16.12"), "{got:?}");
+    // A clinic note keeps the model's ranking of its own.
+    let clinic = "ASSESSMENT: Left hip primary osteoarthritis.";
+    let got = fused_codes(&t, &idx, clinic, vec![model_code_titled(&t, "S72.009A", 0.9)]);
+    assert_eq!(got.first().map(String::as_str), Some("S72.009A"), "{got:?}");
+}

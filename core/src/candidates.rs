@@ -359,6 +359,8 @@ fn other_yields_to_named(table: &CodeTable, index: &SearchIndex, text: &str, out
     }
 }
 
+/// Degrees a title may name, one excluding the others.
+const DEGREES: &[&str] = &["mild", "moderate", "severe"];
 /// Phrases that open a list of a treatment's possible harms.
 const RISK_CUES: &[&str] = &[
     "risks",
@@ -768,9 +770,19 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
                 let unsided = c.score >= LOW_MATCH && !asks_unspecified && theirs.is_empty() && their_title.contains("unspecified");
                 side_said && (theirs.iter().any(|x| !stated.contains(x)) || unsided)
             };
+            // And a model code of another degree than the statement says ("mild stage" for
+            // "moderate stage"), when this code's degree is the one said.
+            let degree = |words: &mut dyn Iterator<Item = String>| words.filter(|w| DEGREES.contains(&w.as_str())).collect::<Vec<_>>();
+            let said_degrees = degree(&mut statement.iter().cloned());
+            let own_degrees = degree(&mut tokenize(&title));
+            let degree_said = said_degrees.len() == 1 && own_degrees == said_degrees;
+            let not_the_degree_said = |m: &CodedLabel| {
+                let theirs = degree(&mut tokenize(&m.description.to_lowercase()));
+                degree_said && !theirs.is_empty() && theirs != said_degrees
+            };
             rivals
                 .iter()
-                .filter(|(_, m)| m.score < w.stand_in_below || vaguer(m) || contradicted(m) || not_the_side_said(m))
+                .filter(|(_, m)| m.score < w.stand_in_below || vaguer(m) || contradicted(m) || not_the_side_said(m) || not_the_degree_said(m))
                 .map(|(k, _)| *k + 1e-4)
                 .reduce(f32::max)
         };

@@ -722,3 +722,12 @@ fn the_postoperative_diagnosis_goes_above_a_model_code_no_statement_confirms() {
     let got = fused_codes(&t, &idx, clinic, vec![model_code_titled(&t, "S72.009A", 0.9)]);
     assert_eq!(got.first().map(String::as_str), Some("S72.009A"), "{got:?}");
 }
+
+#[test]
+fn a_model_code_of_another_degree_than_the_statement_says_yields() {
+    let t = code_table();
+    let idx = SearchIndex::build(&t);
+    let note = "IMPRESSION:\n1. Primary open-angle glaucoma, both eyes, moderate stage.";
+    let got = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "H40.1131", 0.95)]);
+    assert_eq!(got.first().map(String::as_str), Some("H40.1132"), "{got:?}");
+}

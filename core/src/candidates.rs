@@ -1059,12 +1059,12 @@ fn items(text: &str, range: (usize, usize), sentences: bool) -> Vec<((usize, usi
     }
     // A lead-in before a numbered list ("68-year-old woman presenting with fever and
     // tachycardia, meeting sepsis criteria." then "1. Sepsis due to E. coli") sums the case:
-    // it shares the first place with the list's first item, which it would otherwise push to
-    // second.
+    // the list counts from the first place again, which the lead-in would otherwise push to
+    // the second; the lead-in's own sentences keep their order.
     if let Some(first) = kept.iter().position(|k| k.2).filter(|&f| f > 0) {
         let base = out[first].1;
-        for (i, (_, place)) in out.iter_mut().enumerate() {
-            *place = if i < first { 0 } else { *place - base };
+        for (_, place) in out.iter_mut().skip(first) {
+            *place -= base;
         }
     }
     out

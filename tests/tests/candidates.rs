@@ -4,7 +4,7 @@
 
 use icd_core::candidates::{fuse, fuse_note, propose};
 use icd_core::{CodeTable, CodedLabel, SearchIndex, Source};
-use icd_tests::code_table;
+use icd_tests::table_and_index;
 
 fn proposed(t: &CodeTable, idx: &SearchIndex, note: &str) -> Vec<String> {
     propose(t, idx, note).iter().map(|c| t.codes()[c.index].code.clone()).collect()
@@ -16,39 +16,36 @@ fn model_code(code: &str, score: f32) -> CodedLabel {
 
 #[test]
 fn diagnostic_statements_propose_codes_outside_the_labels() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let bph = "CHIEF COMPLAINT: Trouble emptying the bladder.\n\nPAST MEDICAL HISTORY: Hypertension, type 2 diabetes.\n\nASSESSMENT: BPH with LUTS, nocturia x3.\n\nPLAN: Start tamsulosin 0.4 mg nightly.";
-    let got = proposed(&t, &idx, bph);
+    let got = proposed(t, idx, bph);
     assert_eq!(got.first().map(String::as_str), Some("N40.1"), "{got:?}");
     // The history's conditions are not statements.
     assert!(!got.iter().any(|c| c.starts_with("E11") || c == "I10"), "{got:?}");
 
     let fx = "ED NOTE\nCHIEF COMPLAINT: Fell on outstretched hand.\nIMPRESSION: Closed fracture of the right distal radius, initial encounter.\nPLAN: Splint, orthopedics follow-up.";
-    let got = proposed(&t, &idx, fx);
+    let got = proposed(t, idx, fx);
     assert!(got[0].starts_with("S52.5") && got[0].ends_with('A'), "{got:?}");
 
     let screen = "INDICATION: Screening for colon cancer. Average risk.\nFINDINGS: Normal colon to the cecum.\nIMPRESSION: Normal colonoscopy.";
-    let got = proposed(&t, &idx, screen);
+    let got = proposed(t, idx, screen);
     assert_eq!(got.first().map(String::as_str), Some("Z12.11"), "{got:?}");
 }
 
 #[test]
 fn negated_and_family_statements_propose_nothing() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let got = proposed(&t, &idx, "ASSESSMENT: No evidence of kidney stone. Mother had breast cancer.");
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "ASSESSMENT: No evidence of kidney stone. Mother had breast cancer.");
     assert!(!got.iter().any(|c| c.starts_with("N20") || c.starts_with("C50")), "{got:?}");
 }
 
 #[test]
 fn fusion_ranks_a_strong_statement_above_a_weak_model_guess_and_offers_specificity() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note =
         "PREOPERATIVE DIAGNOSIS: Right distal radius fracture.\nPOSTOPERATIVE DIAGNOSIS: Right distal radius fracture, initial encounter.\nPROCEDURE: ORIF.";
-    let cands = propose(&t, &idx, note);
-    let fused = fuse(&t, note, vec![model_code("M25.561", 0.2), model_code("S52.501A", 0.1)], &cands, 5);
+    let cands = propose(t, idx, note);
+    let fused = fuse(t, note, vec![model_code("M25.561", 0.2), model_code("S52.501A", 0.1)], &cands, 5);
     let first = &fused.codes[0];
     assert!(first.code.starts_with("S52.5"), "{:?}", fused.codes.iter().map(|c| &c.code).collect::<Vec<_>>());
     assert!(matches!(first.source, Source::Table | Source::Both));
@@ -61,120 +58,112 @@ fn fusion_ranks_a_strong_statement_above_a_weak_model_guess_and_offers_specifici
 
     // A confident model code the statements confirm stays first, marked as both.
     let note = "ASSESSMENT: Asthma, well controlled.";
-    let cands = propose(&t, &idx, note);
-    let fused = fuse(&t, note, vec![model_code("J45.909", 0.9), model_code("J30.9", 0.05)], &cands, 5);
+    let cands = propose(t, idx, note);
+    let fused = fuse(t, note, vec![model_code("J45.909", 0.9), model_code("J30.9", 0.05)], &cands, 5);
     assert_eq!(fused.codes[0].code, "J45.909");
     assert_eq!(fused.codes[0].source, Source::Both);
 }
 
 #[test]
 fn neither_source_confident_is_low_confidence() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "Patient doing fine today. Return as needed.";
-    let cands = propose(&t, &idx, note);
-    let fused = fuse(&t, note, vec![model_code("M25.561", 0.12), model_code("J45.909", 0.1)], &cands, 5);
+    let cands = propose(t, idx, note);
+    let fused = fuse(t, note, vec![model_code("M25.561", 0.12), model_code("J45.909", 0.1)], &cands, 5);
     assert!(fused.low_confidence, "{:?}", fused.codes);
 }
 
 #[test]
 fn pregnancy_and_newborn_codes_need_a_pregnancy_or_a_newborn() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     // "laboratory" is no labor: nothing from chapter 15 or 16 for an adult's anemia.
-    let got = proposed(&t, &idx, "LABORATORY: Hgb 9.1.\nASSESSMENT: Anemia.");
+    let got = proposed(t, idx, "LABORATORY: Hgb 9.1.\nASSESSMENT: Anemia.");
     assert!(!got.iter().any(|c| c.starts_with('O') || c.starts_with('P')), "{got:?}");
-    let got = proposed(&t, &idx, "ASSESSMENT: Anemia of pregnancy, 28 weeks gestation.");
+    let got = proposed(t, idx, "ASSESSMENT: Anemia of pregnancy, 28 weeks gestation.");
     assert!(got.iter().any(|c| c.starts_with("O99.0")), "{got:?}");
 }
 
 #[test]
 fn a_title_that_excludes_what_the_statement_names_is_not_proposed() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     // I11.9 is "... without heart failure": the statement's own item names the heart failure.
-    let got = proposed(&t, &idx, "ASSESSMENT: Hypertensive heart disease, and acute on chronic diastolic heart failure.");
+    let got = proposed(t, idx, "ASSESSMENT: Hypertensive heart disease, and acute on chronic diastolic heart failure.");
     assert!(!got.iter().any(|c| c == "I11.9"), "{got:?}");
     assert!(got.iter().any(|c| c == "I11.0"), "{got:?}");
     // Saying "without" keeps the default.
-    let got = proposed(&t, &idx, "ASSESSMENT: Hypertensive heart disease without heart failure.");
+    let got = proposed(t, idx, "ASSESSMENT: Hypertensive heart disease without heart failure.");
     assert_eq!(got.first().map(String::as_str), Some("I11.9"), "{got:?}");
 }
 
 #[test]
 fn a_screening_encounter_lists_the_screening_code_before_its_findings() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "COLONOSCOPY REPORT\nINDICATION: Average-risk screening for colorectal cancer. First colonoscopy.\n\
         FINDINGS: Two 4 mm sessile polyps in the sigmoid colon, removed with cold snare.\n\
         IMPRESSION:\n1. Two small colon polyps, removed.\n2. Left-sided diverticulosis.";
-    let fused = fuse_note(&t, &idx, note, vec![model_code("K63.5", 0.6), model_code("Z12.11", 0.3)], 5);
+    let fused = fuse_note(t, idx, note, vec![model_code("K63.5", 0.6), model_code("Z12.11", 0.3)], 5);
     let codes: Vec<&str> = fused.codes.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(codes[0], "Z12.11", "{codes:?}");
     assert!(codes.contains(&"K63.5"), "{codes:?}");
     // A diagnostic colonoscopy (no screening reason) lists its finding first.
     let note = note.replace("Average-risk screening for colorectal cancer. First colonoscopy.", "Rectal bleeding.");
-    let fused = fuse_note(&t, &idx, &note, vec![model_code("K63.5", 0.6), model_code("Z12.11", 0.3)], 5);
+    let fused = fuse_note(t, idx, &note, vec![model_code("K63.5", 0.6), model_code("Z12.11", 0.3)], 5);
     assert_eq!(fused.codes[0].code, "K63.5", "{:?}", fused.codes.iter().map(|c| &c.code).collect::<Vec<_>>());
     // A screening named after the visit's reason is not the reason.
     let visit = "CHIEF COMPLAINT: Diabetes follow-up. Also due for screening mammogram.\nASSESSMENT:\n1. Type 2 diabetes mellitus without complications.";
-    let fused = fuse_note(&t, &idx, visit, vec![model_code("E11.9", 0.5), model_code("Z12.31", 0.2)], 5);
+    let fused = fuse_note(t, idx, visit, vec![model_code("E11.9", 0.5), model_code("Z12.31", 0.2)], 5);
     assert_eq!(fused.codes[0].code, "E11.9", "{:?}", fused.codes.iter().map(|c| &c.code).collect::<Vec<_>>());
 }
 
 #[test]
 fn the_first_listed_diagnosis_outranks_a_better_worded_secondary_one() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     // The model is unsure; the table matches "Dehydration" exactly but it is the second item.
     let note = "IMPRESSION:\n1. Acute kidney injury, prerenal.\n2. Dehydration.\n3. Hypokalemia.";
-    let fused = fuse_note(&t, &idx, note, vec![model_code("N17.9", 0.35), model_code("E86.0", 0.2)], 5);
+    let fused = fuse_note(t, idx, note, vec![model_code("N17.9", 0.35), model_code("E86.0", 0.2)], 5);
     assert_eq!(fused.codes[0].code, "N17.9", "{:?}", fused.codes.iter().map(|c| (&c.code, c.score)).collect::<Vec<_>>());
     // "Acute kidney injury" is the kidney failure of N17, not an injury (S37) of the kidney.
-    let got = proposed(&t, &idx, note);
+    let got = proposed(t, idx, note);
     assert!(!got.iter().any(|c| c.starts_with("S37")), "{got:?}");
 }
 
 #[test]
 fn hypertension_alone_is_not_pulmonary_hypertension() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Hypertension.\n2. HTN, uncontrolled.");
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "ASSESSMENT:\n1. Hypertension.\n2. HTN, uncontrolled.");
     assert!(got.iter().any(|c| c == "I10"), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with("I27")), "{got:?}");
 }
 
 #[test]
 fn diabetes_of_no_stated_type_is_type_2() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Diabetes mellitus with diabetic chronic kidney disease.");
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "ASSESSMENT:\n1. Diabetes mellitus with diabetic chronic kidney disease.");
     assert!(got.iter().any(|c| c == "E11.22"), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with("E10") || c.starts_with("E13")), "{got:?}");
-    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Type 1 diabetes mellitus with diabetic chronic kidney disease.");
+    let got = proposed(t, idx, "ASSESSMENT:\n1. Type 1 diabetes mellitus with diabetic chronic kidney disease.");
     assert_eq!(got.first().map(String::as_str), Some("E10.22"), "{got:?}");
     // "DM 10 years" is not type 1.
-    let got = proposed(&t, &idx, "ASSESSMENT:\n1. DM 10 years with diabetic chronic kidney disease.");
+    let got = proposed(t, idx, "ASSESSMENT:\n1. DM 10 years with diabetic chronic kidney disease.");
     assert!(!got.iter().any(|c| c.starts_with("E10")), "{got:?}");
 }
 
 #[test]
 fn hypoglycemia_in_a_diabetic_is_the_diabetes_code_with_hypoglycemia() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "ASSESSMENT:\n1. Hypoglycemia.\n2. Type 2 diabetes mellitus on insulin.";
-    let fused = fuse_note(&t, &idx, note, vec![model_code("E16.2", 0.6), model_code("E11.9", 0.3)], 5);
+    let fused = fuse_note(t, idx, note, vec![model_code("E16.2", 0.6), model_code("E11.9", 0.3)], 5);
     let codes: Vec<&str> = fused.codes.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(codes[0], "E11.649", "{codes:?}");
     assert!(!codes.iter().any(|c| c.starts_with("E16")), "{codes:?}");
     assert!(!fused.codes[0].evidence.is_empty(), "the hypoglycemia's evidence stays");
     // Listed already, lower: it takes the hypoglycemia's place.
-    let fused = fuse_note(&t, &idx, note, vec![model_code("E16.2", 0.6), model_code("E11.9", 0.3), model_code("E11.649", 0.05)], 5);
+    let fused = fuse_note(t, idx, note, vec![model_code("E16.2", 0.6), model_code("E11.9", 0.3), model_code("E11.649", 0.05)], 5);
     let codes: Vec<&str> = fused.codes.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(codes[0], "E11.649", "{codes:?}");
     assert_eq!(codes.iter().filter(|c| **c == "E11.649").count(), 1, "{codes:?}");
     // Without diabetes (a weak model guess of one is not diabetes), hypoglycemia is E16.
-    let fused = fuse_note(&t, &idx, "ASSESSMENT:\n1. Hypoglycemia after a prolonged fast.", vec![model_code("E16.2", 0.6), model_code("E11.9", 0.02)], 5);
+    let fused = fuse_note(t, idx, "ASSESSMENT:\n1. Hypoglycemia after a prolonged fast.", vec![model_code("E16.2", 0.6), model_code("E11.9", 0.02)], 5);
     assert_eq!(fused.codes[0].code, "E16.2");
 }
 
@@ -184,126 +173,119 @@ fn fused_codes(t: &CodeTable, idx: &SearchIndex, note: &str, model: Vec<CodedLab
 
 #[test]
 fn the_primary_malignancy_is_listed_before_its_secondaries() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "ASSESSMENT:\n1. Metastases to the bone, thoracic spine.\n2. Adenocarcinoma of the prostate.";
-    let codes = fused_codes(&t, &idx, note, vec![model_code("C79.51", 0.6), model_code("C61", 0.2)]);
+    let codes = fused_codes(t, idx, note, vec![model_code("C79.51", 0.6), model_code("C61", 0.2)]);
     assert_eq!(codes[0], "C61", "{codes:?}");
     assert!(codes.contains(&"C79.51".to_string()), "{codes:?}");
     // The encounter is for the metastasis alone: it stays first.
     let palliative = format!("REASON FOR VISIT: Palliative radiation for bone metastases.\n{note}");
-    let codes = fused_codes(&t, &idx, &palliative, vec![model_code("C79.51", 0.6), model_code("C61", 0.2)]);
+    let codes = fused_codes(t, idx, &palliative, vec![model_code("C79.51", 0.6), model_code("C61", 0.2)]);
     assert_eq!(codes[0], "C79.51", "{codes:?}");
     // A primary only in the history (the model's weak guess) does not move.
     let history = "PAST MEDICAL HISTORY: Prostate cancer treated with prostatectomy in 2015.\nASSESSMENT:\n1. Metastases to the bone, thoracic spine.";
-    let codes = fused_codes(&t, &idx, history, vec![model_code("C79.51", 0.6), model_code("C61", 0.2)]);
+    let codes = fused_codes(t, idx, history, vec![model_code("C79.51", 0.6), model_code("C61", 0.2)]);
     assert_eq!(codes[0], "C79.51", "{codes:?}");
 }
 
 #[test]
 fn a_carcinoma_is_no_benign_neoplasm() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Adenocarcinoma of the sigmoid colon.");
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "ASSESSMENT:\n1. Adenocarcinoma of the sigmoid colon.");
     assert!(got.iter().any(|c| c == "C18.7"), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with('D')), "{got:?}");
-    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Benign neoplasm of the sigmoid colon.");
+    let got = proposed(t, idx, "ASSESSMENT:\n1. Benign neoplasm of the sigmoid colon.");
     assert!(got.iter().any(|c| c == "D12.5"), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with('C')), "{got:?}");
 }
 
 #[test]
 fn hiv_positive_without_hiv_disease_is_z21() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "ASSESSMENT:\n1. HIV positive, on antiretroviral therapy, viral load undetectable, CD4 720.\n2. Hyperlipidemia.";
-    let codes = fused_codes(&t, &idx, note, vec![model_code("B20", 0.7), model_code("E78.5", 0.2)]);
+    let codes = fused_codes(t, idx, note, vec![model_code("B20", 0.7), model_code("E78.5", 0.2)]);
     assert_eq!(codes[0], "Z21", "{codes:?}");
     assert!(!codes.contains(&"B20".to_string()), "{codes:?}");
     // "AIDS" or an HIV-related illness makes it HIV disease.
     for said in ["AIDS, on antiretroviral therapy", "HIV positive with oral thrush"] {
         let note = note.replace("HIV positive, on antiretroviral therapy", said);
-        let codes = fused_codes(&t, &idx, &note, vec![model_code("B20", 0.7), model_code("E78.5", 0.2)]);
+        let codes = fused_codes(t, idx, &note, vec![model_code("B20", 0.7), model_code("E78.5", 0.2)]);
         assert_eq!(codes[0], "B20", "{said}: {codes:?}");
     }
 }
 
 #[test]
 fn a_newborn_birth_stay_lists_its_birth_code_first() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let nursery = "NEWBORN DISCHARGE SUMMARY\nHISTORY: Term male infant born to a 31-year-old G2P2 mother by repeat cesarean section at 39 weeks. \
         Apgars 8 and 9. Birth weight 3.6 kg.\nHOSPITAL COURSE: Admitted to the newborn nursery. Mild jaundice, bilirubin below treatment level.\n\
         DISCHARGE DIAGNOSES:\n1. Neonatal jaundice.\n2. Term newborn.";
     let model = || vec![model_code("P59.9", 0.6), model_code("Z38.00", 0.3)];
-    let codes = fused_codes(&t, &idx, nursery, model());
+    let codes = fused_codes(t, idx, nursery, model());
     assert_eq!(codes[0], "Z38.01", "cesarean: {codes:?}");
     assert!(!codes.contains(&"Z38.00".to_string()), "{codes:?}");
     assert!(codes.contains(&"P59.9".to_string()), "{codes:?}");
     let vaginal = nursery.replace("repeat cesarean section", "spontaneous vaginal delivery");
-    assert_eq!(fused_codes(&t, &idx, &vaginal, model())[0], "Z38.00");
+    assert_eq!(fused_codes(t, idx, &vaginal, model())[0], "Z38.00");
     // The mother's earlier cesareans are not this birth's.
     let vbac = vaginal.replace("Apgars 8 and 9.", "Mother had two previous cesarean sections. Apgars 8 and 9.");
-    assert_eq!(fused_codes(&t, &idx, &vbac, model())[0], "Z38.00");
+    assert_eq!(fused_codes(t, idx, &vbac, model())[0], "Z38.00");
     // An older infant's admission with a birth history, and a weight check, are not the birth stay.
     let infant = "ADMISSION H&P\nHPI: 4-month-old term male with 3 days of cough and wheeze, admitted for hypoxia.\n\
         BIRTH HISTORY: Born at 39 weeks by spontaneous vaginal delivery, birth weight 3.4 kg, Apgars 8 and 9.\nASSESSMENT:\n1. Acute bronchiolitis due to RSV.";
-    let codes = fused_codes(&t, &idx, infant, vec![model_code("J21.0", 0.6)]);
+    let codes = fused_codes(t, idx, infant, vec![model_code("J21.0", 0.6)]);
     assert!(!codes.iter().any(|c| c.starts_with("Z38")), "{codes:?}");
     let check = vaginal.replace("NEWBORN DISCHARGE SUMMARY", "NEWBORN WEIGHT CHECK");
-    assert!(!fused_codes(&t, &idx, &check, model())[0].starts_with("Z38"));
+    assert!(!fused_codes(t, idx, &check, model())[0].starts_with("Z38"));
     // The mother's delivery record tells the birth too.
     let mother = "DELIVERY NOTE\nThe patient delivered a viable female infant, Apgars 8 and 9, birth weight 3.2 kg. Placenta delivered intact. Estimated blood loss 300 mL.\n\
         DIAGNOSES:\n1. Term pregnancy, delivered.";
-    assert!(!fused_codes(&t, &idx, mother, vec![model_code("O80", 0.6)])[0].starts_with("Z38"));
+    assert!(!fused_codes(t, idx, mother, vec![model_code("O80", 0.6)])[0].starts_with("Z38"));
 }
 
 #[test]
 fn the_chemotherapy_or_aftercare_encounter_is_listed_first() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let chemo = "REASON FOR VISIT: Chemotherapy, cycle 3.\n\nASSESSMENT:\n1. Adenocarcinoma of the sigmoid colon.\n2. Hypertension.";
-    let codes = fused_codes(&t, &idx, chemo, vec![model_code("C18.9", 0.6), model_code("I10", 0.3)]);
+    let codes = fused_codes(t, idx, chemo, vec![model_code("C18.9", 0.6), model_code("I10", 0.3)]);
     assert_eq!(codes[0], "Z51.11", "{codes:?}");
     // A plan for chemotherapy later is not this encounter's reason.
     let consult = "REASON FOR CONSULTATION: Newly diagnosed colon cancer.\n\nASSESSMENT:\n1. Adenocarcinoma of the sigmoid colon. Plan adjuvant chemotherapy.";
-    let codes = fused_codes(&t, &idx, consult, vec![model_code("C18.9", 0.6)]);
+    let codes = fused_codes(t, idx, consult, vec![model_code("C18.9", 0.6)]);
     assert!(codes[0].starts_with("C18"), "{codes:?}");
     let sutures = "CHIEF COMPLAINT: Suture removal.\n\nASSESSMENT: Laceration of the left hand, healing well.";
-    let codes = fused_codes(&t, &idx, sutures, vec![model_code("S61.412A", 0.5)]);
+    let codes = fused_codes(t, idx, sutures, vec![model_code("S61.412A", 0.5)]);
     assert_eq!(codes[0], "Z48.02", "{codes:?}");
 }
 
 #[test]
 fn a_check_after_completed_treatment_is_a_follow_up_encounter() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let cancer = "REASON FOR VISIT: Routine follow-up after treatment of colon cancer.\n\nASSESSMENT:\n1. History of adenocarcinoma of the ascending colon, status post resection and adjuvant chemotherapy, no evidence of recurrence.";
-    let codes = fused_codes(&t, &idx, cancer, vec![model_code("C18.9", 0.7)]);
+    let codes = fused_codes(t, idx, cancer, vec![model_code("C18.9", 0.7)]);
     assert_eq!(codes[0], "Z08", "{codes:?}");
     let clot = "CHIEF COMPLAINT: Follow-up after completing anticoagulation for deep vein thrombosis.\n\nASSESSMENT:\n1. Provoked left leg DVT, treatment completed, no residual thrombus.";
-    let codes = fused_codes(&t, &idx, clot, vec![model_code("I82.402", 0.7)]);
+    let codes = fused_codes(t, idx, clot, vec![model_code("I82.402", 0.7)]);
     assert_eq!(codes[0], "Z09", "{codes:?}");
     // A recurrence found at the visit is coded itself.
     let recurred = cancer.replace("no evidence of recurrence", "biopsy-proven recurrence at the anastomosis");
-    assert!(fused_codes(&t, &idx, &recurred, vec![model_code("C18.9", 0.7)])[0].starts_with("C18"));
+    assert!(fused_codes(t, idx, &recurred, vec![model_code("C18.9", 0.7)])[0].starts_with("C18"));
     // Surveillance of a condition nobody treated, and an ongoing disease's follow-up, are not.
     let aneurysm = "INDICATION: Surveillance of known infrarenal abdominal aortic aneurysm.\nIMPRESSION: Infrarenal abdominal aortic aneurysm, 4.4 cm.";
-    assert!(fused_codes(&t, &idx, aneurysm, vec![model_code("I71.40", 0.5)])[0].starts_with("I71"));
+    assert!(fused_codes(t, idx, aneurysm, vec![model_code("I71.40", 0.5)])[0].starts_with("I71"));
     let diabetes = "CHIEF COMPLAINT: Diabetes follow-up.\nASSESSMENT:\n1. Type 2 diabetes mellitus without complications.";
-    assert_eq!(fused_codes(&t, &idx, diabetes, vec![model_code("E11.9", 0.7)])[0], "E11.9");
+    assert_eq!(fused_codes(t, idx, diabetes, vec![model_code("E11.9", 0.7)])[0], "E11.9");
 }
 
 #[test]
 fn an_unspecified_model_code_yields_to_the_site_the_statement_names() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "DISCHARGE DIAGNOSES:\n1. Adenocarcinoma of the sigmoid colon, status post sigmoid colectomy.\n2. Hypertension.";
-    let codes = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "C18.9", 0.8), model_code_titled(&t, "I10", 0.3)]);
+    let codes = fused_codes(t, idx, note, vec![model_code_titled(t, "C18.9", 0.8), model_code_titled(t, "I10", 0.3)]);
     assert_eq!(codes[0], "C18.7", "{codes:?}");
     assert_eq!(codes[1], "C18.9", "the model's code stays, next: {codes:?}");
     // A specific model code keeps its place against another reading.
-    let codes = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "C18.7", 0.8)]);
+    let codes = fused_codes(t, idx, note, vec![model_code_titled(t, "C18.7", 0.8)]);
     assert_eq!(codes[0], "C18.7", "{codes:?}");
 }
 
@@ -314,342 +296,317 @@ fn model_code_titled(t: &CodeTable, code: &str, score: f32) -> CodedLabel {
 
 #[test]
 fn a_model_code_whose_without_the_statement_names_yields() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     // K80.20 is "calculus of gallbladder without cholecystitis": the statement names it.
     let note = "PREOPERATIVE DIAGNOSIS: Symptomatic cholelithiasis.\nPOSTOPERATIVE DIAGNOSIS: Acute calculous cholecystitis.\nPROCEDURE: Laparoscopic cholecystectomy.";
-    let codes = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "K80.20", 0.9)]);
+    let codes = fused_codes(t, idx, note, vec![model_code_titled(t, "K80.20", 0.9)]);
     assert_eq!(codes[0], "K80.00", "{codes:?}");
     // Without the contradiction the sure model keeps its code.
     let plain = note.replace("Acute calculous cholecystitis", "Symptomatic cholelithiasis");
-    assert_eq!(fused_codes(&t, &idx, &plain, vec![model_code_titled(&t, "K80.20", 0.9)])[0], "K80.20");
+    assert_eq!(fused_codes(t, idx, &plain, vec![model_code_titled(t, "K80.20", 0.9)])[0], "K80.20");
     // The clause ends at a comma: "..., cervical region" is said, not excluded.
     let neck = "IMPRESSION:\n1. Multilevel cervical spondylosis.";
-    assert_eq!(fused_codes(&t, &idx, neck, vec![model_code_titled(&t, "M47.812", 0.9)])[0], "M47.812");
+    assert_eq!(fused_codes(t, idx, neck, vec![model_code_titled(t, "M47.812", 0.9)])[0], "M47.812");
 }
 
 #[test]
 fn an_other_code_yields_to_the_sibling_that_names_the_stated_kind() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let colles = "ASSESSMENT AND PLAN:\n1. Colles fracture of the right distal radius, subsequent encounter, routine healing.";
-    let got = proposed(&t, &idx, colles);
+    let got = proposed(t, idx, colles);
     let at = |c: &str| got.iter().position(|x| x == c);
     assert_eq!(got.first().map(String::as_str), Some("S52.531D"), "{got:?}");
     assert!(at("S52.591D").is_none_or(|i| i > 0), "{got:?}");
     // No kind named: "Other fractures of lower end" stays where its words put it.
-    let plain = proposed(&t, &idx, "ASSESSMENT:\n1. Other fracture of the lower end of the right radius, subsequent encounter, routine healing.");
+    let plain = proposed(t, idx, "ASSESSMENT:\n1. Other fracture of the lower end of the right radius, subsequent encounter, routine healing.");
     assert_eq!(plain.first().map(String::as_str), Some("S52.591D"), "{plain:?}");
     // "depression" is F32.A's kind, not "Other specified depressive episodes".
-    let dep = proposed(&t, &idx, "ASSESSMENT:\n1. Depression.");
+    let dep = proposed(t, idx, "ASSESSMENT:\n1. Depression.");
     let pos = |v: &[String], c: &str| v.iter().position(|x| x == c);
     assert!(pos(&dep, "F32.A").is_some_and(|a| a < pos(&dep, "F32.89").unwrap_or(usize::MAX)), "{dep:?}");
 }
 
 #[test]
 fn a_treatment_given_today_with_no_reason_of_its_own_is_the_encounter() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let fraction = "RADIATION ONCOLOGY ON-TREATMENT NOTE\n\nDIAGNOSIS: Adenocarcinoma of the prostate.\n\nCOURSE: Intensity-modulated radiation therapy, 78 Gy in 39 fractions.\n\nFraction 20 of 39 was delivered today without difficulty.\n\nASSESSMENT: Prostate adenocarcinoma on radiation, tolerating well.";
-    let codes = fused_codes(&t, &idx, fraction, vec![model_code("C61", 0.8)]);
+    let codes = fused_codes(t, idx, fraction, vec![model_code("C61", 0.8)]);
     assert_eq!(codes[0], "Z51.0", "{codes:?}");
     assert_eq!(codes[1], "C61", "{codes:?}");
     let infusion = "ONCOLOGY INFUSION NOTE\n\nDIAGNOSIS: Non-small cell carcinoma of the right upper lobe.\n\nPembrolizumab 200 mg was administered today over 30 minutes without reaction.";
-    let codes = fused_codes(&t, &idx, infusion, vec![model_code("C34.11", 0.8)]);
+    let codes = fused_codes(t, idx, infusion, vec![model_code("C34.11", 0.8)]);
     assert_eq!(codes[0], "Z51.12", "{codes:?}");
     // A treatment planned, not given; an ejection fraction; a reason that is a problem.
     let planned =
         fraction.replace("Fraction 20 of 39 was delivered today without difficulty.", "Simulation today; the first fraction will be delivered next week.");
-    assert_eq!(fused_codes(&t, &idx, &planned, vec![model_code("C61", 0.8)])[0], "C61");
+    assert_eq!(fused_codes(t, idx, &planned, vec![model_code("C61", 0.8)])[0], "C61");
     let heart = "ECHOCARDIOGRAM REPORT\n\nFINDINGS: Left ventricular ejection fraction measured today at 35 percent, delivered images adequate.\n\nIMPRESSION: Chronic systolic heart failure.";
-    assert!(!fused_codes(&t, &idx, heart, vec![model_code("I50.22", 0.6)]).iter().any(|c| c.starts_with("Z51")));
+    assert!(!fused_codes(t, idx, heart, vec![model_code("I50.22", 0.6)]).iter().any(|c| c.starts_with("Z51")));
     let nausea = format!("CHIEF COMPLAINT: Nausea and vomiting.\n\n{infusion}");
-    let codes = fused_codes(&t, &idx, &nausea, vec![model_code("C34.11", 0.8)]);
+    let codes = fused_codes(t, idx, &nausea, vec![model_code("C34.11", 0.8)]);
     assert_ne!(codes[0], "Z51.12", "{codes:?}");
 }
 
 #[test]
 fn a_newborn_weight_check_is_the_newborn_health_examination() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let check = "PEDIATRIC OFFICE VISIT\n\nCHIEF COMPLAINT: Newborn weight check.\n\nHISTORY: A 4-day-old girl born at term by vaginal delivery, breastfeeding well.\n\nASSESSMENT: Healthy newborn, weight 3 percent below birth weight.";
-    let codes = fused_codes(&t, &idx, check, vec![model_code("R63.6", 0.4)]);
+    let codes = fused_codes(t, idx, check, vec![model_code("R63.6", 0.4)]);
     assert_eq!(codes[0], "Z00.110", "{codes:?}");
     let older = check.replace("4-day-old", "12-day-old");
-    assert_eq!(fused_codes(&t, &idx, &older, vec![model_code("R63.6", 0.4)])[0], "Z00.111");
+    assert_eq!(fused_codes(t, idx, &older, vec![model_code("R63.6", 0.4)])[0], "Z00.111");
     // A problem as the reason is that problem's visit; a 2-month-old is no newborn.
     let jaundice = check.replace("Newborn weight check.", "Jaundice, newborn weight check.");
-    assert_ne!(fused_codes(&t, &idx, &jaundice, vec![model_code("P59.9", 0.6)])[0], "Z00.110");
+    assert_ne!(fused_codes(t, idx, &jaundice, vec![model_code("P59.9", 0.6)])[0], "Z00.110");
     let infant = check.replace("4-day-old", "2-month-old");
-    assert!(!fused_codes(&t, &idx, &infant, vec![model_code("R63.6", 0.4)]).iter().any(|c| c.starts_with("Z00.11")));
+    assert!(!fused_codes(t, idx, &infant, vec![model_code("R63.6", 0.4)]).iter().any(|c| c.starts_with("Z00.11")));
 }
 
 #[test]
 fn hypertension_with_heart_failure_or_ckd_is_the_combination_code() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let both = "ASSESSMENT AND PLAN:\n1. Acute on chronic diastolic heart failure.\n2. Hypertension.\n3. Chronic kidney disease stage 3b.";
-    let codes = fused_codes(&t, &idx, both, vec![model_code("I50.33", 0.7), model_code("I10", 0.5)]);
+    let codes = fused_codes(t, idx, both, vec![model_code("I50.33", 0.7), model_code("I10", 0.5)]);
     assert!(codes.contains(&"I13.0".to_string()) && !codes.contains(&"I10".to_string()), "{codes:?}");
     assert!(codes.contains(&"I50.33".to_string()) && codes.iter().any(|c| c.starts_with("N18.3")), "{codes:?}");
     // The combination takes the hypertension's place: first when hypertension was first.
     let ckd = "ASSESSMENT:\n1. Hypertension, well controlled.\n2. Chronic kidney disease stage 5.";
-    let codes = fused_codes(&t, &idx, ckd, vec![model_code("I10", 0.8)]);
+    let codes = fused_codes(t, idx, ckd, vec![model_code("I10", 0.8)]);
     assert_eq!(codes[0], "I12.0", "{codes:?}");
     let heart = "ASSESSMENT:\n1. Hypertension.\n2. Chronic systolic heart failure.";
-    assert_eq!(fused_codes(&t, &idx, heart, vec![model_code("I10", 0.8)])[0], "I11.0");
+    assert_eq!(fused_codes(t, idx, heart, vec![model_code("I10", 0.8)])[0], "I11.0");
     // Not when the note unlinks them, nor for a heart failure that is only suspected.
     let unrelated = format!("{ckd}\nHer kidney disease is unrelated to hypertension (reflux nephropathy).");
-    assert_eq!(fused_codes(&t, &idx, &unrelated, vec![model_code("I10", 0.8)])[0], "I10");
+    assert_eq!(fused_codes(t, idx, &unrelated, vec![model_code("I10", 0.8)])[0], "I10");
     let suspected = "ASSESSMENT:\n1. Hypertension.\n2. Possible heart failure, echo ordered.";
-    assert_eq!(fused_codes(&t, &idx, suspected, vec![model_code("I10", 0.8)])[0], "I10");
+    assert_eq!(fused_codes(t, idx, suspected, vec![model_code("I10", 0.8)])[0], "I10");
     // The model's combination code keeps what it implies; its guess of a stage alone is no end stage.
     let cardiorenal = "DISCHARGE DIAGNOSES:\n1. Cardiorenal disease.\n2. Low vitamin D.";
-    assert_eq!(fused_codes(&t, &idx, cardiorenal, vec![model_code("I13.0", 0.8), model_code("N18.6", 0.4)])[0], "I13.0");
+    assert_eq!(fused_codes(t, idx, cardiorenal, vec![model_code("I13.0", 0.8), model_code("N18.6", 0.4)])[0], "I13.0");
     // A stated end stage ("ESKD") with heart failure is I13.2.
     let eskd = "DISCHARGE DIAGNOSES:\n1. ESKD on hemodialysis.\n2. Hypertension.\n3. Chronic HFrEF.";
-    let codes = fused_codes(&t, &idx, eskd, vec![model_code("I10", 0.6)]);
+    let codes = fused_codes(t, idx, eskd, vec![model_code("I10", 0.6)]);
     assert!(codes.contains(&"I13.2".to_string()) && codes.contains(&"N18.6".to_string()), "{codes:?}");
 }
 
 #[test]
 fn a_model_code_of_another_side_than_the_statement_says_yields() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let right = "PREOPERATIVE DIAGNOSIS: Age-related nuclear cataract, right eye.\nPOSTOPERATIVE DIAGNOSIS: Age-related nuclear cataract, right eye.\nPROCEDURE: Phacoemulsification with intraocular lens, right eye.";
-    let codes = fused_codes(&t, &idx, right, vec![model_code_titled(&t, "H25.13", 0.9)]);
+    let codes = fused_codes(t, idx, right, vec![model_code_titled(t, "H25.13", 0.9)]);
     assert_eq!(codes[0], "H25.11", "{codes:?}");
     // Both eyes said: the model's bilateral code stays.
     let both = right.replace(
         "right eye.\nPOSTOPERATIVE DIAGNOSIS: Age-related nuclear cataract, right eye.",
         "right and left eyes.\nPOSTOPERATIVE DIAGNOSIS: Age-related nuclear cataract, right and left eyes.",
     );
-    assert_eq!(fused_codes(&t, &idx, &both, vec![model_code_titled(&t, "H25.13", 0.9)])[0], "H25.13");
+    assert_eq!(fused_codes(t, idx, &both, vec![model_code_titled(t, "H25.13", 0.9)])[0], "H25.13");
 }
 
 #[test]
 fn a_without_default_completes_a_match_that_names_the_condition() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     // "Gastritis" covers too little of K29.70 "Gastritis, unspecified, without bleeding" on its
     // words alone; absence of bleeding is the default, so K29.70 is the reading, not K29.71.
-    let got = proposed(&t, &idx, "IMPRESSION:\n1. Antral gastritis, biopsied.");
+    let got = proposed(t, idx, "IMPRESSION:\n1. Antral gastritis, biopsied.");
     assert_eq!(got.first().map(String::as_str), Some("K29.70"), "{got:?}");
     // Bleeding is hemorrhage: a bleeding ulcer is no "... without hemorrhage or perforation".
-    let got = proposed(&t, &idx, "ASSESSMENT: Bleeding duodenal ulcer.");
+    let got = proposed(t, idx, "ASSESSMENT: Bleeding duodenal ulcer.");
     assert_eq!(got.first().map(String::as_str), Some("K26.4"), "{got:?}");
     assert!(!got.iter().any(|c| ["K26.3", "K26.7", "K26.9"].contains(&c.as_str())), "{got:?}");
     // The defaults never stand in for the condition: a knee is no laceration of it.
-    let got = proposed(&t, &idx, "ASSESSMENT: Osteoarthritis, right knee.");
+    let got = proposed(t, idx, "ASSESSMENT: Osteoarthritis, right knee.");
     assert!(!got.iter().any(|c| c.starts_with("S81")), "{got:?}");
     // "In remission" is a fact to be said, not a default.
-    let got = proposed(&t, &idx, "ASSESSMENT: Type 2 diabetes mellitus.");
+    let got = proposed(t, idx, "ASSESSMENT: Type 2 diabetes mellitus.");
     assert!(!got.contains(&"E11.A".to_string()), "{got:?}");
 }
 
 #[test]
 fn a_statement_may_match_an_inclusion_term_it_says_wholly() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     // N92.0's title is "Excessive and frequent menstruation with regular cycle"; its
     // inclusion terms are "Menorrhagia NOS" and "Heavy periods NOS".
     for statement in ["Menorrhagia.", "Heavy periods."] {
-        let got = proposed(&t, &idx, &format!("ASSESSMENT: {statement}"));
+        let got = proposed(t, idx, &format!("ASSESSMENT: {statement}"));
         assert_eq!(got.first().map(String::as_str), Some("N92.0"), "{statement}: {got:?}");
     }
     // D72.829's term "Leukocytosis, unspecified".
-    let got = proposed(&t, &idx, "ASSESSMENT: Leukocytosis.");
+    let got = proposed(t, idx, "ASSESSMENT: Leukocytosis.");
     assert_eq!(got.first().map(String::as_str), Some("D72.829"), "{got:?}");
     // A word of a term is not the term ("Hers disease" of E74.09).
-    let got = proposed(&t, &idx, "ASSESSMENT: Her withdrawal symptoms.");
+    let got = proposed(t, idx, "ASSESSMENT: Her withdrawal symptoms.");
     assert!(!got.contains(&"E74.09".to_string()), "{got:?}");
 }
 
 #[test]
 fn a_femoral_neck_fracture_is_a_fracture_of_the_neck_of_the_femur() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let got = proposed(&t, &idx, "DISCHARGE DIAGNOSES:\n1. Displaced fracture of the left femoral neck, closed.\n2. Hypertension.");
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "DISCHARGE DIAGNOSES:\n1. Displaced fracture of the left femoral neck, closed.\n2. Hypertension.");
     assert_eq!(got.first().map(String::as_str), Some("S72.002A"), "{got:?}");
 }
 
 #[test]
 fn a_model_code_of_no_side_yields_to_the_side_the_statement_says() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let left = "DISCHARGE DIAGNOSES:\n1. Displaced fracture of the left femoral neck, closed.\n2. Hypertension.";
-    let codes = fused_codes(&t, &idx, left, vec![model_code_titled(&t, "S72.009A", 0.9)]);
+    let codes = fused_codes(t, idx, left, vec![model_code_titled(t, "S72.009A", 0.9)]);
     assert_eq!(codes[0], "S72.002A", "{codes:?}");
     // No side said: the model's code stays.
     let unsided = left.replace("the left femoral neck", "the femoral neck");
-    assert_eq!(fused_codes(&t, &idx, &unsided, vec![model_code_titled(&t, "S72.009A", 0.9)])[0], "S72.009A");
+    assert_eq!(fused_codes(t, idx, &unsided, vec![model_code_titled(t, "S72.009A", 0.9)])[0], "S72.009A");
 }
 
 #[test]
 fn what_a_statement_says_is_absent_covers_no_title() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     // "no angina": I25.110 "... with unstable angina pectoris" has nothing of it to cover, and
     // I25.10 "... without angina pectoris" is met.
-    let got = proposed(&t, &idx, "ASSESSMENT:\n1. Coronary artery disease s/p remote stent, no angina.");
+    let got = proposed(t, idx, "ASSESSMENT:\n1. Coronary artery disease s/p remote stent, no angina.");
     assert_eq!(got.first().map(String::as_str), Some("I25.10"), "{got:?}");
     assert!(!got.contains(&"I25.110".to_string()), "{got:?}");
 }
 
 #[test]
 fn of_two_model_codes_the_one_the_statement_specifies_goes_before_the_unspecified() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "PSYCHIATRY FOLLOW-UP\nASSESSMENT:\n1. Major depressive disorder, recurrent episode, moderate.\nPLAN: Increase sertraline.";
-    let model = || vec![model_code_titled(&t, "F33.9", 0.32), model_code_titled(&t, "F33.1", 0.15)];
-    let codes = fused_codes(&t, &idx, note, model());
+    let model = || vec![model_code_titled(t, "F33.9", 0.32), model_code_titled(t, "F33.1", 0.15)];
+    let codes = fused_codes(t, idx, note, model());
     assert_eq!(codes[0], "F33.1", "{codes:?}");
     // No severity said: the unspecified code stays first.
     let unsaid = note.replace("recurrent episode, moderate", "recurrent episode");
-    assert_eq!(fused_codes(&t, &idx, &unsaid, model())[0], "F33.9");
+    assert_eq!(fused_codes(t, idx, &unsaid, model())[0], "F33.9");
 }
 
 #[test]
 fn the_admitting_diagnosis_yields_to_the_diagnosis_the_stay_established() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let stay = "DISCHARGE SUMMARY\nADMISSION DIAGNOSIS: Hematemesis.\nDISCHARGE DIAGNOSES:\n1. Bleeding gastric ulcer.\n2. Acute blood loss anemia.";
-    let got = proposed(&t, &idx, stay);
+    let got = proposed(t, idx, stay);
     let at = |c: &str| got.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} not in {got:?}"));
     assert!(at("K25.4") < at("K92.0"), "{got:?}");
     // So does a reason for admission given as a complaint.
     let reason = "DISCHARGE SUMMARY\nFINAL DIAGNOSES:\n1. Acute gastric ulcer with hemorrhage.\n2. Acute blood loss anemia.\nREASON FOR ADMISSION: Melena and lightheadedness.";
-    let got = proposed(&t, &idx, reason);
+    let got = proposed(t, idx, reason);
     let at = |c: &str| got.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} not in {got:?}"));
     assert!(at("K25.0") < at("K92.1"), "{got:?}");
     // A stay's list that names no condition leaves the admitting diagnosis first.
     let done = "DISCHARGE SUMMARY\nADMISSION DIAGNOSIS: Hematemesis.\nDISCHARGE DIAGNOSIS: Status post upper endoscopy.";
-    let got = proposed(&t, &idx, done);
+    let got = proposed(t, idx, done);
     assert_eq!(got.first().map(String::as_str), Some("K92.0"), "{got:?}");
 }
 
 #[test]
 fn a_pregnancy_code_takes_the_trimester_of_the_weeks_and_a_complication_is_no_normal_pregnancy() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "OB TRIAGE NOTE\nCHIEF COMPLAINT: Elevated blood pressure at 33 weeks 2 days.\nASSESSMENT: G3P2 at 33w2d with gestational hypertension, no proteinuria.\nPLAN: Twice-weekly testing.";
     let model = vec![model_code("Z34.83", 0.6), model_code("I10", 0.4), model_code("O13.9", 0.3)];
-    let got = fused_codes(&t, &idx, note, model);
+    let got = fused_codes(t, idx, note, model);
     assert_eq!(got.first().map(String::as_str), Some("O13.3"), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with("Z34") || c == "I10" || c == "O13.9" || c == "O13.1"), "{got:?}");
     // With no complication documented, the normal pregnancy's code stays.
     let routine = "PRENATAL VISIT\nASSESSMENT: Normal pregnancy at 20 weeks. Routine prenatal care.";
-    let got = fused_codes(&t, &idx, routine, vec![model_code("Z34.82", 0.8)]);
+    let got = fused_codes(t, idx, routine, vec![model_code("Z34.82", 0.8)]);
     assert!(got.iter().any(|c| c == "Z34.82"), "{got:?}");
 }
 
 #[test]
 fn a_title_whose_condition_the_statement_does_not_name_is_not_matched_by_its_site() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let got = proposed(&t, &idx, "ASSESSMENT: Soft cervix. Breast tenderness.");
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "ASSESSMENT: Soft cervix. Breast tenderness.");
     assert!(!got.iter().any(|c| c.starts_with("A18") || c.starts_with("C50") || c.starts_with("C53")), "{got:?}");
     // The condition said, the site's code comes: "fractures" of the title is "fracture".
-    let got = proposed(&t, &idx, "IMPRESSION: Tuberculosis of the cervix.");
+    let got = proposed(t, idx, "IMPRESSION: Tuberculosis of the cervix.");
     assert_eq!(got.first().map(String::as_str), Some("A18.16"), "{got:?}");
 }
 
 #[test]
 fn a_side_said_in_a_chart_abbreviation_counts() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let eye = "OPERATIVE NOTE\nPOSTOPERATIVE DIAGNOSIS: Age-related nuclear cataract, OS.\nPROCEDURE: Phacoemulsification.";
-    let got = fused_codes(&t, &idx, eye, vec![model_code_titled(&t, "H25.13", 0.95)]);
+    let got = fused_codes(t, idx, eye, vec![model_code_titled(t, "H25.13", 0.95)]);
     assert_eq!(got.first().map(String::as_str), Some("H25.12"), "{got:?}");
     let knee = "ED NOTE\nIMPRESSION: Closed displaced transverse fracture of the Rt patella.";
-    let got = fused_codes(&t, &idx, knee, vec![model_code_titled(&t, "S82.009A", 0.95)]);
+    let got = fused_codes(t, idx, knee, vec![model_code_titled(t, "S82.009A", 0.95)]);
     assert!(got.first().is_some_and(|c| c.starts_with("S82.") && c.ends_with("1A") && c != "S82.009A"), "{got:?}");
 }
 
 #[test]
 fn a_vertebral_level_names_its_region_and_a_rotator_cuff_muscle_its_cuff() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let got = proposed(&t, &idx, "IMPRESSION: L3-L4 disc herniation with radiculopathy.");
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "IMPRESSION: L3-L4 disc herniation with radiculopathy.");
     assert!(got.iter().take(3).any(|c| c == "M51.16"), "{got:?}");
-    let got = proposed(&t, &idx, "ASSESSMENT: Degenerative subscapularis tear, left shoulder.");
+    let got = proposed(t, idx, "ASSESSMENT: Degenerative subscapularis tear, left shoulder.");
     assert!(got.first().is_some_and(|c| c.starts_with("M75.1") && c.ends_with('2')), "{got:?}");
 }
 
 #[test]
 fn a_title_with_a_with_clause_needs_something_of_it_said() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let got = proposed(&t, &idx, "ASSESSMENT: Mild coronary artery disease on CT angiography.");
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "ASSESSMENT: Mild coronary artery disease on CT angiography.");
     assert!(!got.iter().any(|c| c == "I25.110" || c == "I25.119"), "{got:?}");
-    let got = proposed(&t, &idx, "ASSESSMENT: Asthma flare.");
+    let got = proposed(t, idx, "ASSESSMENT: Asthma flare.");
     assert!(got.iter().take(2).any(|c| c.starts_with("J45.") && c.ends_with('1')), "{got:?}");
 }
 
 #[test]
 fn a_nonessential_modifier_of_the_index_need_not_be_said() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     // Bronchiolitis (acute) ... respiratory syncytial virus J21.0; Pain, chest, wall (anterior) R07.89.
-    let got = proposed(&t, &idx, "ASSESSMENT: RSV bronchiolitis.");
+    let got = proposed(t, idx, "ASSESSMENT: RSV bronchiolitis.");
     assert_eq!(got.first().map(String::as_str), Some("J21.0"), "{got:?}");
-    let got = proposed(&t, &idx, "IMPRESSION: Chest wall pain, reproducible on palpation.");
+    let got = proposed(t, idx, "IMPRESSION: Chest wall pain, reproducible on palpation.");
     assert_eq!(got.first().map(String::as_str), Some("R07.89"), "{got:?}");
 }
 
 #[test]
 fn the_weeks_of_gestation_follow_the_pregnancy_codes() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "L&D TRIAGE\nASSESSMENT: Preterm labor at 32 weeks.";
-    let got = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "Z3A.32", 0.9), model_code_titled(&t, "O60.03", 0.4)]);
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "Z3A.32", 0.9), model_code_titled(t, "O60.03", 0.4)]);
     let at = |c: &str| got.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} not in {got:?}"));
     assert!(at("O60.03") < at("Z3A.32"), "{got:?}");
 }
 
 #[test]
 fn a_history_code_needs_a_past_or_a_relative_said() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let got = proposed(&t, &idx, "ASSESSMENT: Urinary tract infection.\n2. Hyperplastic polyp of the sigmoid colon.");
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "ASSESSMENT: Urinary tract infection.\n2. Hyperplastic polyp of the sigmoid colon.");
     assert!(got.contains(&"N39.0".to_string()), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with("Z87") || c.starts_with("Z86") || c.starts_with("Z83")), "{got:?}");
-    let got = proposed(&t, &idx, "ASSESSMENT: History of recurrent urinary tract infections.");
+    let got = proposed(t, idx, "ASSESSMENT: History of recurrent urinary tract infections.");
     assert!(got.contains(&"Z87.440".to_string()), "{got:?}");
 }
 
 #[test]
 fn a_without_clause_word_the_title_says_elsewhere_is_no_contradiction() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     // "ear" is both in "without spontaneous rupture of ear drum" and in ", right ear".
-    let got = proposed(&t, &idx, "ASSESSMENT: Acute suppurative otitis media, right ear.");
+    let got = proposed(t, idx, "ASSESSMENT: Acute suppurative otitis media, right ear.");
     assert_eq!(got.first().map(String::as_str), Some("H66.001"), "{got:?}");
 }
 
 #[test]
 fn an_x_with_y_title_needs_its_x_said() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let got = proposed(&t, &idx, "ASSESSMENT: Acute gout flare.");
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "ASSESSMENT: Acute gout flare.");
     assert!(got.iter().any(|c| c.starts_with("M10")), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with("J45") || c.starts_with("J47")), "asthma and bronchiectasis are not said: {got:?}");
 }
 
 #[test]
 fn pneumonia_of_no_stated_organism_is_j18_9_and_no_manifestation_code() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let got = proposed(&t, &idx, "ASSESSMENT: Pneumonia.");
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "ASSESSMENT: Pneumonia.");
     assert_eq!(got.first().map(String::as_str), Some("J18.9"), "{got:?}");
     assert!(!got.contains(&"J17".to_string()), "J17 is a manifestation code: {got:?}");
 }
 
 #[test]
 fn an_admission_s_uncertain_diagnosis_counts_as_established_and_hedges_weigh_nothing() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
-    let score = |note: &str, code: &str| propose(&t, &idx, note).iter().find(|c| t.codes()[c.index].code == code).map(|c| c.score);
+    let (t, idx) = table_and_index();
+    let score = |note: &str, code: &str| propose(t, idx, note).iter().find(|c| t.codes()[c.index].code == code).map(|c| c.score);
     let body =
         "CHIEF COMPLAINT: Cough and fever.\n\nASSESSMENT AND PLAN:\n1. Probable community-acquired pneumonia, right lower lobe. Ceftriaxone and azithromycin.";
     // Outpatient, an uncertain diagnosis is not coded (IV.H); an admission's is (II.H).
@@ -663,71 +620,65 @@ fn an_admission_s_uncertain_diagnosis_counts_as_established_and_hedges_weigh_not
 
 #[test]
 fn a_preoperative_unspecified_code_yields_to_the_postoperative_finding_of_its_category() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "PREOPERATIVE DIAGNOSIS: Acute appendicitis.\n\nPOSTOPERATIVE DIAGNOSIS: Acute gangrenous appendicitis with perforation and localized peritonitis, no abscess.\n\nPROCEDURE: Laparoscopic appendectomy.";
-    let got = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "K35.80", 0.95)]);
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "K35.80", 0.95)]);
     assert_eq!(got.first().map(String::as_str), Some("K35.32"), "{got:?}");
     // A preoperative code that names its site keeps its place beside a vaguer postoperative one.
     let lung = "PREOPERATIVE DIAGNOSIS: Right upper lobe lung adenocarcinoma.\n\nPOSTOPERATIVE DIAGNOSIS: Right upper lobe lung adenocarcinoma with metastatic carcinoma in a right hilar lymph node.";
-    let got = proposed(&t, &idx, lung);
+    let got = proposed(t, idx, lung);
     assert_eq!(got.first().map(String::as_str), Some("C34.11"), "{got:?}");
 }
 
 #[test]
 fn the_hypertensive_combination_goes_before_the_heart_failure_and_ckd_it_includes() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     // I50 and N18 say "code first" I11.0 / I13.-: the heart failure listed first does not stay first.
     let note = "ASSESSMENT AND PLAN:\n1. Acute on chronic diastolic heart failure.\n2. Hypertension.\n3. Chronic kidney disease stage 3b.";
-    let codes = fused_codes(&t, &idx, note, vec![model_code("I50.33", 0.9)]);
+    let codes = fused_codes(t, idx, note, vec![model_code("I50.33", 0.9)]);
     assert_eq!(codes[0], "I13.0", "{codes:?}");
     let i50 = codes.iter().position(|c| c == "I50.33").unwrap();
     let n18 = codes.iter().position(|c| c.starts_with("N18.3")).unwrap();
     assert!(i50 > 0 && n18 > 0, "{codes:?}");
     // Not from coronary artery disease, which names no hypertension ("heart disease" alone).
     let cad = "DISCHARGE DIAGNOSES:\n1. Acute on chronic systolic heart failure.\n2. Coronary artery disease, native vessels.";
-    let codes = proposed(&t, &idx, cad);
+    let codes = proposed(t, idx, cad);
     assert!(!codes.iter().any(|c| c.starts_with("I11") || c.starts_with("I13")), "{codes:?}");
 }
 
 #[test]
 fn a_lead_in_before_a_numbered_list_shares_the_first_place_and_an_age_is_no_list_marker() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "ASSESSMENT AND PLAN:\n68-year-old woman presenting with fever, tachycardia and tachypnea.\n\n1. Sepsis due to E. coli, source acute right pyelonephritis.\n2. Hypertension.";
-    let got = proposed(&t, &idx, note);
+    let got = proposed(t, idx, note);
     assert_eq!(got.first().map(String::as_str), Some("A41.51"), "{got:?}");
 }
 
 #[test]
 fn a_consent_s_list_of_risks_proposes_nothing_however_long() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "POSTOPERATIVE DIAGNOSIS: Left hip primary osteoarthritis.\n\nINDICATIONS: The risks of surgery were explained, including bleeding, infection, dislocation, nerve injury, vascular injury, fracture, DVT, pulmonary embolism, loosening and need for revision surgery.";
-    let got = proposed(&t, &idx, note);
+    let got = proposed(t, idx, note);
     assert_eq!(got.first().map(String::as_str), Some("M16.12"), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with("I26") || c.starts_with("I82")), "{got:?}");
 }
 
 #[test]
 fn the_postoperative_diagnosis_goes_above_a_model_code_no_statement_confirms() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "PREOPERATIVE DIAGNOSIS: Left hip primary osteoarthritis.\nPOSTOPERATIVE DIAGNOSIS: Left hip primary osteoarthritis.\nPROCEDURE: Left total hip arthroplasty.\nDESCRIPTION: The hip was dislocated. Femoral neck osteotomy was performed.";
-    let got = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "S72.009A", 0.9)]);
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "S72.009A", 0.9)]);
     assert_eq!(got.first().map(String::as_str), Some("M16.12"), "{got:?}");
     // A clinic note keeps the model's ranking of its own.
     let clinic = "ASSESSMENT: Left hip primary osteoarthritis.";
-    let got = fused_codes(&t, &idx, clinic, vec![model_code_titled(&t, "S72.009A", 0.9)]);
+    let got = fused_codes(t, idx, clinic, vec![model_code_titled(t, "S72.009A", 0.9)]);
     assert_eq!(got.first().map(String::as_str), Some("S72.009A"), "{got:?}");
 }
 
 #[test]
 fn a_model_code_of_another_degree_than_the_statement_says_yields() {
-    let t = code_table();
-    let idx = SearchIndex::build(&t);
+    let (t, idx) = table_and_index();
     let note = "IMPRESSION:\n1. Primary open-angle glaucoma, both eyes, moderate stage.";
-    let got = fused_codes(&t, &idx, note, vec![model_code_titled(&t, "H40.1131", 0.95)]);
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "H40.1131", 0.95)]);
     assert_eq!(got.first().map(String::as_str), Some("H40.1132"), "{got:?}");
 }

@@ -312,6 +312,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     }
     let mut out: Vec<Candidate> = best.into_values().collect();
     other_yields_to_named(table, index, text, &mut out);
+    part_yields_to_whole(table, &mut out);
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
     // At most PER_STATEMENT codes from each statement.
     let mut per: HashMap<(usize, usize), usize> = HashMap::new();
@@ -388,8 +389,36 @@ fn risks_listed(item: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// A vague code ("unspecified", "Other ...") from a piece of an item yields to a code of its
+/// category that a longer statement holding the piece proposes: "Acute pancreatitis" alone is
+/// K85.90, but its item says "Acute pancreatitis, alcohol-induced" (K85.20). (Across
+/// statements the same rule lifted every set's "Other" codes; within one item the longer
+/// statement speaks of the same condition.)
+fn part_yields_to_whole(table: &CodeTable, out: &mut [Candidate]) {
+    let codes = table.codes();
+    let vague = |i: usize| {
+        let t = &codes[i].description;
+        t.to_lowercase().contains("unspecified") || t.starts_with("Other ")
+    };
+    for i in 0..out.len() {
+        if !vague(out[i].index) {
+            continue;
+        }
+        let (span, category) = (out[i].span, codes[out[i].index].code.get(..3));
+        let whole = out
+            .iter()
+            .filter(|w| w.span.0 <= span.0 && span.1 <= w.span.1 && w.span != span && w.assertion == Assertion::Present)
+            .filter(|w| codes[w.index].code.get(..3) == category && !vague(w.index))
+            .map(|w| w.score)
+            .reduce(f32::max);
+        if let Some(w) = whole.filter(|&w| w < out[i].score) {
+            out[i].score = w * 0.999;
+        }
+    }
+}
+
 /// A statement without what it says is absent: each clause (between commas and semicolons) cut
-/// at "no", "without", "w/o", "denies" or "negative for". "CAD s/p stent, no angina" names no
+/// at "no", "not", "without", "w/o", "denies" or "negative for". "CAD s/p stent, no angina" names no
 /// angina for I25.110 "... with unstable angina" to cover, and leaves I25.10's "without angina
 /// pectoris" met by default.
 fn affirmed(statement: &str) -> String {
@@ -410,7 +439,7 @@ fn clauses_cut(statement: &str) -> Vec<(String, String)> {
             let lower: Vec<String> = words.iter().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '/').to_lowercase()).collect();
             let cut = (0..words.len())
                 .find(|&i| {
-                    ["no", "without", "w/o", "denies", "denied"].contains(&lower[i].as_str())
+                    ["no", "not", "without", "w/o", "denies", "denied"].contains(&lower[i].as_str())
                         || (lower[i] == "negative" && lower.get(i + 1).is_some_and(|w| w == "for"))
                 })
                 .unwrap_or(words.len());

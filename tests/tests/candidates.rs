@@ -682,3 +682,15 @@ fn a_model_code_of_another_degree_than_the_statement_says_yields() {
     let got = fused_codes(t, idx, note, vec![model_code_titled(t, "H40.1131", 0.95)]);
     assert_eq!(got.first().map(String::as_str), Some("H40.1132"), "{got:?}");
 }
+
+#[test]
+fn a_vague_code_of_a_piece_yields_to_the_code_its_longer_statement_names() {
+    let (t, idx) = table_and_index();
+    let note = "ASSESSMENT AND PLAN:\n1. Acute pancreatitis, alcohol-induced, interstitial edematous, without necrosis or infection.";
+    let got = proposed(t, idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("K85.20"), "{got:?}");
+    // "not in exacerbation" says the exacerbation is absent.
+    let copd = "ASSESSMENT:\n1. COPD, moderate, stable, not in exacerbation.";
+    let got = proposed(t, idx, copd);
+    assert!(!got.contains(&"J44.1".to_string()), "{got:?}");
+}

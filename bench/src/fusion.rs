@@ -158,9 +158,10 @@ pub fn run(bundle: &Path, table: &Path, inputs: &[PathBuf], show: usize) -> Resu
         );
         println!("{:<60} {:>5} {:>5} {:>5}   {:>5}", "", "@1", "@3", "@5", "rec@5");
         println!("{}", score(None).line(n, "model only"));
-        println!("{}", score(Some(&Weights::SHIPPED)).line(n, &format!("shipped: {}", weights_name(&Weights::SHIPPED))));
+        let shipped_tally = score(Some(&Weights::SHIPPED));
+        println!("{}", shipped_tally.line(n, &format!("shipped: {}", weights_name(&Weights::SHIPPED))));
         let mut all: Vec<(Weights, Tally)> = grid.iter().map(|w| (*w, score(Some(w)))).collect();
-        for (total, t) in totals.iter_mut().zip(all.iter().map(|(_, t)| t).chain([&score(Some(&Weights::SHIPPED))])) {
+        for (total, t) in totals.iter_mut().zip(all.iter().map(|(_, t)| t).chain([&shipped_tally])) {
             total.merge(t);
         }
         total_n += n;

@@ -133,9 +133,10 @@ pub fn assert_statement(text: &str, target: Range<usize>) -> Assertion {
     let t_end = tokens.iter().position(|t| t.span.start >= target.end).unwrap_or(tokens.len()).max(t_start);
     let lexicon = lexicon();
     // The triggers of the statement's own tokens (skipping none of them), one that starts it.
-    let opening = lexicon
-        .find(&tokens[t_start..t_end], 0..0)
-        .into_iter()
+    let own = &tokens[t_start..t_end];
+    let found = lexicon.find(own, 0..0);
+    let opening = found
+        .iter()
         .find(|m| m.tokens.start == 0 && matches!(lexicon.triggers[m.trigger].kind, Kind::Cue(Assertion::Negated | Assertion::Uncertain)))
         .map(|m| t_start + m.tokens.end);
     if let Some(rest) = opening.filter(|&rest| rest < t_end) {
@@ -144,8 +145,7 @@ pub fn assert_statement(text: &str, target: Range<usize>) -> Assertion {
     // A negation or uncertainty cue that closes the statement's one head governs it, and what
     // follows is its reason: "Septic arthritis excluded by negative Gram stain and culture"
     // says nothing present of the Gram stain. Not past a comma: "Chest pain, MI ruled out".
-    let own = &tokens[t_start..t_end];
-    let closing = lexicon.find(own, 0..0).into_iter().find(|m| {
+    let closing = found.iter().find(|m| {
         let trigger = &lexicon.triggers[m.trigger];
         m.tokens.start > 0
             && matches!(trigger.kind, Kind::Cue(Assertion::Negated | Assertion::Uncertain))

@@ -294,13 +294,11 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     // says ("acute appendicitis", then "acute gangrenous appendicitis with perforation").
     // Others keep their weight: the postoperative one often only adds to it ("right upper lobe
     // adenocarcinoma", then "... with metastatic carcinoma in a hilar node", matched vaguer).
-    let category = |c: &Candidate| table.codes()[c.index].code.get(..3).unwrap_or("").to_string();
-    let found: Vec<String> = all.iter().filter(|(c, st)| st.post && c.assertion == Assertion::Present).map(|(c, _)| category(c)).collect();
+    let category = |c: &Candidate| table.codes()[c.index].code.get(..3).unwrap_or("");
+    let found: Vec<&str> = all.iter().filter(|(c, st)| st.post && c.assertion == Assertion::Present).map(|(c, _)| category(c)).collect();
     let mut best: HashMap<usize, Candidate> = HashMap::new();
     for (mut c, st) in all {
-        let title = &table.codes()[c.index].description;
-        let vague = title.contains("nspecified") || title.starts_with("Other ");
-        if (st.provisional && after_study) || (st.pre && vague && found.contains(&category(&c))) {
+        if (st.provisional && after_study) || (st.pre && vague(&table.codes()[c.index].description) && found.contains(&category(&c))) {
             c.score *= PROVISIONAL;
         }
         match best.get(&c.index) {
@@ -362,6 +360,11 @@ fn other_yields_to_named(table: &CodeTable, index: &SearchIndex, text: &str, out
 
 /// Degrees a title may name, one excluding the others.
 const DEGREES: &[&str] = &["mild", "moderate", "severe"];
+
+/// The [`DEGREES`] among lower-case words.
+fn degrees(words: impl Iterator<Item = String>) -> Vec<String> {
+    words.filter(|w| DEGREES.contains(&w.as_str())).collect()
+}
 /// Phrases that open a list of a treatment's possible harms.
 const RISK_CUES: &[&str] = &[
     "risks",
@@ -389,6 +392,11 @@ fn risks_listed(item: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// A title that leaves its kind open: "... unspecified", "Unspecified ...", "Other ...".
+fn vague(title: &str) -> bool {
+    title.contains("nspecified") || title.starts_with("Other ")
+}
+
 /// A vague code ("unspecified", "Other ...") from a piece of an item yields to a code of its
 /// category that a longer statement holding the piece proposes: "Acute pancreatitis" alone is
 /// K85.90, but its item says "Acute pancreatitis, alcohol-induced" (K85.20). (Across
@@ -396,19 +404,15 @@ fn risks_listed(item: &str) -> Option<usize> {
 /// statement speaks of the same condition.)
 fn part_yields_to_whole(table: &CodeTable, out: &mut [Candidate]) {
     let codes = table.codes();
-    let vague = |i: usize| {
-        let t = &codes[i].description;
-        t.to_lowercase().contains("unspecified") || t.starts_with("Other ")
-    };
     for i in 0..out.len() {
-        if !vague(out[i].index) {
+        if !vague(&codes[out[i].index].description) {
             continue;
         }
         let (span, category) = (out[i].span, codes[out[i].index].code.get(..3));
         let whole = out
             .iter()
             .filter(|w| w.span.0 <= span.0 && span.1 <= w.span.1 && w.span != span && w.assertion == Assertion::Present)
-            .filter(|w| codes[w.index].code.get(..3) == category && !vague(w.index))
+            .filter(|w| codes[w.index].code.get(..3) == category && !vague(&codes[w.index].description))
             .map(|w| w.score)
             .reduce(f32::max);
         if let Some(w) = whole.filter(|&w| w < out[i].score) {
@@ -569,19 +573,8 @@ fn recall_with_defaults(index: &SearchIndex, title: &str, said: &[String], words
         return recall;
     }
     let Some(Without { before, clause, outside }) = without_clause(title) else { return recall };
-    let tokens: Vec<String> = tokenize(title).collect();
     let weight = |t: &String| index.word_weight(t).unwrap_or(0.0);
-    let mut seen: Vec<&String> = Vec::new();
-    let total: f32 = tokens
-        .iter()
-        .filter(|t| {
-            !seen.contains(t) && {
-                seen.push(t);
-                true
-            }
-        })
-        .map(weight)
-        .sum();
+    let total = title_weight(index, title);
     if total <= 0.0 {
         return recall;
     }
@@ -603,23 +596,29 @@ fn recall_with_defaults(index: &SearchIndex, title: &str, said: &[String], words
 /// unspecified organism" (J18.9) is "pneumonia", as the Alphabetic Index has it. (Granting
 /// every "unspecified" slot, "of unspecified eye" or "part", raised far too many titles.)
 fn unspecified_granted(index: &SearchIndex, title: &str, words: &[String], recall: f32) -> f32 {
-    if recall >= 1.0 || !title.ends_with(", unspecified organism") {
+    if recall >= 1.0 || !title.ends_with(", unspecified organism") || says(words, "organism") {
         return recall;
     }
-    let lower = title.to_lowercase();
-    let slots: Vec<String> = ["organism".to_string()].into_iter().filter(|w| !named(words, w)).collect();
-    if slots.is_empty() {
-        return recall;
-    }
-    let mut distinct: Vec<String> = tokenize(&lower).collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let total: f32 = distinct.iter().map(|t| index.word_weight(t).unwrap_or(0.0)).sum();
-    let granted: f32 = slots.iter().map(|t| index.word_weight(t).unwrap_or(0.0)).sum();
+    let total = title_weight(index, title);
     if total <= 0.0 {
         return recall;
     }
-    (recall + granted / total).min(1.0)
+    (recall + index.word_weight("organism").unwrap_or(0.0) / total).min(1.0)
+}
+
+/// The weight of a title's distinct words, in the order they first come.
+fn title_weight(index: &SearchIndex, title: &str) -> f32 {
+    let mut seen: Vec<String> = Vec::new();
+    tokenize(title)
+        .filter(|t| {
+            let new = !seen.contains(t);
+            if new {
+                seen.push(t.clone());
+            }
+            new
+        })
+        .map(|t| index.word_weight(&t).unwrap_or(0.0))
+        .sum()
 }
 
 /// A title's words before its "without ...", and the clause: from "without" to the next "with"
@@ -801,12 +800,10 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             };
             // And a model code of another degree than the statement says ("mild stage" for
             // "moderate stage"), when this code's degree is the one said.
-            let degree = |words: &mut dyn Iterator<Item = String>| words.filter(|w| DEGREES.contains(&w.as_str())).collect::<Vec<_>>();
-            let said_degrees = degree(&mut statement.iter().cloned());
-            let own_degrees = degree(&mut tokenize(&title));
-            let degree_said = said_degrees.len() == 1 && own_degrees == said_degrees;
+            let said_degrees = degrees(statement.iter().cloned());
+            let degree_said = said_degrees.len() == 1 && degrees(tokenize(&title)) == said_degrees;
             let not_the_degree_said = |m: &CodedLabel| {
-                let theirs = degree(&mut tokenize(&m.description.to_lowercase()));
+                let theirs = degrees(tokenize(&m.description));
                 degree_said && !theirs.is_empty() && theirs != said_degrees
             };
             rivals
@@ -1015,7 +1012,7 @@ fn push_with_parts(text: &str, item: Statement, out: &mut Vec<Statement>) {
         out.extend(parts.iter().map(|&span| Statement { span, weight: item.weight * PART, ..item }));
         // The head with its first modifiers, without the rest's words: "Acute pancreatitis,
         // alcohol-induced" of "..., interstitial edematous, without necrosis or infection".
-        for end in parts.iter().skip(1).take(parts.len().saturating_sub(2)) {
+        for end in &parts[1..parts.len() - 1] {
             out.push(Statement { span: (parts[0].0, end.1), weight: item.weight * PART, ..item });
         }
     }

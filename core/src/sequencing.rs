@@ -21,7 +21,7 @@
 //! A rule that cannot tell leaves the list as it is.
 
 use crate::assertion::{self, Assertion};
-use crate::candidates::{self, Candidate, LOW_MODEL_SCORE};
+use crate::candidates::{self, Candidate, Statement, LOW_MODEL_SCORE};
 use crate::schema::prediction::{CodedLabel, EvidenceSpan, Source};
 use crate::search::tokenize;
 use crate::CodeTable;
@@ -35,8 +35,9 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     // ASCII lower case keeps every byte offset: `lower[a..b]` is `text[a..b]`'s.
     let lower = text.to_ascii_lowercase();
     // The first reason given for the encounter (chief complaint, indication).
-    let reason: Option<(usize, usize)> = candidates::statements(text).into_iter().find(|s| s.reason).map(|s| s.item);
-    stated_first(table, text, candidates, ranked);
+    let statements = candidates::statements(text);
+    let reason: Option<(usize, usize)> = statements.iter().find(|s| s.reason).map(|s| s.item);
+    stated_first(table, &statements, candidates, ranked);
     encounter_first(table, candidates, ranked);
     treatment_given_today(table, text, &lower, candidates, ranked);
     followup_after_treatment(table, text, &lower, reason, candidates, ranked);
@@ -52,8 +53,8 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
 /// item's confident code goes above a model code that no statement confirms (the model reads
 /// the whole report, "femoral neck osteotomy" included). Not the discharge diagnoses': tried,
 /// it changed no hand-written chart and lost two synthetic ones.
-fn stated_first(table: &CodeTable, text: &str, candidates: &[Candidate], ranked: &mut Ranked) {
-    let Some(first) = candidates::statements(text).into_iter().filter(|s| s.post && s.item == s.span).min_by_key(|s| s.item.0) else { return };
+fn stated_first(table: &CodeTable, statements: &[Statement], candidates: &[Candidate], ranked: &mut Ranked) {
+    let Some(first) = statements.iter().filter(|s| s.post && s.item == s.span).min_by_key(|s| s.item.0) else { return };
     let within = |c: &&Candidate| first.item.0 <= c.span.0 && c.span.1 <= first.item.1;
     let confident = |c: &&Candidate| c.assertion == Assertion::Present && c.score >= candidates::LOW_MATCH;
     let Some(best) = candidates.iter().filter(within).filter(confident).max_by(|a, b| a.score.total_cmp(&b.score)) else { return };
@@ -279,8 +280,11 @@ fn hypertension_with_heart_and_kidney(table: &CodeTable, lower: &str, ranked: &m
     replace_in_place(table, ranked, |m| is_hypertension(m) && m.demoted.is_none(), code);
     // I50 and N18 say "code first" the hypertensive heart or kidney disease: the combination
     // goes before the heart failure and the CKD it includes.
+    if !stated {
+        return;
+    }
     let parts = |m: &CodedLabel| m.code.starts_with("I50") || m.code.starts_with("N18");
-    if let Some(above) = ranked.iter().filter(|(_, m)| stated && parts(m) && m.demoted.is_none()).map(|(k, _)| *k).reduce(f32::max) {
+    if let Some(above) = ranked.iter().filter(|(_, m)| parts(m) && m.demoted.is_none()).map(|(k, _)| *k).reduce(f32::max) {
         if let Some((k, _)) = ranked.iter_mut().find(|(_, m)| m.code == code) {
             *k = k.max(above + 1e-4);
         }

@@ -48,7 +48,8 @@ pub struct SearchIndex {
     /// The inclusion terms of billable codes, as [`essential_words`]: `(code index, sum of the
     /// idf of its words)`. A statement may match one instead of the title ("Lumbago" is
     /// M54.50 "Low back pain, unspecified").
-    terms: Vec<(u32, f32)>,
+    /// And whether the term says "NOS": the tabular's own name for the condition said alone.
+    terms: Vec<(u32, f32, bool)>,
     /// `term_postings[k]`: the terms holding `vocab[k]`.
     term_postings: Vec<Vec<u32>>,
 }
@@ -112,6 +113,9 @@ pub struct WordMatch {
     pub weight: f32,
     /// Matched by one of the code's inclusion terms, not its title.
     pub by_term: bool,
+    /// By a term that says "NOS" ("Osteoporosis NOS" of M81.0): the code for the condition
+    /// said without a kind.
+    pub nos: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,7 +178,7 @@ impl SearchIndex {
                 }
             }
         }
-        let mut terms: Vec<(u32, f32)> = Vec::new();
+        let mut terms: Vec<(u32, f32, bool)> = Vec::new();
         let mut term_postings: Vec<Vec<u32>> = vec![Vec::new(); vocab.len()];
         for (i, c) in table.codes().iter().enumerate().filter(|(_, c)| c.billable) {
             for note in &c.inclusion {
@@ -186,7 +190,8 @@ impl SearchIndex {
                 for &k in &ks {
                     term_postings[k].push(terms.len() as u32);
                 }
-                terms.push((i as u32, weight));
+                let nos = tokenize(note).any(|w| w == "nos");
+                terms.push((i as u32, weight, nos));
             }
         }
         Self { vocab, postings, plain_codes, title_len, idf, title_weight, terms, term_postings }
@@ -242,20 +247,20 @@ impl SearchIndex {
             .filter(|&(i, _, _)| codes[i as usize].billable)
             .filter_map(|(i, weight, total)| {
                 let recall = if total > 0.0 { (weight / total).min(1.0) } else { 0.0 };
-                (recall >= min_recall).then_some(WordMatch { index: i as usize, recall, weight, by_term: false })
+                (recall >= min_recall).then_some(WordMatch { index: i as usize, recall, weight, by_term: false, nos: false })
             })
             .collect();
         // A term counts only when the statement says all of it ("Her withdrawal" is no "Hers
         // disease"), and then as TERM_RECALL: one phrasing among the code's, where a title
         // names the code itself (and one term may be another code's too: "erythema migrans").
         out.extend(terms_touched.into_iter().filter_map(|t| {
-            let (i, total) = self.terms[t as usize];
+            let (i, total, nos) = self.terms[t as usize];
             let weight = term_covered[t as usize];
-            (weight >= total * 0.999 && TERM_RECALL >= min_recall).then_some(WordMatch { index: i as usize, recall: TERM_RECALL, weight, by_term: true })
+            (weight >= total * 0.999 && TERM_RECALL >= min_recall).then_some(WordMatch { index: i as usize, recall: TERM_RECALL, weight, by_term: true, nos })
         }));
         // A code's title and one term may both match (the caller weighs each: the title may
         // cover more of the statement); two of its terms are one match.
-        out.sort_by(|a, b| a.index.cmp(&b.index).then(a.by_term.cmp(&b.by_term)).then(b.weight.total_cmp(&a.weight)));
+        out.sort_by(|a, b| a.index.cmp(&b.index).then(a.by_term.cmp(&b.by_term)).then(b.recall.total_cmp(&a.recall)).then(b.weight.total_cmp(&a.weight)));
         out.dedup_by_key(|m| (m.index, m.by_term));
         out.sort_by(|a, b| {
             b.recall.total_cmp(&a.recall).then(codes[a.index].description.len().cmp(&codes[b.index].description.len())).then(a.index.cmp(&b.index))

@@ -70,7 +70,7 @@ const PREGNANCY_CUES: &[&str] = &[
 ];
 /// Words of a statement that tell a condition as past ("h/o" is "h" and "o").
 const PAST_WORDS: &[&str] = &["history", "hx", "h", "prior", "previous", "past", "remote", "former", "resolved", "treated"];
-/// Words of a statement that tell its certainty or course, not a fact a code must cover:
+/// Words of a statement that tell its certainty, course or basis, not a fact a code must cover:
 /// they weigh nothing against a title ("Community-acquired pneumonia, probable" is J18.9 as
 /// much as "pneumonia" is; the assertion reads the hedge).
 const COURSE_WORDS: &[&str] = &[
@@ -97,6 +97,7 @@ const COURSE_WORDS: &[&str] = &[
     "stable",
     "controlled",
     "community",
+    "criteria",
 ];
 /// Words of an item that tell an injury's healing: a subsequent encounter's.
 const HEALING_WORDS: &[&str] = &["healing", "subsequent", "nonunion", "malunion"];
@@ -123,6 +124,8 @@ const FAMILY_WORDS: &[&str] = &[
 const UNKNOWN_WORD: f32 = crate::search::UNTITLED_WORD;
 /// A subsequent-encounter or sequela code the statement does not call one.
 const LATER_EPISODE: f32 = 0.9;
+/// An "Other ..." title's recall beside a sibling's "X NOS" term the statement says wholly.
+const OTHER_BESIDE_NOS: f32 = 0.8;
 /// The model codes every caller fuses, whatever number it shows: a model code the table
 /// confirms can rise from tenth to first, so a caller asking for 3 codes gets the same first
 /// three as the page, which shows 10.
@@ -205,8 +208,10 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         // too little of K29.70 "Gastritis, unspecified, without bleeding" on its words alone,
         // and would leave K29.71 "... with bleeding" as its only reading.
         // A term has its own words, not the title's "without ...": only a contradiction counts.
-        let mut matches: Vec<(f32, usize, f32)> = index
-            .match_words(table, &words, MIN_RECALL * 0.5)
+        let found = index.match_words(table, &words, MIN_RECALL * 0.5);
+        let nos: Vec<usize> =
+            found.iter().filter(|m| m.nos && !title_contradicted(&table.codes()[m.index].description, &item_words)).map(|m| m.index).collect();
+        let mut matches: Vec<(f32, usize, f32)> = found
             .into_iter()
             .map(|m| {
                 let title = &table.codes()[m.index].description;
@@ -214,13 +219,23 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
                     true if title_contradicted(title, &item_words) => 0.0,
                     true => m.recall,
                     false if table.codes()[m.index].chapter != 21 && !condition_named(index, title, &words) => 0.0,
-                    false if with_denied(title, &absent) || !with_said(title, &words) => 0.0,
+                    false if with_denied(title, &absent) || !with_said(title, &words) || choice_said(title, &words) => 0.0,
                     false => unspecified_granted(index, title, &words, recall_with_defaults(index, title, &words, &item_words, m.recall)),
                 };
                 (recall, m.index, m.weight)
             })
             .filter(|&(recall, _, _)| recall >= MIN_RECALL)
             .collect();
+        // An "Other ..." code is for a kind the statement names; a statement that is a
+        // sibling's "X NOS" term names none ("Osteoporosis": M81.0, not M81.8 "Other
+        // osteoporosis without current pathological fracture").
+        let nos_of: Vec<&str> = nos.iter().map(|&i| table.codes()[i].code.get(..3).unwrap_or("")).collect();
+        for m in matches.iter_mut() {
+            let code = &table.codes()[m.1];
+            if code.description.starts_with("Other ") && nos_of.contains(&code.code.get(..3).unwrap_or("")) && !nos.contains(&m.1) {
+                m.0 *= OTHER_BESIDE_NOS;
+            }
+        }
         // Stable: equal recalls keep match_words' order (shorter titles, then tabular order).
         matches.sort_by(|a, b| b.0.total_cmp(&a.0));
         for (recall, at, weight) in matches.into_iter().take(PER_STATEMENT * 4) {
@@ -339,7 +354,7 @@ fn other_yields_to_named(table: &CodeTable, index: &SearchIndex, text: &str, out
             continue;
         }
         let other_words: Vec<String> = tokenize(&other.description).collect();
-        let statement: Vec<String> = tokenize(&text[out[i].span.0..out[i].span.1]).collect();
+        let statement = statement_words(&text[out[i].span.0..out[i].span.1]);
         // "anemia" is no kind that "Other iron deficiency anemias" lacks.
         let in_other = |w: &str| other_words.iter().any(|o| o == w || o.strip_suffix('s') == Some(w) || w.strip_suffix('s') == Some(o.as_str()));
         let names_a_kind =
@@ -663,7 +678,20 @@ fn excluded_named(outside: &[String], clause: &[String], words: &[String]) -> bo
 
 /// Whether a statement's words contradict a title's "without ..." clause.
 fn title_contradicted(title: &str, words: &[String]) -> bool {
-    without_clause(title).is_some_and(|w| excluded_named(&w.outside, &w.clause, words))
+    without_clause(title).is_some_and(|w| excluded_named(&w.outside, &w.clause, words)) || choice_said(title, words)
+}
+
+/// Whether a title "unspecified as to A versus B" is for a statement that says A or B: "partial
+/// small bowel obstruction" is K56.51 "... with partial obstruction", not K56.50 "...,
+/// unspecified as to partial versus complete obstruction".
+fn choice_said(title: &str, words: &[String]) -> bool {
+    let lower = title.to_lowercase();
+    // A statement that says "versus" itself leaves the choice open.
+    let Some(at) = lower.find("unspecified as to ").filter(|_| !says(words, "versus")) else { return false };
+    let rest = &lower[at + "unspecified as to ".len()..];
+    let Some((a, b)) = rest.split_once(" versus ") else { return false };
+    let first = |s: &str| tokenize(s).next();
+    [a.split_whitespace().last().map(str::to_string), first(b)].into_iter().flatten().any(|w| says(words, &w))
 }
 
 /// The model's suggestions and the table's in one ranked list of at most `top_k`.
@@ -763,7 +791,9 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
         let own_match = |m: &CodedLabel| by_code.get(m.code.as_str()).map_or(0.0, |x| x.score);
         let rivals: Vec<(f32, &CodedLabel)> = ranked
             .iter()
-            .filter(|(_, m)| m.source != Source::Table && category(&m.code) == category(&code.code) && c.score > own_match(m))
+            .filter(|(_, m)| {
+                m.source != Source::Table && (category(&m.code) == category(&code.code) || refines(&m.description, &code.description)) && c.score > own_match(m)
+            })
             .map(|(k, m)| (*k, m))
             .collect();
         let stand_in = if rivals.is_empty() {
@@ -839,8 +869,7 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
                 continue;
             }
             let (vague, specific) = (u.description.to_lowercase(), s.description.to_lowercase());
-            let refines = || tokenize(&vague).all(|w| w == "unspecified" || tokenize(&specific).any(|x| x == w));
-            if vague.contains("unspecified") && !specific.contains("unspecified") && refines() {
+            if vague.contains("unspecified") && !specific.contains("unspecified") && refines(&vague, &specific) {
                 ranked[j].0 = ranked[i].0 + 1e-4;
             }
         }
@@ -870,6 +899,15 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
     }
     let low_confidence = is_low_confidence(&out);
     Fused { codes: out, low_confidence }
+}
+
+/// Whether the `specific` title says every word of the `vague` one but "unspecified": F33.1
+/// "... recurrent, moderate" refines F33.9 "... recurrent, unspecified", and M05.79
+/// "Rheumatoid arthritis with rheumatoid factor of multiple sites ..." refines M06.9
+/// "Rheumatoid arthritis, unspecified" across categories.
+fn refines(vague: &str, specific: &str) -> bool {
+    let specific: Vec<String> = tokenize(specific).collect();
+    vague.to_lowercase().contains("unspecified") && tokenize(vague).all(|w| w == "unspecified" || specific.contains(&w))
 }
 
 /// No model code at [`LOW_MODEL_SCORE`] or more and no table match at [`LOW_MATCH`] or more.
@@ -1125,25 +1163,35 @@ fn split_parts(text: &str, item: (usize, usize)) -> Vec<(usize, usize)> {
     if lower.len() != s.len() {
         return vec![item];
     }
-    let mut cuts = vec![0];
+    // "63-year-old female with adhesive small bowel obstruction, partial, ...": the patient
+    // is no part of the diagnosis.
+    let lead = patient_lead(&lower).unwrap_or(0);
+    let mut cuts = vec![lead];
     let mut ends = Vec::new();
-    for (i, c) in s.char_indices() {
+    for (i, c) in s.char_indices().skip_while(|&(i, _)| i < lead) {
         if c == ',' {
             ends.push(i);
             cuts.push(i + 1);
         }
     }
-    let mut from = 0;
-    while let Some(p) = lower[from..].find(" and ") {
-        ends.push(from + p);
-        cuts.push(from + p + 5);
-        from += p + 5;
+    // "and" joins conditions; "based on" brings the evidence for the one before
+    // ("Osteoporosis by WHO criteria based on the lumbar spine T-score"), and a colon the
+    // plan for it ("Partial small bowel obstruction due to adhesions: Admit to surgery").
+    for joint in [" and ", " based on ", ": "] {
+        let mut from = lead;
+        while let Some(p) = lower[from..].find(joint) {
+            ends.push(from + p);
+            cuts.push(from + p + joint.len());
+            from += p + joint.len();
+        }
     }
     ends.push(s.len());
     cuts.sort_unstable();
     ends.sort_unstable();
     cuts.into_iter()
         .zip(ends)
+        // Joints that overlap ("went by and") leave an empty piece.
+        .filter(|&(a, b)| a < b)
         .filter_map(|(a, b)| {
             let piece = &s[a..b];
             let lead = piece.len() - piece.trim_start().len();
@@ -1151,6 +1199,15 @@ fn split_parts(text: &str, item: (usize, usize)) -> Vec<(usize, usize)> {
             (b2 > a2 && s[a2..b2].chars().any(|c| c.is_alphabetic())).then_some((item.0 + a2, item.0 + b2))
         })
         .collect()
+}
+
+/// Where the diagnosis starts after a lead that introduces the patient ("63-year-old female
+/// with ", "This is a 45 yo man with "): just after its "with".
+fn patient_lead(lower: &str) -> Option<usize> {
+    let with = lower.find(" with ")?;
+    let head = &lower[..with];
+    let aged = head.contains("year-old") || head.contains("year old") || head.contains(" yo ") || head.contains("-yo ");
+    (aged && head.split_whitespace().count() <= 8).then_some(with + " with ".len())
 }
 
 /// A statement's lower-case words, each once, with the words its phrases add
@@ -1217,10 +1274,16 @@ const GENERIC: &[&str] = &[
 /// "Hypertensive heart disease without heart failure"; there a word's stem counts
 /// ("hypertension" for "hypertensive").
 fn condition_named(index: &SearchIndex, title: &str, words: &[String]) -> bool {
-    let of_named = title.rfind(" of ").is_none_or(|at| {
+    // A bracket gives another name for the words before it ("Intestinal adhesions [bands]"):
+    // the statement need not say it.
+    let title = &unbracketed(title);
+    let named_before = |at: usize| {
         let mut condition = tokenize(&title[..at]).filter(|w| !GENERIC.contains(&w.as_str())).peekable();
         condition.peek().is_none() || condition.any(|c| says(words, &c))
-    });
+    };
+    // Both the words before the last " of " and those before the first: "The femoral neck" is
+    // no "Fracture of unspecified part of neck of unspecified femur".
+    let of_named = title.rfind(" of ").is_none_or(named_before) && title.find(" of ").is_none_or(named_before);
     let with_at = [" with ", " without "].iter().filter_map(|w| title.find(w)).min();
     let with_named = with_at.is_none_or(|at| {
         let rarest = tokenize(&title[..at])
@@ -1230,6 +1293,21 @@ fn condition_named(index: &SearchIndex, title: &str, words: &[String]) -> bool {
         rarest.is_none_or(|(_, w)| says_stem(words, &w))
     });
     of_named && with_named
+}
+
+/// `title` without its bracketed words.
+fn unbracketed(title: &str) -> String {
+    let mut kept = String::with_capacity(title.len());
+    let mut depth = 0u32;
+    for ch in title.chars() {
+        match ch {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => kept.push(ch),
+            _ => {}
+        }
+    }
+    kept
 }
 
 /// Whether the statement's words hold a title word or one of its stem (the first 6 letters

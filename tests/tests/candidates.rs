@@ -694,3 +694,61 @@ fn a_vague_code_of_a_piece_yields_to_the_code_its_longer_statement_names() {
     let got = proposed(t, idx, copd);
     assert!(!got.contains(&"J44.1".to_string()), "{got:?}");
 }
+
+#[test]
+fn an_of_title_needs_the_words_before_its_first_of_said() {
+    let (t, idx) = table_and_index();
+    let note = "IMPRESSION:\n1. The femoral neck and total hip are in the low bone mass range.";
+    let got = proposed(t, idx, note);
+    assert!(!got.iter().any(|c| c.starts_with("S72")), "{got:?}");
+}
+
+#[test]
+fn a_bare_condition_is_its_nos_code_before_the_other_code() {
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "ASSESSMENT:\n1. Osteoporosis.");
+    let nos = got.iter().position(|c| c == "M81.0").expect("M81.0 'Osteoporosis NOS'");
+    assert!(got.iter().position(|c| c == "M81.8").is_none_or(|other| other > nos), "{got:?}");
+}
+
+#[test]
+fn the_evidence_after_based_on_is_no_part_of_the_diagnosis() {
+    let (t, idx) = table_and_index();
+    let note = "IMPRESSION:\n1. Osteoporosis by WHO criteria based on the lumbar spine T-score of -2.7.";
+    let got = proposed(t, idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("M81.0"), "{got:?}");
+}
+
+#[test]
+fn an_unspecified_model_code_yields_to_a_code_of_another_category_that_refines_it() {
+    let (t, idx) = table_and_index();
+    let note = "ASSESSMENT:\n1. Rheumatoid arthritis with positive rheumatoid factor, multiple sites, without organ involvement.";
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "M06.9", 0.97)]);
+    assert_eq!(got.first().map(String::as_str), Some("M05.79"), "{got:?}");
+}
+
+#[test]
+fn a_said_choice_rules_out_the_title_unspecified_as_to_it() {
+    let (t, idx) = table_and_index();
+    // "small bowel" is intestinal.
+    let note = "ASSESSMENT AND PLAN:\n1. Partial small bowel obstruction due to adhesions.";
+    let got = proposed(t, idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("K56.51"), "{got:?}");
+    assert!(!got.contains(&"K56.50".to_string()), "{got:?}");
+}
+
+#[test]
+fn the_plan_after_a_colon_is_no_part_of_the_diagnosis() {
+    let (t, idx) = table_and_index();
+    let note = "ASSESSMENT AND PLAN:\n1. Cellulitis of left lower limb: Start cefazolin 2 g IV every 8 hours with elevation of the leg and daily marking of the border and a venous duplex study to exclude thrombosis.";
+    let got = proposed(t, idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("L03.116"), "{got:?}");
+}
+
+#[test]
+fn a_lead_that_introduces_the_patient_is_no_part_of_the_diagnosis() {
+    let (t, idx) = table_and_index();
+    let note = "ASSESSMENT: 63-year-old female with adhesive small bowel obstruction, partial, given continued passage of flatus and contrast reaching the colon on CT.";
+    let got = proposed(t, idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("K56.51"), "{got:?}");
+}

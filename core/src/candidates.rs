@@ -408,7 +408,7 @@ fn risks_listed(item: &str) -> Option<usize> {
 }
 
 /// A title that leaves its kind open: "... unspecified", "Unspecified ...", "Other ...".
-fn vague(title: &str) -> bool {
+pub(crate) fn vague(title: &str) -> bool {
     title.contains("nspecified") || title.starts_with("Other ")
 }
 
@@ -416,7 +416,8 @@ fn vague(title: &str) -> bool {
 /// category that a longer statement holding the piece proposes: "Acute pancreatitis" alone is
 /// K85.90, but its item says "Acute pancreatitis, alcohol-induced" (K85.20). (Across
 /// statements the same rule lifted every set's "Other" codes; within one item the longer
-/// statement speaks of the same condition.)
+/// statement speaks of the same condition.) Or a code of another category that refines it:
+/// "Meningitis, most likely viral" is A87.9 "Viral meningitis, unspecified", not G03.9.
 fn part_yields_to_whole(table: &CodeTable, out: &mut [Candidate]) {
     let codes = table.codes();
     for i in 0..out.len() {
@@ -426,8 +427,11 @@ fn part_yields_to_whole(table: &CodeTable, out: &mut [Candidate]) {
         let (span, category) = (out[i].span, codes[out[i].index].code.get(..3));
         let whole = out
             .iter()
-            .filter(|w| w.span.0 <= span.0 && span.1 <= w.span.1 && w.span != span && w.assertion == Assertion::Present)
-            .filter(|w| codes[w.index].code.get(..3) == category && !vague(&codes[w.index].description))
+            .filter(|w| w.span.0 <= span.0 && span.1 <= w.span.1 && w.span != span && matches!(w.assertion, Assertion::Present | Assertion::Uncertain))
+            .filter(|w| {
+                let title = &codes[w.index].description;
+                (codes[w.index].code.get(..3) == category && !vague(title)) || refines(&codes[out[i].index].description, title)
+            })
             .map(|w| w.score)
             .reduce(f32::max);
         if let Some(w) = whole.filter(|&w| w < out[i].score) {
@@ -946,6 +950,8 @@ pub struct Statement {
     pub post: bool,
     /// The first item of the reason for the encounter: the chief complaint or the indication.
     pub reason: bool,
+    /// Its section's kind (`None` for a note without diagnostic sections).
+    pub kind: Option<SectionKind>,
     /// The item the statement is a part of (its own span when it is the whole item).
     pub item: (usize, usize),
 }
@@ -975,6 +981,7 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
                 pre: false,
                 post: false,
                 reason: false,
+                kind: None,
                 item,
             };
             push_with_parts(text, st, &mut out);
@@ -1018,7 +1025,11 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
             // Only the first reason given: a screening "also due" later in the complaint is not
             // the reason for the visit (guideline I.C.21.c.5: "specifically the screening").
             let reason = reason && j == 0;
-            push_with_parts(text, Statement { span: item, weight: place, rank: order(i), inpatient, provisional, settled, pre, post, reason, item }, &mut out);
+            push_with_parts(
+                text,
+                Statement { span: item, weight: place, rank: order(i), inpatient, provisional, settled, pre, post, reason, kind: Some(s.kind), item },
+                &mut out,
+            );
         }
     }
     out

@@ -752,3 +752,33 @@ fn a_lead_that_introduces_the_patient_is_no_part_of_the_diagnosis() {
     let got = proposed(t, idx, note);
     assert_eq!(got.first().map(String::as_str), Some("K56.51"), "{got:?}");
 }
+
+#[test]
+fn a_piece_s_vague_code_yields_to_the_code_of_another_category_its_item_refines() {
+    let (t, idx) = table_and_index();
+    let note = "DISCHARGE SUMMARY\n\nPRINCIPAL DIAGNOSIS: Meningitis, most likely viral.\n\nSECONDARY DIAGNOSES:\n1. Dehydration, resolved.";
+    let got = proposed(t, idx, note);
+    let viral = got.iter().position(|c| c == "A87.9").expect("A87.9");
+    assert!(got.iter().position(|c| c == "G03.9").is_none_or(|g| g > viral), "{got:?}");
+}
+
+#[test]
+fn index_names_for_nerve_lesions_and_tumours_match_their_titles() {
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "IMPRESSION: Left ulnar neuropathy at the elbow (cubital tunnel syndrome), moderate.");
+    assert_eq!(got.first().map(String::as_str), Some("G56.22"), "{got:?}");
+    let got = proposed(t, idx, "IMPRESSION:\n1. 1.4 cm right vestibular schwannoma (acoustic neuroma), intracanalicular.");
+    assert_eq!(got.first().map(String::as_str), Some("D33.3"), "{got:?}");
+}
+
+#[test]
+fn a_study_s_impression_goes_above_a_model_code_no_statement_confirms_unless_vague() {
+    let (t, idx) = table_and_index();
+    let note = "THYROID ULTRASOUND\n\nCLINICAL HISTORY: Enlarged thyroid on exam.\n\nIMPRESSION:\n1. Multinodular goiter, with bilateral thyroid enlargement.\n2. Dominant 2.1 cm solid nodule in the left lobe.";
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "E04.1", 0.9)]);
+    assert_eq!(got.first().map(String::as_str), Some("E04.2"), "{got:?}");
+    // A vague first impression leaves the model's code first.
+    let vague = "CHEST X-RAY\n\nIMPRESSION:\n1. Pneumonia.";
+    let got = fused_codes(t, idx, vague, vec![model_code_titled(t, "J15.9", 0.9)]);
+    assert_eq!(got.first().map(String::as_str), Some("J15.9"), "{got:?}");
+}

@@ -301,6 +301,19 @@ fn age_and_sex(c: &Code, patient: &Patient, out: &mut Vec<RuleMessage>) {
     }
 }
 
+/// Whether an Excludes1 note in force at `code` (its own, its ancestors' or its block's) names
+/// `other`: K92.2 "Gastrointestinal hemorrhage, unspecified" excludes "peptic ulcer with
+/// hemorrhage (K25-K28)", so a bleeding ulcer is coded K25.4, not K92.2.
+pub fn excludes1(table: &CodeTable, code: &str, other: &str) -> bool {
+    let Some(x) = table.get(code) else { return false };
+    table.notes_in_force(x).into_iter().any(|(_, notes)| {
+        notes.excludes1.iter().any(|note| {
+            let refs = code_refs(note);
+            refs.iter().any(|r| r.matches(other)) && !refs.iter().any(|r| r.matches(code))
+        })
+    })
+}
+
 /// Excludes1 and Excludes2 between every two codes of the list.
 fn pairs(table: &CodeTable, found: &[(usize, &Code)], out: &mut Vec<RuleMessage>) {
     for (i, &(_, a)) in found.iter().enumerate() {

@@ -124,6 +124,9 @@ const FAMILY_WORDS: &[&str] = &[
 const UNKNOWN_WORD: f32 = crate::search::UNTITLED_WORD;
 /// A subsequent-encounter or sequela code the statement does not call one.
 const LATER_EPISODE: f32 = 0.9;
+/// The least match of a code an Excludes1 note directs to, for it to go above the note's code
+/// ("Syncope" matches T67.1XXS "Heat syncope, sequela" at 0.36: no reading to act on).
+const DIRECTED_MATCH: f32 = 0.5;
 /// An "Other ..." title's recall beside a sibling's "X NOS" term the statement says wholly.
 const OTHER_BESIDE_NOS: f32 = 0.8;
 /// The model codes every caller fuses, whatever number it shows: a model code the table
@@ -876,6 +879,21 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             if vague.contains("unspecified") && !specific.contains("unspecified") && refines(&vague, &specific) {
                 ranked[j].0 = ranked[i].0 + 1e-4;
             }
+        }
+    }
+    // A code whose Excludes1 note names another code the same statement gave, and matched
+    // better, yields to it: the note says where that condition is coded ("Bleeding
+    // gastric ulcer" is K25.4, and K92.2 excludes peptic ulcer with hemorrhage).
+    let span_of_match = |m: &CodedLabel| by_code.get(m.code.as_str()).map(|c| (c.span, c.score));
+    for i in 0..ranked.len() {
+        let Some((span, score)) = span_of_match(&ranked[i].1) else { continue };
+        let directed = (0..ranked.len())
+            .filter(|&j| j != i && ranked[j].0 < ranked[i].0)
+            .filter(|&j| span_of_match(&ranked[j].1).is_some_and(|(s, x)| s == span && x > score && x >= DIRECTED_MATCH))
+            .filter(|&j| crate::rules::excludes1(table, &ranked[i].1.code, &ranked[j].1.code))
+            .collect::<Vec<_>>();
+        for j in directed {
+            ranked[j].0 = ranked[i].0 + 1e-4;
         }
     }
     // Another reading of a statement that already gave a better-ranked code yields.

@@ -782,3 +782,15 @@ fn a_study_s_impression_goes_above_a_model_code_no_statement_confirms_unless_vag
     let got = fused_codes(t, idx, vague, vec![model_code_titled(t, "J15.9", 0.9)]);
     assert_eq!(got.first().map(String::as_str), Some("J15.9"), "{got:?}");
 }
+
+#[test]
+fn a_code_whose_excludes1_names_the_statement_s_better_reading_yields_to_it() {
+    let (t, idx) = table_and_index();
+    assert!(icd_core::rules::excludes1(t, "K92.2", "K25.4"));
+    assert!(!icd_core::rules::excludes1(t, "K25.4", "K92.2"));
+    let note = "ADMISSION DIAGNOSIS: Melena.\n\nDISCHARGE DIAGNOSES:\n1. Bleeding gastric ulcer, lesser curvature of the antrum, with visible vessel.\n2. Hypertension.";
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "K92.2", 0.9)]);
+    let ulcer = got.iter().position(|c| c == "K25.4").expect("K25.4");
+    let bleed = got.iter().position(|c| c == "K92.2").expect("K92.2");
+    assert!(ulcer < bleed, "{got:?}");
+}

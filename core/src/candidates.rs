@@ -314,9 +314,22 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     // adenocarcinoma", then "... with metastatic carcinoma in a hilar node", matched vaguer).
     let category = |c: &Candidate| table.codes()[c.index].code.get(..3).unwrap_or("");
     let found: Vec<&str> = all.iter().filter(|(c, st)| st.post && c.assertion == Assertion::Present).map(|(c, _)| category(c)).collect();
+    // So do an indication's of the categories a study's impression asserts ("Ulcerative
+    // colitis with increased rectal bleeding", then "Ulcerative pancolitis, ..., with rectal
+    // bleeding").
+    let seen: Vec<&str> =
+        all.iter().filter(|(c, st)| st.kind == Some(SectionKind::Impression) && c.assertion == Assertion::Present).map(|(c, _)| category(c)).collect();
+    // External cause codes go with an injury's (I.C.20): "activity assessment" is no Y93.9.
+    let injury = all.iter().any(|(c, _)| table.codes()[c.index].chapter == 19);
+    all.retain(|(c, _)| injury || table.codes()[c.index].chapter != 20);
     let mut best: HashMap<usize, Candidate> = HashMap::new();
     for (mut c, st) in all {
-        if (st.provisional && after_study) || (st.pre && vague(&table.codes()[c.index].description) && found.contains(&category(&c))) {
+        let vague_here = vague(&table.codes()[c.index].description);
+        let indication = st.reason && st.kind == Some(SectionKind::Indication);
+        if (st.provisional && after_study)
+            || (st.pre && vague_here && found.contains(&category(&c)))
+            || (indication && vague_here && seen.contains(&category(&c)))
+        {
             c.score *= PROVISIONAL;
         }
         match best.get(&c.index) {
@@ -424,7 +437,10 @@ pub(crate) fn vague(title: &str) -> bool {
 fn part_yields_to_whole(table: &CodeTable, out: &mut [Candidate]) {
     let codes = table.codes();
     for i in 0..out.len() {
-        if !vague(&codes[out[i].index].description) {
+        // "Without complications" is the piece's default as much as "unspecified" is:
+        // "Ulcerative pancolitis" of "..., with rectal bleeding" is no K51.00.
+        let default = |t: &str| vague(t) || t.contains("without complications");
+        if !default(&codes[out[i].index].description) {
             continue;
         }
         let (span, category) = (out[i].span, codes[out[i].index].code.get(..3));

@@ -794,3 +794,16 @@ fn a_code_whose_excludes1_names_the_statement_s_better_reading_yields_to_it() {
     let bleed = got.iter().position(|c| c == "K92.2").expect("K92.2");
     assert!(ulcer < bleed, "{got:?}");
 }
+
+#[test]
+fn an_endoscopy_s_impression_codes_what_its_indication_said_vaguely() {
+    let (t, idx) = table_and_index();
+    let note = "COLONOSCOPY REPORT\n\nINDICATION: Ulcerative colitis with increased rectal bleeding; disease activity assessment.\n\nIMPRESSION:\n1. Ulcerative pancolitis, moderately active (Mayo 2), with rectal bleeding.\n2. Sigmoid diverticulosis.";
+    let got = proposed(t, idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("K51.011"), "{got:?}");
+    // "Without complications" is no default beside the bleeding its item says.
+    let pan = got.iter().position(|c| c == "K51.011").unwrap();
+    assert!(got.iter().position(|c| c == "K51.00").is_none_or(|p| p > pan), "{got:?}");
+    // An external cause code goes with an injury: "activity assessment" is no Y93.9.
+    assert!(!got.iter().any(|c| c.starts_with('Y') || c.starts_with('W')), "{got:?}");
+}

@@ -765,7 +765,8 @@ fn a_piece_s_vague_code_yields_to_the_code_of_another_category_its_item_refines(
 #[test]
 fn index_names_for_nerve_lesions_and_tumours_match_their_titles() {
     let (t, idx) = table_and_index();
-    let got = proposed(t, idx, "IMPRESSION: Left ulnar neuropathy at the elbow (cubital tunnel syndrome), moderate.");
+    // The nerve tells the limb: "upper limb" need not be said.
+    let got = proposed(t, idx, "IMPRESSION: Left ulnar neuropathy at the elbow (cubital tunnel syndrome), moderate, with axonal involvement.");
     assert_eq!(got.first().map(String::as_str), Some("G56.22"), "{got:?}");
     let got = proposed(t, idx, "IMPRESSION:\n1. 1.4 cm right vestibular schwannoma (acoustic neuroma), intracanalicular.");
     assert_eq!(got.first().map(String::as_str), Some("D33.3"), "{got:?}");

@@ -1337,8 +1337,16 @@ fn condition_named(index: &SearchIndex, title: &str, words: &[String]) -> bool {
             .max_by(|a, b| a.0.total_cmp(&b.0));
         rarest.is_none_or(|(_, w)| says_stem(words, &w))
     });
-    of_named && with_named
+    // "Pain in left hand" needs its site said, not only the side: "Left flank pain" is none.
+    let site_named = title.strip_prefix("Pain in ").is_none_or(|site| {
+        let mut site = tokenize(site).filter(|w| !GENERIC.contains(&w.as_str()) && !SIDE_WORDS.contains(&w.as_str())).peekable();
+        site.peek().is_none() || site.any(|w| says(words, &w))
+    });
+    of_named && with_named && site_named
 }
+
+/// Title words that give a side, not a site.
+const SIDE_WORDS: &[&str] = &["left", "right", "bilateral", "unilateral", "unspecified"];
 
 /// `title` without its bracketed words.
 fn unbracketed(title: &str) -> String {

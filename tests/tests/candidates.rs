@@ -808,3 +808,11 @@ fn an_endoscopy_s_impression_codes_what_its_indication_said_vaguely() {
     // An external cause code goes with an injury: "activity assessment" is no Y93.9.
     assert!(!got.iter().any(|c| c.starts_with('Y') || c.starts_with('W')), "{got:?}");
 }
+
+#[test]
+fn a_pain_in_title_needs_its_site_said_not_only_its_side() {
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "CHIEF COMPLAINT: Left flank pain.");
+    assert!(!got.iter().any(|c| c.starts_with("M79.6") || c.starts_with("M25.5")), "{got:?}");
+    assert_eq!(got.first().map(String::as_str), Some("R10.A2"), "{got:?}");
+}

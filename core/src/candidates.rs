@@ -1213,8 +1213,10 @@ fn split_parts(text: &str, item: (usize, usize)) -> Vec<(usize, usize)> {
     let lead = patient_lead(&lower).unwrap_or(0);
     let mut cuts = vec![lead];
     let mut ends = Vec::new();
+    // A parenthesis holds another name or a detail: "Sick sinus syndrome (tachycardia-bradycardia
+    // syndrome) with symptomatic sinus pauses" has the head "Sick sinus syndrome".
     for (i, c) in s.char_indices().skip_while(|&(i, _)| i < lead) {
-        if c == ',' {
+        if matches!(c, ',' | '(' | ')') {
             ends.push(i);
             cuts.push(i + 1);
         }
@@ -1235,7 +1237,7 @@ fn split_parts(text: &str, item: (usize, usize)) -> Vec<(usize, usize)> {
     ends.sort_unstable();
     cuts.into_iter()
         .zip(ends)
-        // Joints that overlap ("went by and") leave an empty piece.
+        // Joints that meet (", and ") leave an empty piece.
         .filter(|&(a, b)| a < b)
         .filter_map(|(a, b)| {
             let piece = &s[a..b];

@@ -816,3 +816,11 @@ fn a_pain_in_title_needs_its_site_said_not_only_its_side() {
     assert!(!got.iter().any(|c| c.starts_with("M79.6") || c.starts_with("M25.5")), "{got:?}");
     assert_eq!(got.first().map(String::as_str), Some("R10.A2"), "{got:?}");
 }
+
+#[test]
+fn a_parenthesis_is_cut_from_its_item_s_head() {
+    let (t, idx) = table_and_index();
+    let note = "DISCHARGE DIAGNOSES:\n1. Sick sinus syndrome (tachycardia-bradycardia syndrome) with symptomatic sinus pauses up to 4.8 seconds.\n2. Paroxysmal atrial fibrillation.";
+    let got = proposed(t, idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("I49.5"), "{got:?}");
+}

@@ -305,13 +305,23 @@ fn age_and_sex(c: &Code, patient: &Patient, out: &mut Vec<RuleMessage>) {
 /// `other`: K92.2 "Gastrointestinal hemorrhage, unspecified" excludes "peptic ulcer with
 /// hemorrhage (K25-K28)", so a bleeding ulcer is coded K25.4, not K92.2.
 pub fn excludes1(table: &CodeTable, code: &str, other: &str) -> bool {
-    let Some(x) = table.get(code) else { return false };
-    table.notes_in_force(x).into_iter().any(|(_, notes)| {
-        notes.excludes1.iter().any(|note| {
+    table.get(code).is_some_and(|x| !excluding_notes(table, x, other, RuleKind::Excludes1).is_empty())
+}
+
+/// The Excludes1 or Excludes2 notes in force at `x` that name `other` (and not `x` itself), each
+/// as "<where>: \"<note>\"".
+fn excluding_notes(table: &CodeTable, x: &Code, other: &str, kind: RuleKind) -> Vec<String> {
+    let mut why = Vec::new();
+    for (at, notes) in table.notes_in_force(x) {
+        let list = if kind == RuleKind::Excludes1 { &notes.excludes1 } else { &notes.excludes2 };
+        for note in list {
             let refs = code_refs(note);
-            refs.iter().any(|r| r.matches(other)) && !refs.iter().any(|r| r.matches(code))
-        })
-    })
+            if refs.iter().any(|r| r.matches(other)) && !refs.iter().any(|r| r.matches(&x.code)) {
+                why.push(format!("{at}: \"{note}\""));
+            }
+        }
+    }
+    why
 }
 
 /// Excludes1 and Excludes2 between every two codes of the list.
@@ -319,18 +329,7 @@ fn pairs(table: &CodeTable, found: &[(usize, &Code)], out: &mut Vec<RuleMessage>
     for (i, &(_, a)) in found.iter().enumerate() {
         for &(_, b) in &found[i + 1..] {
             for (kind, severity) in [(RuleKind::Excludes1, Severity::Error), (RuleKind::Excludes2, Severity::Info)] {
-                let mut why = Vec::new();
-                for (x, y) in [(a, b), (b, a)] {
-                    for (at, notes) in table.notes_in_force(x) {
-                        let list = if kind == RuleKind::Excludes1 { &notes.excludes1 } else { &notes.excludes2 };
-                        for note in list {
-                            let refs = code_refs(note);
-                            if refs.iter().any(|r| r.matches(&y.code)) && !refs.iter().any(|r| r.matches(&x.code)) {
-                                why.push(format!("{at}: \"{note}\""));
-                            }
-                        }
-                    }
-                }
+                let why: Vec<String> = [(a, b), (b, a)].into_iter().flat_map(|(x, y)| excluding_notes(table, x, &y.code, kind)).collect();
                 if why.is_empty() {
                     continue;
                 }

@@ -57,20 +57,33 @@ pub struct SearchIndex {
 /// An inclusion term's words without its nonessential modifiers in parentheses ("with (acute)
 /// exacerbation") or the synonyms in brackets ("[COPD]"), each once.
 fn essential_words(term: &str) -> Vec<String> {
-    let mut kept = String::with_capacity(term.len());
-    let mut depth = 0u32;
-    for ch in term.chars() {
-        match ch {
-            '(' | '[' => depth += 1,
-            ')' | ']' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => kept.push(ch),
-            _ => {}
-        }
-    }
+    let kept = outside_groups(term, &['(', '['], &[')', ']']);
     let mut words: Vec<String> = tokenize(&kept).collect();
     words.sort_unstable();
     words.dedup();
     words
+}
+
+/// A title without its bracketed words, which give another name for the words before them
+/// ("Intestinal adhesions [bands]").
+pub fn unbracketed(title: &str) -> String {
+    outside_groups(title, &['['], &[']'])
+}
+
+/// `text` without what stands between an `open` and a `close` character (nested or not).
+fn outside_groups(text: &str, open: &[char], close: &[char]) -> String {
+    let mut kept = String::with_capacity(text.len());
+    let mut depth = 0u32;
+    for ch in text.chars() {
+        if open.contains(&ch) {
+            depth += 1;
+        } else if close.contains(&ch) {
+            depth = depth.saturating_sub(1);
+        } else if depth == 0 {
+            kept.push(ch);
+        }
+    }
+    kept
 }
 
 /// Title words that name no fact of a diagnosis: never needed for a statement to match.

@@ -30,7 +30,7 @@ use std::sync::OnceLock;
 
 use crate::assertion::{self, Assertion};
 use crate::schema::prediction::{CodedLabel, EvidenceSpan, Source};
-use crate::search::{tokenize, SearchIndex};
+use crate::search::{tokenize, unbracketed, SearchIndex};
 use crate::sections::{self, SectionKind};
 use crate::sequencing;
 use crate::specificity;
@@ -436,10 +436,10 @@ pub(crate) fn vague(title: &str) -> bool {
 /// "Meningitis, most likely viral" is A87.9 "Viral meningitis, unspecified", not G03.9.
 fn part_yields_to_whole(table: &CodeTable, out: &mut [Candidate]) {
     let codes = table.codes();
+    // "Without complications" is the piece's default as much as "unspecified" is:
+    // "Ulcerative pancolitis" of "..., with rectal bleeding" is no K51.00.
+    let default = |t: &str| vague(t) || t.contains("without complications");
     for i in 0..out.len() {
-        // "Without complications" is the piece's default as much as "unspecified" is:
-        // "Ulcerative pancolitis" of "..., with rectal bleeding" is no K51.00.
-        let default = |t: &str| vague(t) || t.contains("without complications");
         if !default(&codes[out[i].index].description) {
             continue;
         }
@@ -1324,10 +1324,12 @@ fn condition_named(index: &SearchIndex, title: &str, words: &[String]) -> bool {
     // A bracket gives another name for the words before it ("Intestinal adhesions [bands]"):
     // the statement need not say it.
     let title = &unbracketed(title);
-    let named_before = |at: usize| {
-        let mut condition = tokenize(&title[..at]).filter(|w| !GENERIC.contains(&w.as_str())).peekable();
-        condition.peek().is_none() || condition.any(|c| says(words, &c))
+    // Some word of `part` but the generic (and `skip`) ones is said, or it has none.
+    let any_said = |part: &str, skip: &[&str]| {
+        let mut kept = tokenize(part).filter(|w| !GENERIC.contains(&w.as_str()) && !skip.contains(&w.as_str())).peekable();
+        kept.peek().is_none() || kept.any(|w| says(words, &w))
     };
+    let named_before = |at: usize| any_said(&title[..at], &[]);
     // Both the words before the last " of " and those before the first: "The femoral neck" is
     // no "Fracture of unspecified part of neck of unspecified femur".
     let of_named = title.rfind(" of ").is_none_or(named_before) && title.find(" of ").is_none_or(named_before);
@@ -1340,30 +1342,12 @@ fn condition_named(index: &SearchIndex, title: &str, words: &[String]) -> bool {
         rarest.is_none_or(|(_, w)| says_stem(words, &w))
     });
     // "Pain in left hand" needs its site said, not only the side: "Left flank pain" is none.
-    let site_named = title.strip_prefix("Pain in ").is_none_or(|site| {
-        let mut site = tokenize(site).filter(|w| !GENERIC.contains(&w.as_str()) && !SIDE_WORDS.contains(&w.as_str())).peekable();
-        site.peek().is_none() || site.any(|w| says(words, &w))
-    });
+    let site_named = title.strip_prefix("Pain in ").is_none_or(|site| any_said(site, SIDE_WORDS));
     of_named && with_named && site_named
 }
 
-/// Title words that give a side, not a site.
-const SIDE_WORDS: &[&str] = &["left", "right", "bilateral", "unilateral", "unspecified"];
-
-/// `title` without its bracketed words.
-fn unbracketed(title: &str) -> String {
-    let mut kept = String::with_capacity(title.len());
-    let mut depth = 0u32;
-    for ch in title.chars() {
-        match ch {
-            '[' => depth += 1,
-            ']' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => kept.push(ch),
-            _ => {}
-        }
-    }
-    kept
-}
+/// Title words that give a side, not a site ("unspecified" is [`GENERIC`]).
+const SIDE_WORDS: &[&str] = &["left", "right", "bilateral", "unilateral"];
 
 /// Whether the statement's words hold a title word or one of its stem (the first 6 letters
 /// and as many more as both share, at least 8 in all or the whole shorter word).

@@ -5,6 +5,8 @@
 //! Each rule reads the ranked list (key, code) and the note, and moves or replaces codes:
 //! - the postoperative, principal or discharge diagnosis's or the impression's first
 //!   confident code above a model code no statement confirms ([`stated_first`]);
+//! - a complaint's symptom below the assessment's diagnosis of its body system
+//!   ([`symptom_explained`]);
 //! - the encounter's own Z code first when the first reason given is a screening, the
 //!   chemotherapy, immunotherapy or radiotherapy, or aftercare ([`encounter_first`]), or
 //!   when a note with no reason of its own tells such a treatment given today
@@ -39,6 +41,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     let statements = candidates::statements(text);
     let reason: Option<(usize, usize)> = statements.iter().find(|s| s.reason).map(|s| s.item);
     stated_first(table, &statements, candidates, ranked);
+    symptom_explained(table, &statements, candidates, ranked);
     encounter_first(table, candidates, ranked);
     treatment_given_today(table, text, &lower, candidates, ranked);
     followup_after_treatment(table, text, &lower, reason, candidates, ranked);
@@ -72,6 +75,46 @@ fn stated_first(table: &CodeTable, statements: &[Statement], candidates: &[Candi
     }
     let top_key = *top_key;
     if let Some((k, _)) = ranked.iter_mut().find(|(_, m)| &m.code == code) {
+        *k = k.max(top_key + 1e-4);
+    }
+}
+
+/// Symptom blocks of chapter 18 and the chapters whose diagnoses explain them: abdominal
+/// pain and vomiting are integral to a bowel obstruction, dyspnea to heart failure.
+const EXPLAINED_BY: &[(&str, &str, &[u8])] = &[
+    ("R00", "R03", &[9]),
+    ("R04", "R09", &[9, 10]),
+    ("R10", "R19", &[11, 14]),
+    ("R20", "R23", &[12]),
+    ("R25", "R29", &[6, 13]),
+    ("R30", "R39", &[14]),
+    ("R40", "R46", &[5, 6]),
+    ("R51", "R51", &[6]),
+    ("R55", "R55", &[9]),
+];
+
+/// A symptom listed first (from the chief complaint) yields to the definitive diagnosis that the
+/// assessment's or impression's first item states, when that diagnosis is of the body system
+/// the symptom belongs to: signs and symptoms integral to a diagnosis are not coded, and the
+/// diagnosis is the reason for the encounter (guideline I.B.5, IV.D).
+fn symptom_explained(table: &CodeTable, statements: &[Statement], candidates: &[Candidate], ranked: &mut Ranked) {
+    let Some((top_key, top)) = ranked.iter().max_by(|a, b| a.0.total_cmp(&b.0)) else { return };
+    let Some(chapters) = EXPLAINED_BY.iter().find(|(a, b, _)| top.code.get(..3).is_some_and(|c| *a <= c && c <= *b)).map(|(_, _, ch)| *ch) else {
+        return;
+    };
+    let concluding =
+        |s: &&Statement| !s.pre && !s.provisional && matches!(s.kind, Some(SectionKind::Assessment | SectionKind::Impression | SectionKind::Diagnosis));
+    let Some(first) = statements.iter().filter(concluding).min_by_key(|s| s.item.0) else { return };
+    let within = |c: &&Candidate| first.item.0 <= c.span.0 && c.span.1 <= first.item.1;
+    // An item that states a symptom itself ("Headaches") is no definitive diagnosis.
+    if candidates.iter().filter(within).any(|c| table.codes()[c.index].chapter == 18) {
+        return;
+    }
+    let explains = |c: &&Candidate| c.assertion == Assertion::Present && chapters.contains(&table.codes()[c.index].chapter);
+    let Some(best) = candidates.iter().filter(within).filter(explains).max_by(|a, b| a.score.total_cmp(&b.score)) else { return };
+    let code = table.codes()[best.index].code.clone();
+    let top_key = *top_key;
+    if let Some((k, _)) = ranked.iter_mut().find(|(_, m)| m.code == code) {
         *k = k.max(top_key + 1e-4);
     }
 }

@@ -824,3 +824,20 @@ fn a_parenthesis_is_cut_from_its_item_s_head() {
     let got = proposed(t, idx, note);
     assert_eq!(got.first().map(String::as_str), Some("I49.5"), "{got:?}");
 }
+
+#[test]
+fn a_complaint_s_symptom_yields_to_the_assessment_s_diagnosis_of_its_body_system() {
+    let (t, idx) = table_and_index();
+    let note =
+        "CHIEF COMPLAINT: Abdominal pain, nausea and vomiting x 2 days.\n\nASSESSMENT: Adhesive small bowel obstruction, partial.\n\nPLAN: NPO, NG tube.";
+    let codes = fused_codes(t, idx, note, vec![model_code("R10.9", 0.9)]);
+    assert_eq!(codes.first().map(String::as_str), Some("K56.51"), "{codes:?}");
+    // A diagnosis of another body system does not explain the complaint.
+    let note = "CHIEF COMPLAINT: Abdominal pain x 2 days.\n\nASSESSMENT: Essential hypertension.\n\nPLAN: Recheck.";
+    let codes = fused_codes(t, idx, note, vec![model_code("R10.9", 0.9)]);
+    assert_eq!(codes.first().map(String::as_str), Some("R10.9"), "{codes:?}");
+    // An assessment that states a symptom itself explains nothing.
+    let note = "CHIEF COMPLAINT: Headaches.\n\nASSESSMENT:\n1. Headaches.\n2. Dizziness.\n\nPLAN: Labs.";
+    let codes = fused_codes(t, idx, note, vec![model_code("R51.9", 0.9)]);
+    assert_eq!(codes.first().map(String::as_str), Some("R51.9"), "{codes:?}");
+}

@@ -7,6 +7,7 @@
 //!   confident code above a model code no statement confirms ([`stated_first`]);
 //! - a complaint's symptom below the assessment's diagnosis of its body system
 //!   ([`symptom_explained`]);
+//! - a stated complication of care above the model's aftercare code ([`complication_over_aftercare`]);
 //! - the encounter's own Z code first when the first reason given is a screening, the
 //!   chemotherapy, immunotherapy or radiotherapy, or aftercare ([`encounter_first`]), or
 //!   when a note with no reason of its own tells such a treatment given today
@@ -42,6 +43,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     let reason: Option<(usize, usize)> = statements.iter().find(|s| s.reason).map(|s| s.item);
     stated_first(table, &statements, candidates, ranked);
     symptom_explained(table, &statements, candidates, ranked);
+    complication_over_aftercare(table, candidates, ranked);
     encounter_first(table, candidates, ranked);
     treatment_given_today(table, text, &lower, candidates, ranked);
     followup_after_treatment(table, text, &lower, reason, candidates, ranked);
@@ -73,10 +75,8 @@ fn stated_first(table: &CodeTable, statements: &[Statement], candidates: &[Candi
     if top.source != Source::Model || &top.code == code {
         return;
     }
-    let top_key = *top_key;
-    if let Some((k, _)) = ranked.iter_mut().find(|(_, m)| &m.code == code) {
-        *k = k.max(top_key + 1e-4);
-    }
+    let code = code.clone();
+    raise_above(*top_key, &code, ranked);
 }
 
 /// Symptom blocks of chapter 18 and the chapters whose diagnoses explain them: abdominal
@@ -113,9 +113,31 @@ fn symptom_explained(table: &CodeTable, statements: &[Statement], candidates: &[
     let explains = |c: &&Candidate| c.assertion == Assertion::Present && chapters.contains(&table.codes()[c.index].chapter);
     let Some(best) = candidates.iter().filter(within).filter(explains).max_by(|a, b| a.score.total_cmp(&b.score)) else { return };
     let code = table.codes()[best.index].code.clone();
-    let top_key = *top_key;
+    raise_above(*top_key, &code, ranked);
+}
+
+/// Aftercare is the healing after completed treatment; a complication of the care that a
+/// statement names (T80-T88, "infection of the knee prosthesis") is what is treated, and is
+/// coded instead (I.C.21.c.7, I.C.19.g): its confident code goes above a model aftercare code
+/// (Z47, Z48) that no statement confirms.
+fn complication_over_aftercare(table: &CodeTable, candidates: &[Candidate], ranked: &mut Ranked) {
+    let Some((top_key, top)) = ranked.iter().max_by(|a, b| a.0.total_cmp(&b.0)) else { return };
+    if top.source != Source::Model || !(top.code.starts_with("Z47") || top.code.starts_with("Z48")) {
+        return;
+    }
+    let complication = |c: &&Candidate| {
+        let code = &table.codes()[c.index].code;
+        c.assertion == Assertion::Present && c.score >= candidates::LOW_MATCH && code.get(..3).is_some_and(|k| ("T80"..="T88").contains(&k))
+    };
+    let Some(best) = candidates.iter().filter(complication).max_by(|a, b| a.score.total_cmp(&b.score)) else { return };
+    let code = table.codes()[best.index].code.clone();
+    raise_above(*top_key, &code, ranked);
+}
+
+/// Places `code`, when listed, just above the key `top`.
+fn raise_above(top: f32, code: &str, ranked: &mut Ranked) {
     if let Some((k, _)) = ranked.iter_mut().find(|(_, m)| m.code == code) {
-        *k = k.max(top_key + 1e-4);
+        *k = k.max(top + 1e-4);
     }
 }
 

@@ -841,3 +841,15 @@ fn a_complaint_s_symptom_yields_to_the_assessment_s_diagnosis_of_its_body_system
     let codes = fused_codes(t, idx, note, vec![model_code("R51.9", 0.9)]);
     assert_eq!(codes.first().map(String::as_str), Some("R51.9"), "{codes:?}");
 }
+
+#[test]
+fn a_stated_complication_of_care_goes_above_the_model_s_aftercare_code() {
+    let (t, idx) = table_and_index();
+    let note = "REASON FOR CONSULT: Right knee prosthetic joint infection.\n\nASSESSMENT:\n1. Prosthetic joint infection of the right total knee arthroplasty.\n2. Type 2 diabetes.";
+    let codes = fused_codes(t, idx, note, vec![model_code("Z47.1", 0.95)]);
+    assert_eq!(codes.first().map(String::as_str), Some("T84.53XA"), "{codes:?}");
+    // Aftercare with no complication stated stays first.
+    let note = "REASON FOR VISIT: Six weeks after right total knee arthroplasty, doing well.\n\nASSESSMENT:\n1. Status post right total knee arthroplasty.\n2. Type 2 diabetes.";
+    let codes = fused_codes(t, idx, note, vec![model_code("Z47.1", 0.95)]);
+    assert_eq!(codes.first().map(String::as_str), Some("Z47.1"), "{codes:?}");
+}

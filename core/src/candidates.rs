@@ -317,18 +317,22 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     // So do an indication's of the categories a study's impression asserts ("Ulcerative
     // colitis with increased rectal bleeding", then "Ulcerative pancolitis, ..., with rectal
     // bleeding").
-    let seen: Vec<&str> =
-        all.iter().filter(|(c, st)| st.kind == Some(SectionKind::Impression) && c.assertion == Assertion::Present).map(|(c, _)| category(c)).collect();
+    // And a chief complaint's of the categories the assessment or the plan's problems assert
+    // ("Shingles is spreading", then "Disseminated zoster").
+    let concluded = |st: &Statement| {
+        matches!(st.kind, Some(SectionKind::Impression | SectionKind::Assessment | SectionKind::Plan)) || (st.kind == Some(SectionKind::Diagnosis) && !st.pre)
+    };
+    let seen: Vec<&str> = all.iter().filter(|(c, st)| concluded(st) && c.assertion == Assertion::Present).map(|(c, _)| category(c)).collect();
     // External cause codes go with an injury's (I.C.20): "activity assessment" is no Y93.9.
     let injury = all.iter().any(|(c, _)| table.codes()[c.index].chapter == 19);
     all.retain(|(c, _)| injury || table.codes()[c.index].chapter != 20);
     let mut best: HashMap<usize, Candidate> = HashMap::new();
     for (mut c, st) in all {
-        let vague_here = vague(&table.codes()[c.index].description);
-        let indication = st.reason && st.kind == Some(SectionKind::Indication);
+        let title = &table.codes()[c.index].description;
+        let vague_here = vague(title);
         if (st.provisional && after_study)
             || (st.pre && vague_here && found.contains(&category(&c)))
-            || (indication && vague_here && seen.contains(&category(&c)))
+            || (st.reason && (vague_here || title.contains("without complications")) && seen.contains(&category(&c)))
         {
             c.score *= PROVISIONAL;
         }
@@ -832,7 +836,12 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             let sided = title_sides.iter().all(|side| said_sides.contains(side));
             let specific = sided && !title.contains("unspecified");
             let asks_unspecified = said.contains("unspecified") || said.contains("not otherwise specified") || tokenize(&said).any(|w| w == "nos");
-            let vaguer = |m: &CodedLabel| c.score >= LOW_MATCH && specific && !asks_unspecified && m.description.to_lowercase().contains("unspecified");
+            // "Without complications" is the category's default as much as "unspecified":
+            // "Disseminated zoster" is no "Zoster without complications".
+            let vaguer = |m: &CodedLabel| {
+                let theirs = m.description.to_lowercase();
+                c.score >= LOW_MATCH && specific && !asks_unspecified && (theirs.contains("unspecified") || theirs.contains("without complications"))
+            };
             // A model code whose "without ..." the statement names is wrong, however sure the
             // model is: "acute calculous cholecystitis" is no "calculus ... without cholecystitis".
             let statement = statement_words(&said);
@@ -1030,6 +1039,31 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
         || opening
             .iter()
             .any(|l| ["date of admission", "admission date", "admitting service", "admitting physician", "admitting diagnos"].iter().any(|c| l.starts_with(c)));
+    // A plan's numbered problems ("1. Disseminated zoster: Admit, ..."): the head before the
+    // colon names a problem the assessment may have told only in a narrative.
+    for s in found.iter().filter(|s| s.kind == SectionKind::Plan) {
+        for (item, i) in items(text, s.body, false) {
+            let Some(colon) = text[item.0..item.1].find(": ") else { continue };
+            let head = (item.0, item.0 + colon);
+            if text[head.0..head.1].split_whitespace().count() > PLAN_HEAD_WORDS {
+                continue;
+            }
+            let st = Statement {
+                span: head,
+                weight: PLAN_HEAD,
+                rank: order(i),
+                inpatient: false,
+                provisional: false,
+                settled: false,
+                pre: false,
+                post: false,
+                reason: false,
+                kind: Some(SectionKind::Plan),
+                item: head,
+            };
+            push_with_parts(text, st, &mut out);
+        }
+    }
     for s in diagnostic {
         let place = match s.kind {
             SectionKind::Diagnosis | SectionKind::Assessment | SectionKind::Impression => 1.0,
@@ -1069,6 +1103,9 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
     out
 }
 
+/// The weight of a plan item's problem head, and its most words.
+const PLAN_HEAD: f32 = 0.8;
+const PLAN_HEAD_WORDS: usize = 8;
 /// Words of a diagnosis header that says its list comes after the first-listed diagnosis.
 const SECONDARY_HEADERS: &[&str] = &["secondary", "other diagnos", "additional", "comorbid", "coexisting", "co-existing"];
 /// Words of a diagnosis header of an inpatient stay's diagnoses ([`Statement::inpatient`]).

@@ -853,3 +853,31 @@ fn a_stated_complication_of_care_goes_above_the_model_s_aftercare_code() {
     let codes = fused_codes(t, idx, note, vec![model_code("Z47.1", 0.95)]);
     assert_eq!(codes.first().map(String::as_str), Some("Z47.1"), "{codes:?}");
 }
+
+#[test]
+fn a_plan_s_numbered_problem_heads_are_statements() {
+    let (t, idx) = table_and_index();
+    let note = "ASSESSMENT:\n61-year-old transplant recipient on tacrolimus whose rash has now spread across the trunk despite oral therapy.\n\nPLAN:\n1. Disseminated zoster: Admit, airborne and contact isolation, IV acyclovir.\n2. Labs: CBC, BMP daily.";
+    let got = proposed(t, idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("B02.7"), "{got:?}");
+    // A plan item with no problem head before a colon proposes nothing.
+    let note = "ASSESSMENT:\nRash spreading on the trunk.\n\nPLAN:\n1. Admit for IV acyclovir given disseminated zoster; isolation.";
+    let got = proposed(t, idx, note);
+    assert!(!got.iter().any(|c| c == "B02.7"), "{got:?}");
+}
+
+#[test]
+fn a_complaint_s_default_code_yields_to_the_assessment_s_code_of_its_category() {
+    let (t, idx) = table_and_index();
+    let note = "CHIEF COMPLAINT: Six month follow-up, seizures.\n\nASSESSMENT:\n1. Seizure disorder / epilepsy, not intractable, no status epilepticus.\n2. Episodic tension-type headache.";
+    let got = proposed(t, idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("G40.909"), "{got:?}");
+}
+
+#[test]
+fn a_model_code_without_complications_yields_to_the_stated_complication() {
+    let (t, idx) = table_and_index();
+    let note = "ASSESSMENT:\n1. Disseminated zoster.\n2. Hypertension.";
+    let codes = fused_codes(t, idx, note, vec![model_code_titled(t, "B02.9", 0.9)]);
+    assert_eq!(codes.first().map(String::as_str), Some("B02.7"), "{codes:?}");
+}

@@ -54,6 +54,15 @@ pub struct SearchIndex {
     term_postings: Vec<Vec<u32>>,
 }
 
+/// A child title that is its category's default state: what the category's name alone codes
+/// to ("without crisis", "not having achieved remission"). Not an "unspecified" site or type:
+/// a statement's site or type words pick a sibling, and the term would outrank its title
+/// ("Atypical nevus of the back" is no D22.9).
+fn is_default(title: &str) -> bool {
+    let t = title.to_lowercase();
+    ["without", "not having achieved remission", "uncomplicated"].iter().any(|w| t.contains(w))
+}
+
 /// An inclusion term's words without its nonessential modifiers in parentheses ("with (acute)
 /// exacerbation") or the synonyms in brackets ("[COPD]"), each once.
 fn essential_words(term: &str) -> Vec<String> {
@@ -193,7 +202,19 @@ impl SearchIndex {
         }
         let mut terms: Vec<(u32, f32, bool)> = Vec::new();
         let mut term_postings: Vec<Vec<u32>> = vec![Vec::new(); vocab.len()];
-        for (i, c) in table.codes().iter().enumerate().filter(|(_, c)| c.billable) {
+        // A category's terms name its default code: those of a code that is not billable go to
+        // its one billable child that is the default ("Graves' disease" of E05.0 is E05.00
+        // "... without thyrotoxic crisis or storm").
+        let owner = |i: usize| -> Option<usize> {
+            if table.codes()[i].billable {
+                return Some(i);
+            }
+            let mut defaults = table.children(i).filter(|&j| table.codes()[j].billable && is_default(&table.codes()[j].description));
+            let first = defaults.next()?;
+            defaults.next().is_none().then_some(first)
+        };
+        for (i, c) in table.codes().iter().enumerate().filter(|(_, c)| !c.inclusion.is_empty()) {
+            let Some(i) = owner(i) else { continue };
             for note in &c.inclusion {
                 let ks: Vec<usize> = essential_words(note).iter().filter_map(|w| vocab.binary_search(w).ok()).collect();
                 let weight: f32 = ks.iter().map(|&k| idf[k]).sum();

@@ -881,3 +881,14 @@ fn a_model_code_without_complications_yields_to_the_stated_complication() {
     let codes = fused_codes(t, idx, note, vec![model_code_titled(t, "B02.9", 0.9)]);
     assert_eq!(codes.first().map(String::as_str), Some("B02.7"), "{codes:?}");
 }
+
+#[test]
+fn a_category_s_inclusion_terms_name_its_default_code() {
+    let (t, idx) = table_and_index();
+    // K50.0's term "Crohn's disease [regional enteritis] of ileum": K50.00, without complications.
+    let got = proposed(t, idx, "ASSESSMENT:\n1. Crohn's disease of the ileum.");
+    assert_eq!(got.first().map(String::as_str), Some("K50.00"), "{got:?}");
+    // Not an "unspecified" site: D22's "Atypical nevus" is no D22.9 for a nevus of the back.
+    let got = proposed(t, idx, "ASSESSMENT:\n1. Atypical nevus of the back.");
+    assert!(!got.iter().any(|c| c == "D22.9"), "{got:?}");
+}

@@ -253,10 +253,11 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             if (code.chapter == 15 || ["pregnan", "postpartum", "puerper"].iter().any(|w| title.contains(w))) && !pregnant {
                 continue;
             }
-            // A manifestation code ("... in diseases classified elsewhere") follows its
-            // underlying disease's (I.A.13): a statement that matches its words names no
-            // disease ("Pneumonia" is no J17).
-            if title.contains("in diseases classified elsewhere") {
+            // A manifestation code ("... in diseases classified elsewhere", "... due to
+            // conditions classified elsewhere") follows its underlying disease's (I.A.13): a
+            // statement that matches its words names no disease ("Pneumonia" is no J17,
+            // "Erectile dysfunction" no N52.1).
+            if MANIFESTATION_TITLES.iter().any(|m| title.contains(m)) {
                 continue;
             }
             // Diabetes of no stated type is type 2 (guideline I.C.4.a.2): type 1 (E10) and
@@ -1064,14 +1065,22 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
             push_with_parts(text, st, &mut out);
         }
     }
-    for s in diagnostic {
+    // "POSTOPERATIVE DIAGNOSIS: Same." (as the preoperative one): the preoperative diagnosis is
+    // the postoperative one.
+    let same_after = diagnostic.iter().any(|s| {
+        let label = text[s.header.0..s.header.1].to_lowercase();
+        let body = text[s.body.0..s.body.1].trim().to_lowercase();
+        s.kind == SectionKind::Diagnosis && POST.iter().any(|p| label.contains(p)) && body.starts_with("same") && body.split_whitespace().count() <= 6
+    });
+    for s in &diagnostic {
         let place = match s.kind {
             SectionKind::Diagnosis | SectionKind::Assessment | SectionKind::Impression => 1.0,
             SectionKind::ChiefComplaint | SectionKind::Indication => 0.9,
             _ => 0.8,
         };
         let label = text[s.header.0..s.header.1].to_lowercase();
-        let place = if PRE.iter().any(|p| label.contains(p)) {
+        let said_pre = PRE.iter().any(|p| label.contains(p));
+        let place = if said_pre && !same_after {
             // The pre-operative (pre-procedure) diagnosis yields to the post- one when both are given.
             place * 0.95
         } else if SECONDARY_HEADERS.iter().any(|h| label.contains(h)) {
@@ -1086,16 +1095,26 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
         // adenocarcinoma" then "... with a metastatic hilar node"), which a weight would cut.
         // The admitting diagnosis, or the reason for admission given as a chief complaint.
         let provisional = matches!(s.kind, SectionKind::Diagnosis | SectionKind::ChiefComplaint) && label.contains("admi");
-        let pre = s.kind == SectionKind::Diagnosis && PRE.iter().any(|p| label.contains(p));
-        let post = s.kind == SectionKind::Diagnosis && POST.iter().any(|p| label.contains(p));
+        let pre = s.kind == SectionKind::Diagnosis && said_pre && !same_after;
+        let post = s.kind == SectionKind::Diagnosis && (POST.iter().any(|p| label.contains(p)) || (said_pre && same_after));
         let reason = matches!(s.kind, SectionKind::ChiefComplaint | SectionKind::Indication);
+        // A later sentence of one line tells more of its case ("... progressive erectile
+        // dysfunction. ... He has hypertension and hyperlipidemia"): it ranks lower.
+        let (mut prev, mut sentence): (Option<((usize, usize), usize)>, i32) = (None, 0);
         for (j, (item, i)) in items(text, s.body, false).into_iter().enumerate() {
             // Only the first reason given: a screening "also due" later in the complaint is not
             // the reason for the visit (guideline I.C.21.c.5: "specifically the screening").
             let reason = reason && j == 0;
+            sentence = match prev {
+                Some((p, pi)) if pi == i && text[p.1..item.0].contains('.') && !text[p.1..item.0].contains('\n') => sentence + 1,
+                Some((_, pi)) if pi == i => sentence,
+                _ => 0,
+            };
+            prev = Some((item, i));
+            let rank = order(i) * LATER_SENTENCE.powi(sentence);
             push_with_parts(
                 text,
-                Statement { span: item, weight: place, rank: order(i), inpatient, provisional, settled, pre, post, reason, kind: Some(s.kind), item },
+                Statement { span: item, weight: place, rank, inpatient, provisional, settled, pre, post, reason, kind: Some(s.kind), item },
                 &mut out,
             );
         }
@@ -1103,6 +1122,17 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
     out
 }
 
+/// The rank of each later sentence of a line or an item against the one before.
+const LATER_SENTENCE: f32 = 0.8;
+
+/// How a manifestation code's title names the disease it follows (I.A.13).
+const MANIFESTATION_TITLES: &[&str] = &[
+    "in diseases classified elsewhere",
+    "in conditions classified elsewhere",
+    "due to diseases classified elsewhere",
+    "due to conditions classified elsewhere",
+    "presenting with conditions classified elsewhere",
+];
 /// The weight of a plan item's problem head, and its most words.
 const PLAN_HEAD: f32 = 0.8;
 const PLAN_HEAD_WORDS: usize = 8;

@@ -892,3 +892,32 @@ fn a_category_s_inclusion_terms_name_its_default_code() {
     let got = proposed(t, idx, "ASSESSMENT:\n1. Atypical nevus of the back.");
     assert!(!got.iter().any(|c| c == "D22.9"), "{got:?}");
 }
+
+#[test]
+fn a_postoperative_diagnosis_same_as_the_preoperative_makes_it_postoperative() {
+    let note = "PREOPERATIVE DIAGNOSIS: Erectile dysfunction.\n\nPOSTOPERATIVE DIAGNOSIS: Same.\n\nPROCEDURE: Placement of a penile prosthesis.";
+    let st = icd_core::candidates::statements(note);
+    let first = st.iter().find(|s| &note[s.span.0..s.span.1] == "Erectile dysfunction").expect("the preoperative statement");
+    assert!(first.post && !first.pre, "{first:?}");
+    // A postoperative diagnosis of its own leaves the preoperative one as it is.
+    let note = "PREOPERATIVE DIAGNOSIS: Left parotid mass.\n\nPOSTOPERATIVE DIAGNOSIS: Pleomorphic adenoma of the left parotid.";
+    let st = icd_core::candidates::statements(note);
+    let first = st.iter().find(|s| &note[s.span.0..s.span.1] == "Left parotid mass").expect("the preoperative statement");
+    assert!(first.pre && !first.post, "{first:?}");
+}
+
+#[test]
+fn a_manifestation_due_to_conditions_classified_elsewhere_is_not_proposed_from_its_words() {
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "ASSESSMENT:\n1. Erectile dysfunction.");
+    assert_eq!(got.first().map(String::as_str), Some("N52.9"), "{got:?}");
+    assert!(!got.iter().any(|c| c == "N52.1"), "{got:?}");
+}
+
+#[test]
+fn a_later_sentence_of_a_line_ranks_below_its_first() {
+    let note = "INDICATIONS: 62-year-old man with progressive erectile dysfunction. He has hypertension and hyperlipidemia.\n1. Sepsis due to E. coli. Continue ceftriaxone.";
+    let st = icd_core::candidates::statements(note);
+    let rank = |said: &str| st.iter().find(|s| &note[s.span.0..s.span.1] == said).map(|s| s.rank).expect(said);
+    assert!(rank("He has hypertension and hyperlipidemia") < rank("62-year-old man with progressive erectile dysfunction"));
+}

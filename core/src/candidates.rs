@@ -1533,7 +1533,9 @@ mod tests {
         let note = "ASSESSMENT AND PLAN:\n1. Type 2 diabetes. Continue metformin; A1c in 3 months.\n\n2. Essential hypertension. Continue lisinopril.\n3. Hyperlipidemia.";
         let st = statements(note);
         let rank = |s: &str| st.iter().find(|x| &note[x.span.0..x.span.1] == s).map(|x| x.rank).unwrap();
-        assert_eq!(rank("Continue metformin"), rank("Type 2 diabetes"));
+        // A later sentence of the item ranks a little below its first, above the next item.
+        assert_eq!(rank("Continue metformin"), rank("Type 2 diabetes") * LATER_SENTENCE);
+        assert!(rank("Continue metformin") > rank("Essential hypertension"));
         assert_eq!(rank("Essential hypertension"), Weights::SHIPPED.order);
         assert_eq!(rank("Hyperlipidemia"), Weights::SHIPPED.order.powi(2));
         // A later item's place ranks it; it does not weigh its match down below MIN_MATCH.

@@ -122,6 +122,8 @@ const FILLER: &[&str] = &[
     "than",
     "from",
     "part",
+    // A plural ending split off by the tokenizer: "vertebra(e)".
+    "e",
 ];
 
 /// How much of one code's title a statement covers ([`SearchIndex::match_words`]).

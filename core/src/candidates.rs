@@ -910,12 +910,17 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
     // A code whose Excludes1 note names another code the same statement gave, and matched
     // better, yields to it: the note says where that condition is coded ("Bleeding
     // gastric ulcer" is K25.4, and K92.2 excludes peptic ulcer with hemorrhage).
-    let span_of_match = |m: &CodedLabel| by_code.get(m.code.as_str()).map(|c| (c.span, c.score));
+    // So does the reason's code to a later statement's confident one ("osteoporosis" in the
+    // indication, "osteoporotic compression fracture" in the impression: M81 excludes M80).
+    let span_of_match = |m: &CodedLabel| by_code.get(m.code.as_str()).map(|c| (c.span, c.score, c.reason));
     for i in 0..ranked.len() {
-        let Some((span, score)) = span_of_match(&ranked[i].1) else { continue };
+        let Some((span, score, reason)) = span_of_match(&ranked[i].1) else { continue };
         let directed = (0..ranked.len())
             .filter(|&j| j != i && ranked[j].0 < ranked[i].0)
-            .filter(|&j| span_of_match(&ranked[j].1).is_some_and(|(s, x)| s == span && x > score && x >= DIRECTED_MATCH))
+            .filter(|&j| {
+                span_of_match(&ranked[j].1)
+                    .is_some_and(|(s, x, r)| (s == span && x > score && x >= DIRECTED_MATCH) || (reason && !r && s.0 > span.1 && x >= LOW_MATCH))
+            })
             .filter(|&j| crate::rules::excludes1(table, &ranked[i].1.code, &ranked[j].1.code))
             .collect::<Vec<_>>();
         for j in directed {

@@ -921,3 +921,19 @@ fn a_later_sentence_of_a_line_ranks_below_its_first() {
     let rank = |said: &str| st.iter().find(|s| &note[s.span.0..s.span.1] == said).map(|s| s.rank).expect(said);
     assert!(rank("He has hypertension and hyperlipidemia") < rank("62-year-old man with progressive erectile dysfunction"));
 }
+
+#[test]
+fn a_reason_s_code_yields_to_a_later_confident_code_its_excludes1_names() {
+    let (t, idx) = table_and_index();
+    let note = "INDICATION: 76-year-old woman with osteoporosis and new mid-back pain.\n\nIMPRESSION:\n1. Osteoporotic compression fracture of vertebra, initial treatment.";
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "M81.0", 0.9)]);
+    assert_eq!(got.first().map(String::as_str), Some("M80.08XA"), "{got:?}");
+    assert!(got.iter().any(|c| c == "M81.0"), "{got:?}");
+}
+
+#[test]
+fn a_title_s_plural_ending_in_parentheses_weighs_nothing() {
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "IMPRESSION:\n1. Age-related osteoporosis with current pathological fracture, vertebra, initial encounter.");
+    assert_eq!(got.first().map(String::as_str), Some("M80.08XA"), "{got:?}");
+}

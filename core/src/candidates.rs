@@ -1105,17 +1105,19 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
         let reason = matches!(s.kind, SectionKind::ChiefComplaint | SectionKind::Indication);
         // A later sentence of one line tells more of its case ("... progressive erectile
         // dysfunction. ... He has hypertension and hyperlipidemia"): it ranks lower.
-        let (mut prev, mut sentence): (Option<((usize, usize), usize)>, i32) = (None, 0);
+        // The previous item (its end, its place) and this one's sentence within its line.
+        let mut prev: Option<(usize, usize)> = None;
+        let mut sentence = 0;
         for (j, (item, i)) in items(text, s.body, false).into_iter().enumerate() {
             // Only the first reason given: a screening "also due" later in the complaint is not
             // the reason for the visit (guideline I.C.21.c.5: "specifically the screening").
             let reason = reason && j == 0;
             sentence = match prev {
-                Some((p, pi)) if pi == i && text[p.1..item.0].contains('.') && !text[p.1..item.0].contains('\n') => sentence + 1,
+                Some((end, pi)) if pi == i && text[end..item.0].contains('.') && !text[end..item.0].contains('\n') => sentence + 1,
                 Some((_, pi)) if pi == i => sentence,
                 _ => 0,
             };
-            prev = Some((item, i));
+            prev = Some((item.1, i));
             let rank = order(i) * LATER_SENTENCE.powi(sentence);
             push_with_parts(
                 text,

@@ -1005,6 +1005,14 @@ pub struct Statement {
     pub item: (usize, usize),
 }
 
+impl Statement {
+    /// A whole item with none of the encounter's flags (not a reason, not pre- or postoperative,
+    /// not an inpatient's): an unsectioned note's sentence, a plan's problem head.
+    fn plain(span: (usize, usize), weight: f32, rank: f32, kind: Option<SectionKind>) -> Self {
+        Statement { span, weight, rank, inpatient: false, provisional: false, settled: false, pre: false, post: false, reason: false, kind, item: span }
+    }
+}
+
 /// The note's diagnostic statements: each line or list item of its diagnostic sections, and
 /// the parts of an item split at commas, semicolons and "and"; for a note without diagnostic
 /// sections, its sentences at [`UNSECTIONED`] weight.
@@ -1020,20 +1028,7 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
     let mut out = Vec::new();
     if diagnostic.is_empty() {
         for (item, i) in items(text, (0, text.len()), true) {
-            let st = Statement {
-                span: item,
-                weight: UNSECTIONED,
-                rank: order(i),
-                inpatient: false,
-                provisional: false,
-                settled: false,
-                pre: false,
-                post: false,
-                reason: false,
-                kind: None,
-                item,
-            };
-            push_with_parts(text, st, &mut out);
+            push_with_parts(text, Statement::plain(item, UNSECTIONED, order(i), None), &mut out);
         }
         return out;
     }
@@ -1054,20 +1049,7 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
             if text[head.0..head.1].split_whitespace().count() > PLAN_HEAD_WORDS {
                 continue;
             }
-            let st = Statement {
-                span: head,
-                weight: PLAN_HEAD,
-                rank: order(i),
-                inpatient: false,
-                provisional: false,
-                settled: false,
-                pre: false,
-                post: false,
-                reason: false,
-                kind: Some(SectionKind::Plan),
-                item: head,
-            };
-            push_with_parts(text, st, &mut out);
+            push_with_parts(text, Statement::plain(head, PLAN_HEAD, order(i), Some(SectionKind::Plan)), &mut out);
         }
     }
     // "POSTOPERATIVE DIAGNOSIS: Same." (as the preoperative one): the preoperative diagnosis is

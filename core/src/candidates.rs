@@ -147,7 +147,8 @@ pub struct Candidate {
     /// The statement's byte range in the note.
     pub span: (usize, usize),
     pub assertion: Assertion,
-    /// The statement is the first reason given for the encounter (chief complaint, indication).
+    /// The statement is the first reason given for the encounter (chief complaint, indication,
+    /// preoperative diagnosis).
     pub reason: bool,
 }
 
@@ -997,7 +998,8 @@ pub struct Statement {
     /// preoperative code yields to a postoperative one of its category ([`PROVISIONAL`]).
     pub pre: bool,
     pub post: bool,
-    /// The first item of the reason for the encounter: the chief complaint or the indication.
+    /// The first item of the reason for the encounter: the chief complaint, the indication, or
+    /// the preoperative diagnosis (the procedure's reason).
     pub reason: bool,
     /// Its section's kind (`None` for a note without diagnostic sections).
     pub kind: Option<SectionKind>,
@@ -1084,7 +1086,9 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
         let provisional = matches!(s.kind, SectionKind::Diagnosis | SectionKind::ChiefComplaint) && label.contains("admi");
         let pre = s.kind == SectionKind::Diagnosis && said_pre && !same_after;
         let post = s.kind == SectionKind::Diagnosis && (POST.iter().any(|p| label.contains(p)) || (said_pre && same_after));
-        let reason = matches!(s.kind, SectionKind::ChiefComplaint | SectionKind::Indication);
+        // The preoperative diagnosis is the procedure's reason: "Colon cancer screening" there
+        // makes the colonoscopy a screening's (I.C.21.c.5) whatever it found.
+        let reason = matches!(s.kind, SectionKind::ChiefComplaint | SectionKind::Indication) || pre;
         // A later sentence of one line tells more of its case ("... progressive erectile
         // dysfunction. ... He has hypertension and hyperlipidemia"): it ranks lower.
         // The previous item (its end, its place) and this one's sentence within its line.

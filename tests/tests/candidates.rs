@@ -937,3 +937,14 @@ fn a_title_s_plural_ending_in_parentheses_weighs_nothing() {
     let got = proposed(t, idx, "IMPRESSION:\n1. Age-related osteoporosis with current pathological fracture, vertebra, initial encounter.");
     assert_eq!(got.first().map(String::as_str), Some("M80.08XA"), "{got:?}");
 }
+
+#[test]
+fn a_preoperative_diagnosis_is_the_reason_for_the_procedure() {
+    let (t, idx) = table_and_index();
+    // A screening colonoscopy that found a polyp is coded for the screening first (I.C.21.c.5).
+    let note =
+        "PREOPERATIVE DIAGNOSIS: Colon cancer screening.\n\nPOSTOPERATIVE DIAGNOSIS: Sigmoid colon polyp.\n\nPROCEDURE: Colonoscopy with snare polypectomy.";
+    let codes = fused_codes(t, idx, note, vec![model_code_titled(t, "K63.5", 0.9)]);
+    assert_eq!(codes.first().map(String::as_str), Some("Z12.11"), "{codes:?}");
+    assert!(codes.iter().any(|c| c == "K63.5"), "{codes:?}");
+}

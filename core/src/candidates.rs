@@ -316,11 +316,10 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     // adenocarcinoma", then "... with metastatic carcinoma in a hilar node", matched vaguer).
     let category = |c: &Candidate| table.codes()[c.index].code.get(..3).unwrap_or("");
     let found: Vec<&str> = all.iter().filter(|(c, st)| st.post && c.assertion == Assertion::Present).map(|(c, _)| category(c)).collect();
-    // So do an indication's of the categories a study's impression asserts ("Ulcerative
-    // colitis with increased rectal bleeding", then "Ulcerative pancolitis, ..., with rectal
-    // bleeding").
-    // And a chief complaint's of the categories the assessment or the plan's problems assert
-    // ("Shingles is spreading", then "Disseminated zoster").
+    // So do a reason's vague or default codes (a chief complaint's, an indication's) of the
+    // categories the assessment, impression, plan's problems or a later diagnosis assert
+    // ("Shingles is spreading", then "Disseminated zoster"; an endoscopy's "Ulcerative colitis
+    // with increased rectal bleeding", then "Ulcerative pancolitis, ..., with rectal bleeding").
     let concluded = |st: &Statement| {
         matches!(st.kind, Some(SectionKind::Impression | SectionKind::Assessment | SectionKind::Plan)) || (st.kind == Some(SectionKind::Diagnosis) && !st.pre)
     };
@@ -331,10 +330,9 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     let mut best: HashMap<usize, Candidate> = HashMap::new();
     for (mut c, st) in all {
         let title = &table.codes()[c.index].description;
-        let vague_here = vague(title);
         if (st.provisional && after_study)
-            || (st.pre && vague_here && found.contains(&category(&c)))
-            || (st.reason && (vague_here || title.contains("without complications")) && seen.contains(&category(&c)))
+            || (st.pre && vague(title) && found.contains(&category(&c)))
+            || (st.reason && vague_or_default(title) && seen.contains(&category(&c)))
         {
             c.score *= PROVISIONAL;
         }
@@ -434,6 +432,12 @@ pub(crate) fn vague(title: &str) -> bool {
     title.contains("nspecified") || title.starts_with("Other ")
 }
 
+/// A vague title or its category's default: "without complications" says as little as
+/// "unspecified" ("Ulcerative pancolitis" of "..., with rectal bleeding" is no K51.00).
+fn vague_or_default(title: &str) -> bool {
+    vague(title) || title.contains("without complications")
+}
+
 /// A vague code ("unspecified", "Other ...") from a piece of an item yields to a code of its
 /// category that a longer statement holding the piece proposes: "Acute pancreatitis" alone is
 /// K85.90, but its item says "Acute pancreatitis, alcohol-induced" (K85.20). (Across
@@ -442,11 +446,8 @@ pub(crate) fn vague(title: &str) -> bool {
 /// "Meningitis, most likely viral" is A87.9 "Viral meningitis, unspecified", not G03.9.
 fn part_yields_to_whole(table: &CodeTable, out: &mut [Candidate]) {
     let codes = table.codes();
-    // "Without complications" is the piece's default as much as "unspecified" is:
-    // "Ulcerative pancolitis" of "..., with rectal bleeding" is no K51.00.
-    let default = |t: &str| vague(t) || t.contains("without complications");
     for i in 0..out.len() {
-        if !default(&codes[out[i].index].description) {
+        if !vague_or_default(&codes[out[i].index].description) {
             continue;
         }
         let (span, category) = (out[i].span, codes[out[i].index].code.get(..3));
@@ -1115,7 +1116,7 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
     out
 }
 
-/// The rank of each later sentence of a line or an item against the one before.
+/// The rank of each later sentence of one line against the one before.
 const LATER_SENTENCE: f32 = 0.8;
 
 /// How a manifestation code's title names the disease it follows (I.A.13).

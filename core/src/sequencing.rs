@@ -71,12 +71,11 @@ fn stated_first(table: &CodeTable, statements: &[Statement], candidates: &[Candi
     if !first.post && candidates::vague(&table.codes()[best.index].description) {
         return;
     }
-    let Some((top_key, top)) = ranked.iter().max_by(|a, b| a.0.total_cmp(&b.0)) else { return };
+    let Some((top_key, top)) = leader(ranked) else { return };
     if top.source != Source::Model || &top.code == code {
         return;
     }
-    let code = code.clone();
-    raise_above(*top_key, &code, ranked);
+    raise_above(top_key, code, ranked);
 }
 
 /// Symptom blocks of chapter 18 and the chapters whose diagnoses explain them: abdominal
@@ -98,7 +97,7 @@ const EXPLAINED_BY: &[(&str, &str, &[u8])] = &[
 /// the symptom belongs to: signs and symptoms integral to a diagnosis are not coded, and the
 /// diagnosis is the reason for the encounter (guideline I.B.5, IV.D).
 fn symptom_explained(table: &CodeTable, statements: &[Statement], candidates: &[Candidate], ranked: &mut Ranked) {
-    let Some((top_key, top)) = ranked.iter().max_by(|a, b| a.0.total_cmp(&b.0)) else { return };
+    let Some((top_key, top)) = leader(ranked) else { return };
     let Some(chapters) = EXPLAINED_BY.iter().find(|(a, b, _)| top.code.get(..3).is_some_and(|c| *a <= c && c <= *b)).map(|(_, _, ch)| *ch) else {
         return;
     };
@@ -112,8 +111,7 @@ fn symptom_explained(table: &CodeTable, statements: &[Statement], candidates: &[
     }
     let explains = |c: &&Candidate| c.assertion == Assertion::Present && chapters.contains(&table.codes()[c.index].chapter);
     let Some(best) = candidates.iter().filter(within).filter(explains).max_by(|a, b| a.score.total_cmp(&b.score)) else { return };
-    let code = table.codes()[best.index].code.clone();
-    raise_above(*top_key, &code, ranked);
+    raise_above(top_key, &table.codes()[best.index].code, ranked);
 }
 
 /// Aftercare is the healing after completed treatment; a complication of the care that a
@@ -121,7 +119,7 @@ fn symptom_explained(table: &CodeTable, statements: &[Statement], candidates: &[
 /// coded instead (I.C.21.c.7, I.C.19.g): its confident code goes above a model aftercare code
 /// (Z47, Z48) that no statement confirms.
 fn complication_over_aftercare(table: &CodeTable, candidates: &[Candidate], ranked: &mut Ranked) {
-    let Some((top_key, top)) = ranked.iter().max_by(|a, b| a.0.total_cmp(&b.0)) else { return };
+    let Some((top_key, top)) = leader(ranked) else { return };
     if top.source != Source::Model || !(top.code.starts_with("Z47") || top.code.starts_with("Z48")) {
         return;
     }
@@ -130,8 +128,12 @@ fn complication_over_aftercare(table: &CodeTable, candidates: &[Candidate], rank
         c.assertion == Assertion::Present && c.score >= candidates::LOW_MATCH && code.get(..3).is_some_and(|k| ("T80"..="T88").contains(&k))
     };
     let Some(best) = candidates.iter().filter(complication).max_by(|a, b| a.score.total_cmp(&b.score)) else { return };
-    let code = table.codes()[best.index].code.clone();
-    raise_above(*top_key, &code, ranked);
+    raise_above(top_key, &table.codes()[best.index].code, ranked);
+}
+
+/// The list's first code and its key.
+fn leader(ranked: &Ranked) -> Option<(f32, &CodedLabel)> {
+    ranked.iter().max_by(|a, b| a.0.total_cmp(&b.0)).map(|(k, m)| (*k, m))
 }
 
 /// Places `code`, when listed, just above the key `top`.

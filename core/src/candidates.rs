@@ -224,7 +224,10 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
                     true => m.recall,
                     false if table.codes()[m.index].chapter != 21 && !condition_named(index, title, &words) => 0.0,
                     false if with_denied(title, &absent) || !with_said(title, &words) || choice_said(title, &words) => 0.0,
-                    false => unspecified_granted(index, title, &words, recall_with_defaults(index, title, &words, &item_words, m.recall)),
+                    false => {
+                        let recall = recall_with_defaults(index, title, &words, &item_words, m.recall);
+                        either_granted(index, title, &words, unspecified_granted(index, title, &words, recall))
+                    }
                 };
                 (recall, m.index, m.weight)
             })
@@ -649,6 +652,51 @@ fn unspecified_granted(index: &SearchIndex, title: &str, words: &[String], recal
         return recall;
     }
     (recall + index.word_weight("organism").unwrap_or(0.0) / total).min(1.0)
+}
+
+/// A title's "and" means "and/or" (guideline I.A.14): "Pelvic and perineal pain, left side" is
+/// a left pelvic pain, "Hydronephrosis with renal and ureteral calculous obstruction" a ureteral
+/// one. The word of an "A and B" pair that a statement leaves out counts as said, when the
+/// statement says the other and every other word of the title: a pelvic lymph node is no
+/// "Unspecified parametritis and pelvic cellulitis". Not for an "Other ..." title (a kind the
+/// statement would name: "femoral neck" is no "Other fracture of head and neck of femur"), nor
+/// where the title says "both" ("... of both small and large intestine").
+fn either_granted(index: &SearchIndex, title: &str, words: &[String], recall: f32) -> f32 {
+    if recall >= 1.0 || !title.contains(" and ") || title.starts_with("Other ") {
+        return recall;
+    }
+    let tokens: Vec<String> = tokenize(title).collect();
+    if tokens.iter().any(|t| t == "both") {
+        return recall;
+    }
+    let mut granted: Vec<&String> = Vec::new();
+    for pair in tokens.windows(3).filter(|w| w[1] == "and") {
+        let (a, b) = (&pair[0], &pair[2]);
+        if GENERIC.contains(&a.as_str()) || GENERIC.contains(&b.as_str()) {
+            continue;
+        }
+        match (says(words, a), says(words, b)) {
+            (true, false) => granted.push(b),
+            (false, true) => granted.push(a),
+            _ => {}
+        }
+    }
+    let weight = |t: &String| index.word_weight(t).unwrap_or(0.0);
+    // What a title leaves open ("..., unspecified side") is not for the statement to say; an
+    // organ of unspecified side ("... of unspecified ear") still is.
+    let left_open = |i: usize| i > 0 && tokens[i - 1] == "unspecified" && ["side", "site", "type", "organism", "region"].contains(&tokens[i].as_str());
+    let rest_said = tokens
+        .iter()
+        .enumerate()
+        .filter(|&(i, t)| !granted.contains(&t) && weight(t) > 0.0 && !GENERIC.contains(&t.as_str()) && !left_open(i))
+        .all(|(_, t)| says_stem(words, t));
+    let total = title_weight(index, title);
+    if granted.is_empty() || !rest_said || total <= 0.0 {
+        return recall;
+    }
+    granted.sort_unstable();
+    granted.dedup();
+    (recall + granted.into_iter().map(weight).sum::<f32>() / total).min(1.0)
 }
 
 /// The weight of a title's distinct words, in the order they first come.

@@ -948,3 +948,18 @@ fn a_preoperative_diagnosis_is_the_reason_for_the_procedure() {
     assert_eq!(codes.first().map(String::as_str), Some("Z12.11"), "{codes:?}");
     assert!(codes.iter().any(|c| c == "K63.5"), "{codes:?}");
 }
+
+#[test]
+fn a_title_s_and_means_and_or() {
+    let (t, idx) = table_and_index();
+    // "Syncope and collapse" is syncope (I.A.14), not "Heat syncope, sequela".
+    let got = proposed(t, idx, "IMPRESSION: Syncope.");
+    assert_eq!(got.first().map(String::as_str), Some("R55"), "{got:?}");
+    // "Pelvic and perineal pain left side" is a left pelvic pain ("sided" says the side).
+    let got = proposed(t, idx, "ASSESSMENT: Left-sided pelvic pain.");
+    assert_eq!(got.first().map(String::as_str), Some("R10.22"), "{got:?}");
+    // The pair's other word stands in only when the title's other words are said: a pelvic
+    // lymph node is no "parametritis and pelvic cellulitis".
+    let got = proposed(t, idx, "ASSESSMENT: Pelvic lymphadenopathy.");
+    assert!(!got.iter().any(|c| c == "N73.2"), "{got:?}");
+}

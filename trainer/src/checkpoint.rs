@@ -81,7 +81,8 @@ pub fn load_weights(vs: &mut nn::VarStore, path: &Path) -> Result<()> {
 }
 
 /// Warm start: every variable from a trained model at `path`, a checkpoint folder or an int8
-/// bundle (weights dequantized). Its labels must be `labels`, in order. Returns the tensors set.
+/// bundle (weights dequantized), or only its encoder when it has none of this run's head
+/// tensors (another head). Its labels must be `labels`, in order. Returns the tensors set.
 pub fn init_from(vs: &mut nn::VarStore, path: &Path, labels: &icd_core::LabelSpace) -> Result<usize> {
     let ours: Vec<&str> = labels.labels().iter().map(|l| l.code.as_str()).collect();
     let manifest_path = path.join(icd_core::bundle::MANIFEST_FILE);
@@ -115,11 +116,24 @@ pub fn init_from(vs: &mut nn::VarStore, path: &Path, labels: &icd_core::LabelSpa
         tch::Tensor::read_safetensors(&st).with_context(|| format!("reading {}", st.display()))?
     };
     let vars = vs.variables();
+    // The encoder must come whole. The head comes whole too, or not at all: a model of another
+    // head (a `cls` bundle under a label-attention run) gives its encoder, and the new head
+    // starts from its initialisation. Half a head is a mismatch.
+    let is_head = |name: &str| !name.starts_with("bert.");
+    let head_vars: Vec<&String> = vars.keys().filter(|n| is_head(n)).collect();
+    let head_found = head_vars.iter().filter(|n| tensors.iter().any(|(t, _)| t == n.as_str())).count();
+    let fresh_head = head_found == 0 && !head_vars.is_empty();
+    if fresh_head {
+        tracing::info!(init = %path.display(), head_tensors = head_vars.len(), "warm start of the encoder only: the init model has another head");
+    }
     let mut set = 0;
     tch::no_grad(|| -> Result<()> {
         for (name, var) in &vars {
+            if fresh_head && is_head(name) {
+                continue;
+            }
             let Some((_, t)) = tensors.iter().find(|(n, _)| n == name) else {
-                anyhow::bail!("--init {}: no tensor {name} (a different head or encoder?)", path.display());
+                anyhow::bail!("--init {}: no tensor {name} (a different encoder, or part of another head?)", path.display());
             };
             if t.size() != var.size() {
                 anyhow::bail!("--init {}: {name} has shape {:?}, this run's model {:?}", path.display(), t.size(), var.size());

@@ -121,7 +121,8 @@ struct TrainArgs {
     threads: i32,
     /// Start from a trained model instead of the base model's weights alone (a warm start):
     /// a checkpoint folder (model.safetensors), or an int8 bundle (manifest.json; its weights
-    /// are dequantized). It must have this run's head, shape and labels
+    /// are dequantized). It must have this run's encoder shape and labels; a model with another
+    /// head gives only its encoder, and this run's head starts fresh
     #[arg(long)]
     init: Option<PathBuf>,
     /// Continue from OUT/checkpoint-last

@@ -240,6 +240,21 @@ fn init_warm_starts_from_a_trained_checkpoint() {
     train::run(&config(&base, &data, &labels, &cold, 1, 0.0)).unwrap();
     assert_ne!(metrics(&cold)["test"], metrics(&first)["test"], "without --init the head is random");
 
+    // A model of another head gives its encoder; this run's head starts fresh.
+    let laat = tmp.path().join("laat");
+    let args =
+        TrainConfig { head: HeadKind::LabelAttention, label_attention_dim: 16, init: Some(first.clone()), ..config(&base, &data, &labels, &laat, 1, 0.0) };
+    train::run(&args).unwrap();
+    // The init model is the first run's kept weights (its best epoch), at the folder's root.
+    let weights = |file: PathBuf| tch::Tensor::read_safetensors(file).unwrap();
+    let (theirs, ours) = (weights(first.join("model.safetensors")), weights(laat.join("checkpoint-last/model.safetensors")));
+    let encoder: Vec<_> = ours.iter().filter(|(n, _)| n.starts_with("bert.")).collect();
+    assert!(!encoder.is_empty() && ours.iter().any(|(n, _)| n.starts_with("label_attention.")));
+    for (name, t) in encoder {
+        let (_, w) = theirs.iter().find(|(n, _)| n == name).expect(name);
+        assert_eq!((t - w).abs().max().double_value(&[]), 0.0, "{name} is not the init model's");
+    }
+
     // Another label order is refused with the folder named.
     let other = tmp.path().join("other.tsv");
     let mut lines: Vec<String> = std::fs::read_to_string(&labels).unwrap().lines().map(String::from).collect();

@@ -98,6 +98,9 @@ const COURSE_WORDS: &[&str] = &[
     "controlled",
     "community",
     "criteria",
+    // A duration: "Prolonged fevers" are a fever (R50.9 includes "Persistent fever").
+    "prolonged",
+    "ongoing",
 ];
 /// Words of an item that tell an injury's healing: a subsequent encounter's.
 const HEALING_WORDS: &[&str] = &["healing", "subsequent", "nonunion", "malunion"];
@@ -1201,7 +1204,15 @@ fn push_with_parts(text: &str, item: Statement, out: &mut Vec<Statement>) {
     let parts = split_parts(text, item.span);
     if parts.len() > 1 {
         // A part alone loses its item's context ("Colles fracture, right distal radius").
-        out.extend(parts.iter().map(|&span| Statement { span, weight: item.weight * PART, ..item }));
+        // A later part is what the item names after its first condition: its findings or the
+        // next of a list ("fever of unknown origin, with night sweats, weight loss,
+        // splenomegaly"), ranked as a later sentence is.
+        out.extend(parts.iter().enumerate().map(|(k, &span)| Statement {
+            span,
+            weight: item.weight * PART,
+            rank: item.rank * LATER_SENTENCE.powi(k as i32),
+            ..item
+        }));
         // The head with its first modifiers, without the rest's words: "Acute pancreatitis,
         // alcohol-induced" of "..., interstitial edematous, without necrosis or infection".
         for end in &parts[1..parts.len() - 1] {

@@ -963,3 +963,17 @@ fn a_title_s_and_means_and_or() {
     let got = proposed(t, idx, "ASSESSMENT: Pelvic lymphadenopathy.");
     assert!(!got.iter().any(|c| c == "N73.2"), "{got:?}");
 }
+
+#[test]
+fn an_item_s_later_parts_rank_below_its_first_condition() {
+    let (t, idx) = table_and_index();
+    // The findings listed after the item's condition are its findings: splenomegaly matches its
+    // title better than "fever of unknown origin, by criteria" does R50.9, and comes after it.
+    let note = "IMPRESSION:\n46-year-old man with fever of unknown origin meeting classic criteria, with night sweats, 14 lb weight loss, splenomegaly.";
+    let got = proposed(t, idx, note);
+    assert_eq!(got.first().map(String::as_str), Some("R50.9"), "{got:?}");
+    assert!(got.iter().any(|c| c == "R16.1"), "{got:?}");
+    // A duration is no fact of the code: "Prolonged fevers" are a fever.
+    let got = proposed(t, idx, "REASON FOR CONSULTATION: Prolonged fevers, evaluate for infectious etiology.");
+    assert_eq!(got.first().map(String::as_str), Some("R50.9"), "{got:?}");
+}

@@ -596,16 +596,23 @@ pub(crate) const MALIGNANT: &[&str] = &[
 ///
 /// A statement whose only malignancy is a metastasis ("Metastases to the bone, thoracic spine")
 /// names no primary: a primary's title (C76.1 "Malignant neoplasm of thorax") does not agree.
+/// Nor does one for the site a statement says it spread to ("metastatic carcinoma to the
+/// frontal lobe" is no C71.1; the Neoplasm Table's secondary column).
 fn behaviour_agrees(title: &str, statement: &str) -> bool {
     let statement = statement.to_lowercase();
     let malignant = MALIGNANT.iter().any(|w| statement.contains(w));
     let benign = statement.contains("benign");
     let metastasis_only = tokenize(&statement).any(|w| ["metastasis", "metastases", "mets"].contains(&w.as_str()))
         && !MALIGNANT.iter().filter(|w| **w != "metasta").any(|w| statement.contains(w));
+    // "Metastatic carcinoma to the left frontal lobe": the site it spread to is a secondary one.
+    let spread_to = statement.find("metasta").is_some_and(|at| {
+        let rest = &statement[at..];
+        rest.find(" to ").is_some_and(|to| !rest[..to].contains(" from "))
+    });
     if title.contains("benign neoplasm") {
         benign || !malignant
     } else if title.contains("malignant neoplasm") {
-        (malignant || !benign) && (!metastasis_only || title.contains("secondary"))
+        (malignant || !benign) && (!(metastasis_only || spread_to) || title.contains("secondary"))
     } else {
         true
     }

@@ -977,3 +977,13 @@ fn an_item_s_later_parts_rank_below_its_first_condition() {
     let got = proposed(t, idx, "REASON FOR CONSULTATION: Prolonged fevers, evaluate for infectious etiology.");
     assert_eq!(got.first().map(String::as_str), Some("R50.9"), "{got:?}");
 }
+
+#[test]
+fn a_site_a_cancer_spread_to_is_no_primary_of_it() {
+    let (t, idx) = table_and_index();
+    let got = proposed(t, idx, "POSTOPERATIVE DIAGNOSIS: Metastatic carcinoma to the left frontal lobe.");
+    assert!(!got.iter().any(|c| c.starts_with("C71")), "{got:?}");
+    // A primary of the site is still one.
+    let got = proposed(t, idx, "POSTOPERATIVE DIAGNOSIS: Glioblastoma of the left frontal lobe.");
+    assert_eq!(got.first().map(String::as_str), Some("C71.1"), "{got:?}");
+}

@@ -612,7 +612,9 @@ fn behaviour_agrees(title: &str, statement: &str) -> bool {
     if title.contains("benign neoplasm") {
         benign || !malignant
     } else if title.contains("malignant neoplasm") {
-        (malignant || !benign) && (!(metastasis_only || spread_to) || title.contains("secondary"))
+        // "Not specified as primary or secondary" is not what a statement of spread says.
+        let secondary = title.contains("secondary") && !title.contains("primary or secondary");
+        (malignant || !benign) && (!(metastasis_only || spread_to) || secondary)
     } else {
         true
     }
@@ -1470,7 +1472,10 @@ fn condition_named(index: &SearchIndex, title: &str, words: &[String]) -> bool {
     });
     // "Pain in left hand" needs its site said, not only the side: "Left flank pain" is none.
     let site_named = title.strip_prefix("Pain in ").is_none_or(|site| any_said(site, SIDE_WORDS));
-    of_named && with_named && site_named
+    // So does a neoplasm's: "metastatic adenocarcinoma to the liver" is no "Secondary malignant
+    // neoplasm of bone".
+    let neoplasm_site = title.find("neoplasm of ").is_none_or(|at| any_said(&title[at + "neoplasm of ".len()..], SIDE_WORDS));
+    of_named && with_named && site_named && neoplasm_site
 }
 
 /// Title words that give a side, not a site ("unspecified" is [`GENERIC`]).

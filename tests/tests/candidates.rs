@@ -986,4 +986,11 @@ fn a_site_a_cancer_spread_to_is_no_primary_of_it() {
     // A primary of the site is still one.
     let got = proposed(t, idx, "POSTOPERATIVE DIAGNOSIS: Glioblastoma of the left frontal lobe.");
     assert_eq!(got.first().map(String::as_str), Some("C71.1"), "{got:?}");
+    // The liver's secondary code is "of liver and intrahepatic bile duct", and a neoplasm's
+    // site must be said: neither "not specified as primary or secondary" nor "... of bone".
+    let got = proposed(t, idx, "IMPRESSION: Metastatic adenocarcinoma to the liver.");
+    assert_eq!(got.first().map(String::as_str), Some("C78.7"), "{got:?}");
+    assert!(!got.iter().any(|c| c == "C22.9" || c == "C79.51"), "{got:?}");
+    let got = proposed(t, idx, "IMPRESSION: Solitary hepatic metastasis from rectal adenocarcinoma.");
+    assert!(got.iter().any(|c| c == "C78.7"), "{got:?}");
 }

@@ -50,7 +50,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     diabetes_with_hypoglycemia(table, ranked);
     hypertension_with_heart_and_kidney(table, &lower, ranked);
     hiv_status(table, text, &lower, ranked);
-    primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), candidates, ranked);
+    primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), procedure_line(text, &lower), candidates, ranked);
     birth_episode(table, text, &lower, candidates, ranked);
     pregnancy(table, &lower, ranked);
 }
@@ -484,11 +484,28 @@ fn malignancy(code: &str) -> Option<bool> {
     Some(!(77..=79).contains(&n))
 }
 
+/// The procedure a note reports under a header that names it ("PROCEDURE:", "OPERATION
+/// PERFORMED:"), its first line in lower case.
+fn procedure_line<'a>(text: &str, lower: &'a str) -> Option<&'a str> {
+    crate::sections::detect(text)
+        .into_iter()
+        .filter(|s| s.kind == SectionKind::Procedure)
+        .find(|s| {
+            let header = lower[s.header.0..s.header.1].trim_start();
+            header.starts_with("procedure") || header.starts_with("operation")
+        })
+        .map(|s| lower[s.body.0..s.body.1].trim_start().lines().next().unwrap_or(""))
+}
+
 /// The primary malignancy is listed before its secondaries (I.C.2.b) unless the encounter is
 /// for the secondary site: when the first reason given names a metastasis and no primary,
 /// the order stays. Only a primary the note states as present moves.
-fn primary_before_secondary(table: &CodeTable, reason: Option<&str>, candidates: &[Candidate], ranked: &mut Ranked) {
+/// A procedure on a metastasis that names no primary ("Microwave ablation of hepatic
+/// metastasis") is treatment directed at the secondary site only: its code goes first, though
+/// the primary is still present (I.C.2.b).
+fn primary_before_secondary(table: &CodeTable, reason: Option<&str>, procedure: Option<&str>, candidates: &[Candidate], ranked: &mut Ranked) {
     let codes = table.codes();
+    let on_secondary = procedure.is_some_and(|p| p.contains("metasta") && !candidates::MALIGNANT.iter().filter(|w| **w != "metasta").any(|w| p.contains(w)));
     let for_secondary = reason.is_some_and(|r| ["metasta", "secondary"].iter().any(|w| r.contains(w)));
     let names_primary = candidates.iter().any(|c| c.reason && malignancy(&codes[c.index].code) == Some(true));
     if for_secondary && !names_primary {
@@ -504,8 +521,12 @@ fn primary_before_secondary(table: &CodeTable, reason: Option<&str>, candidates:
             .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
             .map(|(i, (k, _))| (i, *k))
     };
-    let (Some((_, secondary)), Some((i, primary))) = (best(false), best(true)) else { return };
-    if primary < secondary {
+    let (Some((j, secondary)), Some((i, primary))) = (best(false), best(true)) else { return };
+    if on_secondary {
+        if secondary < primary {
+            ranked[j].0 = primary + 1e-4;
+        }
+    } else if primary < secondary {
         ranked[i].0 = secondary + 1e-4;
     }
 }

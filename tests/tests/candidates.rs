@@ -994,3 +994,17 @@ fn a_site_a_cancer_spread_to_is_no_primary_of_it() {
     let got = proposed(t, idx, "IMPRESSION: Solitary hepatic metastasis from rectal adenocarcinoma.");
     assert!(got.iter().any(|c| c == "C78.7"), "{got:?}");
 }
+
+#[test]
+fn a_procedure_on_a_metastasis_lists_the_secondary_first() {
+    let (t, idx) = table_and_index();
+    let body = "INDICATION: Adenocarcinoma of the rectum, primary tumor in place, on neoadjuvant chemotherapy, with a solitary liver metastasis.\n\nIMPRESSION:\n1. Successful ablation of a solitary hepatic metastasis from rectal adenocarcinoma.";
+    // Treatment directed at the secondary site only (I.C.2.b).
+    let note = format!("PROCEDURE: CT-guided microwave ablation of hepatic metastasis, segment 8.\n\n{body}");
+    let got = fused_codes(t, idx, &note, vec![]);
+    assert_eq!(got.first().map(String::as_str), Some("C78.7"), "{got:?}");
+    assert!(got.iter().any(|c| c == "C20"), "{got:?}");
+    // Otherwise the primary comes first.
+    let got = fused_codes(t, idx, body, vec![]);
+    assert_eq!(got.first().map(String::as_str), Some("C20"), "{got:?}");
+}

@@ -274,7 +274,10 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             }
             // A screening code is for a screening the statement names, not for the disease
             // itself ("colon cancer" is no screening for it; I.C.21.c.5).
-            if code.description.starts_with("Encounter for screening") && !words.iter().any(|w| w.starts_with("screen")) {
+            // Nor for a screening's positive result: a finding to code, not the encounter
+            // ("Positive HIV screening test").
+            let result = words.iter().any(|w| ["positive", "abnormal", "reactive"].contains(&w.as_str()));
+            if code.description.starts_with("Encounter for screening") && (result || !words.iter().any(|w| w.starts_with("screen"))) {
                 continue;
             }
             // "Adenocarcinoma of the sigmoid colon" is no benign neoplasm of it, nor a "benign"

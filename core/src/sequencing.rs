@@ -431,9 +431,16 @@ const HIV_DISEASE: &[&str] = &[
 ];
 
 /// Asymptomatic HIV status is Z21, not B20 (I.C.1.a.2.d): the note says "HIV positive" (or the
-/// like) and never "AIDS", "HIV disease" or an HIV-related illness.
+/// like) and never "AIDS", "HIV disease" or an HIV-related illness. Inconclusive laboratory
+/// evidence (R75, stated) takes B20's place.
 fn hiv_status(table: &CodeTable, text: &str, lower: &str, ranked: &mut Ranked) {
     if !ranked.iter().any(|(_, m)| m.code == "B20") {
+        return;
+    }
+    // Inconclusive serology without a confirmed diagnosis is R75, never B20 or Z21
+    // (I.C.1.a.2.e): a statement gave R75.
+    if ranked.iter().any(|(_, m)| m.code == "R75" && m.source != Source::Model) {
+        replace_in_place(table, ranked, |m| m.code == "B20", "R75");
         return;
     }
     // An HIV-related illness the note denies ("never had thrush") does not count; one it had

@@ -1008,3 +1008,15 @@ fn a_procedure_on_a_metastasis_lists_the_secondary_first() {
     let got = fused_codes(t, idx, body, vec![]);
     assert_eq!(got.first().map(String::as_str), Some("C20"), "{got:?}");
 }
+
+#[test]
+fn a_positive_screening_test_is_no_screening_and_inconclusive_hiv_is_r75() {
+    let (t, idx) = table_and_index();
+    let note = "REASON FOR CONSULTATION: Positive HIV screening test.\n\nASSESSMENT AND PLAN:\n1. Inconclusive laboratory evidence of HIV: reactive screening immunoassay with indeterminate differentiation assay, without a diagnosis of HIV infection.";
+    let got = fused_codes(t, idx, note, vec![]);
+    assert_eq!(got.first().map(String::as_str), Some("R75"), "{got:?}");
+    assert!(!got.iter().any(|c| c == "Z11.4" || c == "B20" || c == "Z21"), "{got:?}");
+    // A screening still is one.
+    let got = fused_codes(t, idx, "REASON FOR VISIT: HIV screening.", vec![]);
+    assert_eq!(got.first().map(String::as_str), Some("Z11.4"), "{got:?}");
+}

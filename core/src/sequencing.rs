@@ -61,6 +61,8 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
 /// the whole report, "femoral neck osteotomy" included). Outside the postoperative diagnosis
 /// the code must be specific: an "unspecified" or "Other" code of the first item does not
 /// outrank the model's (on the synthetic notes it lost eight where the model was right).
+/// A principal, discharge or postoperative first item also goes above a code that only later
+/// statements confirm, specific or not.
 fn stated_first(table: &CodeTable, statements: &[Statement], candidates: &[Candidate], ranked: &mut Ranked) {
     let concluding = |s: &&Statement| s.post || (s.settled && !s.provisional) || s.kind == Some(SectionKind::Impression);
     let Some(first) = statements.iter().filter(|s| concluding(s) && s.item == s.span).min_by_key(|s| s.item.0) else { return };
@@ -68,11 +70,19 @@ fn stated_first(table: &CodeTable, statements: &[Statement], candidates: &[Candi
     let confident = |c: &&Candidate| c.assertion == Assertion::Present && c.score >= candidates::LOW_MATCH;
     let Some(best) = candidates.iter().filter(within).filter(confident).max_by(|a, b| a.score.total_cmp(&b.score)) else { return };
     let code = &table.codes()[best.index].code;
-    if !first.post && candidates::vague(&table.codes()[best.index].description) {
+    let Some((top_key, top)) = leader(ranked) else { return };
+    if &top.code == code {
         return;
     }
-    let Some((top_key, top)) = leader(ranked) else { return };
-    if top.source != Source::Model || &top.code == code {
+    // A principal, discharge or postoperative diagnosis goes first (II, IV.M) above a code a
+    // later statement confirms too ("SECONDARY DIAGNOSES: Migraine without aura"), however
+    // unspecified it is ("Meningitis, most likely viral": A87.9).
+    let later_only = candidates.iter().filter(|c| table.codes()[c.index].code == top.code).all(|c| c.span.0 >= first.item.1);
+    let over_later = top.source == Source::Both && (first.settled || first.post) && later_only;
+    if !first.post && !over_later && candidates::vague(&table.codes()[best.index].description) {
+        return;
+    }
+    if top.source != Source::Model && !over_later {
         return;
     }
     raise_above(top_key, code, ranked);

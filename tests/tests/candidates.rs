@@ -1020,3 +1020,12 @@ fn a_positive_screening_test_is_no_screening_and_inconclusive_hiv_is_r75() {
     let got = fused_codes(t, idx, "REASON FOR VISIT: HIV screening.", vec![]);
     assert_eq!(got.first().map(String::as_str), Some("Z11.4"), "{got:?}");
 }
+
+#[test]
+fn a_principal_diagnosis_goes_above_a_code_only_a_later_statement_confirms() {
+    let (t, idx) = table_and_index();
+    let note = "DISCHARGE SUMMARY\n\nPRINCIPAL DIAGNOSIS: Meningitis, most likely viral.\n\nSECONDARY DIAGNOSES:\n1. Migraine without aura, episodic, stable.\n2. Dehydration, resolved.";
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "G43.909", 0.8)]);
+    assert_eq!(got.first().map(String::as_str), Some("A87.9"), "{got:?}");
+    assert!(got.iter().any(|c| c == "G43.909"), "{got:?}");
+}

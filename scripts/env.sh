@@ -15,3 +15,16 @@ WASM_BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = 
 TORCH_VERSION=2.11.0
 phase_start() { PHASE_NAME="$1"; PHASE_T0=$(date +%s); echo "==> $1"; }
 phase_end() { echo "<== $PHASE_NAME: $(( $(date +%s) - PHASE_T0 )) s"; }
+# For the training scripts, with OUT (their run folder) as $1: from the clone's root, builds the
+# release binaries, generates the synthetic notes when missing, and sets BIN (the binaries) and
+# R (--resume when OUT has a checkpoint, so running a script again resumes it).
+train_prelude() {
+  cd "$ICD_ROOT"
+  BIN="${CARGO_TARGET_DIR:-target}/release"
+  cargo build --release -p icd-data -p icd-trainer -p icd-quantize
+  [ -s artifacts/data/test.jsonl ] || "$BIN/icd-data" generate --out artifacts/data
+  # Waiting OpenMP threads sleep instead of spinning when the machine is shared (BENCHMARKS.md).
+  export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+  R=(); [ -d "$1/checkpoint-last" ] && R=(--resume)
+  return 0
+}

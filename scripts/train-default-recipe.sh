@@ -8,14 +8,8 @@
 # DEVICE=cuda (or auto) to train on a GPU; THREADS sets the CPU threads.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-cd "$ICD_ROOT"
 OUT="${1:-runs/default-recipe}"
-BIN="${CARGO_TARGET_DIR:-target}/release"
-cargo build --release -p icd-data -p icd-trainer -p icd-quantize
-[ -s artifacts/data/test.jsonl ] || "$BIN/icd-data" generate --out artifacts/data
-# Waiting OpenMP threads sleep instead of spinning when the machine is shared (BENCHMARKS.md).
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-R=(); [ -d "$OUT/checkpoint-last" ] && R=(--resume)
+train_prelude "$OUT"
 if [ ! -s "$OUT/metrics.json" ]; then
   "$BIN/icd-train" train --out "$OUT" --device "${DEVICE:-auto}" --threads "${THREADS:-$(nproc)}" \
     --checkpoint-minutes 10 "${R[@]}"

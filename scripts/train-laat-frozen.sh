@@ -9,13 +9,8 @@
 # computes the frozen states again.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-cd "$ICD_ROOT"
 OUT="${1:-runs/laat-frozen}"
-BIN="${CARGO_TARGET_DIR:-target}/release"
-cargo build --release -p icd-data -p icd-trainer -p icd-quantize
-[ -s artifacts/data/test.jsonl ] || "$BIN/icd-data" generate --out artifacts/data
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-R=(); [ -d "$OUT/checkpoint-last" ] && R=(--resume)
+train_prelude "$OUT"
 if [ ! -s "$OUT/metrics.json" ]; then
   "$BIN/icd-train" train --head label-attention --init bundles/default-recipe --freeze-layers 6 \
     --input diagnostic_first --max-length 512 --epochs 8 --limit-train 5000 --lr 5e-3 --head-lr 5e-3 \

@@ -276,8 +276,8 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             // itself ("colon cancer" is no screening for it; I.C.21.c.5).
             // Nor for a screening's positive result: a finding to code, not the encounter
             // ("Positive HIV screening test").
-            let result = words.iter().any(|w| ["positive", "abnormal", "reactive"].contains(&w.as_str()));
-            if code.description.starts_with("Encounter for screening") && (result || !words.iter().any(|w| w.starts_with("screen"))) {
+            let result = || words.iter().any(|w| ["positive", "abnormal", "reactive"].contains(&w.as_str()));
+            if code.description.starts_with("Encounter for screening") && (result() || !words.iter().any(|w| w.starts_with("screen"))) {
                 continue;
             }
             // "Adenocarcinoma of the sigmoid colon" is no benign neoplasm of it, nor a "benign"
@@ -593,6 +593,12 @@ pub(crate) const MALIGNANT: &[&str] = &[
     "seminoma",
 ];
 
+/// Whether lower-case `text` names a malignancy by a word other than a metastasis's
+/// ("carcinoma", "lymphoma"): a primary, where "metastatic to the liver" names none.
+pub(crate) fn names_primary(text: &str) -> bool {
+    MALIGNANT.iter().filter(|w| **w != "metasta").any(|w| text.contains(w))
+}
+
 /// Whether a code's title (lower case) and a statement agree on a neoplasm's behaviour: a
 /// benign title needs a statement that is not malignant, a malignant title one that does not
 /// call it benign.
@@ -605,8 +611,7 @@ fn behaviour_agrees(title: &str, statement: &str) -> bool {
     let statement = statement.to_lowercase();
     let malignant = MALIGNANT.iter().any(|w| statement.contains(w));
     let benign = statement.contains("benign");
-    let metastasis_only = tokenize(&statement).any(|w| ["metastasis", "metastases", "mets"].contains(&w.as_str()))
-        && !MALIGNANT.iter().filter(|w| **w != "metasta").any(|w| statement.contains(w));
+    let metastasis_only = tokenize(&statement).any(|w| ["metastasis", "metastases", "mets"].contains(&w.as_str())) && !names_primary(&statement);
     // "Metastatic carcinoma to the left frontal lobe": the site it spread to is a secondary one.
     let spread_to = statement.find("metasta").is_some_and(|at| {
         let rest = &statement[at..];

@@ -77,8 +77,8 @@ fn stated_first(table: &CodeTable, statements: &[Statement], candidates: &[Candi
     // A principal, discharge or postoperative diagnosis goes first (II, IV.M) above a code a
     // later statement confirms too ("SECONDARY DIAGNOSES: Migraine without aura"), however
     // unspecified it is ("Meningitis, most likely viral": A87.9).
-    let later_only = candidates.iter().filter(|c| table.codes()[c.index].code == top.code).all(|c| c.span.0 >= first.item.1);
-    let over_later = top.source == Source::Both && (first.settled || first.post) && later_only;
+    let later_only = || candidates.iter().filter(|c| table.codes()[c.index].code == top.code).all(|c| c.span.0 >= first.item.1);
+    let over_later = top.source == Source::Both && (first.settled || first.post) && later_only();
     if !first.post && !over_later && candidates::vague(&table.codes()[best.index].description) {
         return;
     }
@@ -522,7 +522,7 @@ fn procedure_line<'a>(text: &str, lower: &'a str) -> Option<&'a str> {
 /// the primary is still present (I.C.2.b).
 fn primary_before_secondary(table: &CodeTable, reason: Option<&str>, procedure: Option<&str>, candidates: &[Candidate], ranked: &mut Ranked) {
     let codes = table.codes();
-    let on_secondary = procedure.is_some_and(|p| p.contains("metasta") && !candidates::MALIGNANT.iter().filter(|w| **w != "metasta").any(|w| p.contains(w)));
+    let on_secondary = procedure.is_some_and(|p| p.contains("metasta") && !candidates::names_primary(p));
     let for_secondary = reason.is_some_and(|r| ["metasta", "secondary"].iter().any(|w| r.contains(w)));
     let names_primary = candidates.iter().any(|c| c.reason && malignancy(&codes[c.index].code) == Some(true));
     if for_secondary && !names_primary {

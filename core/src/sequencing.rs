@@ -8,6 +8,7 @@
 //! - a complaint's symptom below the assessment's diagnosis of its body system
 //!   ([`symptom_explained`]);
 //! - a stated complication of care above the model's aftercare code ([`complication_over_aftercare`]);
+//! - a manifestation's stated cause in place of its "Unspecified ..." code ([`cause_named`]);
 //! - the encounter's own Z code first when the first reason given is a screening, the
 //!   chemotherapy, immunotherapy or radiotherapy, or aftercare ([`encounter_first`]), or
 //!   when a note with no reason of its own tells such a treatment given today
@@ -44,6 +45,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     stated_first(table, &statements, candidates, ranked);
     symptom_explained(table, &statements, candidates, ranked);
     complication_over_aftercare(table, candidates, ranked);
+    cause_named(table, candidates, ranked);
     encounter_first(table, candidates, ranked);
     treatment_given_today(table, text, &lower, candidates, ranked);
     followup_after_treatment(table, text, &lower, reason, candidates, ranked);
@@ -139,6 +141,55 @@ fn complication_over_aftercare(table: &CodeTable, candidates: &[Candidate], rank
     };
     let Some(best) = candidates.iter().filter(complication).max_by(|a, b| a.score.total_cmp(&b.score)) else { return };
     raise_above(top_key, &table.codes()[best.index].code, ranked);
+}
+
+/// A statement that names a manifestation's cause ("Alzheimer's disease with moderate
+/// dementia") is coded as the cause, then the manifestation "in other diseases classified
+/// elsewhere", whose "code first" note lists that cause (I.A.13): the manifestation's
+/// "Unspecified ..." code (F03 "Unspecified dementia", dementia of no stated cause) is not
+/// what it says, and the cause takes its place in the list.
+fn cause_named(table: &CodeTable, candidates: &[Candidate], ranked: &mut Ranked) {
+    let codes = table.codes();
+    let category = |code: &str| code.get(..3).unwrap_or(code).to_string();
+    for m in candidates.iter().filter(|c| c.assertion == Assertion::Present) {
+        let code = &codes[m.index];
+        let lineage: Vec<&crate::Code> = std::iter::once(code).chain(table.ancestors(code)).collect();
+        if !lineage.iter().any(|c| c.description.contains("classified elsewhere")) {
+            continue;
+        }
+        let causes: Vec<String> = lineage.iter().flat_map(|c| c.notes.code_first.iter()).flat_map(|n| cited_categories(n)).collect();
+        let overlaps = |c: &Candidate| c.span.0 < m.span.1 && m.span.0 < c.span.1;
+        let stated: Vec<&str> = candidates
+            .iter()
+            .filter(|c| c.assertion == Assertion::Present && overlaps(c) && causes.contains(&category(&codes[c.index].code)))
+            .map(|c| codes[c.index].code.as_str())
+            .collect();
+        // The fused list's best of them: the one the model agrees with, if any.
+        let Some(cause) = ranked.iter().filter(|(_, d)| stated.contains(&d.code.as_str())).max_by(|a, b| a.0.total_cmp(&b.0)).map(|(_, d)| d.code.clone())
+        else {
+            continue;
+        };
+        // The manifestation's head word: "Dementia in other diseases ..." names "dementia".
+        let top_title = lineage.last().map_or("", |c| c.description.as_str());
+        let Some(head) = tokenize(top_title).next() else { continue };
+        let unspecified = |d: &CodedLabel| {
+            let mut words = tokenize(&d.description);
+            words.next().as_deref() == Some("unspecified") && words.next().as_deref() == Some(head.as_str()) && category(&d.code) != category(&code.code)
+        };
+        let Some(place) = ranked.iter().filter(|(_, d)| unspecified(d)).map(|(k, _)| *k).reduce(f32::max) else { continue };
+        ranked.retain(|(_, d)| !unspecified(d));
+        raise_above(place - 1e-4, &cause, ranked);
+    }
+}
+
+/// The categories a note cites: "Alzheimer's (G30.-)" cites G30, "(E00-E03.-)" E00 and E03.
+fn cited_categories(note: &str) -> Vec<String> {
+    let b = note.as_bytes();
+    (0..b.len().saturating_sub(2))
+        .filter(|&i| b[i].is_ascii_uppercase() && b[i + 1].is_ascii_digit() && b[i + 2].is_ascii_alphanumeric())
+        .filter(|&i| i == 0 || !b[i - 1].is_ascii_alphanumeric())
+        .map(|i| note[i..i + 3].to_string())
+        .collect()
 }
 
 /// The list's first code and its key.

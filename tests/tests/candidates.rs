@@ -1029,3 +1029,14 @@ fn a_principal_diagnosis_goes_above_a_code_only_a_later_statement_confirms() {
     assert_eq!(got.first().map(String::as_str), Some("A87.9"), "{got:?}");
     assert!(got.iter().any(|c| c == "G43.909"), "{got:?}");
 }
+
+#[test]
+fn a_manifestation_s_stated_cause_replaces_its_unspecified_code() {
+    let (t, idx) = table_and_index();
+    // Hand-written: dementia due to Parkinson's, the model sure of "Unspecified dementia".
+    let note = "ASSESSMENT AND PLAN:\n1. Parkinson's disease with mild dementia, stable on carbidopa-levodopa.\n2. Constipation, continue MiraLAX.";
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "F03.90", 0.7)]);
+    assert!(got.first().is_some_and(|c| c.starts_with("G20")), "{got:?}");
+    assert!(got.iter().any(|c| c.starts_with("F02.A")), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with("F03")), "{got:?}");
+}

@@ -153,6 +153,8 @@ pub struct Candidate {
     /// The statement is the first reason given for the encounter (chief complaint, indication,
     /// preoperative diagnosis).
     pub reason: bool,
+    /// The statement is from the postoperative (post-procedure) diagnosis.
+    pub post: bool,
 }
 
 /// The codes the note's statements propose, best first, one entry per code (its best statement).
@@ -315,7 +317,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             }
             after_study |= st.settled && asserted == Assertion::Present;
             let score = quality * st.rank;
-            all.push((Candidate { index: at, score, span: st.span, assertion: asserted, reason: st.reason }, st));
+            all.push((Candidate { index: at, score, span: st.span, assertion: asserted, reason: st.reason, post: st.post }, st));
         }
     }
     // The categories the postoperative diagnosis asserts: the preoperative diagnosis's
@@ -982,14 +984,18 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
     // gastric ulcer" is K25.4, and K92.2 excludes peptic ulcer with hemorrhage).
     // So does the reason's code to a later statement's confident one ("osteoporosis" in the
     // indication, "osteoporotic compression fracture" in the impression: M81 excludes M80).
-    let span_of_match = |m: &CodedLabel| by_code.get(m.code.as_str()).map(|c| (c.span, c.score, c.reason));
+    // The postoperative diagnosis needs less: it is what the operation found (IV.M), and the
+    // preoperative "Lumbar radiculopathy" is the "disc herniation with L5 radiculopathy" M54.1
+    // excludes (M51.1-).
+    let span_of_match = |m: &CodedLabel| by_code.get(m.code.as_str()).map(|c| (c.span, c.score, c.reason, c.post));
     for i in 0..ranked.len() {
-        let Some((span, score, reason)) = span_of_match(&ranked[i].1) else { continue };
+        let Some((span, score, reason, _)) = span_of_match(&ranked[i].1) else { continue };
         let directed = (0..ranked.len())
             .filter(|&j| j != i && ranked[j].0 < ranked[i].0)
             .filter(|&j| {
-                span_of_match(&ranked[j].1)
-                    .is_some_and(|(s, x, r)| (s == span && x > score && x >= DIRECTED_MATCH) || (reason && !r && s.0 > span.1 && x >= LOW_MATCH))
+                span_of_match(&ranked[j].1).is_some_and(|(s, x, r, post)| {
+                    (s == span && x > score && x >= DIRECTED_MATCH) || (reason && !r && s.0 > span.1 && x >= if post { DIRECTED_MATCH } else { LOW_MATCH })
+                })
             })
             .filter(|&j| crate::rules::excludes1(table, &ranked[i].1.code, &ranked[j].1.code))
             .collect::<Vec<_>>();

@@ -1040,3 +1040,12 @@ fn a_manifestation_s_stated_cause_replaces_its_unspecified_code() {
     assert!(got.iter().any(|c| c.starts_with("F02.A")), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with("F03")), "{got:?}");
 }
+
+#[test]
+fn a_postoperative_finding_replaces_the_preoperative_code_it_excludes() {
+    let (t, idx) = table_and_index();
+    // Hand-written: M54.1 (radiculopathy) excludes radiculopathy with a disc disorder (M51.1-).
+    let note = "PREOPERATIVE DIAGNOSIS: Right lumbar radiculopathy.\nPOSTOPERATIVE DIAGNOSIS: L3-L4 disc herniation with right L4 radiculopathy.\nPROCEDURE: Transforaminal epidural steroid injection.";
+    let got = fused_codes(t, idx, note, vec![]);
+    assert!(got.first().is_some_and(|c| c.starts_with("M51.1")), "{got:?}");
+}

@@ -1415,13 +1415,33 @@ pub fn statement_words(statement: &str) -> Vec<String> {
     }
     for (phrase, adds) in synonyms() {
         let n = phrase.len();
-        if n <= words.len() && words.windows(n).any(|win| win.iter().zip(phrase).all(|(a, b)| a == b)) {
+        if n <= words.len() && says_phrase(&words, phrase) {
             for w in adds {
                 add(w);
             }
         }
     }
     out
+}
+
+/// The words say `phrase` in order, with at most one other word between two of its words
+/// ("hemorrhagic radiation cystitis" says "hemorrhagic cystitis"), but no word that denies.
+fn says_phrase(words: &[String], phrase: &[String]) -> bool {
+    let Some(first) = phrase.first() else { return false };
+    words.iter().enumerate().filter(|(_, w)| *w == first).any(|(start, _)| {
+        let mut at = start;
+        phrase[1..].iter().all(|p| {
+            let next = (at + 1..(at + 3).min(words.len())).find(|&k| &words[k] == p);
+            let gap_denies = |k: usize| (at + 1..k).any(|g| ["no", "not", "without", "non"].contains(&words[g].as_str()));
+            match next {
+                Some(k) if !gap_denies(k) => {
+                    at = k;
+                    true
+                }
+                _ => false,
+            }
+        })
+    })
 }
 
 /// Words of a title's condition that name no condition of their own.
@@ -1646,5 +1666,14 @@ mod tests {
         }
         let w = statement_words("right distal radius fx");
         assert!(w.contains(&"fracture".to_string()) && w.contains(&"lower".to_string()), "{w:?}");
+    }
+
+    #[test]
+    fn a_phrase_may_have_one_word_between_its_words_but_no_denial() {
+        let has = |s: &str, w: &str| statement_words(s).contains(&w.to_string());
+        assert!(has("Hemorrhagic radiation cystitis", "hematuria"));
+        assert!(has("Herniated L4 disc", "displacement"));
+        assert!(!has("Hemorrhagic and radiation-induced cystitis", "hematuria"), "two words between");
+        assert!(!has("Herniated, no disc", "displacement"), "a denial between");
     }
 }

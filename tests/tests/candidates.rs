@@ -1049,3 +1049,13 @@ fn a_postoperative_finding_replaces_the_preoperative_code_it_excludes() {
     let got = fused_codes(t, idx, note, vec![]);
     assert!(got.first().is_some_and(|c| c.starts_with("M51.1")), "{got:?}");
 }
+
+#[test]
+fn influenza_a_or_b_is_an_identified_virus() {
+    let (t, idx) = table_and_index();
+    // Hand-written: influenza A is J10 (identified, not novel), never J11 "unidentified".
+    let note = "IMPRESSION:\n1. Influenza B with bilateral pneumonia.\n2. Asthma, mild intermittent.";
+    let got = fused_codes(t, idx, note, vec![]);
+    assert!(got.first().is_some_and(|c| c.starts_with("J10.0")), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with("J11")), "{got:?}");
+}

@@ -1003,6 +1003,27 @@ pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidat
             ranked[j].0 = ranked[i].0 + 1e-4;
         }
     }
+    // A model code no statement confirms yields to a statement's code when that statement
+    // speaks of the model's condition (the word before its "without") and names what the
+    // "without ..." excludes: "incarcerated umbilical hernia with small bowel obstruction" is
+    // K42.0, not the model's "Unilateral inguinal hernia, without obstruction or gangrene".
+    for i in 0..ranked.len() {
+        if ranked[i].1.source != Source::Model {
+            continue;
+        }
+        let Some(clause) = without_clause(&ranked[i].1.description) else { continue };
+        let Some(head) = clause.before.last() else { continue };
+        let contradicts = |(s, x, _, _): ((usize, usize), f32, bool, bool)| {
+            let words = statement_words(&text[s.0..s.1]);
+            x >= DIRECTED_MATCH && named(&words, head) && excluded_named(&clause.outside, &clause.clause, &words)
+        };
+        let best = (0..ranked.len())
+            .filter(|&j| j != i && ranked[j].0 < ranked[i].0 && span_of_match(&ranked[j].1).is_some_and(contradicts))
+            .max_by(|&a, &b| ranked[a].0.total_cmp(&ranked[b].0));
+        if let Some(j) = best {
+            ranked[j].0 = ranked[i].0 + 1e-4;
+        }
+    }
     // Another reading of a statement that already gave a better-ranked code yields.
     if w.alternative < 1.0 {
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));

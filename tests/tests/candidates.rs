@@ -1059,3 +1059,12 @@ fn influenza_a_or_b_is_an_identified_virus() {
     assert!(got.first().is_some_and(|c| c.starts_with("J10.0")), "{got:?}");
     assert!(!got.iter().any(|c| c.starts_with("J11")), "{got:?}");
 }
+
+#[test]
+fn a_model_code_whose_without_clause_the_statement_names_yields() {
+    let (t, idx) = table_and_index();
+    // Hand-written: the model reads "hernia" and proposes an inguinal one without obstruction.
+    let note = "IMPRESSION:\n1. Incarcerated ventral incisional hernia with partial small bowel obstruction.\n2. Obesity.";
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "K40.90", 0.8)]);
+    assert!(got.first().is_some_and(|c| c.starts_with("K43.0")), "{got:?}");
+}

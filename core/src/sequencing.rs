@@ -63,8 +63,9 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
 /// the whole report, "femoral neck osteotomy" included). Outside the postoperative diagnosis
 /// the code must be specific: an "unspecified" or "Other" code of the first item does not
 /// outrank the model's (on the synthetic notes it lost eight where the model was right).
-/// A principal, discharge or postoperative first item also goes above a code that only later
-/// statements confirm, specific or not.
+/// A principal, discharge or postoperative first item, or an impression's, also goes above a
+/// code that only later statements confirm, specific or not ("IMPRESSION: 1. Elevated PSA.
+/// 2. BPH with LUTS": R97.20, then N40.1).
 fn stated_first(table: &CodeTable, statements: &[Statement], candidates: &[Candidate], ranked: &mut Ranked) {
     let concluding = |s: &&Statement| s.post || (s.settled && !s.provisional) || s.kind == Some(SectionKind::Impression);
     let Some(first) = statements.iter().filter(|s| concluding(s) && s.item == s.span).min_by_key(|s| s.item.0) else { return };
@@ -76,11 +77,11 @@ fn stated_first(table: &CodeTable, statements: &[Statement], candidates: &[Candi
     if &top.code == code {
         return;
     }
-    // A principal, discharge or postoperative diagnosis goes first (II, IV.M) above a code a
-    // later statement confirms too ("SECONDARY DIAGNOSES: Migraine without aura"), however
-    // unspecified it is ("Meningitis, most likely viral": A87.9).
+    // A principal, discharge or postoperative diagnosis, or an impression, goes first (II,
+    // IV.A, IV.M) above a code a later statement confirms too ("SECONDARY DIAGNOSES: Migraine
+    // without aura"), however unspecified it is ("Meningitis, most likely viral": A87.9).
     let later_only = || candidates.iter().filter(|c| table.codes()[c.index].code == top.code).all(|c| c.span.0 >= first.item.1);
-    let over_later = top.source == Source::Both && (first.settled || first.post) && later_only();
+    let over_later = top.source == Source::Both && (first.settled || first.post || first.kind == Some(SectionKind::Impression)) && later_only();
     if !first.post && !over_later && candidates::vague(&table.codes()[best.index].description) {
         return;
     }

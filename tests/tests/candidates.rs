@@ -1068,3 +1068,14 @@ fn a_model_code_whose_without_clause_the_statement_names_yields() {
     let got = fused_codes(t, idx, note, vec![model_code_titled(t, "K40.90", 0.8)]);
     assert!(got.first().is_some_and(|c| c.starts_with("K43.0")), "{got:?}");
 }
+
+#[test]
+fn an_impression_s_first_item_goes_above_a_code_only_a_later_item_confirms() {
+    let (t, idx) = table_and_index();
+    // Hand-written: the visit is for the PSA; the model is sure of the BPH of item 2.
+    let note = "REASON FOR VISIT: Elevated PSA.\n\nIMPRESSION:\n1. Elevated PSA, stable. Prostate cancer is not established.\n2. BPH with LUTS, on tamsulosin.";
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "N40.1", 0.9)]);
+    assert_eq!(got.first().map(String::as_str), Some("R97.20"), "{got:?}");
+    assert!(got.iter().any(|c| c == "N40.1"), "{got:?}");
+    assert!(!got.iter().any(|c| c == "C61"), "'not established' denies it: {got:?}");
+}

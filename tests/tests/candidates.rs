@@ -1079,3 +1079,11 @@ fn an_impression_s_first_item_goes_above_a_code_only_a_later_item_confirms() {
     assert!(got.iter().any(|c| c == "N40.1"), "{got:?}");
     assert!(!got.iter().any(|c| c == "C61"), "'not established' denies it: {got:?}");
 }
+
+#[test]
+fn calculous_cholecystitis_is_the_gallstone_combination_code() {
+    let (t, idx) = table_and_index();
+    let note = "PREOPERATIVE DIAGNOSIS: Acute cholecystitis with gallstones.\nPOSTOPERATIVE DIAGNOSIS: Acute on chronic calculous cholecystitis, no gangrene.\nPROCEDURE: Laparoscopic cholecystectomy.";
+    let got = fused_codes(t, idx, note, vec![]);
+    assert_eq!(got.first().map(String::as_str), Some("K80.12"), "{got:?}");
+}

@@ -1087,3 +1087,14 @@ fn calculous_cholecystitis_is_the_gallstone_combination_code() {
     let got = fused_codes(t, idx, note, vec![]);
     assert_eq!(got.first().map(String::as_str), Some("K80.12"), "{got:?}");
 }
+
+#[test]
+fn deep_brain_sites_and_staphylococcal_susceptibility_name_their_codes() {
+    let (t, idx) = table_and_index();
+    let note = "DISCHARGE DIAGNOSES:\n1. Right thalamic nontraumatic intracerebral hemorrhage.\n2. Hypertension.";
+    let got = fused_codes(t, idx, note, vec![]);
+    assert_eq!(got.first().map(String::as_str), Some("I61.0"), "{got:?}");
+    let note = "DISCHARGE DIAGNOSES:\n1. Sepsis due to methicillin-sensitive Staph aureus, present on admission.\n2. Type 2 diabetes.";
+    let got = fused_codes(t, idx, note, vec![]);
+    assert_eq!(got.first().map(String::as_str), Some("A41.01"), "{got:?}");
+}

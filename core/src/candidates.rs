@@ -307,6 +307,10 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             if remission && !words.iter().any(|x| x == "remission") {
                 continue;
             }
+            // A fracture not said to be open is closed (I.C.19.c.1).
+            if code.description.contains("open fracture") && !item_words.iter().any(|x| x == "open" || x == "compound") {
+                continue;
+            }
             // And an initial encounter is not what an item that tells the healing describes
             // ("..., closed, healing appropriately with routine healing at 4 weeks").
             let earlier = code.description.contains("initial encounter") && item_words.iter().any(|x| HEALING_WORDS.contains(&x.as_str()));

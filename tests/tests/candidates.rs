@@ -1098,3 +1098,13 @@ fn deep_brain_sites_and_staphylococcal_susceptibility_name_their_codes() {
     let got = fused_codes(t, idx, note, vec![]);
     assert_eq!(got.first().map(String::as_str), Some("A41.01"), "{got:?}");
 }
+
+#[test]
+fn a_fracture_not_said_to_be_open_is_closed() {
+    let (t, idx) = table_and_index();
+    // Hand-written: the Index's scaphoid (navicular of the wrist) and its waist (middle third).
+    let note = "IMPRESSION:\n1. Nondisplaced fracture through the waist of the left scaphoid.\n2. No dislocation.";
+    let got = fused_codes(t, idx, note, vec![]);
+    assert_eq!(got.first().map(String::as_str), Some("S62.025A"), "{got:?}");
+    assert!(!got.iter().any(|c| c.ends_with('B')), "{got:?}");
+}

@@ -274,6 +274,13 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             if !diabetes_type_said(&code.code, &text[st.item.0..st.item.1]) {
                 continue;
             }
+            // A seizure is a convulsion (R56) unless said to be epilepsy, a seizure disorder or
+            // recurrent (the Index: Seizure R56.9, Seizure disorder G40.909): G40's "Other
+            // seizures" is under "Epilepsy and recurrent seizures".
+            if code.code.starts_with("G40") && !item_words.iter().any(|w| w.starts_with("epilep") || ["disorder", "recurrent", "status"].contains(&w.as_str()))
+            {
+                continue;
+            }
             // A screening code is for a screening the statement names, not for the disease
             // itself ("colon cancer" is no screening for it; I.C.21.c.5).
             // Nor for a screening's positive result: a finding to code, not the encounter

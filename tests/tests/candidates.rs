@@ -1108,3 +1108,15 @@ fn a_fracture_not_said_to_be_open_is_closed() {
     assert_eq!(got.first().map(String::as_str), Some("S62.025A"), "{got:?}");
     assert!(!got.iter().any(|c| c.ends_with('B')), "{got:?}");
 }
+
+#[test]
+fn a_seizure_is_no_epilepsy_unless_said() {
+    let (t, idx) = table_and_index();
+    let note = "ASSESSMENT:\n1. Febrile seizure.\n2. Otitis media, right ear.";
+    let got = fused_codes(t, idx, note, vec![]);
+    assert!(!got.iter().any(|c| c.starts_with("G40")), "{got:?}");
+    assert!(got.iter().any(|c| c.starts_with("R56.0")), "{got:?}");
+    let note = "ASSESSMENT:\n1. Seizure disorder, on levetiracetam.\n2. Otitis media, right ear.";
+    let got = fused_codes(t, idx, note, vec![]);
+    assert!(got.iter().any(|c| c.starts_with("G40")), "{got:?}");
+}

@@ -1192,7 +1192,9 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
         // The admitting diagnosis, or the reason for admission given as a chief complaint.
         let provisional = matches!(s.kind, SectionKind::Diagnosis | SectionKind::ChiefComplaint) && label.contains("admi");
         let pre = s.kind == SectionKind::Diagnosis && said_pre && !same_after;
-        let post = s.kind == SectionKind::Diagnosis && (POST.iter().any(|p| label.contains(p)) || (said_pre && same_after));
+        // A pathology result is what the operation or endoscopy found, as a postoperative
+        // diagnosis is ("ADDENDUM - PATHOLOGY: ... tubular adenoma").
+        let post = s.kind == SectionKind::Diagnosis && (POST.iter().any(|p| label.contains(p)) || label.contains("patholog") || (said_pre && same_after));
         // The preoperative diagnosis is the procedure's reason: "Colon cancer screening" there
         // makes the colonoscopy a screening's (I.C.21.c.5) whatever it found.
         let reason = matches!(s.kind, SectionKind::ChiefComplaint | SectionKind::Indication) || pre;

@@ -82,6 +82,9 @@ impl SectionKind {
             Results
         } else if has("diagnosis") || has("diagnoses") || exact(&["dx", "pre-op dx", "post-op dx", "preop dx", "postop dx"]) {
             Diagnosis
+        } else if (has("pathology") || has("pathologic")) && ["addendum", "final", "result", "results", "report"].iter().any(|w| has(w)) {
+            // The examined tissue's result: what the procedure's finding turned out to be.
+            Diagnosis
         } else if has("assessment") || exact(&["a/p", "a&p", "a & p", "a"]) {
             Assessment
         } else if has("impression") || has("impressions") || has("conclusion") || has("conclusions") {
@@ -354,6 +357,14 @@ mod tests {
         let t = "INDICATIONS: Screening colonoscopy.\nFINDINGS: A small polyp.\nDIAGNOSTIC STUDIES: None.\nDISCHARGE DIAGNOSES:\n1. Pneumonia.\n";
         let k: Vec<SectionKind> = kinds(t).iter().map(|x| x.0).collect();
         assert_eq!(k, vec![Indication, Findings, Results, Diagnosis]);
+        // A pathology result is a diagnosis; a bare "PATHOLOGY" line (sent, pending) is data.
+        let t = "IMPRESSION: Sigmoid polyp, removed.
+PATHOLOGY: Pending.
+ADDENDUM - PATHOLOGY: Tubular adenoma.
+FINAL PATHOLOGY REPORT: Same.
+";
+        let k: Vec<SectionKind> = kinds(t).iter().map(|x| x.0).collect();
+        assert_eq!(k, vec![Impression, Results, Diagnosis, Diagnosis]);
     }
 
     #[test]

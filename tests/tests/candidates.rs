@@ -1120,3 +1120,12 @@ fn a_seizure_is_no_epilepsy_unless_said() {
     let got = fused_codes(t, idx, note, vec![]);
     assert!(got.iter().any(|c| c.starts_with("G40")), "{got:?}");
 }
+
+#[test]
+fn a_pathology_result_goes_above_the_impression_it_explains() {
+    let (t, idx) = table_and_index();
+    // Hand-written: the impression's polyp, then the pathology addendum's adenoma.
+    let note = "INDICATION: Rectal bleeding.\n\nIMPRESSION:\n1. Polyp in the transverse colon, removed.\n2. Internal hemorrhoids.\n\nADDENDUM - PATHOLOGY: Tubular adenoma of the transverse colon.";
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "K62.5", 0.3)]);
+    assert_eq!(got.first().map(String::as_str), Some("D12.3"), "{got:?}");
+}

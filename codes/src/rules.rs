@@ -301,6 +301,11 @@ fn age_and_sex(c: &Code, patient: &Patient, out: &mut Vec<RuleMessage>) {
     }
 }
 
+/// Whether a note cites `code`: "Alzheimer's (G30.-)" cites G30.9, "(E00-E03.-)" E01.8.
+pub fn note_cites(note: &str, code: &str) -> bool {
+    code_refs(note).iter().any(|r| r.matches(code))
+}
+
 /// Whether an Excludes1 note in force at `code` (its own, its ancestors' or its block's) names
 /// `other`: K92.2 "Gastrointestinal hemorrhage, unspecified" excludes "peptic ulcer with
 /// hemorrhage (K25-K28)", so a bleeding ulcer is coded K25.4, not K92.2.

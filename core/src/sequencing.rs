@@ -158,11 +158,12 @@ fn cause_named(table: &CodeTable, candidates: &[Candidate], ranked: &mut Ranked)
         if !lineage.iter().any(|c| c.description.contains("classified elsewhere")) {
             continue;
         }
-        let causes: Vec<String> = lineage.iter().flat_map(|c| c.notes.code_first.iter()).flat_map(|n| cited_categories(n)).collect();
+        let notes: Vec<&String> = lineage.iter().flat_map(|c| c.notes.code_first.iter()).collect();
+        let cited = |code: &str| notes.iter().any(|n| crate::rules::note_cites(n, code));
         let overlaps = |c: &Candidate| c.span.0 < m.span.1 && m.span.0 < c.span.1;
         let stated: Vec<&str> = candidates
             .iter()
-            .filter(|c| c.assertion == Assertion::Present && overlaps(c) && causes.contains(&category(&codes[c.index].code)))
+            .filter(|c| c.assertion == Assertion::Present && overlaps(c) && cited(&codes[c.index].code))
             .map(|c| codes[c.index].code.as_str())
             .collect();
         // The fused list's best of them: the one the model agrees with, if any.
@@ -181,16 +182,6 @@ fn cause_named(table: &CodeTable, candidates: &[Candidate], ranked: &mut Ranked)
         ranked.retain(|(_, d)| !unspecified(d));
         raise_above(place - 1e-4, &cause, ranked);
     }
-}
-
-/// The categories a note cites: "Alzheimer's (G30.-)" cites G30, "(E00-E03.-)" E00 and E03.
-fn cited_categories(note: &str) -> Vec<String> {
-    let b = note.as_bytes();
-    (0..b.len().saturating_sub(2))
-        .filter(|&i| b[i].is_ascii_uppercase() && b[i + 1].is_ascii_digit() && b[i + 2].is_ascii_alphanumeric())
-        .filter(|&i| i == 0 || !b[i - 1].is_ascii_alphanumeric())
-        .map(|i| note[i..i + 3].to_string())
-        .collect()
 }
 
 /// The list's first code and its key.

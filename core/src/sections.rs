@@ -358,11 +358,7 @@ mod tests {
         let k: Vec<SectionKind> = kinds(t).iter().map(|x| x.0).collect();
         assert_eq!(k, vec![Indication, Findings, Results, Diagnosis]);
         // A pathology result is a diagnosis; a bare "PATHOLOGY" line (sent, pending) is data.
-        let t = "IMPRESSION: Sigmoid polyp, removed.
-PATHOLOGY: Pending.
-ADDENDUM - PATHOLOGY: Tubular adenoma.
-FINAL PATHOLOGY REPORT: Same.
-";
+        let t = "IMPRESSION: Sigmoid polyp, removed.\nPATHOLOGY: Pending.\nADDENDUM - PATHOLOGY: Tubular adenoma.\nFINAL PATHOLOGY REPORT: Same.\n";
         let k: Vec<SectionKind> = kinds(t).iter().map(|x| x.0).collect();
         assert_eq!(k, vec![Impression, Results, Diagnosis, Diagnosis]);
     }

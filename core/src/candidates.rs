@@ -336,8 +336,8 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     // says ("acute appendicitis", then "acute gangrenous appendicitis with perforation").
     // Others keep their weight: the postoperative one often only adds to it ("right upper lobe
     // adenocarcinoma", then "... with metastatic carcinoma in a hilar node", matched vaguer).
-    let category = |c: &Candidate| table.codes()[c.index].code.get(..3).unwrap_or("");
-    let found: Vec<&str> = all.iter().filter(|(c, st)| st.post && c.assertion == Assertion::Present).map(|(c, _)| category(c)).collect();
+    let category_of = |c: &Candidate| category(&table.codes()[c.index].code);
+    let found: Vec<&str> = all.iter().filter(|(c, st)| st.post && c.assertion == Assertion::Present).map(|(c, _)| category_of(c)).collect();
     // So do a reason's vague or default codes (a chief complaint's, an indication's) of the
     // categories the assessment, impression, plan's problems or a later diagnosis assert
     // ("Shingles is spreading", then "Disseminated zoster"; an endoscopy's "Ulcerative colitis
@@ -345,7 +345,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     let concluded = |st: &Statement| {
         matches!(st.kind, Some(SectionKind::Impression | SectionKind::Assessment | SectionKind::Plan)) || (st.kind == Some(SectionKind::Diagnosis) && !st.pre)
     };
-    let seen: Vec<&str> = all.iter().filter(|(c, st)| concluded(st) && c.assertion == Assertion::Present).map(|(c, _)| category(c)).collect();
+    let seen: Vec<&str> = all.iter().filter(|(c, st)| concluded(st) && c.assertion == Assertion::Present).map(|(c, _)| category_of(c)).collect();
     // External cause codes go with an injury's (I.C.20): "activity assessment" is no Y93.9.
     let injury = all.iter().any(|(c, _)| table.codes()[c.index].chapter == 19);
     all.retain(|(c, _)| injury || table.codes()[c.index].chapter != 20);
@@ -353,8 +353,8 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     for (mut c, st) in all {
         let title = &table.codes()[c.index].description;
         if (st.provisional && after_study)
-            || (st.pre && vague(title) && found.contains(&category(&c)))
-            || (st.reason && vague_or_default(title) && seen.contains(&category(&c)))
+            || (st.pre && vague(title) && found.contains(&category_of(&c)))
+            || (st.reason && vague_or_default(title) && seen.contains(&category_of(&c)))
         {
             c.score *= PROVISIONAL;
         }
@@ -805,6 +805,11 @@ fn choice_said(title: &str, words: &[String]) -> bool {
     [a.split_whitespace().last().map(str::to_string), first(b)].into_iter().flatten().any(|w| says(words, &w))
 }
 
+/// A code's 3-character category ("J45.909": "J45").
+pub(crate) fn category(code: &str) -> &str {
+    code.get(..3).unwrap_or(code)
+}
+
 /// The model's suggestions and the table's in one ranked list of at most `top_k`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fused {
@@ -871,7 +876,6 @@ pub fn fuse(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidates: &
 pub fn fuse_with(table: &CodeTable, text: &str, model: Vec<CodedLabel>, candidates: &[Candidate], top_k: usize, w: &Weights) -> Fused {
     let codes = table.codes();
     let by_code: HashMap<&str, &Candidate> = candidates.iter().map(|c| (codes[c.index].code.as_str(), c)).collect();
-    let category = |code: &str| code.get(..3).unwrap_or(code).to_string();
     let mut ranked: Vec<(f32, CodedLabel)> = Vec::with_capacity(model.len() + candidates.len());
     for mut m in model {
         let same = by_code.get(m.code.as_str()).map(|c| c.score);

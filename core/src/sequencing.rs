@@ -151,7 +151,6 @@ fn complication_over_aftercare(table: &CodeTable, candidates: &[Candidate], rank
 /// what it says, and the cause takes its place in the list.
 fn cause_named(table: &CodeTable, candidates: &[Candidate], ranked: &mut Ranked) {
     let codes = table.codes();
-    let category = |code: &str| code.get(..3).unwrap_or(code).to_string();
     for m in candidates.iter().filter(|c| c.assertion == Assertion::Present) {
         let code = &codes[m.index];
         let lineage: Vec<&crate::Code> = std::iter::once(code).chain(table.ancestors(code)).collect();
@@ -176,7 +175,9 @@ fn cause_named(table: &CodeTable, candidates: &[Candidate], ranked: &mut Ranked)
         let Some(head) = tokenize(top_title).next() else { continue };
         let unspecified = |d: &CodedLabel| {
             let mut words = tokenize(&d.description);
-            words.next().as_deref() == Some("unspecified") && words.next().as_deref() == Some(head.as_str()) && category(&d.code) != category(&code.code)
+            words.next().as_deref() == Some("unspecified")
+                && words.next().as_deref() == Some(head.as_str())
+                && candidates::category(&d.code) != candidates::category(&code.code)
         };
         let Some(place) = ranked.iter().filter(|(_, d)| unspecified(d)).map(|(k, _)| *k).reduce(f32::max) else { continue };
         ranked.retain(|(_, d)| !unspecified(d));

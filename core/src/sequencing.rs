@@ -14,6 +14,8 @@
 //!   when a note with no reason of its own tells such a treatment given today
 //!   ([`treatment_given_today`]);
 //! - hypoglycemia in a diabetic is the diabetes code "with hypoglycemia" ([`diabetes_with_hypoglycemia`]);
+//! - a diabetic's kidney disease, polyneuropathy, foot ulcer and the like are the diabetes
+//!   code "with" them ([`diabetes_with_complications`]);
 //! - hypertension with heart failure or chronic kidney disease is I11–I13 ([`hypertension_with_heart_and_kidney`]);
 //! - a check after completed treatment is Z08 or Z09 first ([`followup_after_treatment`]);
 //! - "HIV positive" without HIV disease is Z21, not B20 ([`hiv_status`]);
@@ -50,6 +52,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     treatment_given_today(table, text, &lower, candidates, ranked);
     followup_after_treatment(table, text, &lower, reason, candidates, ranked);
     diabetes_with_hypoglycemia(table, ranked);
+    diabetes_with_complications(table, &lower, ranked);
     hypertension_with_heart_and_kidney(table, &lower, ranked);
     hiv_status(table, text, &lower, ranked);
     primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), procedure_line(text, &lower), candidates, ranked);
@@ -361,6 +364,137 @@ fn diabetes_with_hypoglycemia(table: &CodeTable, ranked: &mut Ranked) {
     let Some(category) = diabetes else { return };
     let is_hypo = |m: &CodedLabel| ["E16.0", "E16.1", "E16.2"].contains(&m.code.as_str()) && m.demoted.is_none();
     replace_in_place(table, ranked, is_hypo, &format!("{category}.649"));
+}
+
+/// How a condition the "with" convention links to diabetes stands beside the combination code.
+#[derive(Clone, Copy, PartialEq)]
+enum Linked {
+    /// The combination says it all, and the condition's own code goes: its Excludes1 names
+    /// diabetes (R73), or the combination's title is the condition said of a diabetic
+    /// (E11.42 "with diabetic polyneuropathy" for G62.9).
+    Included,
+    /// Both codes, the combination first: its "use additional code" note (E11.22: the CKD
+    /// stage; E11.621: the ulcer's site; E11.69: the complication) or the condition's "code
+    /// first" note (K31.84: E11.43) says so.
+    After,
+    /// Both codes, in the order the note gives them (Coding Clinic: E11.51 with I70.2-).
+    Beside,
+}
+
+/// The conditions the Alphabetic Index lists under "Diabetes, with" (the link presumed,
+/// I.A.15; "as many codes from E08-E13 as needed", I.C.4.a), as (code prefix, the combination
+/// code's ending, how the codes stand, whether a history mention counts: a chronic condition
+/// the past history lists is still the patient's). First match wins, so longer prefixes come
+/// first. Left out: cataract and mononeuropathy (carpal tunnel), which coders do not link
+/// without the provider's word.
+const DIABETES_WITH: &[(&str, &str, Linked, bool)] = &[
+    ("N18", ".22", Linked::After, true),
+    ("G62.9", ".42", Linked::Included, true),
+    ("K31.84", ".43", Linked::After, true),
+    ("H35.00", ".319", Linked::Included, true),
+    ("I70.26", ".52", Linked::Beside, false),
+    ("I70.2", ".51", Linked::Beside, true),
+    ("I73.9", ".51", Linked::Included, true),
+    ("I96", ".52", Linked::Included, false),
+    ("L97.4", ".621", Linked::After, false),
+    ("L97.5", ".621", Linked::After, false),
+    ("L97", ".622", Linked::After, false),
+    ("L98.4", ".622", Linked::After, false),
+    ("R73.9", ".65", Linked::Included, false),
+    ("M86", ".69", Linked::After, false),
+    ("K05.2", ".630", Linked::Beside, true),
+    ("K05.3", ".630", Linked::Beside, true),
+    ("K05.4", ".630", Linked::Beside, true),
+    ("K05.5", ".630", Linked::Beside, true),
+    ("K05.6", ".630", Linked::Beside, true),
+];
+
+/// Words that give a condition another cause than diabetes ("CKD due to obstructive
+/// uropathy", "alcoholic neuropathy"): the provider has said they are unrelated (I.A.15).
+const OTHER_CAUSE: &[&str] = &["due to", "secondary to", "caused by", "related to", "induced", "hypertensive", "alcoholic", "from "];
+
+/// A condition the "with" convention links to diabetes is coded with the diabetes code "with"
+/// it (I.A.15, I.C.4.a): "Type 2 diabetes. CKD stage 3a. Peripheral neuropathy." is E11.22,
+/// N18.31, E11.42, not E11.9 "without complications". When the list holds a documented
+/// diabetes code (E08–E13), each documented condition of [`DIABETES_WITH`] gives that type's
+/// combination code: the first takes the place of a "without complications" or "with
+/// unspecified complications" code, the others go just above their condition (or in its place,
+/// when the combination includes it). Nothing changes when the note says the conditions are
+/// unrelated, the diabetes is "without complications" in so many words, or the condition's
+/// statement names another cause.
+fn diabetes_with_complications(table: &CodeTable, lower: &str, ranked: &mut Ranked) {
+    const DIABETES: &[&str] = &["E08", "E09", "E10", "E11", "E13"];
+    let unrelated = ["unrelated to diabetes", "not related to diabetes", "not due to diabetes", "not diabetic", "non-diabetic", "nondiabetic"];
+    if unrelated.iter().any(|c| lower.contains(c)) {
+        return;
+    }
+    let said = |m: &CodedLabel, words: &[&str]| m.evidence.iter().any(|e| words.iter().any(|w| e.text.to_ascii_lowercase().contains(w)));
+    let Some((anchor_key, anchor)) = ranked
+        .iter()
+        .filter(|(_, m)| documented(m) && m.code.get(..3).is_some_and(|c| DIABETES.contains(&c)) && !m.code.contains('A'))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(k, m)| (*k, m.clone()))
+    else {
+        return;
+    };
+    if said(&anchor, &["without complication", "uncomplicated"]) {
+        return;
+    }
+    let category = candidates::category(&anchor.code);
+    let vague = anchor.code.ends_with(".9") || anchor.code.ends_with(".8");
+    // The linked conditions, best-ranked first, each with its combination code.
+    let mut parts: Vec<(f32, CodedLabel, String, Linked)> = Vec::new();
+    for (k, m) in ranked.iter() {
+        let Some(&(_, ending, linked, chronic)) = DIABETES_WITH.iter().find(|(prefix, ..)| m.code.starts_with(prefix)) else { continue };
+        let current = m.evidence.iter().all(|e| e.assertion == Assertion::Present || (chronic && e.assertion == Assertion::Historical));
+        let other_cause = said(m, OTHER_CAUSE) && !said(m, &["diabet", "dm"]);
+        let combination = format!("{category}{ending}");
+        if documented(m) && current && !other_cause && table.get(&combination).is_some() {
+            parts.push((*k, m.clone(), combination, linked));
+        }
+    }
+    if parts.is_empty() {
+        return;
+    }
+    parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut anchor_free = vague;
+    for (part_key, part, combination, linked) in parts {
+        let entry = table.get(&combination).expect("checked above");
+        let mut evidence = anchor.evidence.clone();
+        evidence.extend(part.evidence.iter().cloned());
+        let mut key = match linked {
+            Linked::Included => part_key,
+            Linked::After => part_key + 1e-4,
+            Linked::Beside => part_key - 1e-4,
+        };
+        if anchor_free {
+            // The first combination takes the vague code's place (or its condition's, if better).
+            key = key.max(anchor_key);
+            ranked.retain(|(_, m)| m.code != anchor.code);
+            anchor_free = false;
+        }
+        let label = CodedLabel {
+            evidence,
+            source: anchor.source,
+            ..CodedLabel::new(entry.code.clone(), entry.description.clone(), entry.chapter, anchor.score.max(part.score))
+        };
+        // A combination the list already holds (the model's, unsure) takes the place, the
+        // score and the evidence the diabetes and its condition give it.
+        match ranked.iter_mut().find(|(_, m)| m.code == combination) {
+            Some((k, m)) => {
+                *k = k.max(key);
+                if m.score < label.score {
+                    *m = label;
+                }
+            }
+            None => ranked.push((key, label)),
+        }
+        if linked == Linked::Included {
+            ranked.retain(|(_, m)| m.code != part.code);
+        }
+    }
+    // "Without complications" contradicts the combinations now listed.
+    ranked.retain(|(_, m)| !(candidates::category(&m.code) == category && m.code.ends_with(".9")));
 }
 
 /// Hypertension with heart failure, chronic kidney disease or both is one combination code,

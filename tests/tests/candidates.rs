@@ -363,6 +363,29 @@ fn a_newborn_weight_check_is_the_newborn_health_examination() {
 }
 
 #[test]
+fn a_diabetics_linked_conditions_are_the_diabetes_codes_with_them() {
+    let (t, idx) = table_and_index();
+    let note = "CHIEF COMPLAINT: Diabetes follow-up.\n\nASSESSMENT AND PLAN:\n1. Type 2 diabetes mellitus.\n2. Chronic kidney disease stage 3a.\n3. Peripheral neuropathy.";
+    let codes = fused_codes(t, idx, note, vec![model_code("E11.9", 0.9)]);
+    // E11.22 in the place of "without complications", the CKD stage kept after it (E11.22's
+    // "use additional code"), the neuropathy in E11.42 (G62.9 goes).
+    assert_eq!(codes[0], "E11.22", "{codes:?}");
+    assert!(codes.contains(&"N18.31".to_string()) && codes.contains(&"E11.42".to_string()), "{codes:?}");
+    assert!(!codes.iter().any(|c| c == "E11.9" || c == "G62.9"), "{codes:?}");
+    // The diabetes code goes before the ulcer it causes (L97's "code first"), of its own type.
+    let ulcer = "ASSESSMENT:\n1. Non-pressure chronic ulcer of the right heel limited to breakdown of skin.\n2. Type 1 diabetes mellitus.";
+    let codes = fused_codes(t, idx, ulcer, vec![model_code("E10.9", 0.5)]);
+    assert_eq!(codes[0], "E10.621", "{codes:?}");
+    assert!(codes.iter().any(|c| c.starts_with("L97.41")), "{codes:?}");
+    // Not when the provider names another cause, nor for diabetes "without complications".
+    let other = note.replace("Chronic kidney disease stage 3a", "Chronic kidney disease stage 3a due to obstructive uropathy");
+    let codes = fused_codes(t, idx, &other, vec![model_code("E11.9", 0.9)]);
+    assert!(!codes.contains(&"E11.22".to_string()) && codes.contains(&"E11.42".to_string()), "{codes:?}");
+    let stated = "ASSESSMENT:\n1. Type 2 diabetes mellitus without complications.\n2. Chronic kidney disease stage 3a.";
+    assert_eq!(fused_codes(t, idx, stated, vec![model_code("E11.9", 0.9)])[0], "E11.9");
+}
+
+#[test]
 fn hypertension_with_heart_failure_or_ckd_is_the_combination_code() {
     let (t, idx) = table_and_index();
     let both = "ASSESSMENT AND PLAN:\n1. Acute on chronic diastolic heart failure.\n2. Hypertension.\n3. Chronic kidney disease stage 3b.";

@@ -16,6 +16,9 @@
 //! - hypoglycemia in a diabetic is the diabetes code "with hypoglycemia" ([`diabetes_with_hypoglycemia`]);
 //! - a diabetic's kidney disease, polyneuropathy, foot ulcer and the like are the diabetes
 //!   code "with" them ([`diabetes_with_complications`]);
+//! - coronary atherosclerosis with angina, COPD or influenza with pneumonia, COVID-19 with
+//!   pneumonia are their combination codes ([`presumed_links`]);
+//! - sepsis before its localized infection, COVID-19 before its manifestations ([`systemic_first`]);
 //! - hypertension with heart failure or chronic kidney disease is I11–I13 ([`hypertension_with_heart_and_kidney`]);
 //! - a check after completed treatment is Z08 or Z09 first ([`followup_after_treatment`]);
 //! - "HIV positive" without HIV disease is Z21, not B20 ([`hiv_status`]);
@@ -53,6 +56,8 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     followup_after_treatment(table, text, &lower, reason, candidates, ranked);
     diabetes_with_hypoglycemia(table, ranked);
     diabetes_with_complications(table, &lower, ranked);
+    presumed_links(table, ranked);
+    systemic_first(ranked);
     hypertension_with_heart_and_kidney(table, &lower, ranked);
     hiv_status(table, text, &lower, ranked);
     primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), procedure_line(text, &lower), candidates, ranked);
@@ -446,7 +451,8 @@ fn diabetes_with_complications(table: &CodeTable, lower: &str, ranked: &mut Rank
     let mut parts: Vec<(f32, CodedLabel, String, Linked)> = Vec::new();
     for (k, m) in ranked.iter() {
         let Some(&(_, ending, linked, chronic)) = DIABETES_WITH.iter().find(|(prefix, ..)| m.code.starts_with(prefix)) else { continue };
-        let current = m.evidence.iter().all(|e| e.assertion == Assertion::Present || (chronic && e.assertion == Assertion::Historical));
+        let current =
+            m.evidence.iter().all(|e| e.assertion == Assertion::Present || (chronic && e.assertion == Assertion::Historical)) && (chronic || !said_past(m));
         let other_cause = said(m, OTHER_CAUSE) && !said(m, &["diabet", "dm"]);
         let combination = format!("{category}{ending}");
         if documented(m) && current && !other_cause && table.get(&combination).is_some() {
@@ -495,6 +501,148 @@ fn diabetes_with_complications(table: &CodeTable, lower: &str, ranked: &mut Rank
     }
     // "Without complications" contradicts the combinations now listed.
     ranked.retain(|(_, m)| !(candidates::category(&m.code) == category && m.code.ends_with(".9")));
+}
+
+/// One combination the classification presumes: a listed code of `anchors` and one of `parts`
+/// are coded `combination`; `anchor_goes` and `part_goes` say which of the two the combination
+/// includes (and so replaces), and `unless_caused` that a part whose statement names another
+/// cause ("angina due to aortic stenosis") is not linked.
+struct Link {
+    anchors: &'static [&'static str],
+    parts: &'static [&'static str],
+    combination: &'static str,
+    anchor_goes: bool,
+    part_goes: bool,
+    unless_caused: bool,
+}
+
+const PNEUMONIA: &[&str] = &["J12.9", "J18"];
+const LOWER_RESPIRATORY_INFECTION: &[&str] = &["J10.0", "J11.0", "J12", "J13", "J14", "J15", "J16", "J17", "J18", "J20", "J21", "J22"];
+
+/// The combinations the guidelines and the Index's "with" presume (I.A.15), by code prefix.
+const PRESUMED_LINKS: &[Link] = &[
+    // Native coronary atherosclerosis with angina: "a causal relationship can be assumed ...
+    // unless the documentation indicates the angina is due to something other than the
+    // atherosclerosis" (I.C.9.b); I25.11- includes the angina.
+    Link { anchors: &["I25.10"], parts: &["I20.0"], combination: "I25.110", anchor_goes: true, part_goes: true, unless_caused: true },
+    Link { anchors: &["I25.10"], parts: &["I20.1"], combination: "I25.111", anchor_goes: true, part_goes: true, unless_caused: true },
+    Link { anchors: &["I25.10"], parts: &["I20.2"], combination: "I25.112", anchor_goes: true, part_goes: true, unless_caused: true },
+    Link { anchors: &["I25.10"], parts: &["I20.8"], combination: "I25.118", anchor_goes: true, part_goes: true, unless_caused: true },
+    Link { anchors: &["I25.10"], parts: &["I20.9"], combination: "I25.119", anchor_goes: true, part_goes: true, unless_caused: true },
+    // COPD with a lower respiratory infection is J44.0, "code also to identify the infection";
+    // with an exacerbation too, J44.0 and J44.1 both.
+    Link { anchors: &["J44.9"], parts: LOWER_RESPIRATORY_INFECTION, combination: "J44.0", anchor_goes: true, part_goes: false, unless_caused: false },
+    Link { anchors: &["J44.1"], parts: LOWER_RESPIRATORY_INFECTION, combination: "J44.0", anchor_goes: false, part_goes: false, unless_caused: false },
+    // Influenza with pneumonia (Index: Influenza, with, pneumonia): J10.0- / J11.0- include it.
+    Link { anchors: &["J10.1", "J10.2", "J10.8"], parts: PNEUMONIA, combination: "J10.00", anchor_goes: true, part_goes: true, unless_caused: false },
+    Link { anchors: &["J11.1", "J11.2", "J11.8"], parts: PNEUMONIA, combination: "J11.00", anchor_goes: true, part_goes: true, unless_caused: false },
+    // COVID-19 pneumonia is U07.1 and J12.82 (I.C.1.g.1.c).
+    Link { anchors: &["U07.1"], parts: PNEUMONIA, combination: "J12.82", anchor_goes: false, part_goes: true, unless_caused: false },
+];
+
+/// Two documented conditions the classification codes as one ([`PRESUMED_LINKS`]) become
+/// their combination code, where the better-ranked of the codes it includes was (or just below
+/// the anchor, when it includes neither), with both codes' evidence; the codes it includes
+/// leave the list, with the other readings of their statements. The anchor may be a
+/// history mention (coronary disease in the past history); the part must be present now.
+fn presumed_links(table: &CodeTable, ranked: &mut Ranked) {
+    for link in PRESUMED_LINKS {
+        let listed = |prefixes: &[&str], present_only: bool| {
+            ranked
+                .iter()
+                .filter(|(_, m)| documented(m) && prefixes.iter().any(|p| m.code.starts_with(p)))
+                .filter(|(_, m)| m.evidence.iter().all(|e| e.assertion == Assertion::Present || (!present_only && e.assertion == Assertion::Historical)))
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(k, m)| (*k, m.clone()))
+        };
+        let (Some((ka, anchor)), Some((kp, part))) = (listed(link.anchors, false), listed(link.parts, true)) else { continue };
+        if said_past(&part) {
+            continue;
+        }
+        let caused = part.evidence.iter().any(|e| OTHER_CAUSE.iter().any(|w| e.text.to_ascii_lowercase().contains(w)));
+        if link.unless_caused && caused {
+            continue;
+        }
+        let Some(entry) = table.get(link.combination) else { continue };
+        let key = match (link.anchor_goes, link.part_goes) {
+            (true, true) => ka.max(kp),
+            (true, false) => ka,
+            (false, true) => kp,
+            (false, false) => ka - 1e-4,
+        };
+        let mut evidence = anchor.evidence.clone();
+        evidence.extend(part.evidence.iter().cloned());
+        let (kept, source) = if ka >= kp { (&anchor, anchor.source) } else { (&part, part.source) };
+        let label = CodedLabel { evidence, source, ..CodedLabel::new(entry.code.clone(), entry.description.clone(), entry.chapter, kept.score) };
+        // The codes it includes go, and the part's rival readings with them (J18.1 beside
+        // J18.9, I20.9 beside I20.0).
+        let anchor_of = |code: &str| link.anchors.iter().any(|p| code.starts_with(p));
+        let part_of = |code: &str| candidates::category(code) == candidates::category(&part.code);
+        ranked.retain(|(_, m)| !(link.anchor_goes && anchor_of(&m.code)) && !(link.part_goes && part_of(&m.code)));
+        match ranked.iter_mut().find(|(_, m)| m.code == link.combination) {
+            Some((k, m)) => {
+                *k = k.max(key);
+                if m.score < label.score {
+                    *m = label;
+                }
+            }
+            None => ranked.push((key, label)),
+        }
+    }
+}
+
+/// A statement that puts its condition in the past in its own words ("Right lower lobe
+/// pneumonia, resolved"), which the statement's assertion, read before its head, misses.
+fn said_past(m: &CodedLabel) -> bool {
+    const PAST: &[&str] = &["resolved", "healed", "history", "previous", "prior", "status post", "s/p"];
+    m.evidence.iter().any(|e| {
+        let text = e.text.to_ascii_lowercase();
+        tokenize(&text).any(|w| PAST.contains(&w.as_str())) || text.contains("status post") || text.contains("s/p")
+    })
+}
+
+/// Localized infections a sepsis may start from (I.C.1.d.4), by code prefix.
+const LOCAL_INFECTIONS: &[&str] = &[
+    "A04.7", "A08", "A09", "J09", "J10", "J11", "J12", "J13", "J14", "J15", "J16", "J17", "J18", "J20", "J22", "J44.0", "J85", "J86", "K35", "K57.0", "K57.2",
+    "K57.4", "K57.8", "K61", "K63.0", "K65", "K75.0", "K81.0", "K83.0", "L02", "L03", "L08", "M00", "M46.2", "M86", "N10", "N15.1", "N30.0", "N30.9", "N39.0",
+    "N41", "N45", "N70", "N73",
+];
+
+/// COVID-19's manifestations (I.C.1.g.1.a), by code prefix.
+const COVID_MANIFESTATIONS: &[&str] = &["J12", "J18", "J20", "J22", "J40", "J80", "J96.0", "J98.8", "R05", "R06.0", "R09.02", "R43", "R50", "R53"];
+
+/// The systemic infection goes first: a sepsis present with a localized infection is listed
+/// before it (I.C.1.d.4, both present on admission), and COVID-19 before its manifestations
+/// (I.C.1.g.1.a; not in pregnancy, where O98.5- comes first). The systemic code must come
+/// from a statement that says it as present; "urosepsis" is no sepsis (I.C.1.d.1.a.ii).
+fn systemic_first(ranked: &mut Ranked) {
+    // The statement must name it ("Organism unknown" matches A41.9's "unspecified organism").
+    let stated = |m: &CodedLabel, names: &[&str]| {
+        m.demoted.is_none()
+            && m.source != Source::Model
+            && m.evidence.iter().all(|e| e.assertion == Assertion::Present && !e.text.to_ascii_lowercase().contains("urosepsis"))
+            && m.evidence.iter().any(|e| names.iter().any(|n| e.text.to_ascii_lowercase().contains(n)))
+    };
+    let pregnant = ranked.iter().any(|(_, m)| m.code.starts_with('O') && documented(m));
+    let rules: [(&[&str], &[&str], &[&str]); 2] =
+        [(&["A40", "A41"], LOCAL_INFECTIONS, &["sepsis", "septic"]), (&["U07.1"], COVID_MANIFESTATIONS, &["covid", "sars-cov-2", "coronavirus"])];
+    for (i, (systemic, local, names)) in rules.into_iter().enumerate() {
+        if i == 1 && pregnant {
+            continue;
+        }
+        let stated = |m: &CodedLabel| stated(m, names);
+        let Some(key) = ranked.iter().filter(|(_, m)| stated(m) && systemic.iter().any(|p| m.code.starts_with(p))).map(|(k, _)| *k).reduce(f32::max) else {
+            continue;
+        };
+        let above = ranked.iter().filter(|(k, m)| *k > key && documented(m) && local.iter().any(|p| m.code.starts_with(p))).map(|(k, _)| *k).reduce(f32::max);
+        if let Some(above) = above {
+            for (k, m) in ranked.iter_mut() {
+                if systemic.iter().any(|p| m.code.starts_with(p)) && stated(m) && *k == key {
+                    *k = above + 1e-4;
+                }
+            }
+        }
+    }
 }
 
 /// Hypertension with heart failure, chronic kidney disease or both is one combination code,

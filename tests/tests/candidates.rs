@@ -386,6 +386,49 @@ fn a_diabetics_linked_conditions_are_the_diabetes_codes_with_them() {
 }
 
 #[test]
+fn conditions_the_classification_links_are_their_combination_codes() {
+    let (t, idx) = table_and_index();
+    // Coronary atherosclerosis with angina (I.C.9.b): one code, the angina's kind.
+    let cad = "ASSESSMENT AND PLAN:\n1. Coronary artery disease.\n2. Unstable angina.\n3. Hyperlipidemia.";
+    let codes = fused_codes(t, idx, cad, vec![model_code("I25.10", 0.8), model_code("I20.9", 0.05)]);
+    assert_eq!(codes[0], "I25.110", "{codes:?}");
+    assert!(!codes.iter().any(|c| c == "I25.10" || c.starts_with("I20")), "{codes:?}");
+    let caused = cad.replace("Unstable angina", "Unstable angina due to severe aortic stenosis");
+    assert_eq!(fused_codes(t, idx, &caused, vec![model_code("I25.10", 0.8)])[0], "I25.10");
+    // COPD with pneumonia is J44.0, the pneumonia coded too; not a pneumonia "resolved".
+    let copd = "ASSESSMENT:\n1. COPD.\n2. Community-acquired pneumonia, right lower lobe.";
+    let codes = fused_codes(t, idx, copd, vec![model_code("J44.9", 0.6), model_code("J18.9", 0.3)]);
+    assert_eq!(codes[0], "J44.0", "{codes:?}");
+    assert!(codes.contains(&"J18.9".to_string()) && !codes.contains(&"J44.9".to_string()), "{codes:?}");
+    let resolved = copd.replace("right lower lobe.", "right lower lobe, resolved.");
+    assert_eq!(fused_codes(t, idx, &resolved, vec![model_code("J44.9", 0.6)])[0], "J44.9");
+    // Influenza with pneumonia: J10.0-, which includes the pneumonia.
+    let flu = "ASSESSMENT:\n1. Influenza A.\n2. Pneumonia.";
+    let codes = fused_codes(t, idx, flu, vec![model_code("J10.1", 0.9)]);
+    assert_eq!(codes[0], "J10.00", "{codes:?}");
+    assert!(!codes.iter().any(|c| c.starts_with("J18")), "{codes:?}");
+}
+
+#[test]
+fn the_systemic_infection_goes_before_the_local_one() {
+    let (t, idx) = table_and_index();
+    // Sepsis with a localized infection, both present on admission: the sepsis first (I.C.1.d.4).
+    let sepsis = "DISCHARGE DIAGNOSES:\n1. Cellulitis of the left lower leg.\n2. Sepsis.";
+    assert_eq!(fused_codes(t, idx, sepsis, vec![model_code("L03.116", 0.5)])[0], "A41.9");
+    // Not a sepsis the note rules out, nor "urosepsis", nor a match of "organism unknown".
+    let not_met = "DISCHARGE DIAGNOSES:\n1. Cellulitis of the left lower leg.\n2. No sepsis.";
+    assert_eq!(fused_codes(t, idx, not_met, vec![model_code("L03.116", 0.5)])[0], "L03.116");
+    let uro = "DISCHARGE DIAGNOSES:\n1. Urinary tract infection.\n2. Urosepsis.";
+    assert_eq!(fused_codes(t, idx, uro, vec![model_code("N39.0", 0.5)])[0], "N39.0");
+    let organism = "ASSESSMENT:\n1. Community-acquired pneumonia, right lower lobe. Organism unknown.";
+    assert_eq!(fused_codes(t, idx, organism, vec![model_code("J18.9", 0.5)])[0], "J18.9");
+    // COVID-19 before its pneumonia, which is J12.82 (I.C.1.g.1).
+    let covid = "DISCHARGE DIAGNOSES:\n1. Pneumonia.\n2. COVID-19 infection.\n3. Hypoxia.";
+    let codes = fused_codes(t, idx, covid, vec![model_code("J18.9", 0.7), model_code("U07.1", 0.1)]);
+    assert_eq!(codes[..2], ["U07.1", "J12.82"], "{codes:?}");
+}
+
+#[test]
 fn hypertension_with_heart_failure_or_ckd_is_the_combination_code() {
     let (t, idx) = table_and_index();
     let both = "ASSESSMENT AND PLAN:\n1. Acute on chronic diastolic heart failure.\n2. Hypertension.\n3. Chronic kidney disease stage 3b.";

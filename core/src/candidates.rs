@@ -103,6 +103,10 @@ const COURSE_WORDS: &[&str] = &[
     "ongoing",
 ];
 /// Words of an item that tell an injury's healing: a subsequent encounter's.
+/// Word starts that tie a condition to a procedure ("postop", "post-procedural", "after the
+/// surgery", "complicating the repair").
+const PROCEDURE_WORDS: &[&str] =
+    &["post", "intraop", "surg", "operat", "procedur", "after", "following", "complicat", "iatrogenic", "repair", "placement", "insertion"];
 const HEALING_WORDS: &[&str] = &["healing", "subsequent", "nonunion", "malunion"];
 /// Words of a statement that give a condition to a relative.
 const FAMILY_WORDS: &[&str] = &[
@@ -297,7 +301,9 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             let symptom = if code.chapter == 18 { SYMPTOM_RANK } else { 1.0 };
             // A later encounter or a sequela must be said; an injury seen without saying so is
             // the initial encounter (the 7th character A).
-            let later = ["subsequent", "sequela"].iter().any(|w| code.description.contains(w) && !words.iter().any(|x| x == w));
+            // (A title may start with it: "Subsequent non-ST elevation (NSTEMI) myocardial infarction".)
+            let lower_title = code.description.to_lowercase();
+            let later = ["subsequent", "sequela"].iter().any(|w| lower_title.contains(w) && !words.iter().any(|x| x == w));
             // A personal history code is for a past condition: the statement says history
             // ("history of UTI", "h/o", "prior") or tells it as past; a current "urinary tract
             // infection" is no Z87.440 "Personal history of urinary (tract) infections".
@@ -312,6 +318,13 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             // A remission is documented, never assumed (E11.A, F10.11, C91.01).
             let remission = code.description.contains("remission") && !code.description.contains("not having achieved");
             if remission && !words.iter().any(|x| x == "remission") {
+                continue;
+            }
+            // A complication of a procedure is one the note ties to it: "septic shock" is no
+            // T81.12 "Postprocedural septic shock" (I.C.19.g: the link must be documented).
+            let procedural = ["postprocedural", "intraoperative", "postoperative", "following a procedure"].iter().any(|w| lower_title.contains(w));
+            let tied = |x: &String| PROCEDURE_WORDS.iter().any(|p| x.starts_with(p)) || ["ectomy", "otomy", "ostomy", "plasty"].iter().any(|e| x.ends_with(e));
+            if procedural && !item_words.iter().any(tied) {
                 continue;
             }
             // A fracture not said to be open is closed (I.C.19.c.1).

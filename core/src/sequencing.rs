@@ -57,7 +57,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     diabetes_with_hypoglycemia(table, ranked);
     diabetes_with_complications(table, &lower, ranked);
     presumed_links(table, ranked);
-    systemic_first(ranked);
+    systemic_first(table, ranked);
     hypertension_with_heart_and_kidney(table, &lower, ranked);
     hiv_status(table, text, &lower, ranked);
     primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), procedure_line(text, &lower), candidates, ranked);
@@ -615,7 +615,7 @@ const COVID_MANIFESTATIONS: &[&str] = &["J12", "J18", "J20", "J22", "J40", "J80"
 /// before it (I.C.1.d.4, both present on admission), and COVID-19 before its manifestations
 /// (I.C.1.g.1.a; not in pregnancy, where O98.5- comes first). The systemic code must come
 /// from a statement that says it as present; "urosepsis" is no sepsis (I.C.1.d.1.a.ii).
-fn systemic_first(ranked: &mut Ranked) {
+fn systemic_first(table: &CodeTable, ranked: &mut Ranked) {
     // The statement must name it ("Organism unknown" matches A41.9's "unspecified organism").
     let stated = |m: &CodedLabel, names: &[&str]| {
         m.demoted.is_none()
@@ -642,6 +642,43 @@ fn systemic_first(ranked: &mut Ranked) {
                 }
             }
         }
+    }
+    severe_sepsis(table, ranked);
+}
+
+/// Severe sepsis is the systemic infection's code, then R65.20, or R65.21 for septic shock
+/// (I.C.1.d.1.b, R65.2's "code first underlying infection"): the R65.2- code goes just below
+/// the sepsis that a statement calls severe or septic shock, and a stated R65.2- with no
+/// infection code listed brings A41.9 "Sepsis, unspecified organism" above it.
+fn severe_sepsis(table: &CodeTable, ranked: &mut Ranked) {
+    let says = |m: &CodedLabel, w: &str| m.evidence.iter().any(|e| e.assertion == Assertion::Present && e.text.to_ascii_lowercase().contains(w));
+    let stated = |m: &CodedLabel| m.demoted.is_none() && m.source != Source::Model;
+    let sepsis = ranked.iter().filter(|(_, m)| stated(m) && (m.code.starts_with("A40") || m.code.starts_with("A41"))).max_by(|a, b| a.0.total_cmp(&b.0));
+    let (key, code, evidence) = match sepsis {
+        Some((k, m)) if says(m, "septic shock") => (*k - 1e-4, "R65.21", m.evidence.clone()),
+        Some((k, m)) if says(m, "severe sepsis") => (*k - 1e-4, "R65.20", m.evidence.clone()),
+        Some(_) => return,
+        None => {
+            // A stated R65.2- alone: its infection, unspecified, goes above it.
+            let Some((k, m)) = ranked
+                .iter()
+                .filter(|(_, m)| stated(m) && m.code.starts_with("R65.2") && (says(m, "sepsis") || says(m, "septic")))
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+            else {
+                return;
+            };
+            (*k + 1e-4, "A41.9", m.evidence.clone())
+        }
+    };
+    let Some(entry) = table.get(code) else { return };
+    match ranked.iter_mut().find(|(_, m)| m.code == code) {
+        // R65.2- below its infection, A41.9 above its R65.2-.
+        Some((k, _)) if code.starts_with("R65") => *k = key,
+        Some((k, _)) => *k = k.max(key),
+        None => ranked.push((
+            key,
+            CodedLabel { evidence, source: Source::Table, ..CodedLabel::new(entry.code.clone(), entry.description.clone(), entry.chapter, RULE_SCORE) },
+        )),
     }
 }
 

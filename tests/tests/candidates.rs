@@ -422,10 +422,34 @@ fn the_systemic_infection_goes_before_the_local_one() {
     assert_eq!(fused_codes(t, idx, uro, vec![model_code("N39.0", 0.5)])[0], "N39.0");
     let organism = "ASSESSMENT:\n1. Community-acquired pneumonia, right lower lobe. Organism unknown.";
     assert_eq!(fused_codes(t, idx, organism, vec![model_code("J18.9", 0.5)])[0], "J18.9");
+    // Septic shock: the infection, then R65.21 (I.C.1.d.1.b); no "postprocedural" shock
+    // that no procedure explains.
+    let shock = "DISCHARGE DIAGNOSES:\n1. Septic shock due to E. coli pyelonephritis.\n2. Acute kidney injury.";
+    let codes = fused_codes(t, idx, shock, vec![model_code("N10", 0.5)]);
+    let at = |c: &str| codes.iter().position(|x| x == c).unwrap_or(usize::MAX);
+    assert!(at("A41.51") < at("N10") && at("A41.51") < at("R65.21") && at("R65.21") < usize::MAX, "{codes:?}");
+    let alone = "DISCHARGE DIAGNOSES:\n1. Septic shock.\n2. Pneumonia.";
+    let codes = fused_codes(t, idx, alone, vec![]);
+    assert_eq!(codes[..2], ["A41.9", "R65.21"], "{codes:?}");
+    assert!(!codes.iter().any(|c| c.starts_with("T81")), "{codes:?}");
     // COVID-19 before its pneumonia, which is J12.82 (I.C.1.g.1).
     let covid = "DISCHARGE DIAGNOSES:\n1. Pneumonia.\n2. COVID-19 infection.\n3. Hypoxia.";
     let codes = fused_codes(t, idx, covid, vec![model_code("J18.9", 0.7), model_code("U07.1", 0.1)]);
     assert_eq!(codes[..2], ["U07.1", "J12.82"], "{codes:?}");
+}
+
+#[test]
+fn index_terms_and_unsaid_episodes() {
+    let (t, idx) = table_and_index();
+    // "NSTEMI" is I21.4.
+    let mi = "CHIEF COMPLAINT: Chest pain.\n\nASSESSMENT:\n1. NSTEMI.\n2. Coronary artery disease.";
+    let codes = fused_codes(t, idx, mi, vec![model_code("R07.9", 0.5)]);
+    assert_eq!(codes[0], "I21.4", "{codes:?}");
+    // The sacrum is the sacral region; a fracture "due to osteoporosis" is M80 (pathological).
+    let ulcer = "ASSESSMENT:\n1. Stage 3 pressure ulcer of the sacrum.\n2. Dementia.";
+    assert_eq!(fused_codes(t, idx, ulcer, vec![])[0], "L89.153");
+    let fracture = "IMPRESSION:\n1. Compression fracture of L1 due to osteoporosis.";
+    assert_eq!(fused_codes(t, idx, fracture, vec![])[0], "M80.08XA");
 }
 
 #[test]

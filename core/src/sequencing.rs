@@ -3,6 +3,7 @@
 //! would rank another, and which code replaces two.
 //!
 //! Each rule reads the ranked list (key, code) and the note, and moves or replaces codes:
+//! - a model code whose condition the note never names leaves the list ([`unnamed_model_codes`]);
 //! - the postoperative, principal or discharge diagnosis's or the impression's first
 //!   confident code above a model code no statement confirms ([`stated_first`]);
 //! - a complaint's symptom below the assessment's diagnosis of its body system
@@ -47,6 +48,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     // The first reason given for the encounter (chief complaint, indication).
     let statements = candidates::statements(text);
     let reason: Option<(usize, usize)> = statements.iter().find(|s| s.reason).map(|s| s.item);
+    unnamed_model_codes(&lower, ranked);
     stated_first(table, &statements, candidates, ranked);
     symptom_explained(table, &statements, candidates, ranked);
     complication_over_aftercare(table, candidates, ranked);
@@ -63,6 +65,35 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), procedure_line(text, &lower), candidates, ranked);
     birth_episode(table, text, &lower, candidates, ranked);
     pregnancy(table, &lower, ranked);
+}
+
+/// Conditions a code needs the note to name somewhere, by code prefix, with the word starts
+/// that name them (whole words for the short abbreviations).
+const NAMED_BY: &[(&[&str], &[&str])] = &[
+    (&["E08", "E09", "E10", "E11", "E13"], &["diabet", "mellitus", "dm", "iddm", "niddm", "t1dm", "t2dm", "dm1", "dm2", "dmii", "a1c", "hba1c", "insulin"]),
+    (&["J45"], &["asthma", "reactive airway", "rad"]),
+    (&["J44"], &["copd", "emphysema", "chronic obstructive", "chronic bronchitis", "coad"]),
+    (&["I48"], &["fibrillation", "flutter", "afib", "a-fib", "af", "a fib"]),
+];
+
+/// The model reads the whole note and learnt its labels from synthetic notes: it may give a
+/// code whose condition the note never names ("Type 2 diabetes mellitus with foot ulcer" for a
+/// pressure ulcer in a note that never says diabetes). Coders code only what the provider
+/// documents (I.B, IV.C): such a model-only code leaves the list.
+fn unnamed_model_codes(lower: &str, ranked: &mut Ranked) {
+    let words: Vec<String> = tokenize(lower).collect();
+    let named = |cues: &[&str]| {
+        cues.iter().any(|c| {
+            if c.contains(' ') || c.contains('-') {
+                lower.contains(c)
+            } else if c.len() <= 4 {
+                words.iter().any(|w| w == c)
+            } else {
+                words.iter().any(|w| w.starts_with(c))
+            }
+        })
+    };
+    ranked.retain(|(_, m)| m.source != Source::Model || NAMED_BY.iter().all(|(prefixes, cues)| !prefixes.iter().any(|p| m.code.starts_with(p)) || named(cues)));
 }
 
 /// The postoperative diagnosis is the procedure's first-listed (guideline IV.M), the principal

@@ -453,6 +453,18 @@ fn index_terms_and_unsaid_episodes() {
 }
 
 #[test]
+fn a_model_code_whose_condition_the_note_never_names_leaves_the_list() {
+    let (t, idx) = table_and_index();
+    let ulcer = "ASSESSMENT:\n1. Stage 3 pressure ulcer of the sacrum.\n2. Dementia.";
+    let codes = fused_codes(t, idx, ulcer, vec![model_code("E11.621", 0.6), model_code("J45.909", 0.3)]);
+    assert!(!codes.iter().any(|c| c.starts_with("E11") || c.starts_with("J45")), "{codes:?}");
+    // Named anywhere, even as an abbreviation, the model's code stays.
+    let named = format!("{ulcer}\nPMH: DM2, mild intermittent asthma.");
+    let codes = fused_codes(t, idx, &named, vec![model_code("E11.621", 0.6), model_code("J45.909", 0.3)]);
+    assert!(codes.iter().any(|c| c.starts_with("E11")) && codes.iter().any(|c| c.starts_with("J45")), "{codes:?}");
+}
+
+#[test]
 fn hypertension_with_heart_failure_or_ckd_is_the_combination_code() {
     let (t, idx) = table_and_index();
     let both = "ASSESSMENT AND PLAN:\n1. Acute on chronic diastolic heart failure.\n2. Hypertension.\n3. Chronic kidney disease stage 3b.";

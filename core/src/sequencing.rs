@@ -609,7 +609,7 @@ fn presumed_links(table: &CodeTable, ranked: &mut Ranked) {
         // J18.9, I20.9 beside I20.0).
         let anchor_of = |code: &str| link.anchors.iter().any(|p| code.starts_with(p));
         let part_of = |code: &str| candidates::category(code) == candidates::category(&part.code);
-        ranked.retain(|(_, m)| !(link.anchor_goes && anchor_of(&m.code)) && !(link.part_goes && part_of(&m.code)));
+        ranked.retain(|(_, m)| !((link.anchor_goes && anchor_of(&m.code)) || (link.part_goes && part_of(&m.code))));
         match ranked.iter_mut().find(|(_, m)| m.code == link.combination) {
             Some((k, m)) => {
                 *k = k.max(key);

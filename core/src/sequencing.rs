@@ -484,7 +484,10 @@ fn diabetes_with_complications(table: &CodeTable, lower: &str, ranked: &mut Rank
         let Some(&(_, ending, linked, chronic)) = DIABETES_WITH.iter().find(|(prefix, ..)| m.code.starts_with(prefix)) else { continue };
         let current =
             m.evidence.iter().all(|e| e.assertion == Assertion::Present || (chronic && e.assertion == Assertion::Historical)) && (chronic || !said_past(m));
-        let other_cause = said(m, OTHER_CAUSE) && !said(m, &["diabet", "dm"]);
+        // The cause it names is no other than diabetes ("CKD due to diabetes", "due to DM").
+        let names_diabetes =
+            m.evidence.iter().any(|e| tokenize(&e.text).any(|w| w.starts_with("diabet") || ["dm", "dm1", "dm2", "t1dm", "t2dm"].contains(&w.as_str())));
+        let other_cause = said(m, OTHER_CAUSE) && !names_diabetes;
         let combination = format!("{category}{ending}");
         if documented(m) && current && !other_cause && table.get(&combination).is_some() {
             parts.push((*k, m.clone(), combination, linked));

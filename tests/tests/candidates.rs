@@ -378,7 +378,9 @@ fn a_diabetics_linked_conditions_are_the_diabetes_codes_with_them() {
     assert_eq!(codes[0], "E10.621", "{codes:?}");
     assert!(codes.iter().any(|c| c.starts_with("L97.41")), "{codes:?}");
     // Not when the provider names another cause, nor for diabetes "without complications".
-    let other = note.replace("Chronic kidney disease stage 3a", "Chronic kidney disease stage 3a due to obstructive uropathy");
+    let due = note.replace("Chronic kidney disease stage 3a", "Chronic kidney disease stage 3a due to DM");
+    assert_eq!(fused_codes(t, idx, &due, vec![model_code("E11.9", 0.9)])[0], "E11.22");
+    let other = note.replace("Chronic kidney disease stage 3a", "Chronic kidney disease stage 3a due to obstructive uropathy, admission labs stable");
     let codes = fused_codes(t, idx, &other, vec![model_code("E11.9", 0.9)]);
     assert!(!codes.contains(&"E11.22".to_string()) && codes.contains(&"E11.42".to_string()), "{codes:?}");
     let stated = "ASSESSMENT:\n1. Type 2 diabetes mellitus without complications.\n2. Chronic kidney disease stage 3a.";

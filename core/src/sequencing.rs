@@ -464,22 +464,23 @@ fn diabetes_with_complications(table: &CodeTable, lower: &str, ranked: &mut Rank
     if unrelated.iter().any(|c| lower.contains(c)) {
         return;
     }
-    let said = |m: &CodedLabel, words: &[&str]| m.evidence.iter().any(|e| words.iter().any(|w| e.text.to_ascii_lowercase().contains(w)));
+    // The best-ranked diabetes code: its key, code, source, score and evidence.
     let Some((anchor_key, anchor)) = ranked
         .iter()
         .filter(|(_, m)| documented(m) && m.code.get(..3).is_some_and(|c| DIABETES.contains(&c)) && !m.code.contains('A'))
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(k, m)| (*k, m.clone()))
     else {
         return;
     };
-    if said(&anchor, &["without complication", "uncomplicated"]) {
+    if evidence_says(anchor, &["without complication", "uncomplicated"]) {
         return;
     }
-    let category = candidates::category(&anchor.code);
-    let vague = anchor.code.ends_with(".9") || anchor.code.ends_with(".8");
-    // The linked conditions, best-ranked first, each with its combination code.
-    let mut parts: Vec<(f32, CodedLabel, String, Linked)> = Vec::new();
+    let (anchor_key, anchor_code, anchor_source, anchor_score, anchor_evidence) =
+        (*anchor_key, anchor.code.clone(), anchor.source, anchor.score, anchor.evidence.clone());
+    let category = candidates::category(&anchor_code).to_string();
+    let vague = anchor_code.ends_with(".9") || anchor_code.ends_with(".8");
+    // The linked conditions, best-ranked first: (key, code, score, evidence, combination, link).
+    let mut parts: Vec<(f32, String, f32, Vec<EvidenceSpan>, String, Linked)> = Vec::new();
     for (k, m) in ranked.iter() {
         let Some(&(_, ending, linked, chronic)) = DIABETES_WITH.iter().find(|(prefix, ..)| m.code.starts_with(prefix)) else { continue };
         let current =
@@ -487,10 +488,10 @@ fn diabetes_with_complications(table: &CodeTable, lower: &str, ranked: &mut Rank
         // The cause it names is no other than diabetes ("CKD due to diabetes", "due to DM").
         let names_diabetes =
             m.evidence.iter().any(|e| tokenize(&e.text).any(|w| w.starts_with("diabet") || ["dm", "dm1", "dm2", "t1dm", "t2dm"].contains(&w.as_str())));
-        let other_cause = said(m, OTHER_CAUSE) && !names_diabetes;
+        let other_cause = evidence_says(m, OTHER_CAUSE) && !names_diabetes;
         let combination = format!("{category}{ending}");
         if documented(m) && current && !other_cause && table.get(&combination).is_some() {
-            parts.push((*k, m.clone(), combination, linked));
+            parts.push((*k, m.code.clone(), m.score, m.evidence.clone(), combination, linked));
         }
     }
     if parts.is_empty() {
@@ -498,10 +499,10 @@ fn diabetes_with_complications(table: &CodeTable, lower: &str, ranked: &mut Rank
     }
     parts.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut anchor_free = vague;
-    for (part_key, part, combination, linked) in parts {
+    for (part_key, part_code, part_score, part_evidence, combination, linked) in parts {
         let entry = table.get(&combination).expect("checked above");
-        let mut evidence = anchor.evidence.clone();
-        evidence.extend(part.evidence.iter().cloned());
+        let mut evidence = anchor_evidence.clone();
+        evidence.extend(part_evidence);
         let mut key = match linked {
             Linked::Included => part_key,
             Linked::After => part_key + 1e-4,
@@ -510,27 +511,17 @@ fn diabetes_with_complications(table: &CodeTable, lower: &str, ranked: &mut Rank
         if anchor_free {
             // The first combination takes the vague code's place (or its condition's, if better).
             key = key.max(anchor_key);
-            ranked.retain(|(_, m)| m.code != anchor.code);
+            ranked.retain(|(_, m)| m.code != anchor_code);
             anchor_free = false;
         }
         let label = CodedLabel {
             evidence,
-            source: anchor.source,
-            ..CodedLabel::new(entry.code.clone(), entry.description.clone(), entry.chapter, anchor.score.max(part.score))
+            source: anchor_source,
+            ..CodedLabel::new(entry.code.clone(), entry.description.clone(), entry.chapter, anchor_score.max(part_score))
         };
-        // A combination the list already holds (the model's, unsure) takes the place, the
-        // score and the evidence the diabetes and its condition give it.
-        match ranked.iter_mut().find(|(_, m)| m.code == combination) {
-            Some((k, m)) => {
-                *k = k.max(key);
-                if m.score < label.score {
-                    *m = label;
-                }
-            }
-            None => ranked.push((key, label)),
-        }
+        place(ranked, key, label);
         if linked == Linked::Included {
-            ranked.retain(|(_, m)| m.code != part.code);
+            ranked.retain(|(_, m)| m.code != part_code);
         }
     }
     // "Without complications" contradicts the combinations now listed.
@@ -593,8 +584,7 @@ fn presumed_links(table: &CodeTable, ranked: &mut Ranked) {
         if said_past(&part) {
             continue;
         }
-        let caused = part.evidence.iter().any(|e| OTHER_CAUSE.iter().any(|w| e.text.to_ascii_lowercase().contains(w)));
-        if link.unless_caused && caused {
+        if link.unless_caused && evidence_says(&part, OTHER_CAUSE) {
             continue;
         }
         let Some(entry) = table.get(link.combination) else { continue };
@@ -613,15 +603,7 @@ fn presumed_links(table: &CodeTable, ranked: &mut Ranked) {
         let anchor_of = |code: &str| link.anchors.iter().any(|p| code.starts_with(p));
         let part_of = |code: &str| candidates::category(code) == candidates::category(&part.code);
         ranked.retain(|(_, m)| !((link.anchor_goes && anchor_of(&m.code)) || (link.part_goes && part_of(&m.code))));
-        match ranked.iter_mut().find(|(_, m)| m.code == link.combination) {
-            Some((k, m)) => {
-                *k = k.max(key);
-                if m.score < label.score {
-                    *m = label;
-                }
-            }
-            None => ranked.push((key, label)),
-        }
+        place(ranked, key, label);
     }
 }
 
@@ -654,8 +636,9 @@ fn systemic_first(table: &CodeTable, ranked: &mut Ranked) {
     let stated = |m: &CodedLabel, names: &[&str]| {
         m.demoted.is_none()
             && m.source != Source::Model
-            && m.evidence.iter().all(|e| e.assertion == Assertion::Present && !e.text.to_ascii_lowercase().contains("urosepsis"))
-            && m.evidence.iter().any(|e| names.iter().any(|n| e.text.to_ascii_lowercase().contains(n)))
+            && m.evidence.iter().all(|e| e.assertion == Assertion::Present)
+            && !evidence_says(m, &["urosepsis"])
+            && evidence_says(m, names)
     };
     let pregnant = ranked.iter().any(|(_, m)| m.code.starts_with('O') && documented(m));
     let rules: [(&[&str], &[&str], &[&str]); 2] =
@@ -734,9 +717,8 @@ fn hypertension_with_heart_and_kidney(table: &CodeTable, lower: &str, ranked: &m
     if ["unrelated to hypertension", "not related to hypertension", "not due to hypertension", "not hypertensive"].iter().any(|c| lower.contains(c)) {
         return;
     }
-    let names = |m: &CodedLabel, words: &[&str]| m.evidence.iter().any(|e| words.iter().any(|w| e.text.to_ascii_lowercase().contains(w)));
     let implies = |m: &CodedLabel, codes: &[&str], words: &[&str]| {
-        codes.iter().any(|c| m.code.starts_with(c)) && ((m.source != Source::Table && best == m.code) || names(m, words))
+        codes.iter().any(|c| m.code.starts_with(c)) && ((m.source != Source::Table && best == m.code) || evidence_says(m, words))
     };
     const HEART_FAILURE: &[&str] = &["heart failure", "chf", "hfref", "hfpef"];
     const END_STAGE: &[&str] = &["end stage", "end-stage", "esrd", "eskd", "stage 5", "stage v", "dialysis"];
@@ -746,7 +728,7 @@ fn hypertension_with_heart_and_kidney(table: &CodeTable, lower: &str, ranked: &m
     // End stage when a statement says it, or the model's best hypertension code includes it;
     // not from a stage code alone ("renal disease" reads as N18.6's title too).
     let end_stage = ranked.iter().any(|(_, m)| {
-        asserted(m) && (((m.code == "N18.5" || m.code == "N18.6") && names(m, END_STAGE)) || implies(m, &["I12.0", "I13.2", "I13.11"], END_STAGE))
+        asserted(m) && (((m.code == "N18.5" || m.code == "N18.6") && evidence_says(m, END_STAGE)) || implies(m, &["I12.0", "I13.2", "I13.11"], END_STAGE))
     });
     let code = match (heart_failure, ckd, end_stage) {
         (true, true, false) => "I13.0",
@@ -795,6 +777,28 @@ fn replace_in_place(table: &CodeTable, ranked: &mut Ranked, old: impl Fn(&CodedL
         }
     }
     ranked.retain(|(_, m)| m.code == new || !old(m));
+}
+
+/// A combination code goes at `key`: one the list already holds (the model's, unsure) rises
+/// to it and takes the label's score and evidence when they are better; otherwise it joins.
+fn place(ranked: &mut Ranked, key: f32, label: CodedLabel) {
+    match ranked.iter_mut().find(|(_, m)| m.code == label.code) {
+        Some((k, m)) => {
+            *k = k.max(key);
+            if m.score < label.score {
+                *m = label;
+            }
+        }
+        None => ranked.push((key, label)),
+    }
+}
+
+/// Whether one of the code's evidence spans says one of `words` (lower case, as substrings).
+fn evidence_says(m: &CodedLabel, words: &[&str]) -> bool {
+    m.evidence.iter().any(|e| {
+        let text = e.text.to_ascii_lowercase();
+        words.iter().any(|w| text.contains(w))
+    })
 }
 
 /// How a note says a positive HIV status without disease (guideline I.C.1.a.2.d: "HIV

@@ -404,15 +404,13 @@ const FIRST_LISTED_EXCEPT: &[&str] = &["Z00.6", "Z01.81"];
 fn sequencing(table: &CodeTable, found: &[(usize, &Code)], out: &mut Vec<RuleMessage>) {
     for &(pos, c) in found {
         if pos == 0 {
-            let manifestation = std::iter::once(c).chain(table.ancestors(c)).any(|a| a.description.contains("in diseases classified elsewhere"))
-                || table.block(c).title.contains("in diseases classified elsewhere");
-            if manifestation {
+            if table.is_manifestation(c) {
                 out.push(msg(
                     Severity::Error,
                     RuleKind::Sequencing,
                     vec![c.code.clone()],
                     format!(
-                        "{} is a manifestation code (\"in diseases classified elsewhere\"): it is never first-listed; code the underlying disease first",
+                        "{} is a manifestation code (\"... classified elsewhere\"): it is never first-listed (convention I.A.13); code the underlying disease first",
                         c.code
                     ),
                 ));

@@ -269,6 +269,17 @@ impl CodeTable {
         &self.blocks[code.block as usize]
     }
 
+    /// A manifestation code (convention I.A.13): its title, an ancestor's or its block's says
+    /// "in (other) diseases / conditions classified elsewhere" or "due to ... classified
+    /// elsewhere" (F02.80 "Dementia in other diseases classified elsewhere", D63.1 under D63
+    /// "Anemia in chronic diseases classified elsewhere", J91.0 under J91). Its underlying
+    /// disease is coded first. The infectious agents "as the cause of diseases classified
+    /// elsewhere" (B95-B97) and Y90-Y99 are supplementary codes, not manifestations.
+    pub fn is_manifestation(&self, code: &Code) -> bool {
+        let says = |title: &str| title.contains("classified elsewhere") && !title.contains("as the cause of") && !title.contains("causes of morbidity");
+        std::iter::once(code).chain(self.ancestors(code)).any(|c| says(&c.description)) || says(&self.block(code).title)
+    }
+
     /// The code's HCC in each model the table carries (newest model first).
     pub fn hcc(&self, code: &Code) -> Vec<HccFlag> {
         self.hcc.iter().flat_map(|m| m.flags(&code.code)).collect()

@@ -1244,7 +1244,11 @@ pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
 /// The rank of each later sentence of one line against the one before.
 const LATER_SENTENCE: f32 = 0.8;
 
-/// How a manifestation code's title names the disease it follows (I.A.13).
+/// How a manifestation code's own title names the disease it follows (I.A.13), when the
+/// title names none of its own: a statement that matches its words names no disease. Not
+/// every manifestation code ([`CodeTable::is_manifestation`]) is such a title: D63.1 "Anemia
+/// in chronic kidney disease" names its disease, and F02 ("in other diseases ...") stays a
+/// candidate because [`crate::sequencing`] reads a dementia's stated cause from it.
 const MANIFESTATION_TITLES: &[&str] = &[
     "in diseases classified elsewhere",
     "in conditions classified elsewhere",

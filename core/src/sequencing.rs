@@ -26,7 +26,8 @@
 //! - the primary malignancy before its secondaries ([`primary_before_secondary`]);
 //! - a newborn's birth stay is coded Z38 first ([`birth_episode`]);
 //! - a pregnancy's codes take the trimester its weeks of gestation say, and a complicated
-//!   pregnancy is neither "normal" (Z34) nor an uncomplicated delivery (O80) ([`pregnancy`]).
+//!   pregnancy is neither "normal" (Z34) nor an uncomplicated delivery (O80) ([`pregnancy`]);
+//! - a manifestation code is never first ([`manifestation_not_first`]).
 //!
 //! A rule that cannot tell leaves the list as it is.
 
@@ -65,6 +66,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), procedure_line(text, &lower), candidates, ranked);
     birth_episode(table, text, &lower, candidates, ranked);
     pregnancy(table, &lower, ranked);
+    manifestation_not_first(table, ranked);
 }
 
 /// Conditions a code needs the note to name somewhere, by code prefix, with the word starts
@@ -192,10 +194,10 @@ fn cause_named(table: &CodeTable, candidates: &[Candidate], ranked: &mut Ranked)
     let codes = table.codes();
     for m in candidates.iter().filter(|c| c.assertion == Assertion::Present) {
         let code = &codes[m.index];
-        let lineage: Vec<&crate::Code> = std::iter::once(code).chain(table.ancestors(code)).collect();
-        if !lineage.iter().any(|c| c.description.contains("classified elsewhere")) {
+        if !table.is_manifestation(code) {
             continue;
         }
+        let lineage: Vec<&crate::Code> = std::iter::once(code).chain(table.ancestors(code)).collect();
         let notes: Vec<&String> = lineage.iter().flat_map(|c| c.notes.code_first.iter()).collect();
         let cited = |code: &str| notes.iter().any(|n| crate::rules::note_cites(n, code));
         let overlaps = |c: &Candidate| c.span.0 < m.span.1 && m.span.0 < c.span.1;
@@ -224,7 +226,28 @@ fn cause_named(table: &CodeTable, candidates: &[Candidate], ranked: &mut Ranked)
     }
 }
 
-/// The list's first code and its key.
+/// A manifestation code is never first-listed (I.A.13: "code first" its underlying disease):
+/// when one leads the list, the best-ranked code its "code first" notes cite goes above it
+/// (N18.4 above D63.1 "Anemia in chronic kidney disease"), or else the best-ranked documented
+/// code that is no manifestation. Last of the rules, so that no later move undoes it.
+fn manifestation_not_first(table: &CodeTable, ranked: &mut Ranked) {
+    let Some((key, first)) = leader(ranked) else { return };
+    let Some(code) = table.get(&first.code).filter(|c| table.is_manifestation(c)) else { return };
+    let notes: Vec<&String> = table.notes_in_force(code).into_iter().flat_map(|(_, n)| n.code_first.iter()).collect();
+    let other = |m: &CodedLabel| m.code != code.code && documented(m) && table.get(&m.code).is_some_and(|c| !table.is_manifestation(c));
+    let best = |cited: bool| {
+        ranked
+            .iter()
+            .filter(|(_, m)| other(m) && (!cited || notes.iter().any(|n| crate::rules::note_cites(n, &m.code))))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, m)| m.code.clone())
+    };
+    if let Some(cause) = best(true).or_else(|| best(false)) {
+        raise_above(key, &cause, ranked);
+    }
+}
+
+/// The list's first code and its key./// The list's first code and its key.
 fn leader(ranked: &Ranked) -> Option<(f32, &CodedLabel)> {
     ranked.iter().max_by(|a, b| a.0.total_cmp(&b.0)).map(|(k, m)| (*k, m))
 }

@@ -467,6 +467,19 @@ fn a_model_code_whose_condition_the_note_never_names_leaves_the_list() {
 }
 
 #[test]
+fn a_manifestation_code_never_leads_its_cause_does() {
+    let (t, idx) = table_and_index();
+    // D63.1 "Anemia in chronic kidney disease": "code first underlying chronic kidney disease".
+    let note = "DIAGNOSIS: Anemia in CKD stage 4.";
+    let codes = fused_codes(t, idx, note, vec![model_code("D63.1", 0.9), model_code("E11.9", 0.2)]);
+    assert!(codes[0].starts_with("N18"), "the CKD it cites goes first: {codes:?}");
+    assert!(codes.contains(&"D63.1".to_string()), "the manifestation stays listed: {codes:?}");
+    // Not a manifestation: the agent of an infection, and a disease that names its own cause.
+    let uti = "DIAGNOSIS: Urinary tract infection due to E. coli.";
+    assert_eq!(fused_codes(t, idx, uti, vec![model_code("N39.0", 0.9)])[0], "N39.0");
+}
+
+#[test]
 fn hypertension_with_heart_failure_or_ckd_is_the_combination_code() {
     let (t, idx) = table_and_index();
     let both = "ASSESSMENT AND PLAN:\n1. Acute on chronic diastolic heart failure.\n2. Hypertension.\n3. Chronic kidney disease stage 3b.";

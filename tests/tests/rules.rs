@@ -129,6 +129,20 @@ fn sequencing_manifestations_external_causes_and_first_listed_z_codes() {
 }
 
 #[test]
+fn every_phrasing_of_a_manifestation_is_never_first_but_an_agent_code_is_no_manifestation() {
+    let first_is_manifestation =
+        |code: &str| only(&run(&[code]), RuleKind::Sequencing).iter().any(|m| m.severity == Severity::Error && m.text.contains("manifestation"));
+    // "in other diseases", a title without the phrase under a category with it, a block's.
+    for code in ["F02.80", "D63.1", "J91.0", "M14.671", "G63"] {
+        assert!(first_is_manifestation(code), "{code} is a manifestation code");
+    }
+    // B95-B97 identify an infection's agent "as the cause of diseases classified elsewhere".
+    for code in ["B96.20", "N39.0", "G30.9"] {
+        assert!(!first_is_manifestation(code), "{code} is no manifestation code");
+    }
+}
+
+#[test]
 fn repeated_codes_are_reported_not_dropped() {
     let c = run(&["I10", "i10"]);
     assert_eq!(c.codes.len(), 2);

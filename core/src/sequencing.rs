@@ -49,7 +49,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     // The first reason given for the encounter (chief complaint, indication).
     let statements = candidates::statements(text);
     let reason: Option<(usize, usize)> = statements.iter().find(|s| s.reason).map(|s| s.item);
-    unnamed_model_codes(&lower, ranked);
+    unnamed_model_codes(text, &lower, ranked);
     stated_first(table, &statements, candidates, ranked);
     symptom_explained(table, &statements, candidates, ranked);
     complication_over_aftercare(table, candidates, ranked);
@@ -72,7 +72,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
 /// Conditions a code needs the note to name somewhere, by code prefix, with the word starts
 /// that name them (whole words for the short abbreviations).
 const NAMED_BY: &[(&[&str], &[&str])] = &[
-    (&["E08", "E09", "E10", "E11", "E13"], &["diabet", "mellitus", "dm", "iddm", "niddm", "t1dm", "t2dm", "dm1", "dm2", "dmii", "a1c", "hba1c", "insulin"]),
+    (&["E08", "E09", "E10", "E11", "E13"], &["diabet", "mellitus", "dm", "iddm", "niddm", "t1dm", "t2dm", "dm1", "dm2", "dmii", "insulin"]),
     (&["J45"], &["asthma", "reactive airway", "rad"]),
     (&["J44"], &["copd", "emphysema", "chronic obstructive", "chronic bronchitis", "coad"]),
     (&["I48"], &["fibrillation", "flutter", "afib", "a-fib", "af", "a fib"]),
@@ -81,21 +81,24 @@ const NAMED_BY: &[(&[&str], &[&str])] = &[
 /// The model reads the whole note and learnt its labels from synthetic notes: it may give a
 /// code whose condition the note never names ("Type 2 diabetes mellitus with foot ulcer" for a
 /// pressure ulcer in a note that never says diabetes). Coders code only what the provider
-/// documents (I.B, IV.C): such a model-only code leaves the list.
-fn unnamed_model_codes(lower: &str, ranked: &mut Ranked) {
-    let words: Vec<String> = tokenize(lower).collect();
+/// documents (I.B, IV.C): such a model-only code leaves the list. A denied mention or a
+/// relative's ("No diabetes on glucose tolerance testing", "mother with diabetes") names no
+/// condition of the patient's.
+fn unnamed_model_codes(text: &str, lower: &str, ranked: &mut Ranked) {
+    let at_word = |at: usize| at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric();
+    let word_ends = |end: usize| end == lower.len() || !lower.as_bytes()[end].is_ascii_alphanumeric();
+    // Whole words for the short abbreviations, word starts otherwise.
     let named = |cues: &[&str]| {
         cues.iter().any(|c| {
-            if c.contains(' ') || c.contains('-') {
-                lower.contains(c)
-            } else if c.len() <= 4 {
-                words.iter().any(|w| w == c)
-            } else {
-                words.iter().any(|w| w.starts_with(c))
-            }
+            lower.match_indices(c).any(|(at, _)| {
+                let end = at + c.len();
+                at_word(at) && (c.len() > 4 || word_ends(end)) && !matches!(assertion::assert_mention(text, at..end), Assertion::Negated | Assertion::Family)
+            })
         })
     };
-    ranked.retain(|(_, m)| m.source != Source::Model || NAMED_BY.iter().all(|(prefixes, cues)| !prefixes.iter().any(|p| m.code.starts_with(p)) || named(cues)));
+    let unnamed =
+        |m: &CodedLabel| m.source == Source::Model && NAMED_BY.iter().any(|(prefixes, cues)| prefixes.iter().any(|p| m.code.starts_with(p)) && !named(cues));
+    ranked.retain(|(_, m)| !unnamed(m));
 }
 
 /// The postoperative diagnosis is the procedure's first-listed (guideline IV.M), the principal

@@ -464,6 +464,11 @@ fn a_model_code_whose_condition_the_note_never_names_leaves_the_list() {
     let named = format!("{ulcer}\nPMH: DM2, mild intermittent asthma.");
     let codes = fused_codes(t, idx, &named, vec![model_code("E11.621", 0.6), model_code("J45.909", 0.3)]);
     assert!(codes.iter().any(|c| c.starts_with("E11")) && codes.iter().any(|c| c.starts_with("J45")), "{codes:?}");
+    // Denied, a relative's, or a lab value alone: not the patient's diagnosis.
+    let neuropathy = "IMPRESSION:\n1. Axonal polyneuropathy, cause not found. No diabetes or prediabetes on glucose tolerance \
+                      testing. Hemoglobin A1c 5.4%.\nFAMILY HISTORY: Father had type 2 diabetes.";
+    let codes = fused_codes(t, idx, neuropathy, vec![model_code("E11.42", 0.6)]);
+    assert!(!codes.iter().any(|c| c.starts_with("E11")), "{codes:?}");
 }
 
 #[test]

@@ -37,6 +37,7 @@ use crate::schema::prediction::{CodedLabel, EvidenceSpan, Source};
 use crate::search::tokenize;
 use crate::sections::SectionKind;
 use crate::CodeTable;
+use std::sync::OnceLock;
 
 /// The fused list before its final sort: (rank key, code).
 pub(crate) type Ranked = Vec<(f32, CodedLabel)>;
@@ -69,14 +70,39 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     manifestation_not_first(table, ranked);
 }
 
-/// Conditions a code needs the note to name somewhere, by code prefix, with the word starts
-/// that name them (whole words for the short abbreviations).
-const NAMED_BY: &[(&[&str], &[&str])] = &[
-    (&["E08", "E09", "E10", "E11", "E13"], &["diabet", "mellitus", "dm", "iddm", "niddm", "t1dm", "t2dm", "dm1", "dm2", "dmii", "insulin"]),
-    (&["J45"], &["asthma", "reactive airway", "rad"]),
-    (&["J44"], &["copd", "emphysema", "chronic obstructive", "chronic bronchitis", "coad"]),
-    (&["I48"], &["fibrillation", "flutter", "afib", "a-fib", "af", "a fib"]),
-];
+/// Conditions a model code needs the note to name, by code prefix, with the words that name
+/// them (`core/data/named-by.tsv`, written from clinical knowledge and the tabular's
+/// inclusion terms, never from real notes).
+const SHIPPED_NAMED_BY: &str = include_str!("../data/named-by.tsv");
+
+/// One row of the named-by table: a code prefix and the cues that name its condition.
+pub type NamedBy = (String, Vec<String>);
+
+fn named_by() -> &'static [NamedBy] {
+    static TABLE: OnceLock<Vec<NamedBy>> = OnceLock::new();
+    TABLE.get_or_init(|| parse_named_by(SHIPPED_NAMED_BY).expect("the shipped named-by table is well formed (tested)"))
+}
+
+/// Parses the named-by table (`PREFIX<TAB>cue|cue|...`), longest prefixes first; an error
+/// names the line.
+pub fn parse_named_by(tsv: &str) -> Result<Vec<NamedBy>, String> {
+    let mut rows = Vec::new();
+    for (n, line) in tsv.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((prefix, cues)) = line.split_once('\t') else {
+            return Err(format!("named-by.tsv line {}: expected PREFIX<TAB>cue|cue|...", n + 1));
+        };
+        let cues: Vec<String> = cues.split('|').map(|c| c.trim().to_string()).collect();
+        if prefix.trim().is_empty() || cues.iter().any(|c| c.is_empty() || c.to_ascii_lowercase() != *c) {
+            return Err(format!("named-by.tsv line {}: an empty prefix, an empty cue or a cue not in lower case", n + 1));
+        }
+        rows.push((prefix.trim().to_string(), cues));
+    }
+    rows.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    Ok(rows)
+}
 
 /// The model reads the whole note and learnt its labels from synthetic notes: it may give a
 /// code whose condition the note never names ("Type 2 diabetes mellitus with foot ulcer" for a
@@ -88,7 +114,7 @@ fn unnamed_model_codes(text: &str, lower: &str, ranked: &mut Ranked) {
     let at_word = |at: usize| at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric();
     let word_ends = |end: usize| end == lower.len() || !lower.as_bytes()[end].is_ascii_alphanumeric();
     // Whole words for the short abbreviations, word starts otherwise.
-    let named = |cues: &[&str]| {
+    let named = |cues: &[String]| {
         cues.iter().any(|c| {
             lower.match_indices(c).any(|(at, _)| {
                 let end = at + c.len();
@@ -96,8 +122,10 @@ fn unnamed_model_codes(text: &str, lower: &str, ranked: &mut Ranked) {
             })
         })
     };
-    let unnamed =
-        |m: &CodedLabel| m.source == Source::Model && NAMED_BY.iter().any(|(prefixes, cues)| prefixes.iter().any(|p| m.code.starts_with(p)) && !named(cues));
+    // The longest prefix's row decides.
+    let unnamed = |m: &CodedLabel| {
+        m.source == Source::Model && named_by().iter().find(|(prefix, _)| m.code.starts_with(prefix.as_str())).is_some_and(|(_, cues)| !named(cues))
+    };
     ranked.retain(|(_, m)| !unnamed(m));
 }
 
@@ -1256,6 +1284,22 @@ fn gestational_weeks(lower: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_named_by_table_parses_and_its_prefixes_name_codes() {
+        let rows = parse_named_by(SHIPPED_NAMED_BY).unwrap();
+        assert!(rows.len() >= 4, "{} rows", rows.len());
+        // Longest prefix first, so a subcategory's row decides before its category's.
+        assert!(rows.windows(2).all(|w| w[0].0.len() >= w[1].0.len()));
+        for (prefix, _) in &rows {
+            let ok =
+                prefix.len() >= 3 && prefix.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && prefix[1..3].chars().all(|c| c.is_ascii_alphanumeric());
+            assert!(ok, "not a code prefix: {prefix}");
+        }
+        assert!(parse_named_by("E11 diabet").unwrap_err().contains("line 1"));
+        assert!(parse_named_by("# c\nE11\tDiabet").unwrap_err().contains("line 2"));
+        assert!(parse_named_by("E11\tdiabet||dm").unwrap_err().contains("line 1"));
+    }
 
     #[test]
     fn malignancy_tells_primary_from_secondary() {

@@ -469,6 +469,13 @@ fn a_model_code_whose_condition_the_note_never_names_leaves_the_list() {
                       testing. Hemoglobin A1c 5.4%.\nFAMILY HISTORY: Father had type 2 diabetes.";
     let codes = fused_codes(t, idx, neuropathy, vec![model_code("E11.42", 0.6)]);
     assert!(!codes.iter().any(|c| c.starts_with("E11")), "{codes:?}");
+    // Every label the table lists is checked the same way: an inguinal hernia code for a note
+    // that names only an incisional one goes; named, it stays.
+    let incisional = "REASON FOR ADMISSION: Elective repair of ventral incisional hernia.";
+    let codes = fused_codes(t, idx, incisional, vec![model_code("K40.90", 0.7)]);
+    assert!(!codes.contains(&"K40.90".to_string()) && codes.iter().any(|c| c.starts_with("K43")), "{codes:?}");
+    let inguinal = "REASON FOR ADMISSION: Elective repair of right inguinal hernia.";
+    assert!(fused_codes(t, idx, inguinal, vec![model_code("K40.90", 0.7)]).contains(&"K40.90".to_string()));
 }
 
 #[test]

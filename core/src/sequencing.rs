@@ -100,7 +100,7 @@ pub fn parse_named_by(tsv: &str) -> Result<Vec<NamedBy>, String> {
         }
         rows.push((prefix.trim().to_string(), cues));
     }
-    rows.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0.len()));
     Ok(rows)
 }
 

@@ -203,6 +203,8 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         // A part's "without ..." defaults are judged by its whole item (`item_words`):
         // "hypertensive heart, and heart failure" names what "... without heart failure" excludes.
         let words = if st.item == st.span { item_words.clone() } else { statement_words(&affirmed(&text[st.span.0..st.span.1])) };
+        // The sides the statement itself says ("both eyes" by its synonym too).
+        let said = sides_said(&text[st.span.0..st.span.1], &words);
         // Words no title holds still say something the code must cover ("RLQ", "Colles"),
         // unless a synonym stood in for them; numbers and short tokens do not.
         let stmt_weight: f32 = words
@@ -238,6 +240,10 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
                         either_granted(index, title, &words, unspecified_granted(index, title, &words, recall))
                     }
                 };
+                // Laterality is coded as documented (I.B.13): a title of another side than
+                // the one the statement says is not its reading ("bilateral" for "right").
+                let title_sides = sides(title);
+                let recall = if said.is_empty() || title_sides.iter().all(|x| said.contains(x)) { recall } else { 0.0 };
                 (recall, m.index, m.weight)
             })
             .filter(|&(recall, _, _)| recall >= MIN_RECALL)
@@ -579,6 +585,18 @@ fn said_sides(statement: &str) -> Vec<&'static str> {
     out
 }
 
+/// The sides a statement says, in words, abbreviations ([`said_sides`]) or its words' synonyms
+/// ("both eyes"), "left and right" as bilateral too.
+fn sides_said(statement: &str, words: &[String]) -> Vec<&'static str> {
+    let mut said = said_sides(statement);
+    for side in ["left", "right", "bilateral"] {
+        if !said.contains(&side) && words.iter().any(|w| w == side) {
+            said.push(side);
+        }
+    }
+    with_bilateral(said)
+}
+
 /// `sides` where "left and right" is bilateral too.
 fn with_bilateral(mut sides: Vec<&'static str>) -> Vec<&'static str> {
     if sides.contains(&"left") && sides.contains(&"right") && !sides.contains(&"bilateral") {
@@ -802,7 +820,18 @@ fn excluded_named(outside: &[String], clause: &[String], words: &[String]) -> bo
 
 /// Whether a statement's words contradict a title's "without ..." clause.
 fn title_contradicted(title: &str, words: &[String]) -> bool {
-    without_clause(title).is_some_and(|w| excluded_named(&w.outside, &w.clause, words)) || choice_said(title, words)
+    without_clause(title).is_some_and(|w| excluded_named(&w.outside, &w.clause, words)) || choice_said(title, words) || not_specified_said(title, words)
+}
+
+/// Whether a title "..., not specified as X" is for a statement that says X: "recurrent right
+/// inguinal hernia" is K40.91 "..., recurrent", not K40.90 "..., not specified as recurrent".
+fn not_specified_said(title: &str, words: &[String]) -> bool {
+    let lower = title.to_lowercase();
+    let Some(at) = lower.find("not specified as ") else { return false };
+    let rest = &lower[at + "not specified as ".len()..];
+    let named = rest.split(',').next().unwrap_or(rest);
+    let first = tokenize(named).next();
+    first.is_some_and(|w| says(words, &w))
 }
 
 /// Whether a title "unspecified as to A versus B" is for a statement that says A or B: "partial

@@ -479,6 +479,19 @@ fn a_model_code_whose_condition_the_note_never_names_leaves_the_list() {
 }
 
 #[test]
+fn a_title_not_specified_as_what_the_statement_says_or_of_another_side_is_no_reading() {
+    let (t, idx) = table_and_index();
+    let note = "POSTOPERATIVE DIAGNOSIS: Recurrent right indirect inguinal hernia with cord lipoma.";
+    let codes = fused_codes(t, idx, note, vec![model_code_titled(t, "K40.90", 0.7)]);
+    // K40.90 is "not specified as recurrent"; K40.21 is bilateral.
+    assert_eq!(codes[0], "K40.91", "{codes:?}");
+    assert!(!codes.contains(&"K40.21".to_string()), "{codes:?}");
+    // "Adenotonsillar hypertrophy" is hypertrophy of tonsils with hypertrophy of adenoids.
+    let tonsils = "POSTOPERATIVE DIAGNOSIS: Adenotonsillar hypertrophy with obstructive sleep-disordered breathing.";
+    assert_eq!(fused_codes(t, idx, tonsils, vec![model_code("Z01.818", 0.6)])[0], "J35.3");
+}
+
+#[test]
 fn a_manifestation_code_never_leads_its_cause_does() {
     let (t, idx) = table_and_index();
     // D63.1 "Anemia in chronic kidney disease": "code first underlying chronic kidney disease".

@@ -1636,20 +1636,15 @@ fn synonyms() -> &'static [Synonym] {
 /// Parses the synonym table; an error names the line.
 pub fn parse_synonyms(tsv: &str) -> Result<Vec<Synonym>, String> {
     let mut rows = Vec::new();
-    for (n, line) in tsv.lines().enumerate() {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let Some((phrase, adds)) = line.split_once('\t') else {
-            return Err(format!("statement-synonyms.tsv line {}: expected phrase<TAB>added words", n + 1));
-        };
+    for row in crate::knowledge::rows("statement-synonyms.tsv", tsv, "phrase<TAB>added words") {
+        let (n, phrase, adds) = row?;
         let p: Vec<String> = tokenize(phrase).collect();
         let a: Vec<String> = tokenize(adds).collect();
         if p.is_empty() || a.is_empty() {
-            return Err(format!("statement-synonyms.tsv line {}: an empty phrase or no added words", n + 1));
+            return Err(format!("statement-synonyms.tsv line {n}: an empty phrase or no added words"));
         }
         if a == p {
-            return Err(format!("statement-synonyms.tsv line {}: \"{phrase}\" adds only itself", n + 1));
+            return Err(format!("statement-synonyms.tsv line {n}: \"{phrase}\" adds only itself"));
         }
         rows.push((p, a));
     }

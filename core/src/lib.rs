@@ -37,6 +37,7 @@ pub mod documentation;
 pub mod evaluate;
 pub mod evidence;
 pub mod export;
+mod knowledge;
 pub mod metrics;
 pub mod model;
 pub mod schema;

@@ -489,6 +489,9 @@ fn a_title_not_specified_as_what_the_statement_says_or_of_another_side_is_no_rea
     // "Adenotonsillar hypertrophy" is hypertrophy of tonsils with hypertrophy of adenoids.
     let tonsils = "POSTOPERATIVE DIAGNOSIS: Adenotonsillar hypertrophy with obstructive sleep-disordered breathing.";
     assert_eq!(fused_codes(t, idx, tonsils, vec![model_code("Z01.818", 0.6)])[0], "J35.3");
+    // An organ's adjective is the organ of the title: "gastric" is the stomach's.
+    let dieulafoy = "IMPRESSION:\n1. Actively bleeding Dieulafoy lesion of the proximal gastric body.";
+    assert_eq!(proposed(t, idx, dieulafoy).first().map(String::as_str), Some("K31.82"));
 }
 
 #[test]

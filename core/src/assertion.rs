@@ -5,7 +5,8 @@
 //! API: [`assert_mention`] gives the [`Assertion`] of the mention at a byte range of a note
 //! (or of one sentence); [`assert_mention_with_trigger`] also gives the byte range of the
 //! phrase that decided it ([`Asserted::trigger`]: the cue, or the section header), to show as
-//! evidence. Byte offsets are into the text handed in; a range that runs past the text or
+//! evidence; [`Note`] answers the same for many mentions of one note, reading its sections
+//! and clause ends once. Byte offsets are into the text handed in; a range that runs past the text or
 //! cuts a character is widened to whole characters inside the text, never a panic.
 //!
 //! How a mention is judged:
@@ -118,7 +119,7 @@ pub const MAX_SCOPE_WORDS: usize = 8;
 
 /// The assertion of the mention at byte range `target` of `text` (a whole note or a sentence).
 pub fn assert_mention(text: &str, target: Range<usize>) -> Assertion {
-    assert_mention_with_trigger(text, target).assertion
+    Note::new(text).mention(target)
 }
 
 /// The assertion of a diagnostic statement at byte range `target` of `text`: as
@@ -126,83 +127,127 @@ pub fn assert_mention(text: &str, target: Range<usize>) -> Assertion {
 /// the rest of it ("No evidence of kidney stone", "Rule out appendicitis"). Other cues that
 /// open a statement name its code ("Screening for colon cancer", "History of colon polyps").
 pub fn assert_statement(text: &str, target: Range<usize>) -> Assertion {
-    let target = clamp(text, target);
-    let sections = sections::detect(text);
-    let tokens = tokenize(text, clause_around(text, &sections, &target));
-    let t_start = tokens.iter().position(|t| t.span.end > target.start).unwrap_or(tokens.len());
-    let t_end = tokens.iter().position(|t| t.span.start >= target.end).unwrap_or(tokens.len()).max(t_start);
-    let lexicon = lexicon();
-    // The triggers of the statement's own tokens (skipping none of them), one that starts it.
-    let own = &tokens[t_start..t_end];
-    let found = lexicon.find(own, 0..0);
-    let opening = found
-        .iter()
-        .find(|m| m.tokens.start == 0 && matches!(lexicon.triggers[m.trigger].kind, Kind::Cue(Assertion::Negated | Assertion::Uncertain)))
-        .map(|m| t_start + m.tokens.end);
-    if let Some(rest) = opening.filter(|&rest| rest < t_end) {
-        return assert_mention(text, tokens[rest].span.start..target.end);
-    }
-    // A negation or uncertainty cue that closes the statement's one head governs it, and what
-    // follows is its reason: "Septic arthritis excluded by negative Gram stain and culture"
-    // says nothing present of the Gram stain. Not past a comma: "Chest pain, MI ruled out".
-    let closing = found.iter().find(|m| {
-        let trigger = &lexicon.triggers[m.trigger];
-        m.tokens.start > 0
-            && matches!(trigger.kind, Kind::Cue(Assertion::Negated | Assertion::Uncertain))
-            && trigger.direction.reaches(false)
-            && !own[..m.tokens.start].iter().any(|t| t.norm == ",")
-    });
-    match closing {
-        Some(m) => assert_mention(text, target.start..own[m.tokens.start - 1].span.end),
-        None => assert_mention(text, target),
-    }
+    Note::new(text).statement(target)
 }
 
 /// The assertion of the mention at byte range `target` of `text`, with the byte range (in
 /// `text`) of the trigger phrase or section header that decided it.
 pub fn assert_mention_with_trigger(text: &str, target: Range<usize>) -> Asserted {
-    let target = clamp(text, target);
-    let sections = sections::detect(text);
-    let mut best = section_cue(&sections, target.start);
+    Note::new(text).mention_with_trigger(target)
+}
 
-    let clause = clause_around(text, &sections, &target);
-    let tokens = tokenize(text, clause);
-    // Tokens the mention covers (an empty mention covers the word it cuts, or none).
-    let t_start = tokens.iter().position(|t| t.span.end > target.start).unwrap_or(tokens.len());
-    let t_end = tokens.iter().position(|t| t.span.start >= target.end).unwrap_or(tokens.len()).max(t_start);
+/// A note read once for the assertions of many of its mentions: its sections and clause ends
+/// are found a single time (the free functions find them again for every mention, which a
+/// long note's coding, asking about hundreds of mentions, would repeat).
+pub struct Note<'a> {
+    text: &'a str,
+    sections: Vec<Section>,
+    /// Every clause end, in order: (end of the clause before, start of the next).
+    breaks: Vec<(usize, usize)>,
+}
 
-    let lexicon = lexicon();
-    let matches = lexicon.find(&tokens, t_start..t_end);
-    for m in &matches {
-        let trigger = &lexicon.triggers[m.trigger];
-        let Kind::Cue(assertion) = trigger.kind else { continue };
-        let (gap, forward) = if m.tokens.end <= t_start {
-            (m.tokens.end..t_start, true)
-        } else if m.tokens.start >= t_end {
-            (t_end..m.tokens.start, false)
-        } else {
-            continue;
-        };
-        if !trigger.direction.reaches(forward) {
-            continue;
+impl<'a> Note<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let sections = sections::detect(text);
+        let header_starts: Vec<usize> = sections.iter().map(|s| s.header.0).collect();
+        let breaks = clause_breaks(text, &header_starts);
+        Note { text, sections, breaks }
+    }
+
+    /// The note's sections, as [`sections::detect`] finds them.
+    pub fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+
+    /// As [`assert_mention`].
+    pub fn mention(&self, target: Range<usize>) -> Assertion {
+        self.mention_with_trigger(target).assertion
+    }
+
+    /// As [`assert_statement`].
+    pub fn statement(&self, target: Range<usize>) -> Assertion {
+        let text = self.text;
+        let target = clamp(text, target);
+        let tokens = tokenize(text, self.clause_around(&target));
+        let t_start = tokens.iter().position(|t| t.span.end > target.start).unwrap_or(tokens.len());
+        let t_end = tokens.iter().position(|t| t.span.start >= target.end).unwrap_or(tokens.len()).max(t_start);
+        let lexicon = lexicon();
+        // The triggers of the statement's own tokens (skipping none of them), one that starts it.
+        let own = &tokens[t_start..t_end];
+        let found = lexicon.find(own, 0..0);
+        let opening = found
+            .iter()
+            .find(|m| m.tokens.start == 0 && matches!(lexicon.triggers[m.trigger].kind, Kind::Cue(Assertion::Negated | Assertion::Uncertain)))
+            .map(|m| t_start + m.tokens.end);
+        if let Some(rest) = opening.filter(|&rest| rest < t_end) {
+            return self.mention(tokens[rest].span.start..target.end);
         }
-        let words = tokens[gap.clone()].iter().filter(|t| t.word).count();
-        let capped = !trigger.section_like && (!forward || matches!(assertion, Assertion::Negated | Assertion::Hypothetical | Assertion::Uncertain));
-        if capped && words >= MAX_SCOPE_WORDS {
-            continue;
-        }
-        if scope_broken(lexicon, &tokens, &matches, &gap, assertion, forward) {
-            continue;
-        }
-        let span = tokens[m.tokens.start].span.start..tokens[m.tokens.end - 1].span.end;
-        let found = Found { assertion, trigger: span, distance: words };
-        if best.as_ref().is_none_or(|b| found.beats(b)) {
-            best = Some(found);
+        // A negation or uncertainty cue that closes the statement's one head governs it, and what
+        // follows is its reason: "Septic arthritis excluded by negative Gram stain and culture"
+        // says nothing present of the Gram stain. Not past a comma: "Chest pain, MI ruled out".
+        let closing = found.iter().find(|m| {
+            let trigger = &lexicon.triggers[m.trigger];
+            m.tokens.start > 0
+                && matches!(trigger.kind, Kind::Cue(Assertion::Negated | Assertion::Uncertain))
+                && trigger.direction.reaches(false)
+                && !own[..m.tokens.start].iter().any(|t| t.norm == ",")
+        });
+        match closing {
+            Some(m) => self.mention(target.start..own[m.tokens.start - 1].span.end),
+            None => self.mention(target),
         }
     }
-    match best {
-        Some(f) => Asserted { assertion: f.assertion, trigger: Some(f.trigger) },
-        None => Asserted { assertion: Assertion::Present, trigger: None },
+
+    /// As [`assert_mention_with_trigger`].
+    pub fn mention_with_trigger(&self, target: Range<usize>) -> Asserted {
+        let text = self.text;
+        let target = clamp(text, target);
+        let mut best = section_cue(&self.sections, target.start);
+
+        let clause = self.clause_around(&target);
+        let tokens = tokenize(text, clause);
+        // Tokens the mention covers (an empty mention covers the word it cuts, or none).
+        let t_start = tokens.iter().position(|t| t.span.end > target.start).unwrap_or(tokens.len());
+        let t_end = tokens.iter().position(|t| t.span.start >= target.end).unwrap_or(tokens.len()).max(t_start);
+
+        let lexicon = lexicon();
+        let matches = lexicon.find(&tokens, t_start..t_end);
+        for m in &matches {
+            let trigger = &lexicon.triggers[m.trigger];
+            let Kind::Cue(assertion) = trigger.kind else { continue };
+            let (gap, forward) = if m.tokens.end <= t_start {
+                (m.tokens.end..t_start, true)
+            } else if m.tokens.start >= t_end {
+                (t_end..m.tokens.start, false)
+            } else {
+                continue;
+            };
+            if !trigger.direction.reaches(forward) {
+                continue;
+            }
+            let words = tokens[gap.clone()].iter().filter(|t| t.word).count();
+            let capped = !trigger.section_like && (!forward || matches!(assertion, Assertion::Negated | Assertion::Hypothetical | Assertion::Uncertain));
+            if capped && words >= MAX_SCOPE_WORDS {
+                continue;
+            }
+            if scope_broken(lexicon, &tokens, &matches, &gap, assertion, forward) {
+                continue;
+            }
+            let span = tokens[m.tokens.start].span.start..tokens[m.tokens.end - 1].span.end;
+            let found = Found { assertion, trigger: span, distance: words };
+            if best.as_ref().is_none_or(|b| found.beats(b)) {
+                best = Some(found);
+            }
+        }
+        match best {
+            Some(f) => Asserted { assertion: f.assertion, trigger: Some(f.trigger) },
+            None => Asserted { assertion: Assertion::Present, trigger: None },
+        }
+    }
+
+    /// The byte range of the clause holding `target` (of several clauses when it spans them).
+    fn clause_around(&self, target: &Range<usize>) -> Range<usize> {
+        clause_in(&self.breaks, self.text.len(), target)
     }
 }
 
@@ -267,11 +312,17 @@ fn clamp(text: &str, target: Range<usize>) -> Range<usize> {
 const NO_BREAK_ABBREVIATIONS: &[&str] = &["vs", "e.g", "i.e", "dr", "mr", "mrs", "ms", "approx"];
 
 /// The byte range of the clause holding `target` (of several clauses when it spans them).
+#[cfg(test)]
 fn clause_around(text: &str, sections: &[Section], target: &Range<usize>) -> Range<usize> {
     let header_starts: Vec<usize> = sections.iter().map(|s| s.header.0).collect();
-    let breaks = clause_breaks(text, &header_starts);
-    let start = breaks.iter().map(|b| b.1).filter(|&next| next <= target.start).max().unwrap_or(0);
-    let end = breaks.iter().map(|b| b.0).find(|&prev_end| prev_end > start && prev_end >= target.end).unwrap_or(text.len());
+    clause_in(&clause_breaks(text, &header_starts), text.len(), target)
+}
+
+/// The clause holding `target` among the clause ends `breaks` of a text `len` bytes long.
+fn clause_in(breaks: &[(usize, usize)], len: usize, target: &Range<usize>) -> Range<usize> {
+    // Both ends of the breaks rise through the text: binary searches, not scans.
+    let start = breaks[..breaks.partition_point(|b| b.1 <= target.start)].last().map_or(0, |b| b.1);
+    let end = breaks.get(breaks.partition_point(|b| b.0 <= start || b.0 < target.end)).map_or(len, |b| b.0);
     start..end
 }
 

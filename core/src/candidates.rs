@@ -172,6 +172,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     // ([`Statement::provisional`]).
     let mut all: Vec<(Candidate, Statement)> = Vec::new();
     let mut after_study = false;
+    let note = assertion::Note::new(text);
     let words: Vec<String> = tokenize(text).collect();
     let said = |cues: &[&str]| cues.iter().any(|c| words.iter().any(|w| w == c || (c.len() >= 6 && w.starts_with(c))));
     let (newborn, pregnant) = (said(NEWBORN_CUES), said(PREGNANCY_CUES));
@@ -192,7 +193,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         if st.span.0 >= risks_from {
             continue;
         }
-        let asserted = assertion::assert_statement(text, st.span.0..st.span.1);
+        let asserted = note.statement(st.span.0..st.span.1);
         let assert_weight = match asserted {
             Assertion::Negated | Assertion::Family | Assertion::Hypothetical => continue,
             Assertion::Uncertain if st.inpatient => 1.0,

@@ -243,6 +243,7 @@ impl Coder {
             };
             occlusion = Some(Occlusion::new(spans, &scores, occluded));
         }
+        let note = assertion::Note::new(text);
         let mut coded: Vec<CodedLabel> = top
             .into_iter()
             .map(|ranked| {
@@ -271,7 +272,7 @@ impl Coder {
                             end,
                             text: text[start..end].to_string(),
                             weight,
-                            assertion: assertion::assert_mention(text, mention_in(text, start..end, &info.description)),
+                            assertion: note.mention(mention_in(text, start..end, &info.description)),
                         })
                         .collect(),
                     undocumented: ranked.undocumented.iter().map(|f| f.to_string()).collect(),

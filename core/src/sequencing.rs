@@ -25,8 +25,10 @@
 //! - "HIV positive" without HIV disease is Z21, not B20 ([`hiv_status`]);
 //! - the primary malignancy before its secondaries ([`primary_before_secondary`]);
 //! - a newborn's birth stay is coded Z38 first ([`birth_episode`]);
+//! - a pregnant patient's conditions are chapter 15 codes ([`pregnancy::conditions_in_pregnancy`]);
 //! - a pregnancy's codes take the trimester its weeks of gestation say, and a complicated
-//!   pregnancy is neither "normal" (Z34) nor an uncomplicated delivery (O80) ([`pregnancy`]);
+//!   pregnancy is neither "normal" (Z34) nor an uncomplicated delivery (O80)
+//!   ([`pregnancy::pregnancy_codes`]);
 //! - a manifestation code is never first ([`manifestation_not_first`]).
 //!
 //! A rule that cannot tell leaves the list as it is.
@@ -39,6 +41,8 @@ use crate::sections::SectionKind;
 use crate::CodeTable;
 use std::sync::OnceLock;
 
+mod pregnancy;
+
 /// The fused list before its final sort: (rank key, code).
 pub(crate) type Ranked = Vec<(f32, CodedLabel)>;
 
@@ -50,23 +54,25 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     // The first reason given for the encounter (chief complaint, indication).
     let statements = candidates::statements(text);
     let reason: Option<(usize, usize)> = statements.iter().find(|s| s.reason).map(|s| s.item);
-    unnamed_model_codes(text, &lower, ranked);
+    let note = assertion::Note::new(text);
+    unnamed_model_codes(&note, &lower, ranked);
     stated_first(table, &statements, candidates, ranked);
     symptom_explained(table, &statements, candidates, ranked);
     complication_over_aftercare(table, candidates, ranked);
     cause_named(table, candidates, ranked);
     encounter_first(table, candidates, ranked);
     treatment_given_today(table, text, &lower, candidates, ranked);
-    followup_after_treatment(table, text, &lower, reason, candidates, ranked);
+    followup_after_treatment(table, text, &note, &lower, reason, candidates, ranked);
     diabetes_with_hypoglycemia(table, ranked);
     diabetes_with_complications(table, &lower, ranked);
     presumed_links(table, ranked);
     systemic_first(table, ranked);
     hypertension_with_heart_and_kidney(table, &lower, ranked);
-    hiv_status(table, text, &lower, ranked);
+    hiv_status(table, &note, &lower, ranked);
     primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), procedure_line(text, &lower), candidates, ranked);
     birth_episode(table, text, &lower, candidates, ranked);
-    pregnancy(table, &lower, ranked);
+    pregnancy::conditions_in_pregnancy(table, &note, &lower, &statements, ranked);
+    pregnancy::pregnancy_codes(table, text, &lower, ranked);
     manifestation_not_first(table, ranked);
 }
 
@@ -106,15 +112,17 @@ pub fn parse_named_by(tsv: &str) -> Result<Vec<NamedBy>, String> {
 /// relative's ("No diabetes on glucose tolerance testing", "mother with diabetes") names no
 /// condition of the patient's. (Leaving out uncertain mentions outside an inpatient stay too
 /// cost correct codes on the hand-written, synthetic and real sets: tried and dropped.)
-fn unnamed_model_codes(text: &str, lower: &str, ranked: &mut Ranked) {
+fn unnamed_model_codes(note: &assertion::Note, lower: &str, ranked: &mut Ranked) {
     let at_word = |at: usize| at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric();
     let word_ends = |end: usize| end == lower.len() || !lower.as_bytes()[end].is_ascii_alphanumeric();
     // Whole words for the short abbreviations, word starts otherwise.
     let named = |cues: &[String]| {
         cues.iter().any(|c| {
-            lower.match_indices(c).any(|(at, _)| {
-                let end = at + c.len();
-                at_word(at) && (c.len() > 4 || word_ends(end)) && !matches!(assertion::assert_mention(text, at..end), Assertion::Negated | Assertion::Family)
+            let mut words = c.split(' ');
+            let first = words.next().unwrap_or_default();
+            lower.match_indices(first).any(|(at, _)| {
+                let Some(end) = words.clone().try_fold(at + first.len(), |end, word| next_cue_word(lower, end, word)) else { return false };
+                at_word(at) && (c.len() > 4 || word_ends(end)) && !matches!(note.mention(at..end), Assertion::Negated | Assertion::Family)
             })
         })
     };
@@ -123,6 +131,27 @@ fn unnamed_model_codes(text: &str, lower: &str, ranked: &mut Ranked) {
         m.source == Source::Model && named_by().iter().find(|(prefix, _)| m.code.starts_with(prefix.as_str())).is_some_and(|(_, cues)| !named(cues))
     };
     ranked.retain(|(_, m)| !unnamed(m));
+}
+
+/// Where a cue's next `word` ends when it starts the next word of `lower` after byte `end`, or
+/// the word after that: a modifier may stand between a cue's words ("pulmonary arterial
+/// hypertension" names pulmonary hypertension), within one phrase (spaces and one line break
+/// between, no punctuation).
+fn next_cue_word(lower: &str, end: usize, word: &str) -> Option<usize> {
+    let gap = |from: usize| {
+        let rest = &lower[from..];
+        let skipped = rest.trim_start_matches([' ', '\t']);
+        let skipped = skipped.strip_prefix('\n').map_or(skipped, |r| r.trim_start_matches([' ', '\t']));
+        (skipped.len() < rest.len()).then_some(lower.len() - skipped.len())
+    };
+    let start = gap(end)?;
+    if lower[start..].starts_with(word) {
+        return Some(start + word.len());
+    }
+    // One word between: letters, digits, hyphens.
+    let between = lower[start..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '-')).map_or(lower.len(), |n| start + n);
+    let next = gap(between).filter(|_| between > start)?;
+    lower[next..].starts_with(word).then_some(next + word.len())
 }
 
 /// The postoperative diagnosis is the procedure's first-listed (guideline IV.M), the principal
@@ -398,7 +427,15 @@ const TREATED: &[&str] = &["removed", "resect", "excis", "polypectomy", "treated
 /// A visit to check on a condition whose treatment is complete is coded Z08 (after a
 /// malignancy) or Z09 (any other condition) first (I.C.21.c.8), unless the condition has
 /// recurred: then its own code is first.
-fn followup_after_treatment(table: &CodeTable, text: &str, lower: &str, reason: Option<(usize, usize)>, candidates: &[Candidate], ranked: &mut Ranked) {
+fn followup_after_treatment(
+    table: &CodeTable,
+    text: &str,
+    note: &assertion::Note,
+    lower: &str,
+    reason: Option<(usize, usize)>,
+    candidates: &[Candidate],
+    ranked: &mut Ranked,
+) {
     let Some((start, end)) = reason else { return };
     let r = &lower[start..end];
     // "Surveillance" alone may watch an untreated condition ("surveillance of a known
@@ -410,9 +447,9 @@ fn followup_after_treatment(table: &CodeTable, text: &str, lower: &str, reason: 
         return;
     }
     // A recurrence the note states (not "no evidence of recurrence").
-    let recurred = lower.match_indices("recurren").any(|(at, _)| {
-        !denied_before(lower, at) && !matches!(assertion::assert_mention(text, at..at + 8), Assertion::Negated | Assertion::Hypothetical | Assertion::Family)
-    });
+    let recurred = lower
+        .match_indices("recurren")
+        .any(|(at, _)| !denied_before(lower, at) && !matches!(note.mention(at..at + 8), Assertion::Negated | Assertion::Hypothetical | Assertion::Family));
     if recurred {
         return;
     }
@@ -894,7 +931,7 @@ const HIV_DISEASE: &[&str] = &[
 /// Asymptomatic HIV status is Z21, not B20 (I.C.1.a.2.d): the note says "HIV positive" (or the
 /// like) and never "AIDS", "HIV disease" or an HIV-related illness. Inconclusive laboratory
 /// evidence (R75, stated) takes B20's place.
-fn hiv_status(table: &CodeTable, text: &str, lower: &str, ranked: &mut Ranked) {
+fn hiv_status(table: &CodeTable, note: &assertion::Note, lower: &str, ranked: &mut Ranked) {
     if !ranked.iter().any(|(_, m)| m.code == "B20") {
         return;
     }
@@ -910,8 +947,7 @@ fn hiv_status(table: &CodeTable, text: &str, lower: &str, ranked: &mut Ranked) {
         lower.match_indices(cue).any(|(at, _)| {
             let whole = !lower[..at].ends_with(char::is_alphanumeric) && !lower[at + cue.len()..].starts_with(char::is_alphanumeric);
             let stem = cue.len() >= 6 || whole;
-            stem && !denied_before(lower, at)
-                && matches!(assertion::assert_mention(text, at..at + cue.len()), Assertion::Present | Assertion::Historical | Assertion::Uncertain)
+            stem && !denied_before(lower, at) && matches!(note.mention(at..at + cue.len()), Assertion::Present | Assertion::Historical | Assertion::Uncertain)
         })
     });
     if !HIV_STATUS.iter().any(|c| lower.contains(c)) || disease {
@@ -1178,105 +1214,6 @@ const RELATIVES: &[&str] = &["mother", "gravida", "woman", "mom", " g1", " g2", 
 /// follow-up after treatment): the rule decides, not a model score or a title match.
 const RULE_SCORE: f32 = 0.9;
 
-/// A pregnancy's codes (guideline I.C.15):
-/// - the trimester is the weeks of gestation the note gives (I.C.15.a.3: first under 14 weeks
-///   0 days, second to under 28 weeks 0 days, third from 28 weeks): a code of another or of
-///   an "unspecified trimester" becomes its sibling of that trimester, in its place;
-/// - with a documented complication, Z34 ("supervision of normal pregnancy", I.C.15.b.1) and
-///   O80 ("full-term uncomplicated delivery", I.C.15.b.4) go, as do I10-I16 beside a
-///   gestational hypertension or pre-eclampsia (O13, O14, O16: the pregnancy's own code);
-/// - Z3A (weeks of gestation) comes after the pregnancy's codes ("code first" O09-O9A).
-fn pregnancy(table: &CodeTable, lower: &str, ranked: &mut Ranked) {
-    // The table's chapter: a model's label may not carry one.
-    let ch15 = |m: &CodedLabel| m.chapter == 15 || table.get(&m.code).is_some_and(|c| c.chapter == 15);
-    if !ranked.iter().any(|(_, m)| ch15(m)) {
-        return;
-    }
-    // Read before the trimester's siblings replace codes: a sibling the model also listed
-    // keeps the model's score, not the documented code's.
-    let complicated = ranked.iter().any(|(_, m)| documented(m) && ch15(m) && m.code != "O80" && !m.code.starts_with("O09"));
-    let gestational = ranked.iter().any(|(_, m)| documented(m) && ["O13", "O14", "O16"].iter().any(|c| m.code.starts_with(c)));
-    if let Some(trimester) = gestational_weeks(lower).map(|w| match w {
-        0..=13 => "first trimester",
-        14..=27 => "second trimester",
-        _ => "third trimester",
-    }) {
-        let codes: Vec<String> = ranked.iter().filter(|(_, m)| ch15(m)).map(|(_, m)| m.code.clone()).collect();
-        for code in codes {
-            let Some(title) = table.get(&code).map(|c| c.description.clone()) else { continue };
-            let Some(other) = ["unspecified trimester", "first trimester", "second trimester", "third trimester"].into_iter().find(|t| title.ends_with(t))
-            else {
-                continue;
-            };
-            if other == trimester {
-                continue;
-            }
-            let want = format!("{}{trimester}", &title[..title.len() - other.len()]);
-            // Siblings differ in the last character (O13.9 / O13.3, O26.899 / O26.893).
-            let stem = &code[..code.len() - 1];
-            let sibling = (0..=9).map(|d| format!("{stem}{d}")).find(|c| table.get(c).is_some_and(|e| e.description == want));
-            if let Some(sibling) = sibling {
-                replace_in_place(table, ranked, |m| m.code == code, &sibling);
-            }
-        }
-    }
-    if complicated {
-        ranked.retain(|(_, m)| {
-            let hypertension = m.code.get(..3).is_some_and(|c| ("I10".."I17").contains(&c));
-            m.code != "O80" && !m.code.starts_with("Z34") && !(gestational && hypertension)
-        });
-    }
-    // Z3A (weeks of gestation) says "code first" the pregnancy's own codes: never above them.
-    let first = ranked.iter().filter(|(_, m)| ch15(m)).map(|(k, _)| *k).fold(f32::NEG_INFINITY, f32::max);
-    for (k, m) in ranked.iter_mut() {
-        if m.code.starts_with("Z3A") && *k >= first {
-            *k = first * 0.99;
-        }
-    }
-}
-
-/// The weeks of gestation the note first gives: "39 weeks", "39 weeks 1 day", "39w1d",
-/// "39 wks", "39+1 weeks", "39 4/7 weeks"; ages ("weeks old") and durations ("for 2 weeks",
-/// "in 6 weeks") are not gestations, and a count outside 4..=44 is not one either.
-fn gestational_weeks(lower: &str) -> Option<u32> {
-    let bytes = lower.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() || (i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'/' || bytes[i - 1] == b'.')) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < bytes.len() && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        let Ok(n) = lower[start..i].parse::<u32>() else { continue };
-        // Skip a "+1", " 4/7" or "w1d" style remainder after the number of weeks.
-        let rest = &lower[i..];
-        let rest = rest.strip_prefix('+').map(|r| r.trim_start_matches(|c: char| c.is_ascii_digit())).unwrap_or(rest);
-        let rest = rest.trim_start();
-        let rest = match rest.split_once(' ') {
-            Some((frac, r)) if frac.contains('/') && frac.chars().all(|c| c.is_ascii_digit() || c == '/') => r,
-            _ => rest,
-        };
-        let compact = rest.starts_with('w')
-            && rest[1..].starts_with(|c: char| c.is_ascii_digit())
-            && rest[1..].trim_start_matches(|c: char| c.is_ascii_digit()).starts_with('d');
-        let unit = ["weeks", "week", "wks", "wk"].into_iter().find(|u| rest.starts_with(u) && !rest[u.len()..].starts_with(|c: char| c.is_ascii_alphabetic()));
-        if !(compact || unit.is_some()) || !(4..=44).contains(&n) {
-            continue;
-        }
-        let after = unit.map_or("", |u| rest[u.len()..].trim_start());
-        let before = lower[..start].trim_end();
-        let duration = ["for", "in", "past", "last", "over", "x", "every", "within", "after", "than"].iter().any(|w| before.ends_with(&format!(" {w}")));
-        let age = after.starts_with("old") || after.starts_with("-old") || rest.starts_with("weeks-old") || after.starts_with("ago");
-        if !duration && !age {
-            return Some(n);
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1298,6 +1235,20 @@ mod tests {
     }
 
     #[test]
+    fn a_cue_word_comes_next_or_one_word_later_in_the_phrase() {
+        fn after<'t>(text: &'t str, word: &str) -> Option<&'t str> {
+            next_cue_word(text, text.find(|c: char| c.is_whitespace()).unwrap(), word).map(|end| &text[..end])
+        }
+        assert_eq!(after("pulmonary hypertension", "hypertens"), Some("pulmonary hypertens"));
+        assert_eq!(after("pulmonary venous hypertension", "hypertens"), Some("pulmonary venous hypertens"));
+        assert_eq!(after("pulmonary\n  hypertension", "hypertens"), Some("pulmonary\n  hypertens"));
+        assert_eq!(after("pulmonary veno-occlusive hypertension", "hypertens"), Some("pulmonary veno-occlusive hypertens"));
+        assert_eq!(after("pulmonary nodule; hypertension", "hypertens"), None);
+        assert_eq!(after("pulmonary nodule and hypertension", "hypertens"), None, "two words between");
+        assert_eq!(after("pulmonary\n\nhypertension", "hypertens"), None, "a blank line ends the phrase");
+    }
+
+    #[test]
     fn malignancy_tells_primary_from_secondary() {
         assert_eq!(malignancy("C61"), Some(true));
         assert_eq!(malignancy("C50.912"), Some(true));
@@ -1308,15 +1259,5 @@ mod tests {
         assert_eq!(malignancy("C7B.02"), Some(false));
         assert_eq!(malignancy("D05.11"), None);
         assert_eq!(malignancy("Z85.3"), None);
-    }
-
-    #[test]
-    fn gestational_weeks_are_read_but_ages_and_durations_are_not() {
-        assert_eq!(gestational_weeks("g2p1 at 39 weeks 1 day by ultrasound"), Some(39));
-        assert_eq!(gestational_weeks("g1p0 at 32w4d presents"), Some(32));
-        assert_eq!(gestational_weeks("iup at 27 4/7 weeks"), Some(27));
-        assert_eq!(gestational_weeks("at 12+3 wks"), Some(12));
-        assert_eq!(gestational_weeks("a 6 weeks old infant; cough for 2 weeks; return in 6 weeks"), None);
-        assert_eq!(gestational_weeks("seen 3 weeks ago, lmp 52 weeks"), None);
     }
 }

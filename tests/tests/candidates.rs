@@ -476,6 +476,12 @@ fn a_model_code_whose_condition_the_note_never_names_leaves_the_list() {
     assert!(!codes.contains(&"K40.90".to_string()) && codes.iter().any(|c| c.starts_with("K43")), "{codes:?}");
     let inguinal = "REASON FOR ADMISSION: Elective repair of right inguinal hernia.";
     assert!(fused_codes(t, idx, inguinal, vec![model_code("K40.90", 0.7)]).contains(&"K40.90".to_string()));
+    // A modifier may stand between a cue's words ("pulmonary ... hypertension"), not a
+    // phrase's end: a lung nodule and high blood pressure are no pulmonary hypertension.
+    let venous = "HISTORY: Known pulmonary venous hypertension from diastolic dysfunction.\nASSESSMENT:\n1. Dyspnea on exertion.";
+    assert!(fused_codes(t, idx, venous, vec![model_code("I27.20", 0.7)]).contains(&"I27.20".to_string()));
+    let apart = "HISTORY: Known pulmonary nodule; hypertension.\nASSESSMENT:\n1. Dyspnea on exertion.";
+    assert!(!fused_codes(t, idx, apart, vec![model_code("I27.20", 0.7)]).contains(&"I27.20".to_string()));
 }
 
 #[test]
@@ -712,6 +718,29 @@ fn the_weeks_of_gestation_follow_the_pregnancy_codes() {
     let got = fused_codes(t, idx, note, vec![model_code_titled(t, "Z3A.32", 0.9), model_code_titled(t, "O60.03", 0.4)]);
     let at = |c: &str| got.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} not in {got:?}"));
     assert!(at("O60.03") < at("Z3A.32"), "{got:?}");
+}
+
+#[test]
+fn a_pregnant_patients_conditions_are_chapter_15_codes() {
+    let (t, idx) = table_and_index();
+    let note = "ANTEPARTUM NOTE\nASSESSMENT:\n1. Acute pyelonephritis in pregnancy at 22 weeks.\n2. Hypothyroidism on levothyroxine.";
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "N10", 0.8), model_code_titled(t, "E03.9", 0.6)]);
+    let at = |c: &str| got.iter().position(|x| x == c);
+    // O23.0 says the kidney infection itself; O99.28 only that a thyroid disease complicates
+    // the pregnancy, so E03.9 follows it. The weeks say the second trimester.
+    assert_eq!(got.first().map(String::as_str), Some("O23.02"), "{got:?}");
+    assert!(at("N10").is_none(), "{got:?}");
+    assert!(at("O99.282").is_some_and(|o| at("E03.9").is_some_and(|e| o < e)), "{got:?}");
+    assert!(at("Z3A.22").is_some_and(|z| at("E03.9").is_some_and(|e| e < z)), "the weeks after the conditions: {got:?}");
+    // Not pregnant: the conditions keep their own codes.
+    let plain = note.replace("ANTEPARTUM NOTE", "CLINIC NOTE").replace(" in pregnancy at 22 weeks", "");
+    let got = fused_codes(t, idx, &plain, vec![model_code_titled(t, "N10", 0.8), model_code_titled(t, "E03.9", 0.6)]);
+    assert_eq!(got.first().map(String::as_str), Some("N10"), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with('O') || c.starts_with("Z3A")), "{got:?}");
+    // Gestational hypertension is the pregnancy's own: the model's I10 is no pre-existing O10.
+    let gestational = "OB TRIAGE\nASSESSMENT: Gestational hypertension in a pregnant patient at 34 weeks.";
+    let got = fused_codes(t, idx, gestational, vec![model_code_titled(t, "O13.3", 0.7), model_code_titled(t, "I10", 0.6)]);
+    assert!(!got.iter().any(|c| c.starts_with("O10")), "{got:?}");
 }
 
 #[test]

@@ -31,7 +31,7 @@ use std::sync::OnceLock;
 use crate::assertion::{self, Assertion};
 use crate::schema::prediction::{CodedLabel, EvidenceSpan, Source};
 use crate::search::{tokenize, unbracketed, SearchIndex};
-use crate::sections::{self, SectionKind};
+use crate::sections::{self, Section, SectionKind};
 use crate::sequencing;
 use crate::specificity;
 use crate::CodeTable;
@@ -184,7 +184,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
     // explained, including bleeding, infection, DVT, pulmonary embolism"): what follows is
     // hypothetical, however far from the cue.
     let mut risks_from = usize::MAX;
-    for st in statements_with(text, w) {
+    for st in statements_in(text, note.sections(), w) {
         if st.item == st.span {
             item_words = statement_words(&affirmed(&text[st.item.0..st.item.1]));
             absent = denied(&text[st.item.0..st.item.1]);
@@ -261,6 +261,7 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
         }
         // Stable: equal recalls keep match_words' order (shorter titles, then tabular order).
         matches.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let (from, mut recalls) = (all.len(), Vec::new());
         for (recall, at, weight) in matches.into_iter().take(PER_STATEMENT * 4) {
             let precision = (weight / stmt_weight).min(1.0);
             let code = &table.codes()[at];
@@ -349,7 +350,9 @@ pub fn propose_with(table: &CodeTable, index: &SearchIndex, text: &str, w: &Weig
             after_study |= st.settled && asserted == Assertion::Present;
             let score = quality * st.rank;
             all.push((Candidate { index: at, score, span: st.span, assertion: asserted, reason: st.reason, post: st.post }, st));
+            recalls.push(recall);
         }
+        specific_over_unspecified(table, index, &words, &mut all[from..], &recalls);
     }
     // The categories the postoperative diagnosis asserts: the preoperative diagnosis's
     // unspecified codes of those yield, since the operation found what the postoperative one
@@ -478,6 +481,44 @@ pub(crate) fn vague(title: &str) -> bool {
 /// "unspecified" ("Ulcerative pancolitis" of "..., with rectal bleeding" is no K51.00).
 fn vague_or_default(title: &str) -> bool {
     vague(title) || title.contains("without complications")
+}
+
+/// An unspecified code yields to a code of its category that the same statement says in
+/// full, every word of its title, when that code says more of the statement (codes are reported
+/// to the specificity documented, guideline I.B.2): "R tubal ectopic pregnancy" is O00.101
+/// "Right tubal pregnancy without intrauterine pregnancy", though O00.90 "Unspecified ectopic
+/// pregnancy ..." shares its rarest word (its ancestor O00 "Ectopic pregnancy" says it). Not when
+/// the other code says less ("Nausea and vomiting" is R11.2, not R11.0 "Nausea").
+/// `found` are one statement's candidates, `recalls` how much of each title it covers.
+fn specific_over_unspecified(table: &CodeTable, index: &SearchIndex, words: &[String], found: &mut [(Candidate, Statement)], recalls: &[f32]) {
+    let codes = table.codes();
+    let unspecified = |t: &str| t.contains("nspecified") && !t.starts_with("Other ");
+    // The statement's words a title says (filler aside).
+    let covered =
+        |title: &str| -> Vec<String> { tokenize(&unbracketed(title)).filter(|t| index.word_weight(t).is_some_and(|w| w > 0.0) && says(words, t)).collect() };
+    for i in 0..found.len() {
+        let vague_code = &codes[found[i].0.index];
+        if !unspecified(&vague_code.description) {
+            continue;
+        }
+        let vague_words = covered(&vague_code.description);
+        let specific = found
+            .iter()
+            .zip(recalls)
+            .filter(|((c, _), &r)| r >= 0.999 && codes[c.index].code.get(..3) == vague_code.code.get(..3) && !vague(&codes[c.index].description))
+            .filter(|((c, _), _)| {
+                let code = &codes[c.index];
+                let own = covered(&code.description);
+                let lineage: Vec<String> =
+                    std::iter::once(code).chain(table.ancestors(code)).flat_map(|a| tokenize(&a.description).collect::<Vec<_>>()).collect();
+                own.iter().any(|w| !vague_words.contains(w)) && vague_words.iter().all(|w| says(&lineage, w))
+            })
+            .map(|((c, _), _)| c.score)
+            .reduce(f32::max);
+        if let Some(s) = specific.filter(|&s| s < found[i].0.score) {
+            found[i].0.score = s * 0.999;
+        }
+    }
 }
 
 /// A vague code ("unspecified", "Other ...") from a piece of an item yields to a code of its
@@ -1178,7 +1219,12 @@ pub fn statements(text: &str) -> Vec<Statement> {
 
 /// [`statements`] with the place of each item weighed by `w`.
 pub fn statements_with(text: &str, w: &Weights) -> Vec<Statement> {
-    let found = sections::detect(text);
+    statements_in(text, &sections::detect(text), w)
+}
+
+/// [`statements_with`] from the note's sections as [`sections::detect`] found them (a caller
+/// that holds an [`assertion::Note`] has them already).
+pub(crate) fn statements_in(text: &str, found: &[Section], w: &Weights) -> Vec<Statement> {
     let diagnostic: Vec<_> = found.iter().filter(|s| s.kind.is_diagnostic()).collect();
     let order = |i: usize| w.order.powi(i.min(10) as i32);
     let mut out = Vec::new();

@@ -52,9 +52,9 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     // ASCII lower case keeps every byte offset: `lower[a..b]` is `text[a..b]`'s.
     let lower = text.to_ascii_lowercase();
     // The first reason given for the encounter (chief complaint, indication).
-    let statements = candidates::statements(text);
-    let reason: Option<(usize, usize)> = statements.iter().find(|s| s.reason).map(|s| s.item);
     let note = assertion::Note::new(text);
+    let statements = candidates::statements_in(text, note.sections(), &candidates::Weights::SHIPPED);
+    let reason: Option<(usize, usize)> = statements.iter().find(|s| s.reason).map(|s| s.item);
     unnamed_model_codes(&note, &lower, ranked);
     stated_first(table, &statements, candidates, ranked);
     symptom_explained(table, &statements, candidates, ranked);
@@ -69,7 +69,7 @@ pub(crate) fn apply(table: &CodeTable, text: &str, candidates: &[Candidate], ran
     systemic_first(table, ranked);
     hypertension_with_heart_and_kidney(table, &lower, ranked);
     hiv_status(table, &note, &lower, ranked);
-    primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), procedure_line(text, &lower), candidates, ranked);
+    primary_before_secondary(table, reason.map(|(a, b)| &lower[a..b]), procedure_line(note.sections(), &lower), candidates, ranked);
     birth_episode(table, text, &lower, candidates, ranked);
     pregnancy::conditions_in_pregnancy(table, &note, &lower, &statements, ranked);
     pregnancy::pregnancy_codes(table, text, &lower, ranked);
@@ -461,9 +461,14 @@ fn followup_after_treatment(
 }
 
 /// Lists `code` first, at [`RULE_SCORE`], with the words that decided it as evidence.
-fn list_first(table: &CodeTable, code: &str, text: &str, (start, end): (usize, usize), ranked: &mut Ranked) {
-    let Some(entry) = table.get(code) else { return };
+fn list_first(table: &CodeTable, code: &str, text: &str, span: (usize, usize), ranked: &mut Ranked) {
     let key = top(ranked) + 1e-3;
+    list_at(table, code, text, span, key, ranked);
+}
+
+/// Lists a table code the rules found, at rank key `key`, with the words that say it.
+fn list_at(table: &CodeTable, code: &str, text: &str, (start, end): (usize, usize), key: f32, ranked: &mut Ranked) {
+    let Some(entry) = table.get(code) else { return };
     let evidence = EvidenceSpan { start, end, text: text[start..end].to_string(), weight: 1.0, assertion: Assertion::Present };
     ranked.push((
         key,
@@ -990,9 +995,9 @@ fn malignancy(code: &str) -> Option<bool> {
 
 /// The procedure a note reports under a header that names it ("PROCEDURE:", "OPERATION
 /// PERFORMED:"), its first line in lower case.
-fn procedure_line<'a>(text: &str, lower: &'a str) -> Option<&'a str> {
-    crate::sections::detect(text)
-        .into_iter()
+fn procedure_line<'a>(sections: &[crate::sections::Section], lower: &'a str) -> Option<&'a str> {
+    sections
+        .iter()
         .filter(|s| s.kind == SectionKind::Procedure)
         .find(|s| {
             let header = lower[s.header.0..s.header.1].trim_start();

@@ -741,6 +741,11 @@ fn a_pregnant_patients_conditions_are_chapter_15_codes() {
     let gestational = "OB TRIAGE\nASSESSMENT: Gestational hypertension in a pregnant patient at 34 weeks.";
     let got = fused_codes(t, idx, gestational, vec![model_code_titled(t, "O13.3", 0.7), model_code_titled(t, "I10", 0.6)]);
     assert!(!got.iter().any(|c| c.starts_with("O10")), "{got:?}");
+    // A complication of pregnancy excludes an incidental one (Z33.1's Excludes1: O00-O9A).
+    let ectopic = "OPERATIVE NOTE\nPOSTOPERATIVE DIAGNOSIS: Left tubal ectopic pregnancy, unruptured.\nPROCEDURE: Laparoscopic left salpingectomy.";
+    let got = fused_codes(t, idx, ectopic, vec![model_code_titled(t, "Z33.1", 0.5)]);
+    assert!(got.first().is_some_and(|c| c.starts_with("O00")), "{got:?}");
+    assert!(!got.contains(&"Z33.1".to_string()), "{got:?}");
 }
 
 #[test]
@@ -1302,4 +1307,18 @@ fn a_pathology_result_goes_above_the_impression_it_explains() {
     let note = "INDICATION: Rectal bleeding.\n\nIMPRESSION:\n1. Polyp in the transverse colon, removed.\n2. Internal hemorrhoids.\n\nADDENDUM - PATHOLOGY: Tubular adenoma of the transverse colon.";
     let got = fused_codes(t, idx, note, vec![model_code_titled(t, "K62.5", 0.3)]);
     assert_eq!(got.first().map(String::as_str), Some("D12.3"), "{got:?}");
+}
+
+#[test]
+fn an_unspecified_code_yields_to_the_kind_the_statement_says() {
+    let (t, idx) = table_and_index();
+    // O00.101's title lacks "ectopic" (its category O00 says it); its side and site are said.
+    let got = proposed(t, idx, "ASSESSMENT: R tubal ectopic pregnancy, unruptured; no IUP.\nPLAN: Laparoscopic salpingectomy.");
+    assert_eq!(got.first().map(String::as_str), Some("O00.101"), "{got:?}");
+    let got = proposed(t, idx, "POSTOPERATIVE DIAGNOSIS: Unruptured left ampullary tubal ectopic pregnancy. No intrauterine pregnancy.");
+    assert_eq!(got.first().map(String::as_str), Some("O00.102"), "{got:?}");
+    // Not to a code that says less of the statement: nausea and vomiting is R11.2, not R11.0.
+    let got = proposed(t, idx, "ASSESSMENT: Nausea and vomiting.");
+    let at = |c: &str| got.iter().position(|x| x == c).unwrap_or(usize::MAX);
+    assert!(at("R11.2") < at("R11.0"), "{got:?}");
 }

@@ -1,10 +1,10 @@
 //! A pregnant patient's codes (guideline I.C.15): her conditions as chapter 15 codes them,
 //! the trimester her weeks of gestation say, and what a complicated pregnancy is not.
 
-use super::{documented, place, replace_in_place, Ranked, RULE_SCORE};
+use super::{documented, list_at, place, replace_in_place, Ranked};
 use crate::assertion::{self, Assertion};
 use crate::candidates::Statement;
-use crate::schema::prediction::{CodedLabel, EvidenceSpan, Source};
+use crate::schema::prediction::CodedLabel;
 use crate::CodeTable;
 use std::sync::OnceLock;
 
@@ -128,7 +128,7 @@ pub(super) fn conditions_in_pregnancy(table: &CodeTable, note: &assertion::Note,
     // tells nothing).
     let fifth = fifth_key(ranked);
     let other_episode = ranked.iter().any(|(k, m)| (*k >= fifth && documented(m) && not_antepartum(table, m)) || m.code == "Z33.1");
-    if other_episode || lower.contains("incidental to") || !pregnant_now(note, lower, statements) {
+    if other_episode || incidental_pregnancy(lower) || !pregnant_now(note, lower, statements) {
         return;
     }
     let conditions: Vec<(f32, CodedLabel)> =
@@ -224,10 +224,11 @@ pub(super) fn pregnancy_codes(table: &CodeTable, text: &str, lower: &str, ranked
             }
         }
     }
+    // An incidental pregnancy (Z33.1) is none with a complication: its Excludes1 names O00-O9A.
     if complicated {
         ranked.retain(|(_, m)| {
             let hypertension = m.code.get(..3).is_some_and(|c| ("I10".."I17").contains(&c));
-            m.code != "O80" && !m.code.starts_with("Z34") && !(gestational && hypertension)
+            m.code != "O80" && m.code != "Z33.1" && !m.code.starts_with("Z34") && !(gestational && hypertension)
         });
     }
     // The weeks of gestation the note gives, on the mother's record (Z3A), last: when one of
@@ -241,16 +242,8 @@ pub(super) fn pregnancy_codes(table: &CodeTable, text: &str, lower: &str, ranked
             8..=42 => format!("Z3A.{weeks:02}"),
             _ => "Z3A.49".to_string(),
         };
-        if let Some(entry) = table.get(&code) {
-            let last = ranked.iter().map(|(k, _)| *k).fold(f32::INFINITY, f32::min);
-            let evidence = EvidenceSpan { start, end, text: text[start..end].to_string(), weight: 1.0, assertion: Assertion::Present };
-            let label = CodedLabel {
-                evidence: vec![evidence],
-                source: Source::Table,
-                ..CodedLabel::new(entry.code.clone(), entry.description.clone(), entry.chapter, RULE_SCORE)
-            };
-            ranked.push((last - 1e-3, label));
-        }
+        let last = ranked.iter().map(|(k, _)| *k).fold(f32::INFINITY, f32::min);
+        list_at(table, &code, text, (start, end), last - 1e-3, ranked);
     }
     // Z3A (weeks of gestation) says "code first" the pregnancy's own codes: never above them.
     let first = ranked.iter().filter(|(_, m)| ch15(m)).map(|(k, _)| *k).fold(f32::NEG_INFINITY, f32::max);
@@ -307,6 +300,18 @@ fn gestation(lower: &str) -> Option<(u32, (usize, usize))> {
     None
 }
 
+/// The provider calls the pregnancy incidental to the encounter (Z33.1, "Pregnant state,
+/// incidental"): "incidental" in the same line as "pregnan", within a few words of it.
+fn incidental_pregnancy(lower: &str) -> bool {
+    lower.lines().any(|line| {
+        line.match_indices("incidental").any(|(at, _)| {
+            let near = |i: usize| (0..=i).rev().find(|&j| line.is_char_boundary(j)).unwrap_or(0);
+            let (a, b) = (near(at.saturating_sub(40)), near((at + 50).min(line.len())));
+            line[a..b].contains("pregnan")
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,9 +326,19 @@ mod tests {
         assert_eq!((row("E03.9").stem.as_deref(), row("E03.9").also), (Some("O99.28"), true));
         assert_eq!(row("E66.01").stem.as_deref(), Some("O99.21"), "E66 before E6");
         assert_eq!(row("I26.99").stem, None, "a pulmonary embolism is left alone, not O99.41");
+        assert_eq!((row("E08.65").stem.as_deref(), row("E08.65").also), (Some("O24.81"), true), "O24.8 names E08");
+        assert_eq!(row("E09.9").stem.as_deref(), Some("O24.81"), "O24.8 names E09");
         assert!(parse_in_pregnancy("N10\tO23.0").unwrap_err().contains("line 1"));
         assert!(parse_in_pregnancy("# c\nN10\tO23.0\tmaybe").unwrap_err().contains("line 2"));
         assert!(parse_in_pregnancy("O10\tO10.01\tin").unwrap_err().contains("outside chapter 15"));
+    }
+
+    #[test]
+    fn only_an_incidental_pregnancy_is_incidental() {
+        assert!(incidental_pregnancy("assessment: ankle sprain. pregnancy incidental to this visit."));
+        assert!(incidental_pregnancy("incidental pregnancy, 10 weeks."));
+        assert!(!incidental_pregnancy("pregnant at 20 weeks.\nct: incidental to the fall, a small renal cyst."));
+        assert!(!incidental_pregnancy("an incidental thyroid nodule, to follow up in six months.\nshe is pregnant at 20 weeks."));
     }
 
     #[test]

@@ -189,8 +189,13 @@ fn stated_first(table: &CodeTable, statements: &[Statement], candidates: &[Candi
 }
 
 /// Symptom blocks of chapter 18 and the chapters whose diagnoses explain them: abdominal
-/// pain and vomiting are integral to a bowel obstruction, dyspnea to heart failure.
+/// pain and vomiting are integral to a bowel obstruction, dyspnea to heart failure. Bounds
+/// are code prefixes. Bleeding of the gut is coded as a sign outside chapter 18 (K62.5
+/// "Hemorrhage of anus and rectum", K92.0-K92.2 hematemesis, melena, GI hemorrhage NOS): the
+/// lesion found to bleed (hemorrhoids, an ulcer, a tumour) explains it.
 const EXPLAINED_BY: &[(&str, &str, &[u8])] = &[
+    ("K62.5", "K62.5", &[2, 11]),
+    ("K92.0", "K92.2", &[2, 11]),
     ("R00", "R03", &[9]),
     ("R04", "R09", &[9, 10]),
     ("R10", "R19", &[11, 14]),
@@ -202,21 +207,29 @@ const EXPLAINED_BY: &[(&str, &str, &[u8])] = &[
     ("R55", "R55", &[9]),
 ];
 
+/// The chapters whose diagnoses explain `code`, when it is a symptom or sign of [`EXPLAINED_BY`].
+fn explained_by(code: &str) -> Option<&'static [u8]> {
+    let within = |a: &str, b: &str| code.get(..a.len()).is_some_and(|c| a <= c) && code.get(..b.len()).is_some_and(|c| c <= b);
+    EXPLAINED_BY.iter().find(|(a, b, _)| within(a, b)).map(|(_, _, ch)| *ch)
+}
+
 /// A symptom listed first (from the chief complaint) yields to the definitive diagnosis that the
 /// assessment's or impression's first item states, when that diagnosis is of the body system
 /// the symptom belongs to: signs and symptoms integral to a diagnosis are not coded, and the
 /// diagnosis is the reason for the encounter (guideline I.B.5, IV.D).
 fn symptom_explained(table: &CodeTable, statements: &[Statement], candidates: &[Candidate], ranked: &mut Ranked) {
     let Some((top_key, top)) = leader(ranked) else { return };
-    let Some(chapters) = EXPLAINED_BY.iter().find(|(a, b, _)| top.code.get(..3).is_some_and(|c| *a <= c && c <= *b)).map(|(_, _, ch)| *ch) else {
+    let Some(chapters) = explained_by(&top.code) else {
         return;
     };
     let concluding =
         |s: &&Statement| !s.pre && !s.provisional && matches!(s.kind, Some(SectionKind::Assessment | SectionKind::Impression | SectionKind::Diagnosis));
     let Some(first) = statements.iter().filter(concluding).min_by_key(|s| s.item.0) else { return };
     let within = |c: &&Candidate| first.item.0 <= c.span.0 && c.span.1 <= first.item.1;
-    // An item that states a symptom itself ("Headaches") is no definitive diagnosis.
-    if candidates.iter().filter(within).any(|c| table.codes()[c.index].chapter == 18) {
+    // An item that states a symptom or a sign itself ("Headaches", "Hematochezia") is no
+    // definitive diagnosis.
+    let sign = |c: &Candidate| table.codes()[c.index].chapter == 18 || explained_by(&table.codes()[c.index].code).is_some();
+    if candidates.iter().filter(within).any(sign) {
         return;
     }
     let explains = |c: &&Candidate| c.assertion == Assertion::Present && chapters.contains(&table.codes()[c.index].chapter);

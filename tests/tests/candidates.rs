@@ -1322,3 +1322,16 @@ fn an_unspecified_code_yields_to_the_kind_the_statement_says() {
     let at = |c: &str| got.iter().position(|x| x == c).unwrap_or(usize::MAX);
     assert!(at("R11.2") < at("R11.0"), "{got:?}");
 }
+
+#[test]
+fn the_lesion_found_to_bleed_explains_the_bleeding() {
+    let (t, idx) = table_and_index();
+    let note = "COLONOSCOPY REPORT\nINDICATION: Bright red blood per rectum for one month.\nFINDINGS: Normal colon to the cecum. Retroflexion: internal hemorrhoids.\nIMPRESSION:\n1. Second degree internal hemorrhoids with recent bleeding, the source of the hematochezia.\n2. Otherwise normal colonoscopy.";
+    let got = fused_codes(t, idx, note, vec![model_code_titled(t, "K62.5", 0.5)]);
+    assert_eq!(got.first().map(String::as_str), Some("K64.1"), "{got:?}");
+    // No lesion found: the bleeding stays first.
+    let unexplained =
+        note.replace("1. Second degree internal hemorrhoids with recent bleeding, the source of the hematochezia.", "1. Hematochezia, no source identified.");
+    let got = fused_codes(t, idx, &unexplained, vec![model_code_titled(t, "K62.5", 0.5)]);
+    assert_eq!(got.first().map(String::as_str), Some("K62.5"), "{got:?}");
+}

@@ -316,7 +316,7 @@ fn manifestation_not_first(table: &CodeTable, ranked: &mut Ranked) {
     }
 }
 
-/// The list's first code and its key./// The list's first code and its key.
+/// The list's first code and its key.
 fn leader(ranked: &Ranked) -> Option<(f32, &CodedLabel)> {
     ranked.iter().max_by(|a, b| a.0.total_cmp(&b.0)).map(|(k, m)| (*k, m))
 }
@@ -636,7 +636,8 @@ fn diabetes_with_complications(table: &CodeTable, lower: &str, ranked: &mut Rank
 /// One combination the classification presumes: a listed code of `anchors` and one of `parts`
 /// are coded `combination`; `anchor_goes` and `part_goes` say which of the two the combination
 /// includes (and so replaces), and `unless_caused` that a part whose statement names another
-/// cause ("angina due to aortic stenosis") is not linked.
+/// cause ("angina due to aortic stenosis") is not linked; `anchor_first` that the
+/// combination's "code first underlying disease" note puts a kept anchor above it.
 struct Link {
     anchors: &'static [&'static str],
     parts: &'static [&'static str],
@@ -644,6 +645,7 @@ struct Link {
     anchor_goes: bool,
     part_goes: bool,
     unless_caused: bool,
+    anchor_first: bool,
 }
 
 const PNEUMONIA: &[&str] = &["J12.9", "J18"];
@@ -654,21 +656,60 @@ const PRESUMED_LINKS: &[Link] = &[
     // Native coronary atherosclerosis with angina: "a causal relationship can be assumed ...
     // unless the documentation indicates the angina is due to something other than the
     // atherosclerosis" (I.C.9.b); I25.11- includes the angina.
-    Link { anchors: &["I25.10"], parts: &["I20.0"], combination: "I25.110", anchor_goes: true, part_goes: true, unless_caused: true },
-    Link { anchors: &["I25.10"], parts: &["I20.1"], combination: "I25.111", anchor_goes: true, part_goes: true, unless_caused: true },
-    Link { anchors: &["I25.10"], parts: &["I20.2"], combination: "I25.112", anchor_goes: true, part_goes: true, unless_caused: true },
-    Link { anchors: &["I25.10"], parts: &["I20.8"], combination: "I25.118", anchor_goes: true, part_goes: true, unless_caused: true },
-    Link { anchors: &["I25.10"], parts: &["I20.9"], combination: "I25.119", anchor_goes: true, part_goes: true, unless_caused: true },
+    Link { anchors: &["I25.10"], parts: &["I20.0"], combination: "I25.110", anchor_goes: true, part_goes: true, unless_caused: true, anchor_first: false },
+    Link { anchors: &["I25.10"], parts: &["I20.1"], combination: "I25.111", anchor_goes: true, part_goes: true, unless_caused: true, anchor_first: false },
+    Link { anchors: &["I25.10"], parts: &["I20.2"], combination: "I25.112", anchor_goes: true, part_goes: true, unless_caused: true, anchor_first: false },
+    Link { anchors: &["I25.10"], parts: &["I20.8"], combination: "I25.118", anchor_goes: true, part_goes: true, unless_caused: true, anchor_first: false },
+    Link { anchors: &["I25.10"], parts: &["I20.9"], combination: "I25.119", anchor_goes: true, part_goes: true, unless_caused: true, anchor_first: false },
     // COPD with a lower respiratory infection is J44.0, "code also to identify the infection";
     // with an exacerbation too, J44.0 and J44.1 both.
-    Link { anchors: &["J44.9"], parts: LOWER_RESPIRATORY_INFECTION, combination: "J44.0", anchor_goes: true, part_goes: false, unless_caused: false },
-    Link { anchors: &["J44.1"], parts: LOWER_RESPIRATORY_INFECTION, combination: "J44.0", anchor_goes: false, part_goes: false, unless_caused: false },
+    Link {
+        anchors: &["J44.9"],
+        parts: LOWER_RESPIRATORY_INFECTION,
+        combination: "J44.0",
+        anchor_goes: true,
+        part_goes: false,
+        unless_caused: false,
+        anchor_first: false,
+    },
+    Link {
+        anchors: &["J44.1"],
+        parts: LOWER_RESPIRATORY_INFECTION,
+        combination: "J44.0",
+        anchor_goes: false,
+        part_goes: false,
+        unless_caused: false,
+        anchor_first: false,
+    },
     // Influenza with pneumonia (Index: Influenza, with, pneumonia): J10.0- / J11.0- include it.
-    Link { anchors: &["J10.1", "J10.2", "J10.8"], parts: PNEUMONIA, combination: "J10.00", anchor_goes: true, part_goes: true, unless_caused: false },
-    Link { anchors: &["J11.1", "J11.2", "J11.8"], parts: PNEUMONIA, combination: "J11.00", anchor_goes: true, part_goes: true, unless_caused: false },
+    Link {
+        anchors: &["J10.1", "J10.2", "J10.8"],
+        parts: PNEUMONIA,
+        combination: "J10.00",
+        anchor_goes: true,
+        part_goes: true,
+        unless_caused: false,
+        anchor_first: false,
+    },
+    Link {
+        anchors: &["J11.1", "J11.2", "J11.8"],
+        parts: PNEUMONIA,
+        combination: "J11.00",
+        anchor_goes: true,
+        part_goes: true,
+        unless_caused: false,
+        anchor_first: false,
+    },
     // COVID-19 pneumonia is U07.1 and J12.82 (I.C.1.g.1.c).
-    Link { anchors: &["U07.1"], parts: PNEUMONIA, combination: "J12.82", anchor_goes: false, part_goes: true, unless_caused: false },
+    Link { anchors: &["U07.1"], parts: PNEUMONIA, combination: "J12.82", anchor_goes: false, part_goes: true, unless_caused: false, anchor_first: false },
+    // Esophageal varices in (due to) alcoholic or toxic liver disease, cirrhosis, portal
+    // hypertension or schistosomiasis are secondary (Index: Varix, esophagus, in; I85.1-),
+    // whose "code first underlying disease" puts the liver's code above them.
+    Link { anchors: VARICES_CAUSE, parts: &["I85.00"], combination: "I85.10", anchor_goes: false, part_goes: true, unless_caused: false, anchor_first: true },
+    Link { anchors: VARICES_CAUSE, parts: &["I85.01"], combination: "I85.11", anchor_goes: false, part_goes: true, unless_caused: false, anchor_first: true },
 ];
+
+const VARICES_CAUSE: &[&str] = &["K70", "K71", "K74.6", "K76.6", "B65"];
 
 /// Two documented conditions the classification codes as one ([`PRESUMED_LINKS`]) become
 /// their combination code, where the better-ranked of the codes it includes was (or just below
@@ -709,6 +750,10 @@ fn presumed_links(table: &CodeTable, ranked: &mut Ranked) {
         let part_of = |code: &str| candidates::category(code) == candidates::category(&part.code);
         ranked.retain(|(_, m)| !((link.anchor_goes && anchor_of(&m.code)) || (link.part_goes && part_of(&m.code))));
         place(ranked, key, label);
+        if link.anchor_first && !link.anchor_goes {
+            let at = ranked.iter().find(|(_, m)| m.code == entry.code).map_or(key, |(k, _)| *k);
+            raise_above(at, &anchor.code, ranked);
+        }
     }
 }
 

@@ -409,6 +409,14 @@ fn conditions_the_classification_links_are_their_combination_codes() {
     let codes = fused_codes(t, idx, flu, vec![model_code("J10.1", 0.9)]);
     assert_eq!(codes[0], "J10.00", "{codes:?}");
     assert!(!codes.iter().any(|c| c.starts_with("J18")), "{codes:?}");
+    // Esophageal varices in cirrhosis are secondary (I85.1-), the cirrhosis coded first.
+    let varices = "EGD REPORT\nIMPRESSION:\n1. Large esophageal varices without bleeding, banded x3.\n2. Alcoholic cirrhosis of liver.";
+    let codes = fused_codes(t, idx, varices, vec![]);
+    let at = |c: &str| codes.iter().position(|x| x == c);
+    assert_eq!(codes[0], "K70.30", "{codes:?}");
+    assert!(at("I85.10").is_some() && at("I85.00").is_none(), "{codes:?}");
+    let alone = "EGD REPORT\nIMPRESSION:\n1. Large esophageal varices without bleeding, banded x3.\n2. Hiatal hernia.";
+    assert_eq!(fused_codes(t, idx, alone, vec![])[0], "I85.00");
 }
 
 #[test]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 out = Path(sys.argv[1])
 print(f"{'set':<13} {'mode':<11} {'n':>3}  {'code@1':>6} {'code@3':>6} {'code@5':>6} {'cat@1':>6}  {'low conf':>8}")
-for name in ["outside-dev", "outside-test", "charts-dev", "charts-test", "rules-dev", "rules-test", "charts2-dev", "charts2-test", "charts3-dev", "charts3-test", "charts4-dev", "charts4-test", "charts5-dev", "charts5-test", "charts6-dev", "charts6-test"]:
+# The sets run.sh ran, in its order.
+for name in (out / "sets.txt").read_text().split():
     gold = {}
     for line in Path(f"data/eval/{name}.jsonl").read_text().splitlines():
         if line.strip():
